@@ -1,0 +1,7 @@
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE login_sessions;
+DROP TABLE participants;
+DROP TABLE users;
+DROP TABLE organizations;
+DROP TABLE app_settings;

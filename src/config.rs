@@ -1,0 +1,200 @@
+//! Configuration from the environment, read once at start-up.
+
+use std::time::Duration;
+
+use crate::db::DatabaseUrl;
+
+/// Shortest accepted `LOPHOC_JWT_SECRET`, in bytes: HS256 keys shorter than
+/// its 256-bit output weaken it.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    /// `host:port`; port 0 picks a free port (tests).
+    pub listen: String,
+    /// Required on PostgreSQL; on SQLite one is generated and stored.
+    pub jwt_secret: Option<Secret>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<Secret>,
+    pub body_limit_bytes: usize,
+    /// HTTP worker threads; actix's default (one per core) when `None`.
+    pub workers: Option<usize>,
+    pub db_pool_size: u32,
+    /// How many Argon2 hashes may run at once; the rest wait their turn.
+    pub hash_concurrency: usize,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_throttle: LoginThrottle,
+}
+
+/// Failed-login limits: beyond `per_account` failures for one email, or
+/// `per_address` from one client address, within `window`, logins answer
+/// `429` until the oldest failure leaves the window.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginThrottle {
+    pub per_account: i64,
+    pub per_address: i64,
+    pub window: Duration,
+}
+
+/// A string that never shows in `Debug` output or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Config {
+    /// The defaults of PRODUCT.md for a given database.
+    pub fn with_database(database_url: &str) -> Self {
+        Self {
+            database_url: DatabaseUrl::parse(database_url),
+            listen: "127.0.0.1:8080".into(),
+            jwt_secret: None,
+            admin_email: None,
+            admin_password: None,
+            body_limit_bytes: 1024 * 1024,
+            workers: None,
+            db_pool_size: 10,
+            hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            login_throttle: LoginThrottle {
+                per_account: 5,
+                per_address: 30,
+                window: Duration::from_secs(15 * 60),
+            },
+        }
+    }
+
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Reads the variables through `var`, so that tests need not touch the
+    /// process environment.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mut config =
+            Self::with_database(&var("DATABASE_URL").unwrap_or_else(|| "lophoc.db".into()));
+        if let Some(listen) = var("LOPHOC_LISTEN") {
+            config.listen = listen;
+        }
+        if let Some(secret) = var("LOPHOC_JWT_SECRET") {
+            if secret.len() < MIN_JWT_SECRET_BYTES {
+                return Err(format!(
+                    "LOPHOC_JWT_SECRET is {} bytes long; it must be at least {MIN_JWT_SECRET_BYTES}",
+                    secret.len()
+                ));
+            }
+            config.jwt_secret = Some(Secret::new(secret));
+        }
+        config.admin_email = var("LOPHOC_ADMIN_EMAIL");
+        config.admin_password = var("LOPHOC_ADMIN_PASSWORD").map(Secret::new);
+        if config.admin_password.is_some() != config.admin_email.is_some() {
+            return Err(
+                "set LOPHOC_ADMIN_EMAIL and LOPHOC_ADMIN_PASSWORD together, or neither".into(),
+            );
+        }
+        if let Some(limit) = parse_var(&var, "LOPHOC_BODY_LIMIT_BYTES")? {
+            config.body_limit_bytes = limit;
+        }
+        config.workers = parse_var(&var, "LOPHOC_WORKERS")?;
+        if let Some(size) = parse_var(&var, "LOPHOC_DB_POOL_SIZE")? {
+            config.db_pool_size = size;
+        }
+        if let Some(permits) = parse_var(&var, "LOPHOC_HASH_CONCURRENCY")? {
+            config.hash_concurrency = permits;
+        }
+        Ok(config)
+    }
+}
+
+/// A positive number from the environment, or a message naming the variable.
+fn parse_var<T: std::str::FromStr + PartialOrd + Default>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<T>, String> {
+    match var(name) {
+        None => Ok(None),
+        Some(raw) => match raw.parse::<T>() {
+            Ok(value) if value > T::default() => Ok(Some(value)),
+            _ => Err(format!(
+                "{name} must be a positive whole number, not {raw:?}"
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Backend;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        Config::from_vars(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_sqlite_file() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config.database_url.backend(), Backend::Sqlite);
+        assert_eq!(config.database_url.to_string(), "sqlite://lophoc.db");
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert_eq!(config.body_limit_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn short_jwt_secrets_are_refused() {
+        let err = from(&[("LOPHOC_JWT_SECRET", "too-short")]).unwrap_err();
+        assert!(err.contains("at least 32"), "{err}");
+        let long = "x".repeat(32);
+        assert!(
+            from(&[("LOPHOC_JWT_SECRET", &long)])
+                .unwrap()
+                .jwt_secret
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn bad_numbers_are_refused_by_name() {
+        let err = from(&[("LOPHOC_BODY_LIMIT_BYTES", "lots")]).unwrap_err();
+        assert!(err.contains("LOPHOC_BODY_LIMIT_BYTES"));
+        assert!(from(&[("LOPHOC_WORKERS", "0")]).is_err());
+    }
+
+    #[test]
+    fn admin_credentials_come_in_pairs() {
+        assert!(from(&[("LOPHOC_ADMIN_EMAIL", "a@b.vn")]).is_err());
+    }
+
+    #[test]
+    fn postgres_urls_hide_their_password() {
+        let url = DatabaseUrl::parse("postgres://lophoc:hunter2@db:5432/lophoc");
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert_eq!(url.to_string(), "postgres://***@db:5432/lophoc");
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///tmp/x.db").to_string(),
+            "sqlite:///tmp/x.db"
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! The database: one connection type over SQLite and PostgreSQL, its pool,
+//! migrations, and the helpers that keep every query off the actix workers.
+
+pub mod schema;
+pub mod settings;
+
+use std::fmt;
+use std::time::Duration;
+
+use actix_web::web;
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::AppError;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Arbitrary constant naming the PostgreSQL advisory lock that serialises
+/// migrations when several API servers start at once.
+const MIGRATION_LOCK_KEY: i64 = 0x6c6f_7068_6f63;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database is. The backend is decided from the URL's scheme here,
+/// never by trying backends in turn: SQLite would accept a mistyped
+/// PostgreSQL URL as a file name and silently create that file.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    target: String,
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Self {
+                backend: Backend::Postgres,
+                target: url.to_owned(),
+            };
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        Self {
+            backend: Backend::Sqlite,
+            target: path.to_owned(),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+/// Shows the URL without its password, so that it can be logged.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend {
+            Backend::Sqlite => write!(f, "sqlite://{}", self.target),
+            Backend::Postgres => {
+                let (scheme, rest) = self.target.split_once("://").unwrap_or(("postgres", ""));
+                match rest.rsplit_once('@') {
+                    Some((_credentials, host)) => write!(f, "{scheme}://***@{host}"),
+                    None => write!(f, "{scheme}://{rest}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// r2d2 manager that opens the backend named by the URL and prepares each
+/// new SQLite connection.
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match self.url.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url.target)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(&self.url.target)
+                    .map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout comes first so that switching to WAL already
+                // waits for a concurrent opener instead of failing.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+
+/// The handle that request handlers use: a pool plus the blocking-pool
+/// plumbing, so that no diesel call ever runs on an actix worker thread.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl Db {
+    pub fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, r2d2::PoolError> {
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(10))
+            .build(ConnectionManager { url: url.clone() })?;
+        Ok(Self {
+            pool,
+            backend: url.backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs `work` with a pooled connection on the blocking pool.
+    pub async fn run<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get().map_err(|err| {
+                tracing::error!(error = %err, "no database connection available");
+                AppError::ServiceUnavailable {
+                    retry_after_secs: 5,
+                }
+            })?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|err| AppError::internal("blocking task failed", err))?
+    }
+
+    /// Runs `work` inside a write transaction (see [`write_transaction`]).
+    pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write_transaction(conn, work)).await
+    }
+
+    /// Runs blocking start-up work (migrations, bootstrap) on a connection.
+    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, r2d2::PoolError> {
+        self.pool.get()
+    }
+}
+
+/// A transaction for work that reads and then writes. On SQLite it begins
+/// IMMEDIATE, taking the write lock up front, so that concurrent writers
+/// queue on `busy_timeout` instead of failing with "database is locked"
+/// when a deferred read lock cannot be upgraded. PostgreSQL begins as usual.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgresql(_) => Manager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = Manager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Brings the schema up to date. On PostgreSQL an advisory lock keeps two
+/// servers starting together from migrating at the same time.
+pub fn run_migrations(
+    conn: &mut DbConnection,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            inner.run_pending_migrations(SQLITE_MIGRATIONS)?;
+        }
+        DbConnection::Postgresql(inner) => {
+            inner.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+            let migrated = inner
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ());
+            inner.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+            migrated?;
+        }
+    }
+    Ok(())
+}
+
+/// The current time as stored: UTC, truncated to the microseconds that
+/// PostgreSQL keeps, so that both backends give back what was written.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A new UUIDv7 as stored: ids sort by creation time.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Whether a diesel error is a unique-constraint violation (a lost race on
+/// an insert that a prior read said was free).
+pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Named locks for transactions that must not interleave with each other
+/// even where no row lock covers them (a rule over several rows).
+#[derive(Clone, Copy, Debug)]
+pub enum LockKey {
+    /// Changes that could leave no active admin.
+    Admins = 1,
+}
+
+/// Serialises this transaction with every other one taking the same key.
+/// SQLite needs nothing: its IMMEDIATE write transactions already run one
+/// at a time. On PostgreSQL a transaction-scoped advisory lock does it.
+pub fn serialize_with_others(conn: &mut DbConnection, key: LockKey) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgresql(inner) => {
+            inner.batch_execute(&format!("SELECT pg_advisory_xact_lock({})", key as i64))
+        }
+    }
+}

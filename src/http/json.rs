@@ -1,0 +1,148 @@
+//! The JSON body extractor. Unlike actix's own, it tells apart the four ways
+//! a body can be wrong, each with its own status: not JSON at all (415), too
+//! big (413), not parseable (400), and parseable but of the wrong shape
+//! (422, naming the field by its path).
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldIssue, InvalidField};
+
+/// The largest request body accepted, in bytes (app data).
+#[derive(Clone, Copy, Debug)]
+pub struct BodyLimit(pub usize);
+
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+        if !is_json(req) {
+            return Box::pin(async { Err(AppError::UnsupportedMediaType) });
+        }
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|err| {
+                if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge { limit }
+                } else {
+                    AppError::MalformedJson(err.to_string())
+                }
+            })?;
+            decode(&body).map(Json)
+        })
+    }
+}
+
+/// `application/json` or any `application/*+json`, with any parameters.
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(content_type) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    // A syntax-only pass first: a body that is not JSON at all is a 400
+    // even when its beginning would already be missing a field.
+    serde_json::from_slice::<serde::de::IgnoredAny>(body)
+        .map_err(|err| AppError::MalformedJson(err.to_string()))?;
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let inner = err.inner();
+        let path = err.path().to_string();
+        let message = without_position(&inner.to_string());
+        // serde reports a missing field at its parent's path; name the field.
+        let field_error = match message.strip_prefix("missing field `") {
+            Some(rest) => {
+                let name = rest.trim_end_matches('`');
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+                InvalidField::new(field, FieldIssue::Required)
+            }
+            None => InvalidField::new(path, FieldIssue::Invalid(message)),
+        };
+        AppError::Validation(vec![field_error])
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C"; the field path says more.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn field_of(err: AppError) -> InvalidField {
+        match err {
+            AppError::Validation(mut fields) => fields.remove(0),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        assert!(matches!(
+            decode::<Body>(b"{\"name\": "),
+            Err(AppError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            decode::<Body>(b"{} {}"),
+            Err(AppError::MalformedJson(_))
+        ));
+        assert!(matches!(
+            decode::<Body>(b""),
+            Err(AppError::MalformedJson(_))
+        ));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let missing = field_of(decode::<Body>(b"{}").unwrap_err());
+        assert_eq!(missing, InvalidField::new("name", FieldIssue::Required));
+
+        let nested = field_of(decode::<Body>(br#"{"name":"a","inner":{"count":-1}}"#).unwrap_err());
+        assert_eq!(nested.field, "inner.count");
+        assert!(matches!(nested.issue, FieldIssue::Invalid(ref m) if !m.contains(" at line ")));
+    }
+}

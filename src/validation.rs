@@ -1,0 +1,112 @@
+//! Field checks shared by every request type. A request is checked whole and
+//! all its problems are reported at once, as `422` with one entry per field.
+
+use crate::error::{AppError, FieldIssue, InvalidField};
+
+#[derive(Default)]
+pub struct Validator {
+    problems: Vec<InvalidField>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, issue: FieldIssue) {
+        self.problems.push(InvalidField::new(field, issue));
+    }
+
+    /// Trims `value` and checks it is present and at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.add(field, FieldIssue::Blank);
+        } else if value.chars().count() > max {
+            self.add(field, FieldIssue::TooLong { max });
+        }
+        value.to_owned()
+    }
+
+    /// Like [`Self::text`] for an optional field; blank counts as absent.
+    pub fn optional_text(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        Some(self.text(field, value, max))
+    }
+
+    /// Lower-cases and checks an email address; the stored form is this one.
+    pub fn email(&mut self, field: &str, value: &str) -> String {
+        let email = value.trim().to_lowercase();
+        if !is_plausible_email(&email) {
+            self.add(field, FieldIssue::InvalidEmail);
+        }
+        email
+    }
+
+    pub fn has_problems(&self) -> bool {
+        !self.problems.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.problems))
+        }
+    }
+}
+
+/// A deliberately loose check: one `@`, something before it, a dotted domain
+/// after it, no spaces, at most 254 characters. Deliverability is not ours to
+/// judge.
+fn is_plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        for good in ["a@b.vn", "nguyen.van.a@truonghoc.edu.vn"] {
+            assert!(is_plausible_email(good), "{good}");
+        }
+        for bad in [
+            "", "a", "a@b", "@b.vn", "a@.vn", "a@b.", "a b@c.vn", "a@b@c.vn",
+        ] {
+            assert!(!is_plausible_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        let mut v = Validator::new();
+        assert_eq!(v.text("name", "  Lan  ", 10), "Lan");
+        assert!(!v.has_problems());
+        v.text("name", "   ", 10);
+        v.text("other", "Nguyễn Thị Lan", 5);
+        let Err(AppError::Validation(problems)) = v.finish() else {
+            panic!("expected 422")
+        };
+        assert_eq!(problems[0], InvalidField::new("name", FieldIssue::Blank));
+        assert_eq!(
+            problems[1],
+            InvalidField::new("other", FieldIssue::TooLong { max: 5 })
+        );
+    }
+}
