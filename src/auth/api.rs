@@ -1,0 +1,359 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: sign-up, login, refresh, logout, and
+//! the caller's own account.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::AuthUser;
+use super::password::{MAX_PASSWORD_CHARS, check_new_password};
+use super::sessions::{self, Grant, Rotation};
+use super::throttle::{self, Attempt};
+use crate::db::DbConnection;
+use crate::error::{AppError, AuthFailure, FieldIssue, Problem};
+use crate::http::json::Json;
+use crate::participants::model::{ProfileFields, latest_birth_date};
+use crate::participants::{Category, Gender};
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::users::api::{MAX_NAME_CHARS, UserResponse};
+use crate::users::model::{self as users, NewAccount, NewUser, UserChanges};
+use crate::validation::Validator;
+
+/// Self sign-up. The account is always a `participant` (a `role` in the
+/// body is ignored) and gets its own linked participant profile.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    #[schema(example = "lan.tran@example.vn")]
+    pub email: String,
+    #[schema(format = Password, min_length = 8, max_length = 128)]
+    pub password: String,
+    #[schema(example = "Trần Thị Lan")]
+    pub full_name: String,
+    pub category: Category,
+    pub organization_id: Option<Uuid>,
+    pub gender: Option<Gender>,
+    /// Required for students.
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub email: String,
+    #[schema(format = Password)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangePasswordRequest {
+    #[schema(format = Password)]
+    pub current_password: String,
+    #[schema(format = Password, min_length = 8, max_length = 128)]
+    pub new_password: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenResponse {
+    /// A JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Single use: trade it at `/auth/refresh` for the next pair.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    pub user: UserResponse,
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered as a participant", body = UserResponse),
+        (status = 409, description = "Email taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    Json(body): Json<RegisterRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut v = Validator::new();
+    let email = v.email("email", &body.email);
+    check_new_password(&mut v, "password", &body.password);
+    let profile = ProfileFields {
+        full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
+        category: body.category,
+        organization_id: body.organization_id.map(|id| id.to_string()),
+        gender: body.gender,
+        birth_date: body.birth_date,
+        phone: v.optional_text("phone", body.phone.as_deref(), 20),
+        email: Some(email.clone()),
+    };
+    profile.check(&mut v, latest_birth_date());
+    v.finish()?;
+
+    // Refuse a taken email before spending a hash on it; the insert checks
+    // again in its transaction.
+    let taken = {
+        let email = email.clone();
+        state
+            .db
+            .run(move |conn| Ok(users::email_taken(conn, &email)?))
+            .await?
+    };
+    if taken {
+        return Err(AppError::Conflict(crate::error::Conflict::EmailTaken));
+    }
+    let password_hash = state.passwords.hash(body.password).await?;
+    let user = NewUser::new(
+        email,
+        password_hash,
+        profile.full_name.clone(),
+        Role::Participant,
+    );
+    let account = NewAccount {
+        user,
+        profile: Some(profile),
+        created_by: None,
+    };
+    let (user, participant_id) = state
+        .db
+        .write(move |conn| users::create_account(conn, account))
+        .await?;
+    Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = TokenResponse),
+        (status = 401, description = "Unknown email, wrong password or inactive account: one answer for all (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failures for this account or address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    Json(body): Json<LoginRequest>,
+) -> Result<web::Json<TokenResponse>, AppError> {
+    // No stored password is this long, so it cannot match: refuse it
+    // before it costs a hash.
+    if body.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Err(AppError::validation(
+            "password",
+            FieldIssue::TooLong {
+                max: MAX_PASSWORD_CHARS,
+            },
+        ));
+    }
+    let email = body.email.trim().to_lowercase();
+    let attempt = Attempt::new(&email, client_address(&req).as_deref());
+    let limits = state.config.login_throttle;
+    let (attempt, user) = state
+        .db
+        .run(move |conn| {
+            throttle::check(conn, &limits, &attempt)?;
+            Ok((attempt, users::find_by_email(conn, &email)?))
+        })
+        .await?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let password_matches = state.passwords.verify(body.password, stored_hash).await?;
+
+    match user {
+        Some(user) if password_matches && user.active => {
+            let ttl = state.config.refresh_token_ttl;
+            let (grant, participant_id) = state
+                .db
+                .write(move |conn| {
+                    throttle::clear_account(conn, &attempt)?;
+                    let grant = sessions::start(conn, user, ttl)?;
+                    with_profile(conn, grant)
+                })
+                .await?;
+            token_response(&state, grant, participant_id)
+        }
+        _ => {
+            state
+                .db
+                .write(move |conn| Ok(throttle::record_failure(conn, &limits, &attempt)?))
+                .await?;
+            Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials))
+        }
+    }
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the presented refresh token no longer works", body = TokenResponse),
+        (status = 401, description = "Invalid, expired, revoked or already used (`invalid_refresh_token`); reusing a used token also ends its login session", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<web::Json<TokenResponse>, AppError> {
+    let ttl = state.config.refresh_token_ttl;
+    let rotated = state
+        .db
+        .write(
+            move |conn| match sessions::rotate(conn, &body.refresh_token, ttl)? {
+                Rotation::Rotated(grant) => with_profile(conn, grant).map(Some),
+                Rotation::Refused => Ok(None),
+            },
+        )
+        .await?;
+    let (grant, participant_id) =
+        rotated.ok_or(AppError::Unauthenticated(AuthFailure::InvalidRefreshToken))?;
+    token_response(&state, grant, participant_id)
+}
+
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "The login session is over: its refresh and access tokens no longer work"))
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    Json(body): Json<RefreshRequest>,
+) -> Result<HttpResponse, AppError> {
+    state
+        .db
+        .write(move |conn| Ok(sessions::revoke_by_token(conn, &body.refresh_token)?))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The caller's account", body = UserResponse))
+)]
+#[get("/me")]
+pub async fn me(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+) -> Result<web::Json<UserResponse>, AppError> {
+    let user = caller.user;
+    let response = state
+        .db
+        .run(move |conn| {
+            let participant_id = users::linked_participants(conn, &[&user.id])?.remove(&user.id);
+            Ok(UserResponse::new(user, participant_id))
+        })
+        .await?;
+    Ok(web::Json(response))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Changed; every other login session of the caller is over"),
+        (status = 422, description = "The new password breaks the length rule, or the current one is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/me/password")]
+pub async fn change_password(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<ChangePasswordRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut v = Validator::new();
+    check_new_password(&mut v, "new_password", &body.new_password);
+    if body.current_password.chars().count() > MAX_PASSWORD_CHARS {
+        v.add("current_password", FieldIssue::Incorrect);
+    }
+    v.finish()?;
+
+    // Guessing the current password with a stolen access token counts
+    // against the same limits as guessing it at login.
+    let attempt = Attempt::new(&caller.user.email, client_address(&req).as_deref());
+    let limits = state.config.login_throttle;
+    let attempt = state
+        .db
+        .run(move |conn| throttle::check(conn, &limits, &attempt).map(|()| attempt))
+        .await?;
+    let current_matches = state
+        .passwords
+        .verify(
+            body.current_password,
+            Some(caller.user.password_hash.clone()),
+        )
+        .await?;
+    if !current_matches {
+        state
+            .db
+            .write(move |conn| Ok(throttle::record_failure(conn, &limits, &attempt)?))
+            .await?;
+        return Err(AppError::validation(
+            "current_password",
+            FieldIssue::Incorrect,
+        ));
+    }
+
+    let password_hash = state.passwords.hash(body.new_password).await?;
+    let AuthUser { user, session_id } = caller;
+    state
+        .db
+        .write(move |conn| {
+            let changes = UserChanges {
+                password_hash: Some(password_hash),
+                updated_at: Some(crate::db::now()),
+                ..UserChanges::default()
+            };
+            users::update(conn, &user.id, &changes)?;
+            sessions::revoke_all(conn, &user.id, Some(&session_id))?;
+            Ok(throttle::clear_account(conn, &attempt)?)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn with_profile(
+    conn: &mut DbConnection,
+    grant: Grant,
+) -> Result<(Grant, Option<String>), AppError> {
+    let participant_id =
+        users::linked_participants(conn, &[&grant.user.id])?.remove(&grant.user.id);
+    Ok((grant, participant_id))
+}
+
+fn token_response(
+    state: &AppState,
+    grant: Grant,
+    participant_id: Option<String>,
+) -> Result<web::Json<TokenResponse>, AppError> {
+    let access_token = state.tokens.issue(&grant.user.id, &grant.session_id)?;
+    Ok(web::Json(TokenResponse {
+        access_token,
+        refresh_token: grant.refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.ttl().as_secs(),
+        user: UserResponse::new(grant.user, participant_id),
+    }))
+}
+
+/// The client's IP as the connection shows it. Behind a reverse proxy every
+/// client shares the proxy's address; see the README.
+fn client_address(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|addr| addr.ip().to_string())
+}

@@ -1,0 +1,76 @@
+//! `AuthUser`: the caller, from `Authorization: Bearer <access token>`.
+//!
+//! Besides the signature and expiry, each request checks that the user is
+//! still active and the login session not revoked, and takes the role from
+//! the database: deactivation, logout, a password change and a role change
+//! all apply at once, not when the token expires.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::sessions;
+use crate::error::{AppError, AuthFailure};
+use crate::startup::AppState;
+use crate::users::{Role, User};
+
+#[derive(Clone, Debug)]
+pub struct AuthUser {
+    pub user: User,
+    pub session_id: String,
+}
+
+impl AuthUser {
+    pub fn id(&self) -> &str {
+        &self.user.id
+    }
+
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer_token(req);
+        Box::pin(async move {
+            let state =
+                state.ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
+            let token = token.ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
+            let claims = state.tokens.verify(&token)?;
+            let session_id = claims.sid;
+            let user = {
+                let session_id = session_id.clone();
+                state
+                    .db
+                    .run(move |conn| Ok(sessions::active_user_of_session(conn, &session_id)?))
+                    .await?
+            };
+            match user {
+                Some(user) if user.id == claims.sub => Ok(AuthUser { user, session_id }),
+                _ => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
+            }
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}

@@ -1,0 +1,179 @@
+//! Argon2id password hashing, with the crate's defaults (OWASP's
+//! recommendation: 19 MiB, 2 passes, 1 lane). Each hash takes tens of
+//! milliseconds of a core and 19 MiB of memory, so at most
+//! `hash_concurrency` run at once, on the blocking pool: a storm of logins
+//! waits its turn instead of starving every other request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
+
+use crate::error::{AppError, FieldIssue};
+use crate::validation::Validator;
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// How long a request waits for a free hashing slot before answering 503.
+const SLOT_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct Passwords {
+    slots: Arc<Semaphore>,
+    /// Verified against when the email is unknown, so that an unknown email
+    /// costs the same time as a wrong password.
+    decoy_hash: Arc<str>,
+}
+
+impl Passwords {
+    pub fn new(concurrency: usize) -> Result<Self, String> {
+        let decoy = hash_now(&base64_of(&super::random_bytes::<16>()))?;
+        Ok(Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            decoy_hash: decoy.into(),
+        })
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, AppError> {
+        self.in_slot(move || hash_now(&password))
+            .await?
+            .map_err(|err| AppError::internal("password hashing failed", err))
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash (unknown
+    /// account) it does the same work and answers false.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
+        let decoy = self.decoy_hash.clone();
+        self.in_slot(move || {
+            let matches = verify_now(&password, stored.as_deref().unwrap_or(&decoy));
+            matches && stored.is_some()
+        })
+        .await
+    }
+
+    async fn in_slot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
+        let slot = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| AppError::ServiceUnavailable {
+                retry_after_secs: 2,
+            })?
+            .map_err(|err| AppError::internal("hashing slots closed", err))?;
+        web::block(move || {
+            let _slot = slot;
+            work()
+        })
+        .await
+        .map_err(|err| AppError::internal("hashing task failed", err))
+    }
+}
+
+/// Hashes on the calling thread: for start-up and for [`Passwords`].
+pub fn hash_now(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|err| err.to_string())
+}
+
+fn verify_now(password: &str, stored: &str) -> bool {
+    match PasswordHash::new(stored) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(err) => {
+            tracing::error!(error = %err, "a stored password hash cannot be parsed");
+            false
+        }
+    }
+}
+
+/// The length rule for a new password, checked before any hashing so that
+/// an oversized password costs nothing.
+pub fn check_new_password(v: &mut Validator, field: &str, password: &str) {
+    let length = password.chars().count();
+    if length < MIN_PASSWORD_CHARS {
+        v.add(
+            field,
+            FieldIssue::TooShort {
+                min: MIN_PASSWORD_CHARS,
+            },
+        );
+    } else if length > MAX_PASSWORD_CHARS {
+        v.add(
+            field,
+            FieldIssue::TooLong {
+                max: MAX_PASSWORD_CHARS,
+            },
+        );
+    }
+}
+
+/// A readable random password (for the first admin): 20 characters from an
+/// alphabet without look-alikes, about 110 bits.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut password = String::with_capacity(20);
+    while password.len() < 20 {
+        for byte in super::random_bytes::<32>() {
+            // Rejection sampling keeps every character equally likely.
+            let limit = 256 - 256 % ALPHABET.len();
+            if (byte as usize) < limit && password.len() < 20 {
+                password.push(ALPHABET[byte as usize % ALPHABET.len()] as char);
+            }
+        }
+    }
+    password
+}
+
+fn base64_of(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_with_owasp_parameters() {
+        let hash = hash_now("correct horse").unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_now("correct horse", &hash));
+        assert!(!verify_now("wrong horse", &hash));
+        assert!(!verify_now("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn generated_passwords_are_long_and_distinct() {
+        let (a, b) = (generate_password(), generate_password());
+        assert_eq!(a.chars().count(), 20);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn new_passwords_must_be_8_to_128_characters() {
+        for (password, ok) in [
+            ("1234567", false),
+            ("12345678", true),
+            (&"é".repeat(128), true),
+        ] {
+            let mut v = Validator::new();
+            check_new_password(&mut v, "password", password);
+            assert_eq!(!v.has_problems(), ok, "{password}");
+        }
+        let mut v = Validator::new();
+        check_new_password(&mut v, "password", &"x".repeat(129));
+        assert!(v.has_problems());
+    }
+}

@@ -1,0 +1,189 @@
+//! Login sessions and their rotating refresh tokens.
+//!
+//! A login starts a session and hands out its first refresh token. Each
+//! refresh marks the presented token used and hands out the next one. A
+//! used token presented again means it was copied: the whole session is
+//! revoked, so the thief's copy and the owner's current token both stop.
+//! Only a SHA-256 of each token is stored.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::db::schema::{login_sessions, refresh_tokens, users};
+use crate::db::{self, DbConnection};
+use crate::users::User;
+
+/// What a client receives after login or refresh (before the access token).
+pub struct Grant {
+    pub user: User,
+    pub session_id: String,
+    pub refresh_token: String,
+}
+
+/// Starts a login session for `user`.
+pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<Grant> {
+    let session_id = db::new_id();
+    diesel::insert_into(login_sessions::table)
+        .values((
+            login_sessions::id.eq(&session_id),
+            login_sessions::user_id.eq(&user.id),
+            login_sessions::created_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
+    Ok(Grant {
+        user,
+        session_id,
+        refresh_token,
+    })
+}
+
+/// The result of presenting a refresh token. A refusal is a value, not an
+/// error, so that the transaction still commits what the refusal did (the
+/// revocation of a session whose rotated token came back).
+pub enum Rotation {
+    Rotated(Grant),
+    Refused,
+}
+
+#[derive(Queryable)]
+struct PresentedToken {
+    token_id: String,
+    used_at: Option<NaiveDateTime>,
+    expires_at: NaiveDateTime,
+    session_id: String,
+    session_revoked_at: Option<NaiveDateTime>,
+}
+
+/// Trades a refresh token for the next one. Call inside a write transaction.
+pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> QueryResult<Rotation> {
+    let found: Option<PresentedToken> = refresh_tokens::table
+        .inner_join(login_sessions::table)
+        .filter(refresh_tokens::token_hash.eq(digest(presented)))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::used_at,
+            refresh_tokens::expires_at,
+            login_sessions::id,
+            login_sessions::revoked_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some(PresentedToken {
+        token_id,
+        used_at,
+        expires_at,
+        session_id,
+        session_revoked_at,
+    }) = found
+    else {
+        return Ok(Rotation::Refused);
+    };
+    if session_revoked_at.is_some() || expires_at <= db::now() {
+        return Ok(Rotation::Refused);
+    }
+    // Marking the token used only if nobody did yet makes two concurrent
+    // refreshes with one token a reuse, on PostgreSQL as on SQLite.
+    let claimed = used_at.is_none()
+        && diesel::update(
+            refresh_tokens::table
+                .find(&token_id)
+                .filter(refresh_tokens::used_at.is_null()),
+        )
+        .set(refresh_tokens::used_at.eq(db::now()))
+        .execute(conn)?
+            == 1;
+    if !claimed {
+        revoke(conn, &session_id)?;
+        return Ok(Rotation::Refused);
+    }
+    let Some(user) = active_user_of_session(conn, &session_id)? else {
+        return Ok(Rotation::Refused);
+    };
+    let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
+    Ok(Rotation::Rotated(Grant {
+        user,
+        session_id,
+        refresh_token,
+    }))
+}
+
+/// Ends the session that `presented` belongs to, if it names one.
+pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<()> {
+    let session: Option<String> = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(digest(presented)))
+        .select(refresh_tokens::login_session_id)
+        .first(conn)
+        .optional()?;
+    match session {
+        Some(session_id) => revoke(conn, &session_id),
+        None => Ok(()),
+    }
+}
+
+pub fn revoke(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
+    diesel::update(
+        login_sessions::table
+            .find(session_id)
+            .filter(login_sessions::revoked_at.is_null()),
+    )
+    .set(login_sessions::revoked_at.eq(db::now()))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Ends every session of a user, but `keep` (the caller's own, when a user
+/// changes their password).
+pub fn revoke_all(conn: &mut DbConnection, user_id: &str, keep: Option<&str>) -> QueryResult<()> {
+    let sessions = login_sessions::table
+        .filter(login_sessions::user_id.eq(user_id))
+        .filter(login_sessions::revoked_at.is_null())
+        .filter(login_sessions::id.ne(keep.unwrap_or("")));
+    diesel::update(sessions)
+        .set(login_sessions::revoked_at.eq(db::now()))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The user behind a live session: active, and the session not revoked.
+pub fn active_user_of_session(
+    conn: &mut DbConnection,
+    session_id: &str,
+) -> QueryResult<Option<User>> {
+    login_sessions::table
+        .inner_join(users::table)
+        .filter(login_sessions::id.eq(session_id))
+        .filter(login_sessions::revoked_at.is_null())
+        .filter(users::active.eq(true))
+        .select(users::all_columns)
+        .first(conn)
+        .optional()
+}
+
+fn issue_refresh_token(
+    conn: &mut DbConnection,
+    session_id: &str,
+    ttl: Duration,
+) -> QueryResult<String> {
+    let token = URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
+    let now = db::now();
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(db::new_id()),
+            refresh_tokens::login_session_id.eq(session_id),
+            refresh_tokens::token_hash.eq(digest(&token)),
+            refresh_tokens::expires_at.eq(now + ttl),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+fn digest(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}

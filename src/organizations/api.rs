@@ -1,0 +1,147 @@
+//! `/api/v1/organizations`: the units. Anyone may read them (sign-up forms
+//! list them; they hold no personal data); only admins create them.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model;
+use super::{Organization, OrganizationKind};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{AppError, Problem};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery};
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::Validator;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub kind: OrganizationKind,
+    #[schema(example = "Trường THCS Trung Hội")]
+    pub name: String,
+    pub code: Option<String>,
+    #[schema(format = Uuid)]
+    pub parent_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Organization> for OrganizationResponse {
+    fn from(unit: Organization) -> Self {
+        Self {
+            id: unit.id,
+            kind: unit.kind,
+            name: unit.name,
+            code: unit.code,
+            parent_id: unit.parent_id,
+            created_at: unit.created_at.and_utc(),
+            updated_at: unit.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateOrganizationRequest {
+    pub kind: OrganizationKind,
+    pub name: String,
+    /// A short unique code, such as the unit's code in reports.
+    pub code: Option<String>,
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrganizationListQuery {
+    pub kind: Option<OrganizationKind>,
+}
+
+#[utoipa::path(
+    tag = "organizations",
+    security(("bearer" = [])),
+    request_body = CreateOrganizationRequest,
+    responses(
+        (status = 201, description = "Created", body = OrganizationResponse),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Code taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/organizations")]
+pub async fn create_organization(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateOrganizationRequest>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let name = v.text("name", &body.name, 200);
+    let code = v.optional_text("code", body.code.as_deref(), 50);
+    v.finish()?;
+    let now = db::now();
+    let unit = Organization {
+        id: db::new_id(),
+        kind: body.kind,
+        name,
+        code,
+        parent_id: body.parent_id.map(|id| id.to_string()),
+        created_at: now,
+        updated_at: now,
+    };
+    let unit = state
+        .db
+        .write(move |conn| model::create(conn, unit))
+        .await?;
+    Ok(HttpResponse::Created().json(OrganizationResponse::from(unit)))
+}
+
+#[utoipa::path(
+    tag = "organizations",
+    params(PageQuery, OrganizationListQuery),
+    responses((status = 200, description = "A page of units, oldest first", body = Page<OrganizationResponse>))
+)]
+#[get("/organizations")]
+pub async fn list_organizations(
+    state: web::Data<AppState>,
+    page: web::Query<PageQuery>,
+    filter: web::Query<OrganizationListQuery>,
+) -> Result<web::Json<Page<OrganizationResponse>>, AppError> {
+    let page = page.parse()?;
+    let kind = filter.kind;
+    let units = state
+        .db
+        .run(move |conn| Ok(model::list(conn, kind, &page).map(|rows| (rows, page))?))
+        .await?;
+    let (rows, page) = units;
+    Ok(web::Json(Page::from_rows(
+        rows,
+        &page,
+        |u| &u.id,
+        OrganizationResponse::from,
+    )))
+}
+
+#[utoipa::path(
+    tag = "organizations",
+    params(("id" = Uuid, Path, description = "The unit's id")),
+    responses(
+        (status = 200, description = "The unit", body = OrganizationResponse),
+        (status = 404, description = "No such unit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/organizations/{id}")]
+pub async fn get_organization(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<OrganizationResponse>, AppError> {
+    let id = id.to_string();
+    let unit = state
+        .db
+        .run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound))
+        .await?;
+    Ok(web::Json(unit.into()))
+}

@@ -1,0 +1,6 @@
+//! People who attend classes. A profile is separate from a login account:
+//! many participants have none, and a profile may be linked to one.
+
+pub mod model;
+
+pub use model::{Category, Gender, NewParticipant};

@@ -1,0 +1,291 @@
+//! `/api/v1/users`: admin management of accounts.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, AccountUpdate, NewAccount, NewUser, UserFilter};
+use super::{Role, User};
+use crate::auth::AuthUser;
+use crate::auth::password::check_new_password;
+use crate::error::{AppError, FieldIssue, Problem};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery};
+use crate::participants::model::ProfileFields;
+use crate::participants::{Category, Gender};
+use crate::startup::AppState;
+use crate::validation::Validator;
+
+pub const MAX_NAME_CHARS: usize = 200;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    /// The coordinator's unit; `null` for other roles.
+    #[schema(format = Uuid)]
+    pub organization_id: Option<String>,
+    pub active: bool,
+    /// The participant profile linked to this account, if any.
+    #[schema(format = Uuid)]
+    pub participant_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserResponse {
+    pub fn new(user: User, participant_id: Option<String>) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            full_name: user.full_name,
+            role: user.role,
+            organization_id: user.organization_id,
+            active: user.active,
+            participant_id,
+            created_at: user.created_at.and_utc(),
+            updated_at: user.updated_at.and_utc(),
+        }
+    }
+}
+
+/// An account created by an admin. A coordinator needs a unit; a
+/// participant account gets a linked profile, so it needs a category.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    #[schema(example = "thu.nguyen@example.vn")]
+    pub email: String,
+    #[schema(format = Password, min_length = 8, max_length = 128)]
+    pub password: String,
+    pub full_name: String,
+    pub role: Role,
+    pub organization_id: Option<Uuid>,
+    /// Required for `participant`; ignored otherwise.
+    pub category: Option<Category>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+}
+
+/// Any subset of fields; absent ones stay as they are. Setting `active` to
+/// false or a new `password` ends all of the user's login sessions.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    /// `null` clears it; required (kept or given) for coordinators.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub organization_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+    #[schema(format = Password, min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+}
+
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Created", body = UserResponse),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateUserRequest>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let email = v.email("email", &body.email);
+    check_new_password(&mut v, "password", &body.password);
+    let full_name = v.text("full_name", &body.full_name, MAX_NAME_CHARS);
+    let organization_id = body.organization_id.map(|id| id.to_string());
+    match (body.role, &organization_id) {
+        (Role::Coordinator, None) => v.add("organization_id", FieldIssue::Required),
+        (Role::Coordinator, Some(_)) | (_, None) => {}
+        (_, Some(_)) => v.add("organization_id", FieldIssue::NotAllowedForRole),
+    }
+    let profile = match (body.role, body.category) {
+        (Role::Participant, None) => {
+            v.add("category", FieldIssue::Required);
+            None
+        }
+        (Role::Participant, Some(category)) => {
+            let profile = ProfileFields {
+                full_name: full_name.clone(),
+                category,
+                organization_id: None,
+                gender: body.gender,
+                birth_date: body.birth_date,
+                phone: v.optional_text("phone", body.phone.as_deref(), 20),
+                email: Some(email.clone()),
+            };
+            profile.check(&mut v, crate::participants::model::latest_birth_date());
+            Some(profile)
+        }
+        _ => None,
+    };
+    v.finish()?;
+
+    let password_hash = state.passwords.hash(body.password).await?;
+    let mut user = NewUser::new(email, password_hash, full_name, body.role);
+    user.organization_id = organization_id;
+    let account = NewAccount {
+        user,
+        profile,
+        created_by: Some(caller.id().to_owned()),
+    };
+    let (user, participant_id) = state
+        .db
+        .write(move |conn| model::create_account(conn, account))
+        .await?;
+    Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
+}
+
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(PageQuery, UserListQuery),
+    responses(
+        (status = 200, description = "A page of accounts, oldest first", body = Page<UserResponse>),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    page: web::Query<PageQuery>,
+    filter: web::Query<UserListQuery>,
+) -> Result<web::Json<Page<UserResponse>>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let page = page.parse()?;
+    let filter = UserFilter {
+        role: filter.role,
+        active: filter.active,
+    };
+    let result = state
+        .db
+        .run(move |conn| {
+            let users = model::list(conn, &filter, &page)?;
+            let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+            let mut profiles = model::linked_participants(conn, &ids)?;
+            Ok(Page::from_rows(
+                users,
+                &page,
+                |u| &u.id,
+                |u| {
+                    let participant_id = profiles.remove(&u.id);
+                    UserResponse::new(u, participant_id)
+                },
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The account", body = UserResponse),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<UserResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let id = id.to_string();
+    let response = state
+        .db
+        .run(move |conn| {
+            let user = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            let participant_id = model::linked_participants(conn, &[&id])?.remove(&id);
+            Ok(UserResponse::new(user, participant_id))
+        })
+        .await?;
+    Ok(web::Json(response))
+}
+
+#[utoipa::path(
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The changed account", body = UserResponse),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "It would leave no active admin (`last_admin`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateUserRequest>,
+) -> Result<web::Json<UserResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let full_name = body
+        .full_name
+        .as_deref()
+        .map(|name| v.text("full_name", name, MAX_NAME_CHARS));
+    if let Some(password) = &body.password {
+        check_new_password(&mut v, "password", password);
+    }
+    v.finish()?;
+    let password_hash = match body.password {
+        Some(password) => Some(state.passwords.hash(password).await?),
+        None => None,
+    };
+    let update = AccountUpdate {
+        full_name,
+        role: body.role,
+        organization_id: body
+            .organization_id
+            .map(|unit| unit.map(|id| id.to_string())),
+        active: body.active,
+        password_hash,
+    };
+    let id = id.to_string();
+    let response = state
+        .db
+        .write(move |conn| {
+            let user = model::update_account(conn, &id, update)?;
+            let participant_id = model::linked_participants(conn, &[&id])?.remove(&id);
+            Ok(UserResponse::new(user, participant_id))
+        })
+        .await?;
+    Ok(web::Json(response))
+}

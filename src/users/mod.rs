@@ -1,0 +1,6 @@
+//! Login accounts: their roles, and admin management of them.
+
+pub mod api;
+pub mod model;
+
+pub use model::{Role, User};

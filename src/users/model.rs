@@ -1,0 +1,291 @@
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::sessions;
+use crate::db::schema::{participants as participant_rows, users};
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, Conflict, FieldIssue};
+use crate::http::pagination::PageRequest;
+use crate::participants::model::ProfileFields;
+use crate::text_enum::text_enum;
+use crate::validation::Validator;
+use crate::{organizations, participants};
+
+text_enum! {
+    /// What an account may do; see PRODUCT.md, "People and roles".
+    pub enum Role {
+        Admin => "admin",
+        Coordinator => "coordinator",
+        Trainer => "trainer",
+        Participant => "participant",
+    }
+}
+
+#[derive(Clone, Debug, Queryable)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
+pub struct NewUser {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub full_name: String,
+    pub role: Role,
+    pub organization_id: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl NewUser {
+    pub fn new(email: String, password_hash: String, full_name: String, role: Role) -> Self {
+        let now = db::now();
+        Self {
+            id: db::new_id(),
+            email,
+            password_hash,
+            full_name,
+            role,
+            organization_id: None,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A change to an account; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChanges {
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    pub organization_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewUser) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(new)
+        .returning(users::all_columns)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+    users::table.find(id).first(conn).optional()
+}
+
+/// `email` must already be in its stored (lower-case) form.
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .first(conn)
+        .optional()
+}
+
+pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table.filter(users::email.eq(email)),
+    ))
+    .get_result(conn)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &UserFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<User>> {
+    let mut query = users::table
+        .order(users::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(users::id.gt(after.clone()));
+    }
+    if let Some(role) = filter.role {
+        query = query.filter(users::role.eq(role));
+    }
+    if let Some(active) = filter.active {
+        query = query.filter(users::active.eq(active));
+    }
+    query.load(conn)
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(users::all_columns)
+        .get_result(conn)
+}
+
+pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::role.eq(Role::Admin))
+            .filter(users::active.eq(true)),
+    ))
+    .get_result(conn)
+}
+
+pub fn other_active_admins(conn: &mut DbConnection, except_id: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(Role::Admin))
+        .filter(users::active.eq(true))
+        .filter(users::id.ne(except_id))
+        .count()
+        .get_result(conn)
+}
+
+/// The participant profile linked to each of these accounts, if any.
+pub fn linked_participants(
+    conn: &mut DbConnection,
+    user_ids: &[&str],
+) -> QueryResult<HashMap<String, String>> {
+    let pairs: Vec<(Option<String>, String)> = participant_rows::table
+        .filter(participant_rows::user_id.eq_any(user_ids))
+        .select((participant_rows::user_id, participant_rows::id))
+        .load(conn)?;
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(user, participant)| Some((user?, participant)))
+        .collect())
+}
+
+/// An account to create, with the participant profile to link to it (self
+/// sign-up always has one) and who creates it.
+pub struct NewAccount {
+    pub user: NewUser,
+    pub profile: Option<ProfileFields>,
+    pub created_by: Option<String>,
+}
+
+/// Creates an account and its linked profile. Call inside a write
+/// transaction: either both rows exist afterwards or neither does.
+/// Returns the user and the id of their participant profile.
+pub fn create_account(
+    conn: &mut DbConnection,
+    account: NewAccount,
+) -> Result<(User, Option<String>), AppError> {
+    let mut v = Validator::new();
+    let units = [
+        account.user.organization_id.as_deref(),
+        account
+            .profile
+            .as_ref()
+            .and_then(|p| p.organization_id.as_deref()),
+    ];
+    for unit in units.into_iter().flatten() {
+        if !organizations::model::exists(conn, unit)? {
+            v.add("organization_id", FieldIssue::UnknownReference);
+        }
+    }
+    v.finish()?;
+    if email_taken(conn, &account.user.email)? {
+        return Err(AppError::Conflict(Conflict::EmailTaken));
+    }
+    let user = insert(conn, &account.user).map_err(|err| {
+        // A concurrent sign-up with the same email won the race.
+        if db::is_unique_violation(&err) {
+            AppError::Conflict(Conflict::EmailTaken)
+        } else {
+            err.into()
+        }
+    })?;
+    let participant_id = match account.profile {
+        Some(profile) => {
+            let created_by = account.created_by.unwrap_or_else(|| user.id.clone());
+            let new = profile.into_new(Some(user.id.clone()), Some(created_by));
+            participants::model::insert(conn, &new)?;
+            Some(new.id)
+        }
+        None => None,
+    };
+    Ok((user, participant_id))
+}
+
+/// What an admin may change on an account; `None` leaves it as it is.
+#[derive(Debug, Default)]
+pub struct AccountUpdate {
+    pub full_name: Option<String>,
+    pub role: Option<Role>,
+    /// `Some(None)` clears the unit.
+    pub organization_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+}
+
+/// Applies an admin's change. Coordinators must keep a unit and only they
+/// have one; the last active admin cannot be demoted or deactivated; a
+/// deactivated account or a reset password ends every login session.
+/// Call inside a write transaction.
+pub fn update_account(
+    conn: &mut DbConnection,
+    id: &str,
+    update: AccountUpdate,
+) -> Result<User, AppError> {
+    // Two admins demoting each other at once must not both succeed.
+    db::serialize_with_others(conn, db::LockKey::Admins)?;
+    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let role = update.role.unwrap_or(current.role);
+    let active = update.active.unwrap_or(current.active);
+    let organization_id = match (&update.organization_id, role) {
+        (Some(unit), _) => unit.clone(),
+        (None, Role::Coordinator) => current.organization_id.clone(),
+        (None, _) => None,
+    };
+
+    let mut v = Validator::new();
+    match (&organization_id, role) {
+        (None, Role::Coordinator) => v.add("organization_id", FieldIssue::Required),
+        (Some(_), role) if role != Role::Coordinator => {
+            v.add("organization_id", FieldIssue::NotAllowedForRole)
+        }
+        (Some(unit), _) if !organizations::model::exists(conn, unit)? => {
+            v.add("organization_id", FieldIssue::UnknownReference)
+        }
+        _ => {}
+    }
+    v.finish()?;
+
+    let loses_admin =
+        current.role == Role::Admin && current.active && (role != Role::Admin || !active);
+    if loses_admin && other_active_admins(conn, id)? == 0 {
+        return Err(AppError::Conflict(Conflict::LastAdmin));
+    }
+
+    let ends_sessions = (current.active && !active) || update.password_hash.is_some();
+    let changes = UserChanges {
+        full_name: update.full_name,
+        role: Some(role),
+        organization_id: Some(organization_id),
+        active: Some(active),
+        password_hash: update.password_hash,
+        updated_at: Some(db::now()),
+    };
+    let user = self::update(conn, id, &changes)?;
+    if ends_sessions {
+        sessions::revoke_all(conn, id, None)?;
+    }
+    Ok(user)
+}
