@@ -1,0 +1,51 @@
+//! Liveness and readiness probes.
+
+use actix_web::{get, web};
+use diesel::connection::SimpleConnection;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, Problem};
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+#[utoipa::path(
+    tag = "health",
+    responses((status = 200, description = "The process is serving", body = HealthResponse))
+)]
+#[get("/health/live")]
+pub async fn live() -> web::Json<HealthResponse> {
+    web::Json(HealthResponse {
+        status: "ok".into(),
+    })
+}
+
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "The database answers", body = HealthResponse),
+        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/health/ready")]
+pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthResponse>, AppError> {
+    state
+        .db
+        .run(|conn| {
+            conn.batch_execute("SELECT 1").map_err(|err| {
+                tracing::warn!(error = %err, "readiness check failed");
+                AppError::ServiceUnavailable {
+                    retry_after_secs: 5,
+                }
+            })
+        })
+        .await?;
+    Ok(web::Json(HealthResponse {
+        status: "ok".into(),
+    }))
+}

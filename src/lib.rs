@@ -1,0 +1,18 @@
+//! lophoc: the API behind a commune learning centre's internet-skills
+//! classes. See README.md for the architecture.
+
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod http;
+pub mod openapi;
+pub mod organizations;
+pub mod participants;
+pub mod startup;
+pub mod telemetry;
+mod text_enum;
+pub mod users;
+pub mod validation;

@@ -1,0 +1,96 @@
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use lophoc::bootstrap::AdminBootstrap;
+use lophoc::config::Config;
+use lophoc::startup::Application;
+
+const USAGE: &str = "usage: lophoc [serve | openapi | healthcheck]
+  serve        serve the API (the default); configured by environment variables
+  openapi      print the OpenAPI document (to regenerate openapi/openapi.json)
+  healthcheck  exit 0 when the server at LOPHOC_LISTEN is ready (for containers)";
+
+fn main() -> ExitCode {
+    match std::env::args().nth(1).as_deref() {
+        None | Some("serve") => actix_web::rt::System::new().block_on(serve()),
+        Some("openapi") => {
+            let document = lophoc::openapi::document();
+            println!(
+                "{}",
+                document.to_pretty_json().expect("the document serialises")
+            );
+            ExitCode::SUCCESS
+        }
+        Some("healthcheck") => healthcheck(),
+        Some("help" | "-h" | "--help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve() -> ExitCode {
+    lophoc::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => return fail(&message),
+    };
+    tracing::info!(database = %config.database_url, "starting");
+    let application = match Application::build(config.clone()).await {
+        Ok(application) => application,
+        Err(message) => return fail(&message),
+    };
+    if let AdminBootstrap::Generated { email, password } = application.admin_bootstrap() {
+        // Printed, not logged: shown this once and kept nowhere else.
+        println!(
+            "\nCreated the first admin.\n  email:    {email}\n  password: {password}\n\
+             Log in and change it now; it will not be shown again.\n"
+        );
+    }
+    let port = application.port();
+    let server = actix_web::rt::spawn(application.run_until_stopped());
+    // The server installs its SIGTERM/SIGINT handlers when first polled;
+    // yield so that it is before anyone reads "serving" and signals us.
+    actix_web::rt::task::yield_now().await;
+    tracing::info!(address = %config.listen, port, "serving");
+    match server
+        .await
+        .unwrap_or_else(|err| Err(std::io::Error::other(err)))
+    {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err.to_string()),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("lophoc: {message}");
+    ExitCode::FAILURE
+}
+
+/// Asks the local server's readiness probe; no HTTP client needed in a
+/// slim container image.
+fn healthcheck() -> ExitCode {
+    let listen = std::env::var("LOPHOC_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let target = listen.replace("0.0.0.0", "127.0.0.1");
+    let probe = || -> std::io::Result<bool> {
+        let mut stream = TcpStream::connect(&target)?;
+        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+        stream.write_all(b"GET /health/ready HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head)?;
+        Ok(head.ends_with(b" 200"))
+    };
+    match probe() {
+        Ok(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}

@@ -1,0 +1,115 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use actix_web::App;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lophoc",
+        description = "Enrolment and attendance for a community learning centre's classes on \
+                       searching for, judging and using information on the internet safely. \
+                       Every error is `application/problem+json`; send `Accept-Language: vi` \
+                       for Vietnamese messages."
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerScheme, &ProblemResponses),
+    tags(
+        (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
+        (name = "users", description = "Accounts and roles (admins)"),
+        (name = "organizations", description = "Units: schools, hamlets, agencies, associations"),
+        (name = "health", description = "Probes for orchestrators"),
+    )
+)]
+struct ApiDoc;
+
+/// The whole document: the annotations above plus every route registered
+/// by [`crate::startup::routes`].
+pub fn document() -> Document {
+    let (_app, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::startup::routes)
+        .split_for_parts();
+    // Modifiers run before routes are collected, so run them again now.
+    BearerScheme.modify(&mut document);
+    ProblemResponses.modify(&mut document);
+    document
+}
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut Document) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Adds the error answers every operation can give, so that each handler
+/// lists only the ones particular to it: 400 for unreadable parameters, 401
+/// where a token is needed, 413/415/422 where a body is read, 500 always.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut Document) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let needs_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let answers = [
+                    (
+                        "400",
+                        has_body || has_params,
+                        "Malformed JSON or an unreadable parameter",
+                    ),
+                    (
+                        "401",
+                        needs_token,
+                        "Missing, invalid or expired access token",
+                    ),
+                    ("413", has_body, "Body larger than the configured limit"),
+                    ("415", has_body, "Body is not `application/json`"),
+                    ("422", has_body, "Invalid fields, listed in `errors`"),
+                    ("500", true, "Internal error (logged, never detailed)"),
+                ];
+                for (status, applies, description) in answers {
+                    if applies && !operation.responses.responses.contains_key(status) {
+                        let content = ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("Problem")))
+                            .build();
+                        let response = ResponseBuilder::new()
+                            .description(description)
+                            .content(PROBLEM_CONTENT_TYPE, content)
+                            .build();
+                        operation
+                            .responses
+                            .responses
+                            .insert(status.to_owned(), response.into());
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Building the application: database, secrets, first admin, routes and the
+//! HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpResponse, HttpServer, web};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt, scope};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::{AccessTokens, Passwords};
+use crate::bootstrap::{self, AdminBootstrap};
+use crate::config::Config;
+use crate::db::{self, Backend, Db, settings};
+use crate::http::fallback::{self, RouteTable};
+use crate::http::json::BodyLimit;
+use crate::{auth, error, health, http, openapi, organizations, telemetry, users};
+
+/// What every handler can reach, through `web::Data<AppState>`.
+pub struct AppState {
+    pub db: Db,
+    pub passwords: Passwords,
+    pub tokens: AccessTokens,
+    pub config: Config,
+}
+
+/// Every route of the API. Registered through utoipa-actix-web, so that
+/// each one is also in the OpenAPI document.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live).service(health::ready).service(
+        scope::scope("/api/v1")
+            .service(auth::api::register)
+            .service(auth::api::login)
+            .service(auth::api::refresh)
+            .service(auth::api::logout)
+            .service(auth::api::me)
+            .service(auth::api::change_password)
+            .service(users::api::create_user)
+            .service(users::api::list_users)
+            .service(users::api::get_user)
+            .service(users::api::update_user)
+            .service(organizations::api::create_organization)
+            .service(organizations::api::list_organizations)
+            .service(organizations::api::get_organization),
+    );
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    admin_bootstrap: AdminBootstrap,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, String> {
+        let prepared = {
+            let config = config.clone();
+            web::block(move || prepare_database(&config))
+                .await
+                .map_err(|err| format!("start-up task failed: {err}"))??
+        };
+        let (db, jwt_secret, admin_bootstrap) = prepared;
+
+        let listener = TcpListener::bind(&config.listen)
+            .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
+        let port = listener.local_addr().map_err(|err| err.to_string())?.port();
+        let state = web::Data::new(AppState {
+            db,
+            passwords: Passwords::new(config.hash_concurrency)?,
+            tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
+            config: config.clone(),
+        });
+        let document = openapi::document();
+        let route_table = web::Data::new(RouteTable::from_openapi(
+            &document,
+            &[
+                ("/openapi.json", &["GET"]),
+                ("/docs", &["GET"]),
+                ("/docs/{tail}*", &["GET"]),
+            ],
+        ));
+        let body_limit = config.body_limit_bytes;
+
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(route_table.clone())
+                .app_data(BodyLimit(body_limit))
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(http::path_config())
+                .app_data(http::query_config())
+                .configure(routes)
+                .into_app()
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .route("/docs", web::get().to(redirect_to_docs))
+                .default_service(web::to(fallback::no_route))
+                .wrap(from_fn(error::render_problems))
+                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap(from_fn(telemetry::log_request))
+        })
+        // In-flight requests get this long to finish after SIGTERM/SIGINT.
+        .shutdown_timeout(30);
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|err| err.to_string())?
+            .run();
+        Ok(Self {
+            port,
+            server,
+            admin_bootstrap,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn admin_bootstrap(&self) -> &AdminBootstrap {
+        &self.admin_bootstrap
+    }
+
+    /// Serves until SIGTERM or SIGINT, then stops gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Swagger UI lives under `/docs/`; its relative asset links need the slash.
+async fn redirect_to_docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// The blocking part of start-up: pool, migrations, JWT secret, first admin.
+fn prepare_database(config: &Config) -> Result<(Db, Vec<u8>, AdminBootstrap), String> {
+    let url = &config.database_url;
+    let db = Db::connect(url, config.db_pool_size)
+        .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
+    let mut conn = db
+        .get()
+        .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
+    db::run_migrations(&mut conn).map_err(|err| format!("migrating the database failed: {err}"))?;
+    let jwt_secret = match (&config.jwt_secret, db.backend()) {
+        (Some(secret), _) => secret.expose().as_bytes().to_vec(),
+        // One SQLite file means one server: a secret kept in the database
+        // survives restarts without any setup.
+        (None, Backend::Sqlite) => {
+            let generated = || {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(auth::random_bytes::<48>())
+            };
+            settings::get_or_insert(&mut conn, "jwt_secret", generated)
+                .map_err(|err| format!("storing the JWT secret failed: {err}"))?
+                .into_bytes()
+        }
+        // Several servers share a PostgreSQL database and must share the
+        // secret too, so it has to come from their configuration.
+        (None, Backend::Postgres) => {
+            return Err("LOPHOC_JWT_SECRET is required with PostgreSQL: set it to at least 32 \
+                        random bytes, the same on every server (for example `openssl rand -base64 48`)"
+                .into());
+        }
+    };
+    let admin_bootstrap = bootstrap::ensure_admin(&mut conn, config)?;
+    Ok((db, jwt_secret, admin_bootstrap))
+}
