@@ -1,0 +1,488 @@
+use actix_web::http::Method;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn signed(claims: &Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).unwrap()
+}
+
+fn claims_of(token: &str) -> Value {
+    let payload = token.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn register_makes_a_participant_with_a_linked_profile_whatever_the_body_says() {
+    let app = spawn_app().await;
+    let body = json!({
+        "email": "  Lan.Tran@Example.VN ", "password": PASSWORD, "full_name": "Trần Thị Lan",
+        "category": "parent", "gender": "female", "phone": "+84 912 345 678",
+        "role": "admin", "active": false,
+    });
+    let reply = app.post("/api/v1/auth/register", None, &body).await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_eq!(reply.body["role"], "participant");
+    assert_eq!(reply.body["email"], "lan.tran@example.vn");
+    assert_eq!(reply.body["active"], true);
+    assert!(reply.body["participant_id"].is_string());
+    assert!(reply.body.get("password").is_none() && reply.body.get("password_hash").is_none());
+
+    let tokens = app.login("LAN.TRAN@example.vn", PASSWORD).await;
+    let me = app.get("/api/v1/me", Some(&tokens.access)).await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["role"], "participant");
+    assert_eq!(me.body["participant_id"], reply.body["participant_id"]);
+    // The role claimed in the body grants nothing.
+    app.get("/api/v1/users", Some(&tokens.access))
+        .await
+        .assert_problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn register_checks_every_field() {
+    let app = spawn_app().await;
+    let reply = app
+        .post(
+            "/api/v1/auth/register",
+            None,
+            &json!({"email": "not-an-email", "password": "short", "full_name": "  ", "category": "student",
+                    "phone": "call me", "organization_id": uuid::Uuid::now_v7()}),
+        )
+        .await;
+    reply.assert_problem(422, "validation_failed");
+    let fields = reply.error_fields();
+    for field in ["email", "password", "full_name", "birth_date", "phone"] {
+        assert!(
+            fields.contains(&field.to_owned()),
+            "{field} missing from {fields:?}"
+        );
+    }
+
+    let future_birth = json!({"email": "a@b.vn", "password": PASSWORD, "full_name": "An", "category": "student", "birth_date": "2999-01-01"});
+    let reply = app.post("/api/v1/auth/register", None, &future_birth).await;
+    assert_eq!(reply.error_fields(), ["birth_date"]);
+
+    let unknown_unit = json!({"email": "a@b.vn", "password": PASSWORD, "full_name": "An", "category": "worker", "organization_id": uuid::Uuid::now_v7()});
+    let reply = app.post("/api/v1/auth/register", None, &unknown_unit).await;
+    reply.assert_problem(422, "validation_failed");
+    assert_eq!(reply.error_fields(), ["organization_id"]);
+
+    let bad_category = json!({"email": "a@b.vn", "password": PASSWORD, "full_name": "An", "category": "astronaut"});
+    let reply = app.post("/api/v1/auth/register", None, &bad_category).await;
+    reply.assert_problem(422, "validation_failed");
+    assert_eq!(reply.error_fields(), ["category"]);
+
+    // Nothing was created by any refused request.
+    app.login_reply("a@b.vn", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+}
+
+#[actix_web::test]
+async fn passwords_must_be_8_to_128_characters() {
+    let app = spawn_app().await;
+    for (password, status) in [
+        ("1234567".to_owned(), 422),
+        ("x".repeat(129), 422),
+        ("12345678".to_owned(), 201),
+    ] {
+        let body = json!({"email": "len@b.vn", "password": password, "full_name": "An", "category": "worker"});
+        assert_eq!(
+            app.post("/api/v1/auth/register", None, &body).await.status,
+            status,
+            "{}",
+            password.len()
+        );
+    }
+    let huge = app.login_reply("len@b.vn", &"x".repeat(100_000)).await;
+    huge.assert_problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn an_email_registers_once_whatever_its_case() {
+    let app = spawn_app().await;
+    app.register("hoa@example.vn").await;
+    let again = json!({"email": "HOA@example.vn", "password": PASSWORD, "full_name": "Hoa", "category": "learner"});
+    app.post("/api/v1/auth/register", None, &again)
+        .await
+        .assert_problem(409, "email_taken");
+}
+
+#[actix_web::test]
+async fn concurrent_sign_ups_all_succeed_without_lock_errors() {
+    let app = spawn_app().await;
+    let sign_ups = (0..12).map(|i| {
+        let body = json!({"email": format!("p{i}@example.vn"), "password": PASSWORD, "full_name": "An", "category": "worker"});
+        let app = &app;
+        async move { app.post("/api/v1/auth/register", None, &body).await.status.as_u16() }
+    });
+    let statuses = futures_util::future::join_all(sign_ups).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+}
+
+#[actix_web::test]
+async fn login_answers_with_the_token_shape_clients_rely_on() {
+    let app = spawn_app().await;
+    let reply = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["token_type"], "Bearer");
+    assert_eq!(reply.body["expires_in"], 900);
+    assert_eq!(reply.body["user"]["role"], "admin");
+    assert!(reply.body["refresh_token"].as_str().unwrap().len() >= 40);
+    let access = reply.body["access_token"].as_str().unwrap();
+    let claims = claims_of(access);
+    assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 15 * 60);
+    assert_eq!(
+        app.get("/api/v1/me", Some(access)).await.body["email"],
+        ADMIN_EMAIL
+    );
+}
+
+#[actix_web::test]
+async fn unknown_email_and_wrong_password_answer_identically() {
+    let app = spawn_app().await;
+    let unknown = app.login_reply("nobody@example.vn", PASSWORD).await;
+    let wrong = app.login_reply(ADMIN_EMAIL, "not-the-password").await;
+    unknown.assert_problem(401, "invalid_credentials");
+    assert_eq!(unknown.status, wrong.status);
+    assert_eq!(unknown.body, wrong.body);
+}
+
+#[actix_web::test]
+async fn repeated_failures_for_one_account_are_throttled() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        app.login_reply(ADMIN_EMAIL, "wrong-password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    // Once throttled, even the right password waits: guessing gains nothing.
+    let throttled = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    throttled.assert_problem(429, "too_many_requests");
+    let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=15 * 60).contains(&retry_after), "{retry_after}");
+    // Unknown accounts are throttled the same way, so 429 reveals nothing.
+    for _ in 0..5 {
+        app.login_reply("ghost@example.vn", "wrong-password").await;
+    }
+    app.login_reply("ghost@example.vn", "wrong-password")
+        .await
+        .assert_problem(429, "too_many_requests");
+}
+
+#[actix_web::test]
+async fn repeated_failures_from_one_address_are_throttled() {
+    let app = spawn_app_with(|config| config.login_throttle.per_address = 3).await;
+    for i in 0..3 {
+        app.login_reply(&format!("guess{i}@example.vn"), "wrong-password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    let throttled = app.login_reply(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    throttled.assert_problem(429, "too_many_requests");
+    assert!(throttled.header("retry-after").is_some());
+}
+
+#[actix_web::test]
+async fn a_successful_login_clears_the_account_failures() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.login_reply(ADMIN_EMAIL, "wrong-password").await;
+    }
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for _ in 0..4 {
+        app.login_reply(ADMIN_EMAIL, "wrong-password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+}
+
+#[actix_web::test]
+async fn refresh_rotates_and_a_reused_token_ends_the_session() {
+    let app = spawn_app().await;
+    let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let rotated = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": first.refresh}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{:#}", rotated.body);
+    assert_eq!(rotated.body["token_type"], "Bearer");
+    assert_eq!(rotated.body["user"]["email"], ADMIN_EMAIL);
+    let second_refresh = rotated.body["refresh_token"].as_str().unwrap().to_owned();
+    let second_access = rotated.body["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_refresh, first.refresh);
+    assert_eq!(
+        app.get("/api/v1/me", Some(&second_access)).await.status,
+        200
+    );
+
+    // The old token was used: presenting it again is theft or a bug, and
+    // ends the whole session, including the tokens handed out since.
+    let reused = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": first.refresh}),
+        )
+        .await;
+    reused.assert_problem(401, "invalid_refresh_token");
+    let after = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": second_refresh}),
+        )
+        .await;
+    after.assert_problem(401, "invalid_refresh_token");
+    app.get("/api/v1/me", Some(&second_access))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    // Other sessions of the same user are untouched.
+    let other = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(app.get("/api/v1/me", Some(&other.access)).await.status, 200);
+    let garbage = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": "garbage"}),
+        )
+        .await;
+    garbage.assert_problem(401, "invalid_refresh_token");
+}
+
+#[actix_web::test]
+async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
+    let app = spawn_app().await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let body = json!({"refresh_token": tokens.refresh});
+    let attempts = (0..6).map(|_| app.post("/api/v1/auth/refresh", None, &body));
+    let replies = futures_util::future::join_all(attempts).await;
+    let successes = replies.iter().filter(|r| r.status == 200).count();
+    assert!(
+        successes <= 1,
+        "{successes} refreshes succeeded with one token"
+    );
+    assert!(replies.iter().all(|r| r.status == 200 || r.status == 401));
+}
+
+#[actix_web::test]
+async fn logout_ends_the_refresh_token_and_the_access_token() {
+    let app = spawn_app().await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let reply = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": tokens.refresh}),
+        )
+        .await;
+    assert_eq!(reply.status, 204);
+    assert!(reply.body.is_null());
+    let refresh = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": tokens.refresh}),
+        )
+        .await;
+    refresh.assert_problem(401, "invalid_refresh_token");
+    app.get("/api/v1/me", Some(&tokens.access))
+        .await
+        .assert_problem(401, "invalid_token");
+    // Logging out twice is harmless.
+    let again = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({"refresh_token": tokens.refresh}),
+        )
+        .await;
+    assert_eq!(again.status, 204);
+}
+
+#[actix_web::test]
+async fn forged_expired_and_unsigned_tokens_are_refused() {
+    let app = spawn_app().await;
+    let real = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access;
+    let mut claims = claims_of(&real);
+
+    let forged = signed(&claims, "another-secret-another-secret-another");
+    app.get("/api/v1/me", Some(&forged))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    let now = chrono::Utc::now().timestamp();
+    claims["iat"] = json!(now - 3600);
+    claims["exp"] = json!(now - 1800);
+    app.get("/api/v1/me", Some(&signed(&claims, JWT_SECRET)))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    claims["exp"] = json!(now + 600);
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    app.get("/api/v1/me", Some(&unsigned))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    let mut no_expiry = claims.clone();
+    no_expiry.as_object_mut().unwrap().remove("exp");
+    app.get("/api/v1/me", Some(&signed(&no_expiry, JWT_SECRET)))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    // Validly signed, but naming a session that does not exist.
+    claims["sid"] = json!(uuid::Uuid::now_v7().to_string());
+    app.get("/api/v1/me", Some(&signed(&claims, JWT_SECRET)))
+        .await
+        .assert_problem(401, "invalid_token");
+
+    let missing = app.get("/api/v1/me", None).await;
+    missing.assert_problem(401, "missing_token");
+    assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
+    let malformed = app
+        .request(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            &[("Authorization", "Basic YTpi")],
+            None,
+        )
+        .await;
+    malformed.assert_problem(401, "missing_token");
+}
+
+#[actix_web::test]
+async fn a_deactivated_user_is_locked_out_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app
+        .user_with_role(&admin, "trainer@example.vn", "trainer")
+        .await;
+    let id = trainer.user["id"].as_str().unwrap();
+
+    let reply = app
+        .patch(
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["active"], false);
+
+    app.get("/api/v1/me", Some(&trainer.access))
+        .await
+        .assert_problem(401, "invalid_token");
+    let refresh = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": trainer.refresh}),
+        )
+        .await;
+    refresh.assert_problem(401, "invalid_refresh_token");
+    // The right password answers exactly like a wrong one.
+    let login = app.login_reply("trainer@example.vn", PASSWORD).await;
+    assert_eq!(
+        login.body,
+        app.login_reply("nobody@example.vn", PASSWORD).await.body
+    );
+    login.assert_problem(401, "invalid_credentials");
+
+    // Reactivated, the account can log in again.
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        Some(&admin),
+        &json!({"active": true}),
+    )
+    .await;
+    app.login("trainer@example.vn", PASSWORD).await;
+}
+
+#[actix_web::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = spawn_app().await;
+    app.register("an@example.vn").await;
+    let here = app.login("an@example.vn", PASSWORD).await;
+    let elsewhere = app.login("an@example.vn", PASSWORD).await;
+
+    let wrong = app
+        .post(
+            "/api/v1/me/password",
+            Some(&here.access),
+            &json!({"current_password": "nope-nope", "new_password": "a-new-password"}),
+        )
+        .await;
+    wrong.assert_problem(422, "validation_failed");
+    assert_eq!(wrong.error_fields(), ["current_password"]);
+    let short = app
+        .post(
+            "/api/v1/me/password",
+            Some(&here.access),
+            &json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_eq!(short.error_fields(), ["new_password"]);
+
+    let changed = app
+        .post(
+            "/api/v1/me/password",
+            Some(&here.access),
+            &json!({"current_password": PASSWORD, "new_password": "a-new-password"}),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{:#}", changed.body);
+
+    assert_eq!(app.get("/api/v1/me", Some(&here.access)).await.status, 200);
+    app.get("/api/v1/me", Some(&elsewhere.access))
+        .await
+        .assert_problem(401, "invalid_token");
+    let refresh = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": elsewhere.refresh}),
+        )
+        .await;
+    refresh.assert_problem(401, "invalid_refresh_token");
+    app.login_reply("an@example.vn", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    app.login("an@example.vn", "a-new-password").await;
+}
+
+#[actix_web::test]
+async fn a_role_change_applies_to_tokens_already_issued() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let user = app.register("promoted@example.vn").await;
+    let tokens = app.login("promoted@example.vn", PASSWORD).await;
+    app.get("/api/v1/users", Some(&tokens.access))
+        .await
+        .assert_problem(403, "forbidden");
+    let id = user["id"].as_str().unwrap();
+    app.patch(
+        &format!("/api/v1/users/{id}"),
+        Some(&admin),
+        &json!({"role": "admin"}),
+    )
+    .await;
+    assert_eq!(
+        app.get("/api/v1/users", Some(&tokens.access)).await.status,
+        200
+    );
+}

@@ -1,0 +1,229 @@
+//! Bad input of every kind answers a problem document and changes nothing.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const REGISTER: &str = "/api/v1/auth/register";
+
+fn sign_up() -> Vec<u8> {
+    json!({"email": "x@example.vn", "password": PASSWORD, "full_name": "X", "category": "worker"})
+        .to_string()
+        .into_bytes()
+}
+
+#[actix_web::test]
+async fn malformed_json_is_400() {
+    let app = spawn_app().await;
+    for body in [&b"{\"email\": "[..], b"not json", b"", b"{} trailing"] {
+        let reply = app
+            .request(
+                Method::POST,
+                REGISTER,
+                None,
+                &[("Content-Type", "application/json")],
+                Some(body.to_vec()),
+            )
+            .await;
+        reply.assert_problem(400, "malformed_json");
+    }
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = spawn_app().await;
+    for content_type in [
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+        None,
+    ] {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|c| ("Content-Type", c))
+            .into_iter()
+            .collect();
+        let reply = app
+            .request(Method::POST, REGISTER, None, &headers, Some(sign_up()))
+            .await;
+        reply.assert_problem(415, "unsupported_media_type");
+    }
+    app.login_reply("x@example.vn", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let with_charset = [("Content-Type", "application/json; charset=utf-8")];
+    assert_eq!(
+        app.request(Method::POST, REGISTER, None, &with_charset, Some(sign_up()))
+            .await
+            .status,
+        201
+    );
+}
+
+#[actix_web::test]
+async fn a_body_over_the_limit_is_413() {
+    let app = spawn_app_with(|config| config.body_limit_bytes = 4096).await;
+    let padding = "x".repeat(5000);
+    let body = json!({"email": "x@example.vn", "password": PASSWORD, "full_name": padding, "category": "worker"});
+    let reply = app.post(REGISTER, None, &body).await;
+    reply.assert_problem(413, "payload_too_large");
+    assert!(reply.body["detail"].as_str().unwrap().contains("4096"));
+    app.login_reply("x@example.vn", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+}
+
+#[actix_web::test]
+async fn the_default_body_limit_is_one_mebibyte() {
+    let app = spawn_app().await;
+    let body = json!({"email": "x@example.vn", "password": PASSWORD, "full_name": "x".repeat(1 << 20), "category": "worker"});
+    app.post(REGISTER, None, &body)
+        .await
+        .assert_problem(413, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn wrong_shapes_are_422_naming_the_field() {
+    let app = spawn_app().await;
+    let missing = app
+        .post(
+            REGISTER,
+            None,
+            &json!({"password": PASSWORD, "full_name": "X", "category": "worker"}),
+        )
+        .await;
+    missing.assert_problem(422, "validation_failed");
+    assert_eq!(missing.error_fields(), ["email"]);
+    assert_eq!(missing.body["errors"][0]["message"], "is required");
+
+    let wrong_type = app
+        .post(
+            REGISTER,
+            None,
+            &json!({"email": 42, "password": PASSWORD, "full_name": "X", "category": "worker"}),
+        )
+        .await;
+    assert_eq!(wrong_type.error_fields(), ["email"]);
+
+    let not_an_object = app.post(REGISTER, None, &json!([1, 2])).await;
+    not_an_object.assert_problem(422, "validation_failed");
+}
+
+#[actix_web::test]
+async fn bad_path_and_query_parameters_are_400() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let path = app.get("/api/v1/users/not-a-uuid", Some(&admin)).await;
+    path.assert_problem(400, "invalid_parameter");
+    assert_eq!(path.error_fields(), ["id"]);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("limit=ten", "limit"),
+        ("cursor=%21%21", "cursor"),
+    ] {
+        let reply = app
+            .get(&format!("/api/v1/users?{query}"), Some(&admin))
+            .await;
+        reply.assert_problem(400, "invalid_parameter");
+        assert_eq!(reply.error_fields(), [field], "{query}");
+    }
+    app.get("/api/v1/users?role=king", Some(&admin))
+        .await
+        .assert_problem(400, "invalid_parameter");
+    app.get("/api/v1/organizations?kind=castle", None)
+        .await
+        .assert_problem(400, "invalid_parameter");
+}
+
+#[actix_web::test]
+async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
+    let app = spawn_app().await;
+    app.get("/api/v1/nothing-here", None)
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/nothing", None)
+        .await
+        .assert_problem(404, "not_found");
+
+    let reply = app
+        .request(Method::DELETE, "/api/v1/auth/login", None, &[], None)
+        .await;
+    reply.assert_problem(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("POST"));
+
+    let reply = app
+        .request(
+            Method::PUT,
+            "/api/v1/users/0193b6a0-0000-7000-8000-000000000000",
+            None,
+            &[],
+            None,
+        )
+        .await;
+    reply.assert_problem(405, "method_not_allowed");
+    assert_eq!(reply.header("allow"), Some("GET, PATCH"));
+
+    let reply = app
+        .request(Method::DELETE, "/api/v1/users", None, &[], None)
+        .await;
+    assert_eq!(reply.header("allow"), Some("GET, POST"));
+}
+
+#[actix_web::test]
+async fn messages_are_vietnamese_when_asked_for() {
+    let app = spawn_app().await;
+    let vi = [
+        ("Accept-Language", "vi-VN,vi;q=0.9,en;q=0.8"),
+        ("Content-Type", "application/json"),
+    ];
+    let body =
+        json!({"email": "bad", "password": PASSWORD, "full_name": "X", "category": "worker"});
+    let reply = app
+        .request(
+            Method::POST,
+            REGISTER,
+            None,
+            &vi,
+            Some(body.to_string().into_bytes()),
+        )
+        .await;
+    reply.assert_problem(422, "validation_failed");
+    assert_eq!(reply.body["title"], "Dữ liệu không hợp lệ");
+    assert_eq!(
+        reply.body["errors"][0]["message"],
+        "không phải là địa chỉ email hợp lệ"
+    );
+
+    let not_found = app
+        .request(
+            Method::GET,
+            "/nothing",
+            None,
+            &[("Accept-Language", "vi")],
+            None,
+        )
+        .await;
+    assert_eq!(not_found.body["title"], "Không tìm thấy");
+    let wrong_method = app
+        .request(
+            Method::DELETE,
+            "/health/live",
+            None,
+            &[("Accept-Language", "vi")],
+            None,
+        )
+        .await;
+    assert_eq!(wrong_method.body["title"], "Phương thức không được hỗ trợ");
+
+    let english = app
+        .request(
+            Method::GET,
+            "/nothing",
+            None,
+            &[("Accept-Language", "en-US,vi;q=0.5")],
+            None,
+        )
+        .await;
+    assert_eq!(english.body["title"], "Not found");
+}

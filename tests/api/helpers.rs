@@ -1,0 +1,312 @@
+//! Starting the application for a test, and talking to it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use awc::http::header::HeaderMap;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use lophoc::config::{Config, Secret};
+use lophoc::startup::Application;
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@trunghoi.vn";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "mat-khau-an-toan";
+
+/// A database of its own for one test, removed when the test ends.
+pub enum TestDatabase {
+    Sqlite { dir: PathBuf },
+    Postgres { server_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub fn create() -> Self {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.is_empty())
+        {
+            Some(server_url) => {
+                let name = format!("lophoc_test_{}", uuid::Uuid::now_v7().simple());
+                let mut conn = PgConnection::establish(&server_url)
+                    .expect("TEST_DATABASE_URL must be reachable");
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                TestDatabase::Postgres { server_url, name }
+            }
+            None => {
+                let dir =
+                    std::env::temp_dir().join(format!("lophoc-test-{}", uuid::Uuid::now_v7()));
+                std::fs::create_dir_all(&dir).expect("create a temporary directory");
+                TestDatabase::Sqlite { dir }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, TestDatabase::Postgres { .. })
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDatabase::Sqlite { dir } => dir.join("lophoc.db").display().to_string(),
+            TestDatabase::Postgres { server_url, name } => {
+                let (server, _database) = server_url
+                    .rsplit_once('/')
+                    .expect("URL with a database name");
+                format!("{server}/{name}")
+            }
+        }
+    }
+
+    /// The configuration a test starts from: this database, a free port,
+    /// a known first admin and, where it is required, a JWT secret.
+    pub fn config(&self) -> Config {
+        let mut config = Config::with_database(&self.url());
+        config.listen = "127.0.0.1:0".into();
+        config.workers = Some(2);
+        config.db_pool_size = 8;
+        config.admin_email = Some(ADMIN_EMAIL.into());
+        config.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+        config.jwt_secret = Some(Secret::new(JWT_SECRET));
+        config
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match self {
+            TestDatabase::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDatabase::Postgres { server_url, name } => {
+                if let Ok(mut conn) = PgConnection::establish(server_url) {
+                    let _ =
+                        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    client: awc::Client,
+    pub db: TestDatabase,
+}
+
+/// A response, with its body parsed as JSON when it has one.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a problem document with this status and `code`.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["status"], status, "{:#}", self.body);
+        assert_eq!(self.body["code"], code, "{:#}", self.body);
+        assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(self.body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        assert_eq!(self.body["type"], format!("urn:lophoc:problem:{code}"));
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+    pub user: Value,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDatabase::create();
+    let mut config = db.config();
+    customize(&mut config);
+    start(db, config).await
+}
+
+/// Starts the application on an existing test database.
+pub async fn start(db: TestDatabase, config: Config) -> TestApp {
+    let application = Application::build(config)
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    TestApp::for_address(address, db)
+}
+
+impl TestApp {
+    /// A client for a server already running at `address` on `db`.
+    pub fn for_address(address: String, db: TestDatabase) -> Self {
+        let client = awc::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .disable_redirects()
+            .finish();
+        TestApp {
+            address,
+            client,
+            db,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(token) = token {
+            request = request.insert_header(("Authorization", format!("Bearer {token}")));
+        }
+        for (name, value) in headers {
+            request = request.insert_header((*name, *value));
+        }
+        let mut response = match body {
+            Some(body) => request.send_body(body).await,
+            None => request.send().await,
+        }
+        .expect("the request reaches the application");
+        let bytes = response
+            .body()
+            .limit(64 << 20)
+            .await
+            .expect("a readable body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, &[], None).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Reply {
+        let json = [("Content-Type", "application/json")];
+        self.request(
+            method,
+            path,
+            token,
+            &json,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send_json(Method::POST, path, token, body).await
+    }
+
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send_json(Method::PATCH, path, token, body).await
+    }
+
+    pub async fn login_reply(&self, email: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let reply = self.login_reply(email, password).await;
+        assert_eq!(reply.status, 200, "login as {email}: {:#}", reply.body);
+        Tokens {
+            access: reply.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: reply.body["refresh_token"].as_str().unwrap().to_owned(),
+            user: reply.body["user"].clone(),
+        }
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access
+    }
+
+    /// Self-registers a learner with [`PASSWORD`] and returns the user.
+    pub async fn register(&self, email: &str) -> Value {
+        let body = json!({"email": email, "password": PASSWORD, "full_name": "Nguyễn Văn An", "category": "learner"});
+        let reply = self.post("/api/v1/auth/register", None, &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_organization(&self, admin: &str, name: &str) -> String {
+        let reply = self
+            .post(
+                "/api/v1/organizations",
+                Some(admin),
+                &json!({"kind": "hamlet", "name": name}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates an account of `role` (admin-made) with [`PASSWORD`] and logs
+    /// in as it.
+    pub async fn user_with_role(&self, admin: &str, email: &str, role: &str) -> Tokens {
+        let mut body =
+            json!({"email": email, "password": PASSWORD, "full_name": "Lê Thị Hoa", "role": role});
+        match role {
+            "coordinator" => {
+                body["organization_id"] = self.create_organization(admin, email).await.into()
+            }
+            "participant" => body["category"] = "worker".into(),
+            _ => {}
+        }
+        let reply = self.post("/api/v1/users", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        self.login(email, PASSWORD).await
+    }
+}

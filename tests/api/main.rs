@@ -1,0 +1,10 @@
+//! The integration tests: one binary, each test against a freshly started
+//! application and a fresh database (SQLite by default, PostgreSQL when
+//! `TEST_DATABASE_URL` is set).
+
+mod auth;
+mod errors;
+mod helpers;
+mod operations;
+mod organizations;
+mod users;

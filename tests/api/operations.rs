@@ -1,0 +1,377 @@
+//! Running lophoc: probes, docs, the OpenAPI document, start-up rules, the
+//! binary's life cycle and the container files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use lophoc::config::Secret;
+use serde_json::Value;
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn probes_answer() {
+    let app = spawn_app().await;
+    let live = app.get("/health/live", None).await;
+    assert_eq!(
+        (live.status.as_u16(), live.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    let ready = app.get("/health/ready", None).await;
+    assert_eq!(
+        (ready.status.as_u16(), ready.body["status"].as_str()),
+        (200, Some("ok"))
+    );
+    assert_eq!(ready.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[actix_web::test]
+async fn the_served_document_is_the_committed_one() {
+    let app = spawn_app().await;
+    let served = app.get("/openapi.json", None).await;
+    assert_eq!(served.status, 200);
+    let generated = lophoc::openapi::document().to_pretty_json().unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed");
+    assert!(
+        committed.trim_end() == generated.trim_end(),
+        "openapi/openapi.json is stale: regenerate it with `cargo run -- openapi > openapi/openapi.json`"
+    );
+    assert_eq!(
+        served.body,
+        serde_json::from_str::<Value>(&generated).unwrap()
+    );
+}
+
+#[test]
+fn the_document_describes_auth_and_errors_for_every_operation() {
+    let document: Value =
+        serde_json::from_str(&lophoc::openapi::document().to_pretty_json().unwrap()).unwrap();
+    assert_eq!(
+        document["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(document["components"]["schemas"]["Problem"].is_object());
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/users",
+        "/api/v1/users/{id}",
+        "/api/v1/organizations",
+        "/health/live",
+        "/health/ready",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{method} {path}: no success response"
+            );
+            let problem =
+                &responses["500"]["content"]["application/problem+json"]["schema"]["$ref"];
+            assert_eq!(problem, "#/components/schemas/Problem", "{method} {path}");
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path}: no {status}"
+                    );
+                }
+                assert!(
+                    operation["requestBody"]["content"]["application/json"]["schema"].is_object()
+                );
+            }
+            if operation.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path}: no 401");
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_offline() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs", None).await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.header("location"), Some("/docs/"));
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.as_str().unwrap().contains("swagger"),
+        "{}",
+        page.body
+    );
+    let script = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(script.status, 200);
+}
+
+#[actix_web::test]
+async fn the_jwt_secret_is_kept_in_sqlite_and_required_on_postgres() {
+    let db = TestDatabase::create();
+    let mut config = db.config();
+    config.jwt_secret = None;
+    if db.is_postgres() {
+        let err = lophoc::startup::Application::build(config)
+            .await
+            .err()
+            .expect("refused without a secret");
+        assert!(err.contains("LOPHOC_JWT_SECRET"), "{err}");
+        return;
+    }
+    let first = start(db, config.clone()).await;
+    let token = first.admin_token().await;
+    // A restart on the same file keeps the secret, so tokens stay valid.
+    let TestApp { db, .. } = first;
+    let second = start(db, config).await;
+    assert_eq!(second.get("/api/v1/me", Some(&token)).await.status, 200);
+    let mut other_secret = second.db.config();
+    other_secret.jwt_secret = Some(Secret::new("a-different-secret-a-different-secret"));
+    let TestApp { db, .. } = second;
+    let third = start(db, other_secret).await;
+    third
+        .get("/api/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "invalid_token");
+}
+
+/// The real binary, started as an operator would.
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(db: &TestDatabase, admin_from_env: bool) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lophoc"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", db.url())
+            .env("LOPHOC_LISTEN", "127.0.0.1:0")
+            .env("LOPHOC_WORKERS", "1")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if db.is_postgres() {
+            command.env("LOPHOC_JWT_SECRET", JWT_SECRET);
+        }
+        if admin_from_env {
+            command
+                .env("LOPHOC_ADMIN_EMAIL", ADMIN_EMAIL)
+                .env("LOPHOC_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let (port_tx, port_rx) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                if let Some(port) = line.split("port=").nth(1) {
+                    let _ = port_tx.send(port.trim().parse::<u16>().unwrap());
+                }
+            }
+        });
+        let (line_tx, stdout) = mpsc::channel();
+        let out = BufReader::new(child.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the server reports its port");
+        Server {
+            child,
+            port,
+            stdout,
+        }
+    }
+
+    fn healthcheck(&self) -> bool {
+        Command::new(env!("CARGO_BIN_EXE_lophoc"))
+            .arg("healthcheck")
+            .env("LOPHOC_LISTEN", format!("127.0.0.1:{}", self.port))
+            .status()
+            .unwrap()
+            .success()
+    }
+
+    /// Sends SIGTERM and returns whether it exited cleanly in time.
+    fn terminate(mut self) -> (bool, Vec<String>) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let exited = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (exited, self.stdout.try_iter().collect())
+    }
+}
+
+#[actix_web::test]
+async fn the_binary_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
+    let db = TestDatabase::create();
+    let server = Server::start(&db, false);
+    assert!(
+        server.healthcheck(),
+        "healthcheck should pass while serving"
+    );
+    let printed: Vec<String> = {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut lines = Vec::new();
+        while Instant::now() < deadline && !lines.iter().any(|l: &String| l.contains("password:")) {
+            if let Ok(line) = server.stdout.recv_timeout(Duration::from_millis(200)) {
+                lines.push(line);
+            }
+        }
+        lines
+    };
+    let password = printed
+        .iter()
+        .find_map(|line| line.trim().strip_prefix("password:"))
+        .expect("a generated password is printed")
+        .trim()
+        .to_owned();
+    let app = TestApp::for_address(format!("http://127.0.0.1:{}", server.port), db);
+    let tokens = app
+        .login(lophoc::bootstrap::DEFAULT_ADMIN_EMAIL, &password)
+        .await;
+    assert_eq!(tokens.user["role"], "admin");
+
+    let port = server.port;
+    let (clean, _) = server.terminate();
+    assert!(clean, "the server did not exit cleanly on SIGTERM");
+    let after = Command::new(env!("CARGO_BIN_EXE_lophoc"))
+        .arg("healthcheck")
+        .env("LOPHOC_LISTEN", format!("127.0.0.1:{port}"))
+        .status()
+        .unwrap();
+    assert!(!after.success(), "healthcheck should fail once stopped");
+
+    let TestApp { db, .. } = app;
+    let again = Server::start(&db, false);
+    assert!(again.healthcheck());
+    let (clean, stdout) = again.terminate();
+    assert!(clean);
+    assert!(
+        !stdout.iter().any(|line| line.contains("password")),
+        "printed again: {stdout:?}"
+    );
+}
+
+#[actix_web::test]
+async fn the_first_admin_comes_from_the_environment_when_set() {
+    let db = TestDatabase::create();
+    let server = Server::start(&db, true);
+    let app = TestApp::for_address(format!("http://127.0.0.1:{}", server.port), db);
+    app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!(server.healthcheck());
+    let (clean, stdout) = server.terminate();
+    assert!(clean);
+    assert!(
+        !stdout.iter().any(|line| line.contains("password")),
+        "{stdout:?}"
+    );
+}
+
+fn yaml(path: &str) -> Yaml {
+    let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    YamlLoader::load_from_str(&text)
+        .expect("valid YAML")
+        .remove(0)
+}
+
+#[test]
+fn docker_compose_runs_postgres_and_the_api_with_health_checks() {
+    let compose = yaml("docker-compose.yml");
+    let services = &compose["services"];
+    let db = &services["db"];
+    assert!(db["image"].as_str().unwrap().starts_with("postgres:"));
+    assert!(format!("{:?}", db["healthcheck"]["test"]).contains("pg_isready"));
+
+    let api = &services["api"];
+    assert_eq!(api["build"]["context"].as_str(), Some("."));
+    assert_eq!(api["build"]["dockerfile"].as_str(), Some("Dockerfile"));
+    assert_eq!(
+        api["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let env = &api["environment"];
+    assert!(
+        env["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+    assert!(env["DATABASE_URL"].as_str().unwrap().contains("@db:5432/"));
+    assert!(env["LOPHOC_JWT_SECRET"].as_str().is_some());
+    assert_eq!(env["LOPHOC_LISTEN"].as_str(), Some("0.0.0.0:8080"));
+    assert!(format!("{:?}", api["healthcheck"]["test"]).contains("healthcheck"));
+    assert!(format!("{:?}", api["ports"]).contains("8080:8080"));
+}
+
+#[test]
+fn the_dockerfile_builds_what_the_readme_builds() {
+    let dockerfile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Dockerfile")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(readme.contains("cargo run --release") && readme.contains("cargo test"));
+    assert!(dockerfile.contains("cargo build --release --locked"));
+    for copied in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "migrations"] {
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY") && l.contains(copied)),
+            "{copied} not copied"
+        );
+    }
+    assert!(dockerfile.contains("target/release/lophoc"));
+    assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("healthcheck"));
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
+    let rust_version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .unwrap()
+        .trim_matches('"');
+    let image = dockerfile
+        .lines()
+        .find_map(|l| l.strip_prefix("FROM rust:"))
+        .unwrap();
+    let image_version = image.split('-').next().unwrap();
+    let parse = |v: &str| {
+        v.split('.')
+            .map(|p| p.parse::<u32>().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        parse(image_version) >= parse(rust_version),
+        "rust:{image_version} is older than {rust_version}"
+    );
+}
