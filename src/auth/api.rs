@@ -11,20 +11,19 @@ use super::AuthUser;
 use super::password::{MAX_PASSWORD_CHARS, check_new_password};
 use super::sessions::{self, Grant, Rotation};
 use super::throttle::{self, Attempt};
-use crate::db::DbConnection;
 use crate::error::{AppError, AuthFailure, FieldIssue, Problem};
 use crate::http::json::Json;
-use crate::participants::model::{ProfileFields, latest_birth_date};
+use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
 use crate::users::Role;
-use crate::users::api::{MAX_NAME_CHARS, UserResponse};
+use crate::users::api::{MAX_NAME_CHARS, UserResponse, refuse_taken_email, user_response};
 use crate::users::model::{self as users, NewAccount, NewUser, UserChanges};
-use crate::validation::Validator;
+use crate::validation::{Validator, normalize_email};
 
 /// Self sign-up. The account is always a `participant` (a `role` in the
 /// body is ignored) and gets its own linked participant profile.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
     #[schema(example = "lan.tran@example.vn")]
     pub email: String,
@@ -40,19 +39,19 @@ pub struct RegisterRequest {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub email: String,
     #[schema(format = Password)]
     pub password: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct ChangePasswordRequest {
     #[schema(format = Password)]
     pub current_password: String,
@@ -60,7 +59,7 @@ pub struct ChangePasswordRequest {
     pub new_password: String,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenResponse {
     /// A JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -96,40 +95,18 @@ pub async fn register(
         organization_id: body.organization_id.map(|id| id.to_string()),
         gender: body.gender,
         birth_date: body.birth_date,
-        phone: v.optional_text("phone", body.phone.as_deref(), 20),
+        phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
         email: Some(email.clone()),
     };
-    profile.check(&mut v, latest_birth_date());
+    profile.check(&mut v);
     v.finish()?;
 
-    // Refuse a taken email before spending a hash on it; the insert checks
-    // again in its transaction.
-    let taken = {
-        let email = email.clone();
-        state
-            .db
-            .run(move |conn| Ok(users::email_taken(conn, &email)?))
-            .await?
-    };
-    if taken {
-        return Err(AppError::Conflict(crate::error::Conflict::EmailTaken));
-    }
+    refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
-    let user = NewUser::new(
-        email,
-        password_hash,
-        profile.full_name.clone(),
-        Role::Participant,
-    );
-    let account = NewAccount {
-        user,
-        profile: Some(profile),
-        created_by: None,
-    };
-    let (user, participant_id) = state
-        .db
-        .write(move |conn| users::create_account(conn, account))
-        .await?;
+    let user = NewUser::new(email, password_hash, profile.full_name.clone(), Role::Participant);
+    let account = NewAccount { user, profile: Some(profile), created_by: None };
+    let (user, participant_id) =
+        state.db.write(move |conn| users::create_account(conn, account)).await?;
     Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
 }
 
@@ -153,19 +130,17 @@ pub async fn login(
     if body.password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(AppError::validation(
             "password",
-            FieldIssue::TooLong {
-                max: MAX_PASSWORD_CHARS,
-            },
+            FieldIssue::TooLong { max: MAX_PASSWORD_CHARS },
         ));
     }
-    let email = body.email.trim().to_lowercase();
+    let email = normalize_email(&body.email);
     let attempt = Attempt::new(&email, client_address(&req).as_deref());
     let limits = state.config.login_throttle;
-    let (attempt, user) = state
+    let (counted, user) = state
         .db
-        .run(move |conn| {
-            throttle::check(conn, &limits, &attempt)?;
-            Ok((attempt, users::find_by_email(conn, &email)?))
+        .write(move |conn| {
+            let counted = throttle::count_attempt(conn, &limits, &attempt)?;
+            Ok((counted, users::find_by_email(conn, &email)?))
         })
         .await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -174,23 +149,18 @@ pub async fn login(
     match user {
         Some(user) if password_matches && user.active => {
             let ttl = state.config.refresh_token_ttl;
-            let (grant, participant_id) = state
+            let (grant, user) = state
                 .db
                 .write(move |conn| {
-                    throttle::clear_account(conn, &attempt)?;
+                    throttle::forgive(conn, &counted)?;
                     let grant = sessions::start(conn, user, ttl)?;
-                    with_profile(conn, grant)
+                    let user = user_response(conn, grant.user.clone())?;
+                    Ok((grant, user))
                 })
                 .await?;
-            token_response(&state, grant, participant_id)
+            token_response(&state, grant, user)
         }
-        _ => {
-            state
-                .db
-                .write(move |conn| Ok(throttle::record_failure(conn, &limits, &attempt)?))
-                .await?;
-            Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials))
-        }
+        _ => Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials)),
     }
 }
 
@@ -210,16 +180,17 @@ pub async fn refresh(
     let ttl = state.config.refresh_token_ttl;
     let rotated = state
         .db
-        .write(
-            move |conn| match sessions::rotate(conn, &body.refresh_token, ttl)? {
-                Rotation::Rotated(grant) => with_profile(conn, grant).map(Some),
-                Rotation::Refused => Ok(None),
-            },
-        )
+        .write(move |conn| match sessions::rotate(conn, &body.refresh_token, ttl)? {
+            Rotation::Rotated(grant) => {
+                let user = user_response(conn, grant.user.clone())?;
+                Ok(Some((grant, user)))
+            }
+            Rotation::Refused => Ok(None),
+        })
         .await?;
-    let (grant, participant_id) =
+    let (grant, user) =
         rotated.ok_or(AppError::Unauthenticated(AuthFailure::InvalidRefreshToken))?;
-    token_response(&state, grant, participant_id)
+    token_response(&state, grant, user)
 }
 
 #[utoipa::path(
@@ -232,10 +203,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state
-        .db
-        .write(move |conn| Ok(sessions::revoke_by_token(conn, &body.refresh_token)?))
-        .await?;
+    state.db.write(move |conn| Ok(sessions::revoke_by_token(conn, &body.refresh_token)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -250,14 +218,7 @@ pub async fn me(
     caller: AuthUser,
 ) -> Result<web::Json<UserResponse>, AppError> {
     let user = caller.user;
-    let response = state
-        .db
-        .run(move |conn| {
-            let participant_id = users::linked_participants(conn, &[&user.id])?.remove(&user.id);
-            Ok(UserResponse::new(user, participant_id))
-        })
-        .await?;
-    Ok(web::Json(response))
+    Ok(web::Json(state.db.run(move |conn| user_response(conn, user)).await?))
 }
 
 #[utoipa::path(
@@ -288,26 +249,14 @@ pub async fn change_password(
     // against the same limits as guessing it at login.
     let attempt = Attempt::new(&caller.user.email, client_address(&req).as_deref());
     let limits = state.config.login_throttle;
-    let attempt = state
-        .db
-        .run(move |conn| throttle::check(conn, &limits, &attempt).map(|()| attempt))
-        .await?;
+    let counted =
+        state.db.write(move |conn| throttle::count_attempt(conn, &limits, &attempt)).await?;
     let current_matches = state
         .passwords
-        .verify(
-            body.current_password,
-            Some(caller.user.password_hash.clone()),
-        )
+        .verify(body.current_password, Some(caller.user.password_hash.clone()))
         .await?;
     if !current_matches {
-        state
-            .db
-            .write(move |conn| Ok(throttle::record_failure(conn, &limits, &attempt)?))
-            .await?;
-        return Err(AppError::validation(
-            "current_password",
-            FieldIssue::Incorrect,
-        ));
+        return Err(AppError::validation("current_password", FieldIssue::Incorrect));
     }
 
     let password_hash = state.passwords.hash(body.new_password).await?;
@@ -322,25 +271,16 @@ pub async fn change_password(
             };
             users::update(conn, &user.id, &changes)?;
             sessions::revoke_all(conn, &user.id, Some(&session_id))?;
-            Ok(throttle::clear_account(conn, &attempt)?)
+            Ok(throttle::forgive(conn, &counted)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-fn with_profile(
-    conn: &mut DbConnection,
-    grant: Grant,
-) -> Result<(Grant, Option<String>), AppError> {
-    let participant_id =
-        users::linked_participants(conn, &[&grant.user.id])?.remove(&grant.user.id);
-    Ok((grant, participant_id))
-}
-
 fn token_response(
     state: &AppState,
     grant: Grant,
-    participant_id: Option<String>,
+    user: UserResponse,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let access_token = state.tokens.issue(&grant.user.id, &grant.session_id)?;
     Ok(web::Json(TokenResponse {
@@ -348,7 +288,7 @@ fn token_response(
         refresh_token: grant.refresh_token,
         token_type: "Bearer".into(),
         expires_in: state.tokens.ttl().as_secs(),
-        user: UserResponse::new(grant.user, participant_id),
+        user,
     }))
 }
 

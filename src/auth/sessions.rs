@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use sha2::{Digest, Sha256};
 
+use super::sha256_base64;
 use crate::db::schema::{login_sessions, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::users::User;
@@ -36,11 +36,7 @@ pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<
         ))
         .execute(conn)?;
     let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
-    Ok(Grant {
-        user,
-        session_id,
-        refresh_token,
-    })
+    Ok(Grant { user, session_id, refresh_token })
 }
 
 /// The result of presenting a refresh token. A refusal is a value, not an
@@ -64,7 +60,7 @@ struct PresentedToken {
 pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> QueryResult<Rotation> {
     let found: Option<PresentedToken> = refresh_tokens::table
         .inner_join(login_sessions::table)
-        .filter(refresh_tokens::token_hash.eq(digest(presented)))
+        .filter(refresh_tokens::token_hash.eq(sha256_base64(presented)))
         .select((
             refresh_tokens::id,
             refresh_tokens::used_at,
@@ -74,49 +70,42 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> QueryR
         ))
         .first(conn)
         .optional()?;
-    let Some(PresentedToken {
-        token_id,
-        used_at,
-        expires_at,
-        session_id,
-        session_revoked_at,
-    }) = found
+    let Some(PresentedToken { token_id, used_at, expires_at, session_id, session_revoked_at }) =
+        found
     else {
         return Ok(Rotation::Refused);
     };
-    if session_revoked_at.is_some() || expires_at <= db::now() {
+    if session_revoked_at.is_some() {
         return Ok(Rotation::Refused);
     }
     // Marking the token used only if nobody did yet makes two concurrent
     // refreshes with one token a reuse, on PostgreSQL as on SQLite.
     let claimed = used_at.is_none()
         && diesel::update(
-            refresh_tokens::table
-                .find(&token_id)
-                .filter(refresh_tokens::used_at.is_null()),
+            refresh_tokens::table.find(&token_id).filter(refresh_tokens::used_at.is_null()),
         )
         .set(refresh_tokens::used_at.eq(db::now()))
         .execute(conn)?
             == 1;
     if !claimed {
+        // Even expired, a used token coming back means it was copied.
         revoke(conn, &session_id)?;
+        return Ok(Rotation::Refused);
+    }
+    if expires_at <= db::now() {
         return Ok(Rotation::Refused);
     }
     let Some(user) = active_user_of_session(conn, &session_id)? else {
         return Ok(Rotation::Refused);
     };
     let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
-    Ok(Rotation::Rotated(Grant {
-        user,
-        session_id,
-        refresh_token,
-    }))
+    Ok(Rotation::Rotated(Grant { user, session_id, refresh_token }))
 }
 
 /// Ends the session that `presented` belongs to, if it names one.
 pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<()> {
     let session: Option<String> = refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(digest(presented)))
+        .filter(refresh_tokens::token_hash.eq(sha256_base64(presented)))
         .select(refresh_tokens::login_session_id)
         .first(conn)
         .optional()?;
@@ -128,9 +117,7 @@ pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<
 
 pub fn revoke(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
     diesel::update(
-        login_sessions::table
-            .find(session_id)
-            .filter(login_sessions::revoked_at.is_null()),
+        login_sessions::table.find(session_id).filter(login_sessions::revoked_at.is_null()),
     )
     .set(login_sessions::revoked_at.eq(db::now()))
     .execute(conn)
@@ -144,10 +131,7 @@ pub fn revoke_all(conn: &mut DbConnection, user_id: &str, keep: Option<&str>) ->
         .filter(login_sessions::user_id.eq(user_id))
         .filter(login_sessions::revoked_at.is_null())
         .filter(login_sessions::id.ne(keep.unwrap_or("")));
-    diesel::update(sessions)
-        .set(login_sessions::revoked_at.eq(db::now()))
-        .execute(conn)
-        .map(drop)
+    diesel::update(sessions).set(login_sessions::revoked_at.eq(db::now())).execute(conn).map(drop)
 }
 
 /// The user behind a live session: active, and the session not revoked.
@@ -176,14 +160,10 @@ fn issue_refresh_token(
         .values((
             refresh_tokens::id.eq(db::new_id()),
             refresh_tokens::login_session_id.eq(session_id),
-            refresh_tokens::token_hash.eq(digest(&token)),
+            refresh_tokens::token_hash.eq(sha256_base64(&token)),
             refresh_tokens::expires_at.eq(now + ttl),
             refresh_tokens::created_at.eq(now),
         ))
         .execute(conn)?;
     Ok(token)
-}
-
-fn digest(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }

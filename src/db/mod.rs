@@ -47,19 +47,11 @@ pub struct DatabaseUrl {
 impl DatabaseUrl {
     pub fn parse(url: &str) -> Self {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Self {
-                backend: Backend::Postgres,
-                target: url.to_owned(),
-            };
+            return Self { backend: Backend::Postgres, target: url.to_owned() };
         }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
-        Self {
-            backend: Backend::Sqlite,
-            target: path.to_owned(),
-        }
+        let path =
+            url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        Self { backend: Backend::Sqlite, target: path.to_owned() }
     }
 
     pub fn backend(&self) -> Backend {
@@ -73,7 +65,9 @@ impl fmt::Display for DatabaseUrl {
         match self.backend {
             Backend::Sqlite => write!(f, "sqlite://{}", self.target),
             Backend::Postgres => {
-                let (scheme, rest) = self.target.split_once("://").unwrap_or(("postgres", ""));
+                // A password may also come as `?password=`: show no query.
+                let without_query = self.target.split('?').next().unwrap_or("");
+                let (scheme, rest) = without_query.split_once("://").unwrap_or(("postgres", ""));
                 match rest.rsplit_once('@') {
                     Some((_credentials, host)) => write!(f, "{scheme}://***@{host}"),
                     None => write!(f, "{scheme}://{rest}"),
@@ -122,8 +116,7 @@ impl ManageConnection for ConnectionManager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -147,10 +140,7 @@ impl Db {
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
-        Ok(Self {
-            pool,
-            backend: url.backend,
-        })
+        Ok(Self { pool, backend: url.backend })
     }
 
     pub fn backend(&self) -> Backend {
@@ -167,9 +157,7 @@ impl Db {
         web::block(move || {
             let mut conn = pool.get().map_err(|err| {
                 tracing::error!(error = %err, "no database connection available");
-                AppError::ServiceUnavailable {
-                    retry_after_secs: 5,
-                }
+                AppError::ServiceUnavailable { retry_after_secs: 5 }
             })?;
             work(&mut conn)
         })
@@ -233,9 +221,7 @@ pub fn run_migrations(
         }
         DbConnection::Postgresql(inner) => {
             inner.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-            let migrated = inner
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|_| ());
+            let migrated = inner.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ());
             inner.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
             migrated?;
         }
@@ -269,6 +255,8 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
 pub enum LockKey {
     /// Changes that could leave no active admin.
     Admins = 1,
+    /// Checking and counting login attempts.
+    LoginThrottle = 2,
 }
 
 /// Serialises this transaction with every other one taking the same key.

@@ -38,9 +38,7 @@ async fn register_makes_a_participant_with_a_linked_profile_whatever_the_body_sa
     assert_eq!(me.body["role"], "participant");
     assert_eq!(me.body["participant_id"], reply.body["participant_id"]);
     // The role claimed in the body grants nothing.
-    app.get("/api/v1/users", Some(&tokens.access))
-        .await
-        .assert_problem(403, "forbidden");
+    app.get("/api/v1/users", Some(&tokens.access)).await.assert_problem(403, "forbidden");
 }
 
 #[actix_web::test]
@@ -57,10 +55,7 @@ async fn register_checks_every_field() {
     reply.assert_problem(422, "validation_failed");
     let fields = reply.error_fields();
     for field in ["email", "password", "full_name", "birth_date", "phone"] {
-        assert!(
-            fields.contains(&field.to_owned()),
-            "{field} missing from {fields:?}"
-        );
+        assert!(fields.contains(&field.to_owned()), "{field} missing from {fields:?}");
     }
 
     let future_birth = json!({"email": "a@b.vn", "password": PASSWORD, "full_name": "An", "category": "student", "birth_date": "2999-01-01"});
@@ -78,19 +73,15 @@ async fn register_checks_every_field() {
     assert_eq!(reply.error_fields(), ["category"]);
 
     // Nothing was created by any refused request.
-    app.login_reply("a@b.vn", PASSWORD)
-        .await
-        .assert_problem(401, "invalid_credentials");
+    app.login_reply("a@b.vn", PASSWORD).await.assert_problem(401, "invalid_credentials");
 }
 
 #[actix_web::test]
 async fn passwords_must_be_8_to_128_characters() {
     let app = spawn_app().await;
-    for (password, status) in [
-        ("1234567".to_owned(), 422),
-        ("x".repeat(129), 422),
-        ("12345678".to_owned(), 201),
-    ] {
+    for (password, status) in
+        [("1234567".to_owned(), 422), ("x".repeat(129), 422), ("12345678".to_owned(), 201)]
+    {
         let body = json!({"email": "len@b.vn", "password": password, "full_name": "An", "category": "worker"});
         assert_eq!(
             app.post("/api/v1/auth/register", None, &body).await.status,
@@ -108,9 +99,7 @@ async fn an_email_registers_once_whatever_its_case() {
     let app = spawn_app().await;
     app.register("hoa@example.vn").await;
     let again = json!({"email": "HOA@example.vn", "password": PASSWORD, "full_name": "Hoa", "category": "learner"});
-    app.post("/api/v1/auth/register", None, &again)
-        .await
-        .assert_problem(409, "email_taken");
+    app.post("/api/v1/auth/register", None, &again).await.assert_problem(409, "email_taken");
 }
 
 #[actix_web::test]
@@ -137,10 +126,7 @@ async fn login_answers_with_the_token_shape_clients_rely_on() {
     let access = reply.body["access_token"].as_str().unwrap();
     let claims = claims_of(access);
     assert!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap() <= 15 * 60);
-    assert_eq!(
-        app.get("/api/v1/me", Some(access)).await.body["email"],
-        ADMIN_EMAIL
-    );
+    assert_eq!(app.get("/api/v1/me", Some(access)).await.body["email"], ADMIN_EMAIL);
 }
 
 #[actix_web::test]
@@ -207,106 +193,86 @@ async fn refresh_rotates_and_a_reused_token_ends_the_session() {
     let app = spawn_app().await;
     let first = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
-    let rotated = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": first.refresh}),
-        )
-        .await;
+    let rotated =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh})).await;
     assert_eq!(rotated.status, 200, "{:#}", rotated.body);
     assert_eq!(rotated.body["token_type"], "Bearer");
     assert_eq!(rotated.body["user"]["email"], ADMIN_EMAIL);
     let second_refresh = rotated.body["refresh_token"].as_str().unwrap().to_owned();
     let second_access = rotated.body["access_token"].as_str().unwrap().to_owned();
     assert_ne!(second_refresh, first.refresh);
-    assert_eq!(
-        app.get("/api/v1/me", Some(&second_access)).await.status,
-        200
-    );
+    assert_eq!(app.get("/api/v1/me", Some(&second_access)).await.status, 200);
 
     // The old token was used: presenting it again is theft or a bug, and
     // ends the whole session, including the tokens handed out since.
-    let reused = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": first.refresh}),
-        )
-        .await;
+    let reused =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": first.refresh})).await;
     reused.assert_problem(401, "invalid_refresh_token");
-    let after = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": second_refresh}),
-        )
-        .await;
+    let after =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": second_refresh})).await;
     after.assert_problem(401, "invalid_refresh_token");
-    app.get("/api/v1/me", Some(&second_access))
-        .await
-        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", Some(&second_access)).await.assert_problem(401, "invalid_token");
 
     // Other sessions of the same user are untouched.
     let other = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(app.get("/api/v1/me", Some(&other.access)).await.status, 200);
-    let garbage = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": "garbage"}),
-        )
-        .await;
+    let garbage =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": "garbage"})).await;
     garbage.assert_problem(401, "invalid_refresh_token");
 }
 
 #[actix_web::test]
-async fn concurrent_refreshes_with_one_token_let_at_most_one_through() {
+async fn concurrent_refreshes_with_one_token_let_exactly_one_through() {
     let app = spawn_app().await;
     let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let body = json!({"refresh_token": tokens.refresh});
     let attempts = (0..6).map(|_| app.post("/api/v1/auth/refresh", None, &body));
     let replies = futures_util::future::join_all(attempts).await;
-    let successes = replies.iter().filter(|r| r.status == 200).count();
-    assert!(
-        successes <= 1,
-        "{successes} refreshes succeeded with one token"
-    );
+    let winners: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
     assert!(replies.iter().all(|r| r.status == 200 || r.status == 401));
+    // The losers presented a used token: the session is over, the winner's
+    // new token included.
+    let next = json!({"refresh_token": winners[0].body["refresh_token"]});
+    app.post("/api/v1/auth/refresh", None, &next)
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+}
+
+#[actix_web::test]
+async fn an_expired_refresh_token_is_refused() {
+    let app = spawn_app_with(|config| config.refresh_token_ttl = std::time::Duration::ZERO).await;
+    let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let reply =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tokens.refresh})).await;
+    reply.assert_problem(401, "invalid_refresh_token");
+}
+
+#[actix_web::test]
+async fn parallel_guesses_cannot_outrun_the_account_limit() {
+    let app = spawn_app().await;
+    let guesses = (0..12).map(|_| app.login_reply(ADMIN_EMAIL, "wrong-password"));
+    let replies = futures_util::future::join_all(guesses).await;
+    let checked = replies.iter().filter(|r| r.status == 401).count();
+    let throttled = replies.iter().filter(|r| r.status == 429).count();
+    assert_eq!((checked, throttled), (5, 7), "only 5 guesses may reach the password check");
 }
 
 #[actix_web::test]
 async fn logout_ends_the_refresh_token_and_the_access_token() {
     let app = spawn_app().await;
     let tokens = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let reply = app
-        .post(
-            "/api/v1/auth/logout",
-            None,
-            &json!({"refresh_token": tokens.refresh}),
-        )
-        .await;
+    let reply =
+        app.post("/api/v1/auth/logout", None, &json!({"refresh_token": tokens.refresh})).await;
     assert_eq!(reply.status, 204);
     assert!(reply.body.is_null());
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": tokens.refresh}),
-        )
-        .await;
+    let refresh =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": tokens.refresh})).await;
     refresh.assert_problem(401, "invalid_refresh_token");
-    app.get("/api/v1/me", Some(&tokens.access))
-        .await
-        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", Some(&tokens.access)).await.assert_problem(401, "invalid_token");
     // Logging out twice is harmless.
-    let again = app
-        .post(
-            "/api/v1/auth/logout",
-            None,
-            &json!({"refresh_token": tokens.refresh}),
-        )
-        .await;
+    let again =
+        app.post("/api/v1/auth/logout", None, &json!({"refresh_token": tokens.refresh})).await;
     assert_eq!(again.status, 204);
 }
 
@@ -317,9 +283,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
     let mut claims = claims_of(&real);
 
     let forged = signed(&claims, "another-secret-another-secret-another");
-    app.get("/api/v1/me", Some(&forged))
-        .await
-        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", Some(&forged)).await.assert_problem(401, "invalid_token");
 
     let now = chrono::Utc::now().timestamp();
     claims["iat"] = json!(now - 3600);
@@ -334,9 +298,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    app.get("/api/v1/me", Some(&unsigned))
-        .await
-        .assert_problem(401, "invalid_token");
+    app.get("/api/v1/me", Some(&unsigned)).await.assert_problem(401, "invalid_token");
 
     let mut no_expiry = claims.clone();
     no_expiry.as_object_mut().unwrap().remove("exp");
@@ -354,13 +316,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
     missing.assert_problem(401, "missing_token");
     assert_eq!(missing.header("www-authenticate"), Some("Bearer"));
     let malformed = app
-        .request(
-            Method::GET,
-            "/api/v1/me",
-            None,
-            &[("Authorization", "Basic YTpi")],
-            None,
-        )
+        .request(Method::GET, "/api/v1/me", None, &[("Authorization", "Basic YTpi")], None)
         .await;
     malformed.assert_problem(401, "missing_token");
 }
@@ -369,47 +325,25 @@ async fn forged_expired_and_unsigned_tokens_are_refused() {
 async fn a_deactivated_user_is_locked_out_at_once() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
-    let trainer = app
-        .user_with_role(&admin, "trainer@example.vn", "trainer")
-        .await;
+    let trainer = app.user_with_role(&admin, "trainer@example.vn", "trainer").await;
     let id = trainer.user["id"].as_str().unwrap();
 
-    let reply = app
-        .patch(
-            &format!("/api/v1/users/{id}"),
-            Some(&admin),
-            &json!({"active": false}),
-        )
-        .await;
+    let reply =
+        app.patch(&format!("/api/v1/users/{id}"), Some(&admin), &json!({"active": false})).await;
     assert_eq!(reply.status, 200, "{:#}", reply.body);
     assert_eq!(reply.body["active"], false);
 
-    app.get("/api/v1/me", Some(&trainer.access))
-        .await
-        .assert_problem(401, "invalid_token");
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": trainer.refresh}),
-        )
-        .await;
+    app.get("/api/v1/me", Some(&trainer.access)).await.assert_problem(401, "invalid_token");
+    let refresh =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": trainer.refresh})).await;
     refresh.assert_problem(401, "invalid_refresh_token");
     // The right password answers exactly like a wrong one.
     let login = app.login_reply("trainer@example.vn", PASSWORD).await;
-    assert_eq!(
-        login.body,
-        app.login_reply("nobody@example.vn", PASSWORD).await.body
-    );
+    assert_eq!(login.body, app.login_reply("nobody@example.vn", PASSWORD).await.body);
     login.assert_problem(401, "invalid_credentials");
 
     // Reactivated, the account can log in again.
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        Some(&admin),
-        &json!({"active": true}),
-    )
-    .await;
+    app.patch(&format!("/api/v1/users/{id}"), Some(&admin), &json!({"active": true})).await;
     app.login("trainer@example.vn", PASSWORD).await;
 }
 
@@ -448,21 +382,28 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     assert_eq!(changed.status, 204, "{:#}", changed.body);
 
     assert_eq!(app.get("/api/v1/me", Some(&here.access)).await.status, 200);
-    app.get("/api/v1/me", Some(&elsewhere.access))
-        .await
-        .assert_problem(401, "invalid_token");
-    let refresh = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            &json!({"refresh_token": elsewhere.refresh}),
-        )
-        .await;
+    app.get("/api/v1/me", Some(&elsewhere.access)).await.assert_problem(401, "invalid_token");
+    let refresh =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": elsewhere.refresh})).await;
     refresh.assert_problem(401, "invalid_refresh_token");
-    app.login_reply("an@example.vn", PASSWORD)
-        .await
-        .assert_problem(401, "invalid_credentials");
+    app.login_reply("an@example.vn", PASSWORD).await.assert_problem(401, "invalid_credentials");
     app.login("an@example.vn", "a-new-password").await;
+}
+
+#[actix_web::test]
+async fn guessing_the_current_password_is_throttled_like_a_login() {
+    let app = spawn_app().await;
+    app.register("guess@example.vn").await;
+    let tokens = app.login("guess@example.vn", PASSWORD).await;
+    let guess = json!({"current_password": "not-it-at-all", "new_password": "a-new-password"});
+    for _ in 0..5 {
+        let reply = app.post("/api/v1/me/password", Some(&tokens.access), &guess).await;
+        reply.assert_problem(422, "validation_failed");
+    }
+    let right = json!({"current_password": PASSWORD, "new_password": "a-new-password"});
+    let reply = app.post("/api/v1/me/password", Some(&tokens.access), &right).await;
+    reply.assert_problem(429, "too_many_requests");
+    app.login_reply("guess@example.vn", PASSWORD).await.assert_problem(429, "too_many_requests");
 }
 
 #[actix_web::test]
@@ -471,18 +412,8 @@ async fn a_role_change_applies_to_tokens_already_issued() {
     let admin = app.admin_token().await;
     let user = app.register("promoted@example.vn").await;
     let tokens = app.login("promoted@example.vn", PASSWORD).await;
-    app.get("/api/v1/users", Some(&tokens.access))
-        .await
-        .assert_problem(403, "forbidden");
+    app.get("/api/v1/users", Some(&tokens.access)).await.assert_problem(403, "forbidden");
     let id = user["id"].as_str().unwrap();
-    app.patch(
-        &format!("/api/v1/users/{id}"),
-        Some(&admin),
-        &json!({"role": "admin"}),
-    )
-    .await;
-    assert_eq!(
-        app.get("/api/v1/users", Some(&tokens.access)).await.status,
-        200
-    );
+    app.patch(&format!("/api/v1/users/{id}"), Some(&admin), &json!({"role": "admin"})).await;
+    assert_eq!(app.get("/api/v1/users", Some(&tokens.access)).await.status, 200);
 }

@@ -77,3 +77,4 @@ CREATE TABLE login_failures (
     failed_at    TIMESTAMP NOT NULL
 );
 CREATE INDEX login_failures_subject_idx ON login_failures (subject_hash, failed_at);
+CREATE INDEX login_failures_time_idx ON login_failures (failed_at);
