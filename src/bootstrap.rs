@@ -8,6 +8,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict};
 use crate::users::Role;
 use crate::users::model::{self as users, NewAccount, NewUser};
+use crate::validation::{Validator, normalize_email};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@lophoc.local";
 
@@ -30,14 +31,12 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
         return Ok(AdminBootstrap::AlreadyThere);
     }
     let (email, password, generated) = match (&config.admin_email, &config.admin_password) {
-        (Some(email), Some(password)) => (
-            email.trim().to_lowercase(),
-            password.expose().to_owned(),
-            false,
-        ),
+        (Some(email), Some(password)) => {
+            (normalize_email(email), password.expose().to_owned(), false)
+        }
         _ => (DEFAULT_ADMIN_EMAIL.to_owned(), generate_password(), true),
     };
-    let mut v = crate::validation::Validator::new();
+    let mut v = Validator::new();
     v.email("LOPHOC_ADMIN_EMAIL", &email);
     password::check_new_password(&mut v, "LOPHOC_ADMIN_PASSWORD", &password);
     if v.has_problems() {
@@ -45,12 +44,7 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
     }
     let password_hash = password::hash_now(&password)?;
     let account = NewAccount {
-        user: NewUser::new(
-            email.clone(),
-            password_hash,
-            "Administrator".into(),
-            Role::Admin,
-        ),
+        user: NewUser::new(email.clone(), password_hash, "Administrator".into(), Role::Admin),
         profile: None,
         created_by: None,
     };
@@ -63,9 +57,7 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
             if users::any_active_admin(conn).map_err(|e| e.to_string())? {
                 Ok(AdminBootstrap::AlreadyThere)
             } else {
-                Err(format!(
-                    "{email} already belongs to an account that is not an active admin"
-                ))
+                Err(format!("{email} already belongs to an account that is not an active admin"))
             }
         }
         Err(err) => Err(format!("creating the first admin failed: {err}")),

@@ -23,6 +23,8 @@ pub struct Config {
     pub db_pool_size: u32,
     /// How many Argon2 hashes may run at once; the rest wait their turn.
     pub hash_concurrency: usize,
+    /// How long a request waits for a hashing slot before answering 503.
+    pub hash_slot_wait: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub login_throttle: LoginThrottle,
@@ -71,6 +73,7 @@ impl Config {
             workers: None,
             db_pool_size: 10,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            hash_slot_wait: Duration::from_secs(10),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             login_throttle: LoginThrottle {
@@ -106,7 +109,7 @@ impl Config {
         config.admin_password = var("LOPHOC_ADMIN_PASSWORD").map(Secret::new);
         if config.admin_password.is_some() != config.admin_email.is_some() {
             return Err(
-                "set LOPHOC_ADMIN_EMAIL and LOPHOC_ADMIN_PASSWORD together, or neither".into(),
+                "set LOPHOC_ADMIN_EMAIL and LOPHOC_ADMIN_PASSWORD together, or neither".into()
             );
         }
         if let Some(limit) = parse_var(&var, "LOPHOC_BODY_LIMIT_BYTES")? {
@@ -132,9 +135,7 @@ fn parse_var<T: std::str::FromStr + PartialOrd + Default>(
         None => Ok(None),
         Some(raw) => match raw.parse::<T>() {
             Ok(value) if value > T::default() => Ok(Some(value)),
-            _ => Err(format!(
-                "{name} must be a positive whole number, not {raw:?}"
-            )),
+            _ => Err(format!("{name} must be a positive whole number, not {raw:?}")),
         },
     }
 }
@@ -145,12 +146,7 @@ mod tests {
     use crate::db::Backend;
 
     fn from(pairs: &[(&str, &str)]) -> Result<Config, String> {
-        Config::from_vars(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        Config::from_vars(|name| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
     }
 
     #[test]
@@ -167,12 +163,7 @@ mod tests {
         let err = from(&[("LOPHOC_JWT_SECRET", "too-short")]).unwrap_err();
         assert!(err.contains("at least 32"), "{err}");
         let long = "x".repeat(32);
-        assert!(
-            from(&[("LOPHOC_JWT_SECRET", &long)])
-                .unwrap()
-                .jwt_secret
-                .is_some()
-        );
+        assert!(from(&[("LOPHOC_JWT_SECRET", &long)]).unwrap().jwt_secret.is_some());
     }
 
     #[test]
@@ -192,9 +183,8 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://lophoc:hunter2@db:5432/lophoc");
         assert_eq!(url.backend(), Backend::Postgres);
         assert_eq!(url.to_string(), "postgres://***@db:5432/lophoc");
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:///tmp/x.db").to_string(),
-            "sqlite:///tmp/x.db"
-        );
+        let in_query = DatabaseUrl::parse("postgres://db/lophoc?user=lophoc&password=hunter2");
+        assert_eq!(in_query.to_string(), "postgres://db/lophoc");
+        assert_eq!(DatabaseUrl::parse("sqlite:///tmp/x.db").to_string(), "sqlite:///tmp/x.db");
     }
 }

@@ -27,10 +27,7 @@ impl Lang {
     /// Picks the language from `Accept-Language`: Vietnamese when the client
     /// prefers it to English, English otherwise.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let Some(value) = headers
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-        else {
+        let Some(value) = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()) else {
             return Lang::En;
         };
         let mut best = (Lang::En, 0.0_f32);
@@ -80,6 +77,9 @@ pub enum FieldIssue {
     Incorrect,
     NotAllowedForRole,
     NotUuid,
+    NotPhoneNumber,
+    /// A `cursor` that this API did not hand out.
+    UnknownCursor,
     Range {
         min: i64,
         max: i64,
@@ -115,6 +115,10 @@ impl FieldIssue {
             (Self::NotAllowedForRole, Lang::Vi) => "không áp dụng cho vai trò này".into(),
             (Self::NotUuid, Lang::En) => "must be a UUID".into(),
             (Self::NotUuid, Lang::Vi) => "phải là một UUID".into(),
+            (Self::NotPhoneNumber, Lang::En) => "must be a phone number".into(),
+            (Self::NotPhoneNumber, Lang::Vi) => "phải là số điện thoại".into(),
+            (Self::UnknownCursor, Lang::En) => "is not a cursor this API handed out".into(),
+            (Self::UnknownCursor, Lang::Vi) => "không phải là con trỏ do API này cấp".into(),
             (Self::Range { min, max }, Lang::En) => {
                 format!("must be a whole number from {min} to {max}")
             }
@@ -133,10 +137,7 @@ pub struct InvalidField {
 
 impl InvalidField {
     pub fn new(field: impl Into<String>, issue: FieldIssue) -> Self {
-        Self {
-            field: field.into(),
-            issue,
-        }
+        Self { field: field.into(), issue }
     }
 }
 
@@ -346,10 +347,7 @@ impl AppError {
                 )
                 .into(),
             Self::Unauthenticated(AuthFailure::InvalidCredentials) => lang
-                .pick(
-                    "Email or password is incorrect.",
-                    "Email hoặc mật khẩu không đúng.",
-                )
+                .pick("Email or password is incorrect.", "Email hoặc mật khẩu không đúng.")
                 .into(),
             Self::Unauthenticated(AuthFailure::InvalidRefreshToken) => lang
                 .pick(
@@ -363,9 +361,9 @@ impl AppError {
                     "Vai trò của bạn không được phép thực hiện thao tác này.",
                 )
                 .into(),
-            Self::NotFound => lang
-                .pick("The resource does not exist.", "Tài nguyên không tồn tại.")
-                .into(),
+            Self::NotFound => {
+                lang.pick("The resource does not exist.", "Tài nguyên không tồn tại.").into()
+            }
             Self::MethodNotAllowed { allow } => match lang {
                 Lang::En => format!("This path accepts only: {allow}."),
                 Lang::Vi => format!("Đường dẫn này chỉ chấp nhận: {allow}."),
@@ -413,10 +411,7 @@ impl AppError {
             code: self.code().to_owned(),
             errors: fields
                 .iter()
-                .map(|f| ProblemField {
-                    field: f.field.clone(),
-                    message: f.issue.message(lang),
-                })
+                .map(|f| ProblemField { field: f.field.clone(), message: f.issue.message(lang) })
                 .collect(),
         }
     }
@@ -451,12 +446,8 @@ impl AppError {
             404 => Self::NotFound,
             413 => Self::PayloadTooLarge { limit: body_limit },
             415 => Self::UnsupportedMediaType,
-            429 => Self::TooManyRequests {
-                retry_after_secs: 60,
-            },
-            503 => Self::ServiceUnavailable {
-                retry_after_secs: 5,
-            },
+            429 => Self::TooManyRequests { retry_after_secs: 60 },
+            503 => Self::ServiceUnavailable { retry_after_secs: 5 },
             _ => Self::Internal,
         }
     }
@@ -507,19 +498,13 @@ pub async fn render_problems(
     if !status.is_client_error() && !status.is_server_error() {
         return Ok(response);
     }
-    let app_error = response
-        .response()
-        .error()
-        .and_then(|err| err.as_error::<AppError>());
+    let app_error = response.response().error().and_then(|err| err.as_error::<AppError>());
     let replacement = match app_error {
         Some(_) if lang == Lang::En => None,
         Some(err) => Some(err.to_response(lang)),
         None if is_problem(response.headers()) => None,
         None => {
-            let body_limit = response
-                .request()
-                .app_data::<BodyLimit>()
-                .map_or(0, |l| l.0);
+            let body_limit = response.request().app_data::<BodyLimit>().map_or(0, |l| l.0);
             let mut replacement =
                 AppError::for_foreign_status(status, body_limit).to_response(lang);
             *replacement.status_mut() = status;

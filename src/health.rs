@@ -20,9 +20,7 @@ pub struct HealthResponse {
 )]
 #[get("/health/live")]
 pub async fn live() -> web::Json<HealthResponse> {
-    web::Json(HealthResponse {
-        status: "ok".into(),
-    })
+    web::Json(HealthResponse { status: "ok".into() })
 }
 
 #[utoipa::path(
@@ -39,13 +37,9 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
         .run(|conn| {
             conn.batch_execute("SELECT 1").map_err(|err| {
                 tracing::warn!(error = %err, "readiness check failed");
-                AppError::ServiceUnavailable {
-                    retry_after_secs: 5,
-                }
+                AppError::ServiceUnavailable { retry_after_secs: 5 }
             })
         })
         .await?;
-    Ok(web::Json(HealthResponse {
-        status: "ok".into(),
-    }))
+    Ok(web::Json(HealthResponse { status: "ok".into() }))
 }

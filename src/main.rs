@@ -17,10 +17,7 @@ fn main() -> ExitCode {
         None | Some("serve") => actix_web::rt::System::new().block_on(serve()),
         Some("openapi") => {
             let document = lophoc::openapi::document();
-            println!(
-                "{}",
-                document.to_pretty_json().expect("the document serialises")
-            );
+            println!("{}", document.to_pretty_json().expect("the document serialises"));
             ExitCode::SUCCESS
         }
         Some("healthcheck") => healthcheck(),
@@ -59,10 +56,7 @@ async fn serve() -> ExitCode {
     // yield so that it is before anyone reads "serving" and signals us.
     actix_web::rt::task::yield_now().await;
     tracing::info!(address = %config.listen, port, "serving");
-    match server
-        .await
-        .unwrap_or_else(|err| Err(std::io::Error::other(err)))
-    {
+    match server.await.unwrap_or_else(|err| Err(std::io::Error::other(err))) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

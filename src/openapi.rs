@@ -50,10 +50,7 @@ impl Modify for BearerScheme {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
             ),
         );
     }
@@ -67,28 +64,15 @@ struct ProblemResponses;
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut Document) {
         for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ];
+            let operations =
+                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
                 let has_body = operation.request_body.is_some();
                 let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let needs_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let answers = [
-                    (
-                        "400",
-                        has_body || has_params,
-                        "Malformed JSON or an unreadable parameter",
-                    ),
-                    (
-                        "401",
-                        needs_token,
-                        "Missing, invalid or expired access token",
-                    ),
+                    ("400", has_body || has_params, "Malformed JSON or an unreadable parameter"),
+                    ("401", needs_token, "Missing, invalid or expired access token"),
                     ("413", has_body, "Body larger than the configured limit"),
                     ("415", has_body, "Body is not `application/json`"),
                     ("422", has_body, "Invalid fields, listed in `errors`"),
@@ -103,10 +87,7 @@ impl Modify for ProblemResponses {
                             .description(description)
                             .content(PROBLEM_CONTENT_TYPE, content)
                             .build();
-                        operation
-                            .responses
-                            .responses
-                            .insert(status.to_owned(), response.into());
+                        operation.responses.responses.insert(status.to_owned(), response.into());
                     }
                 }
             }

@@ -62,25 +62,21 @@ impl Application {
                 .await
                 .map_err(|err| format!("start-up task failed: {err}"))??
         };
-        let (db, jwt_secret, admin_bootstrap) = prepared;
+        let (db, passwords, jwt_secret, admin_bootstrap) = prepared;
 
         let listener = TcpListener::bind(&config.listen)
             .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
         let port = listener.local_addr().map_err(|err| err.to_string())?.port();
         let state = web::Data::new(AppState {
             db,
-            passwords: Passwords::new(config.hash_concurrency)?,
+            passwords,
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
             config: config.clone(),
         });
         let document = openapi::document();
         let route_table = web::Data::new(RouteTable::from_openapi(
             &document,
-            &[
-                ("/openapi.json", &["GET"]),
-                ("/docs", &["GET"]),
-                ("/docs/{tail}*", &["GET"]),
-            ],
+            &[("/openapi.json", &["GET"]), ("/docs", &["GET"]), ("/docs/{tail}*", &["GET"])],
         ));
         let body_limit = config.body_limit_bytes;
 
@@ -107,15 +103,8 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        let server = server
-            .listen(listener)
-            .map_err(|err| err.to_string())?
-            .run();
-        Ok(Self {
-            port,
-            server,
-            admin_bootstrap,
-        })
+        let server = server.listen(listener).map_err(|err| err.to_string())?.run();
+        Ok(Self { port, server, admin_bootstrap })
     }
 
     pub fn port(&self) -> u16 {
@@ -134,19 +123,16 @@ impl Application {
 
 /// Swagger UI lives under `/docs/`; its relative asset links need the slash.
 async fn redirect_to_docs() -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, "/docs/"))
-        .finish()
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
-/// The blocking part of start-up: pool, migrations, JWT secret, first admin.
-fn prepare_database(config: &Config) -> Result<(Db, Vec<u8>, AdminBootstrap), String> {
+/// The blocking part of start-up: pool, migrations, JWT secret, first admin,
+/// and the password hasher (which hashes its decoy once).
+fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBootstrap), String> {
     let url = &config.database_url;
     let db = Db::connect(url, config.db_pool_size)
         .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
-    let mut conn = db
-        .get()
-        .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
+    let mut conn = db.get().map_err(|err| format!("cannot open the database at {url}: {err}"))?;
     db::run_migrations(&mut conn).map_err(|err| format!("migrating the database failed: {err}"))?;
     let jwt_secret = match (&config.jwt_secret, db.backend()) {
         (Some(secret), _) => secret.expose().as_bytes().to_vec(),
@@ -170,5 +156,6 @@ fn prepare_database(config: &Config) -> Result<(Db, Vec<u8>, AdminBootstrap), St
         }
     };
     let admin_bootstrap = bootstrap::ensure_admin(&mut conn, config)?;
-    Ok((db, jwt_secret, admin_bootstrap))
+    let passwords = Passwords::new(config.hash_concurrency, config.hash_slot_wait)?;
+    Ok((db, passwords, jwt_secret, admin_bootstrap))
 }

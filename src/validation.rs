@@ -41,7 +41,7 @@ impl Validator {
 
     /// Lower-cases and checks an email address; the stored form is this one.
     pub fn email(&mut self, field: &str, value: &str) -> String {
-        let email = value.trim().to_lowercase();
+        let email = normalize_email(value);
         if !is_plausible_email(&email) {
             self.add(field, FieldIssue::InvalidEmail);
         }
@@ -53,12 +53,14 @@ impl Validator {
     }
 
     pub fn finish(self) -> Result<(), AppError> {
-        if self.problems.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.problems))
-        }
+        if self.problems.is_empty() { Ok(()) } else { Err(AppError::Validation(self.problems)) }
     }
+}
+
+/// The stored form of an email address: trimmed and lower-cased, so that
+/// one address is one account whatever its spelling.
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
 }
 
 /// A deliberately loose check: one `@`, something before it, a dotted domain
@@ -86,9 +88,7 @@ mod tests {
         for good in ["a@b.vn", "nguyen.van.a@truonghoc.edu.vn"] {
             assert!(is_plausible_email(good), "{good}");
         }
-        for bad in [
-            "", "a", "a@b", "@b.vn", "a@.vn", "a@b.", "a b@c.vn", "a@b@c.vn",
-        ] {
+        for bad in ["", "a", "a@b", "@b.vn", "a@.vn", "a@b.", "a b@c.vn", "a@b@c.vn"] {
             assert!(!is_plausible_email(bad), "{bad}");
         }
     }
@@ -100,13 +100,8 @@ mod tests {
         assert!(!v.has_problems());
         v.text("name", "   ", 10);
         v.text("other", "Nguyễn Thị Lan", 5);
-        let Err(AppError::Validation(problems)) = v.finish() else {
-            panic!("expected 422")
-        };
+        let Err(AppError::Validation(problems)) = v.finish() else { panic!("expected 422") };
         assert_eq!(problems[0], InvalidField::new("name", FieldIssue::Blank));
-        assert_eq!(
-            problems[1],
-            InvalidField::new("other", FieldIssue::TooLong { max: 5 })
-        );
+        assert_eq!(problems[1], InvalidField::new("other", FieldIssue::TooLong { max: 5 }));
     }
 }

@@ -32,11 +32,7 @@ impl AuthUser {
 
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.user.role) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
+        if roles.contains(&self.user.role) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 }
 

@@ -19,22 +19,22 @@ use crate::validation::Validator;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-/// How long a request waits for a free hashing slot before answering 503.
-const SLOT_WAIT: Duration = Duration::from_secs(10);
-
 #[derive(Clone)]
 pub struct Passwords {
     slots: Arc<Semaphore>,
+    /// How long a request waits for a free slot before answering 503.
+    slot_wait: Duration,
     /// Verified against when the email is unknown, so that an unknown email
     /// costs the same time as a wrong password.
     decoy_hash: Arc<str>,
 }
 
 impl Passwords {
-    pub fn new(concurrency: usize) -> Result<Self, String> {
+    pub fn new(concurrency: usize, slot_wait: Duration) -> Result<Self, String> {
         let decoy = hash_now(&base64_of(&super::random_bytes::<16>()))?;
         Ok(Self {
             slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            slot_wait,
             decoy_hash: decoy.into(),
         })
     }
@@ -60,11 +60,9 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let slot = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned())
+        let slot = tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned())
             .await
-            .map_err(|_| AppError::ServiceUnavailable {
-                retry_after_secs: 2,
-            })?
+            .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 2 })?
             .map_err(|err| AppError::internal("hashing slots closed", err))?;
         web::block(move || {
             let _slot = slot;
@@ -85,9 +83,7 @@ pub fn hash_now(password: &str) -> Result<String, String> {
 
 fn verify_now(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(err) => {
             tracing::error!(error = %err, "a stored password hash cannot be parsed");
             false
@@ -100,19 +96,9 @@ fn verify_now(password: &str, stored: &str) -> bool {
 pub fn check_new_password(v: &mut Validator, field: &str, password: &str) {
     let length = password.chars().count();
     if length < MIN_PASSWORD_CHARS {
-        v.add(
-            field,
-            FieldIssue::TooShort {
-                min: MIN_PASSWORD_CHARS,
-            },
-        );
+        v.add(field, FieldIssue::TooShort { min: MIN_PASSWORD_CHARS });
     } else if length > MAX_PASSWORD_CHARS {
-        v.add(
-            field,
-            FieldIssue::TooLong {
-                max: MAX_PASSWORD_CHARS,
-            },
-        );
+        v.add(field, FieldIssue::TooLong { max: MAX_PASSWORD_CHARS });
     }
 }
 
@@ -145,13 +131,24 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_now("correct horse").unwrap();
-        assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            "{hash}"
-        );
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(verify_now("correct horse", &hash));
         assert!(!verify_now("wrong horse", &hash));
         assert!(!verify_now("correct horse", "not a hash"));
+    }
+
+    #[actix_web::test]
+    async fn hashing_waits_for_a_free_slot_and_gives_up_with_503() {
+        let passwords = Passwords::new(1, Duration::from_millis(20)).unwrap();
+        let held = passwords.slots.clone().try_acquire_owned().unwrap();
+        let busy = passwords.hash("while the slot is held".into()).await;
+        assert_eq!(busy, Err(AppError::ServiceUnavailable { retry_after_secs: 2 }));
+        let busy = passwords.verify("guess".into(), None).await;
+        assert_eq!(busy, Err(AppError::ServiceUnavailable { retry_after_secs: 2 }));
+        drop(held);
+        let hash = passwords.hash("once it is free".into()).await.unwrap();
+        assert!(passwords.verify("once it is free".into(), Some(hash)).await.unwrap());
+        assert!(!passwords.verify("once it is free".into(), None).await.unwrap());
     }
 
     #[test]
@@ -163,11 +160,7 @@ mod tests {
 
     #[test]
     fn new_passwords_must_be_8_to_128_characters() {
-        for (password, ok) in [
-            ("1234567", false),
-            ("12345678", true),
-            (&"é".repeat(128), true),
-        ] {
+        for (password, ok) in [("1234567", false), ("12345678", true), (&"é".repeat(128), true)] {
             let mut v = Validator::new();
             check_new_password(&mut v, "password", password);
             assert_eq!(!v.has_problems(), ok, "{password}");

@@ -88,21 +88,14 @@ mod tests {
     fn issued_tokens_verify() {
         let token = tokens().issue("user", "session").unwrap();
         let claims = tokens().verify(&token).unwrap();
-        assert_eq!(
-            (claims.sub.as_str(), claims.sid.as_str()),
-            ("user", "session")
-        );
+        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user", "session"));
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
     #[test]
     fn alg_none_and_other_algorithms_are_refused() {
         let claims = serde_json::json!({"sub": "u", "sid": "s", "iat": 0, "exp": i64::MAX / 2});
-        assert!(
-            tokens()
-                .verify(&unsigned(r#"{"alg":"none","typ":"JWT"}"#, &claims))
-                .is_err()
-        );
+        assert!(tokens().verify(&unsigned(r#"{"alg":"none","typ":"JWT"}"#, &claims)).is_err());
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &claims,
@@ -133,10 +126,7 @@ mod tests {
             b"another-secret-another-secret-xx",
         );
         assert!(tokens().verify(&forged).is_err());
-        let no_exp = sign(
-            serde_json::json!({"sub": "u", "sid": "s", "iat": now}),
-            SECRET,
-        );
+        let no_exp = sign(serde_json::json!({"sub": "u", "sid": "s", "iat": now}), SECRET);
         assert!(tokens().verify(&no_exp).is_err());
     }
 }

@@ -28,18 +28,12 @@ impl RouteTable {
                     ("PATCH", item.patch.is_some()),
                     ("DELETE", item.delete.is_some()),
                 ];
-                let allowed = methods
-                    .iter()
-                    .filter(|(_, has)| *has)
-                    .map(|(m, _)| *m)
-                    .collect();
+                let allowed = methods.iter().filter(|(_, has)| *has).map(|(m, _)| *m).collect();
                 (ResourceDef::new(path.as_str()), allowed)
             })
             .collect();
         routes.extend(
-            extra
-                .iter()
-                .map(|(path, methods)| (ResourceDef::new(*path), methods.to_vec())),
+            extra.iter().map(|(path, methods)| (ResourceDef::new(*path), methods.to_vec())),
         );
         Self { routes }
     }

@@ -43,19 +43,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// `application/json` or any `application/*+json`, with any parameters.
 fn is_json(req: &HttpRequest) -> bool {
-    let Some(content_type) = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let Some(content_type) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())
     else {
         return false;
     };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
@@ -74,11 +66,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let field_error = match message.strip_prefix("missing field `") {
             Some(rest) => {
                 let name = rest.trim_end_matches('`');
-                let field = if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                };
+                let field = if path == "." { name.to_owned() } else { format!("{path}.{name}") };
                 InvalidField::new(field, FieldIssue::Required)
             }
             None => InvalidField::new(path, FieldIssue::Invalid(message)),
@@ -122,18 +110,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_are_malformed_json() {
-        assert!(matches!(
-            decode::<Body>(b"{\"name\": "),
-            Err(AppError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            decode::<Body>(b"{} {}"),
-            Err(AppError::MalformedJson(_))
-        ));
-        assert!(matches!(
-            decode::<Body>(b""),
-            Err(AppError::MalformedJson(_))
-        ));
+        assert!(matches!(decode::<Body>(b"{\"name\": "), Err(AppError::MalformedJson(_))));
+        assert!(matches!(decode::<Body>(b"{} {}"), Err(AppError::MalformedJson(_))));
+        assert!(matches!(decode::<Body>(b""), Err(AppError::MalformedJson(_))));
     }
 
     #[test]

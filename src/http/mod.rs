@@ -18,12 +18,7 @@ pub fn path_config() -> web::PathConfig {
             PathError::Deserialize(err) => FieldIssue::Invalid(err.to_string()),
             _ => FieldIssue::Invalid(err.to_string()),
         };
-        let field = req
-            .match_info()
-            .iter()
-            .map(|(name, _)| name)
-            .next()
-            .unwrap_or("path");
+        let field = req.match_info().iter().map(|(name, _)| name).next().unwrap_or("path");
         AppError::BadParameter(vec![InvalidField::new(field, issue)]).into()
     })
 }

@@ -42,10 +42,7 @@ impl PageQuery {
                 _ => {
                     problems.push(InvalidField::new(
                         "limit",
-                        FieldIssue::Range {
-                            min: 1,
-                            max: MAX_LIMIT,
-                        },
+                        FieldIssue::Range { min: 1, max: MAX_LIMIT },
                     ));
                     DEFAULT_LIMIT
                 }
@@ -56,10 +53,7 @@ impl PageQuery {
             Some(cursor) => {
                 let decoded = decode_cursor(cursor);
                 if decoded.is_none() {
-                    problems.push(InvalidField::new(
-                        "cursor",
-                        FieldIssue::Invalid("is not a cursor this API gave out".into()),
-                    ));
+                    problems.push(InvalidField::new("cursor", FieldIssue::UnknownCursor));
                 }
                 decoded
             }
@@ -98,15 +92,9 @@ impl<T> Page<T> {
     ) -> Self {
         let has_more = rows.len() as i64 > request.limit;
         rows.truncate(request.limit as usize);
-        let next_cursor = if has_more {
-            rows.last().map(|r| encode_cursor(id_of(r)))
-        } else {
-            None
-        };
-        Page {
-            items: rows.into_iter().map(to_item).collect(),
-            next_cursor,
-        }
+        let next_cursor =
+            if has_more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
+        Page { items: rows.into_iter().map(to_item).collect(), next_cursor }
     }
 }
 
@@ -126,10 +114,7 @@ mod tests {
     use super::*;
 
     fn query(limit: Option<&str>, cursor: Option<&str>) -> PageQuery {
-        PageQuery {
-            limit: limit.map(Into::into),
-            cursor: cursor.map(Into::into),
-        }
+        PageQuery { limit: limit.map(Into::into), cursor: cursor.map(Into::into) }
     }
 
     #[test]
@@ -146,20 +131,13 @@ mod tests {
         let id = uuid::Uuid::now_v7().to_string();
         let page = Page::from_rows(
             vec![id.clone(), "later".into()],
-            &PageRequest {
-                limit: 1,
-                after: None,
-            },
+            &PageRequest { limit: 1, after: None },
             |r| r.as_str(),
             |r| r,
         );
         let cursor = page.next_cursor.unwrap();
         assert_eq!(query(None, Some(&cursor)).parse().unwrap().after, Some(id));
         assert!(query(None, Some("not-a-cursor")).parse().is_err());
-        assert!(
-            query(None, Some(&encode_cursor("not-a-uuid")))
-                .parse()
-                .is_err()
-        );
+        assert!(query(None, Some(&encode_cursor("not-a-uuid"))).parse().is_err());
     }
 }

@@ -92,10 +92,7 @@ pub async fn create_organization(
         created_at: now,
         updated_at: now,
     };
-    let unit = state
-        .db
-        .write(move |conn| model::create(conn, unit))
-        .await?;
+    let unit = state.db.write(move |conn| model::create(conn, unit)).await?;
     Ok(HttpResponse::Created().json(OrganizationResponse::from(unit)))
 }
 
@@ -117,12 +114,7 @@ pub async fn list_organizations(
         .run(move |conn| Ok(model::list(conn, kind, &page).map(|rows| (rows, page))?))
         .await?;
     let (rows, page) = units;
-    Ok(web::Json(Page::from_rows(
-        rows,
-        &page,
-        |u| &u.id,
-        OrganizationResponse::from,
-    )))
+    Ok(web::Json(Page::from_rows(rows, &page, |u| &u.id, OrganizationResponse::from)))
 }
 
 #[utoipa::path(
@@ -139,9 +131,6 @@ pub async fn get_organization(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<OrganizationResponse>, AppError> {
     let id = id.to_string();
-    let unit = state
-        .db
-        .run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound))
-        .await?;
+    let unit = state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
     Ok(web::Json(unit.into()))
 }

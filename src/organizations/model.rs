@@ -36,27 +36,21 @@ pub fn create(conn: &mut DbConnection, unit: Organization) -> Result<Organizatio
     if let Some(parent) = &unit.parent_id
         && !exists(conn, parent)?
     {
-        return Err(AppError::validation(
-            "parent_id",
-            FieldIssue::UnknownReference,
-        ));
+        return Err(AppError::validation("parent_id", FieldIssue::UnknownReference));
     }
     if let Some(code) = &unit.code
         && code_taken(conn, code)?
     {
         return Err(AppError::Conflict(Conflict::CodeTaken));
     }
-    diesel::insert_into(organizations::table)
-        .values(&unit)
-        .execute(conn)
-        .map_err(|err| {
-            // A concurrent create with the same code won the race.
-            if db::is_unique_violation(&err) {
-                AppError::Conflict(Conflict::CodeTaken)
-            } else {
-                err.into()
-            }
-        })?;
+    diesel::insert_into(organizations::table).values(&unit).execute(conn).map_err(|err| {
+        // A concurrent create with the same code won the race.
+        if db::is_unique_violation(&err) {
+            AppError::Conflict(Conflict::CodeTaken)
+        } else {
+            err.into()
+        }
+    })?;
     Ok(unit)
 }
 
@@ -69,10 +63,8 @@ pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
 }
 
 pub fn code_taken(conn: &mut DbConnection, code: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        organizations::table.filter(organizations::code.eq(code)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(organizations::table.filter(organizations::code.eq(code))))
+        .get_result(conn)
 }
 
 pub fn list(
@@ -80,10 +72,8 @@ pub fn list(
     kind: Option<OrganizationKind>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Organization>> {
-    let mut query = organizations::table
-        .order(organizations::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
+    let mut query =
+        organizations::table.order(organizations::id.asc()).limit(page.fetch_limit()).into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(organizations::id.gt(after.clone()));
     }

@@ -63,31 +63,21 @@ pub const MAX_PHONE_CHARS: usize = 20;
 impl ProfileFields {
     /// The rules on a profile's own fields: students need a birth date
     /// (the guardian rule for minors depends on it), which cannot be in
-    /// the future; a phone number is digits with an optional leading `+`.
-    pub fn check(&self, v: &mut Validator, latest_birth_date: NaiveDate) {
+    /// the future; a phone number is digits, spaces, dots and dashes with an
+    /// optional leading `+` (its length is checked where it is read, with
+    /// [`MAX_PHONE_CHARS`]).
+    pub fn check(&self, v: &mut Validator) {
         match self.birth_date {
             None if self.category == Category::Student => v.add("birth_date", FieldIssue::Required),
-            Some(date) if date > latest_birth_date => v.add("birth_date", FieldIssue::InFuture),
+            Some(date) if date > latest_birth_date() => v.add("birth_date", FieldIssue::InFuture),
             _ => {}
         }
         if let Some(phone) = &self.phone {
             let digits = phone.strip_prefix('+').unwrap_or(phone);
-            let plausible = !digits.is_empty()
-                && digits
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == ' ' || c == '.' || c == '-');
+            let plausible = digits.chars().any(|c| c.is_ascii_digit())
+                && digits.chars().all(|c| c.is_ascii_digit() || " .-".contains(c));
             if !plausible {
-                v.add(
-                    "phone",
-                    FieldIssue::Invalid("must be a phone number".into()),
-                );
-            } else if phone.chars().count() > MAX_PHONE_CHARS {
-                v.add(
-                    "phone",
-                    FieldIssue::TooLong {
-                        max: MAX_PHONE_CHARS,
-                    },
-                );
+                v.add("phone", FieldIssue::NotPhoneNumber);
             }
         }
     }
@@ -113,15 +103,12 @@ impl ProfileFields {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewParticipant) -> QueryResult<()> {
-    diesel::insert_into(participants::table)
-        .values(new)
-        .execute(conn)
-        .map(drop)
+    diesel::insert_into(participants::table).values(new).execute(conn).map(drop)
 }
 
 /// The latest birth date accepted: tomorrow in UTC, so that a child born
 /// today in any time zone (Viet Nam is UTC+7) is not refused.
-pub fn latest_birth_date() -> NaiveDate {
+fn latest_birth_date() -> NaiveDate {
     let today = chrono::Utc::now().date_naive();
     today.succ_opt().unwrap_or(today)
 }

@@ -10,10 +10,11 @@ use super::model::{self, AccountUpdate, NewAccount, NewUser, UserFilter};
 use super::{Role, User};
 use crate::auth::AuthUser;
 use crate::auth::password::check_new_password;
-use crate::error::{AppError, FieldIssue, Problem};
+use crate::db::DbConnection;
+use crate::error::{AppError, Conflict, FieldIssue, Problem};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
-use crate::participants::model::ProfileFields;
+use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
 use crate::validation::Validator;
@@ -55,8 +56,9 @@ impl UserResponse {
 }
 
 /// An account created by an admin. A coordinator needs a unit; a
-/// participant account gets a linked profile, so it needs a category.
-#[derive(Debug, Deserialize, ToSchema)]
+/// participant account gets a linked profile (in the unit, if given), so it
+/// needs a category.
+#[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
     #[schema(example = "thu.nguyen@example.vn")]
     pub email: String,
@@ -74,7 +76,7 @@ pub struct CreateUserRequest {
 
 /// Any subset of fields; absent ones stay as they are. Setting `active` to
 /// false or a new `password` ends all of the user's login sessions.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
     pub full_name: Option<String>,
     pub role: Option<Role>,
@@ -85,6 +87,22 @@ pub struct UpdateUserRequest {
     pub active: Option<bool>,
     #[schema(format = Password, min_length = 8, max_length = 128)]
     pub password: Option<String>,
+}
+
+/// Refuses an email that is taken before a hash is spent on it; the insert
+/// checks again inside its transaction.
+pub async fn refuse_taken_email(state: &AppState, email: &str) -> Result<(), AppError> {
+    let email = email.to_owned();
+    if state.db.run(move |conn| Ok(model::email_taken(conn, &email)?)).await? {
+        return Err(AppError::Conflict(Conflict::EmailTaken));
+    }
+    Ok(())
+}
+
+/// The account as clients see it, with its linked participant profile.
+pub fn user_response(conn: &mut DbConnection, user: User) -> Result<UserResponse, AppError> {
+    let participant_id = model::linked_participants(conn, &[&user.id])?.remove(&user.id);
+    Ok(UserResponse::new(user, participant_id))
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
@@ -122,11 +140,15 @@ pub async fn create_user(
     let email = v.email("email", &body.email);
     check_new_password(&mut v, "password", &body.password);
     let full_name = v.text("full_name", &body.full_name, MAX_NAME_CHARS);
-    let organization_id = body.organization_id.map(|id| id.to_string());
-    match (body.role, &organization_id) {
+    // A coordinator's unit is the account's; a participant's is their
+    // profile's; other roles have none.
+    let unit = body.organization_id.map(|id| id.to_string());
+    match (body.role, &unit) {
         (Role::Coordinator, None) => v.add("organization_id", FieldIssue::Required),
-        (Role::Coordinator, Some(_)) | (_, None) => {}
-        (_, Some(_)) => v.add("organization_id", FieldIssue::NotAllowedForRole),
+        (Role::Admin | Role::Trainer, Some(_)) => {
+            v.add("organization_id", FieldIssue::NotAllowedForRole)
+        }
+        _ => {}
     }
     let profile = match (body.role, body.category) {
         (Role::Participant, None) => {
@@ -137,31 +159,28 @@ pub async fn create_user(
             let profile = ProfileFields {
                 full_name: full_name.clone(),
                 category,
-                organization_id: None,
+                organization_id: unit.clone(),
                 gender: body.gender,
                 birth_date: body.birth_date,
-                phone: v.optional_text("phone", body.phone.as_deref(), 20),
+                phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
                 email: Some(email.clone()),
             };
-            profile.check(&mut v, crate::participants::model::latest_birth_date());
+            profile.check(&mut v);
             Some(profile)
         }
         _ => None,
     };
     v.finish()?;
 
+    refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
     let mut user = NewUser::new(email, password_hash, full_name, body.role);
-    user.organization_id = organization_id;
-    let account = NewAccount {
-        user,
-        profile,
-        created_by: Some(caller.id().to_owned()),
-    };
-    let (user, participant_id) = state
-        .db
-        .write(move |conn| model::create_account(conn, account))
-        .await?;
+    if body.role == Role::Coordinator {
+        user.organization_id = unit;
+    }
+    let account = NewAccount { user, profile, created_by: Some(caller.id().to_owned()) };
+    let (user, participant_id) =
+        state.db.write(move |conn| model::create_account(conn, account)).await?;
     Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
 }
 
@@ -183,10 +202,7 @@ pub async fn list_users(
 ) -> Result<web::Json<Page<UserResponse>>, AppError> {
     caller.require(&[Role::Admin])?;
     let page = page.parse()?;
-    let filter = UserFilter {
-        role: filter.role,
-        active: filter.active,
-    };
+    let filter = UserFilter { role: filter.role, active: filter.active };
     let result = state
         .db
         .run(move |conn| {
@@ -229,8 +245,7 @@ pub async fn get_user(
         .db
         .run(move |conn| {
             let user = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            let participant_id = model::linked_participants(conn, &[&id])?.remove(&id);
-            Ok(UserResponse::new(user, participant_id))
+            user_response(conn, user)
         })
         .await?;
     Ok(web::Json(response))
@@ -257,10 +272,7 @@ pub async fn update_user(
 ) -> Result<web::Json<UserResponse>, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
-    let full_name = body
-        .full_name
-        .as_deref()
-        .map(|name| v.text("full_name", name, MAX_NAME_CHARS));
+    let full_name = body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS));
     if let Some(password) = &body.password {
         check_new_password(&mut v, "password", password);
     }
@@ -272,9 +284,7 @@ pub async fn update_user(
     let update = AccountUpdate {
         full_name,
         role: body.role,
-        organization_id: body
-            .organization_id
-            .map(|unit| unit.map(|id| id.to_string())),
+        organization_id: body.organization_id.map(|unit| unit.map(|id| id.to_string())),
         active: body.active,
         password_hash,
     };
@@ -283,8 +293,7 @@ pub async fn update_user(
         .db
         .write(move |conn| {
             let user = model::update_account(conn, &id, update)?;
-            let participant_id = model::linked_participants(conn, &[&id])?.remove(&id);
-            Ok(UserResponse::new(user, participant_id))
+            user_response(conn, user)
         })
         .await?;
     Ok(web::Json(response))

@@ -23,7 +23,8 @@ text_enum! {
     }
 }
 
-#[derive(Clone, Debug, Queryable)]
+// `Debug` is written by hand below so that the hash never reaches a log.
+#[derive(Clone, Queryable)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -36,7 +37,17 @@ pub struct User {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Insertable)]
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct NewUser {
     pub id: String,
@@ -68,7 +79,7 @@ impl NewUser {
 }
 
 /// A change to an account; `None` leaves a column as it is.
-#[derive(Debug, Default, AsChangeset)]
+#[derive(Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
     pub full_name: Option<String>,
@@ -86,10 +97,7 @@ pub struct UserFilter {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUser) -> QueryResult<User> {
-    diesel::insert_into(users::table)
-        .values(new)
-        .returning(users::all_columns)
-        .get_result(conn)
+    diesel::insert_into(users::table).values(new).returning(users::all_columns).get_result(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
@@ -98,17 +106,12 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
 
 /// `email` must already be in its stored (lower-case) form.
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {
-    users::table
-        .filter(users::email.eq(email))
-        .first(conn)
-        .optional()
+    users::table.filter(users::email.eq(email)).first(conn).optional()
 }
 
 pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        users::table.filter(users::email.eq(email)),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(users::table.filter(users::email.eq(email))))
+        .get_result(conn)
 }
 
 pub fn list(
@@ -116,10 +119,7 @@ pub fn list(
     filter: &UserFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<User>> {
-    let mut query = users::table
-        .order(users::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
+    let mut query = users::table.order(users::id.asc()).limit(page.fetch_limit()).into_boxed();
     if let Some(after) = &page.after {
         query = query.filter(users::id.gt(after.clone()));
     }
@@ -141,9 +141,7 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> Query
 
 pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        users::table
-            .filter(users::role.eq(Role::Admin))
-            .filter(users::active.eq(true)),
+        users::table.filter(users::role.eq(Role::Admin)).filter(users::active.eq(true)),
     ))
     .get_result(conn)
 }
@@ -166,10 +164,7 @@ pub fn linked_participants(
         .filter(participant_rows::user_id.eq_any(user_ids))
         .select((participant_rows::user_id, participant_rows::id))
         .load(conn)?;
-    Ok(pairs
-        .into_iter()
-        .filter_map(|(user, participant)| Some((user?, participant)))
-        .collect())
+    Ok(pairs.into_iter().filter_map(|(user, participant)| Some((user?, participant))).collect())
 }
 
 /// An account to create, with the participant profile to link to it (self
@@ -190,10 +185,7 @@ pub fn create_account(
     let mut v = Validator::new();
     let units = [
         account.user.organization_id.as_deref(),
-        account
-            .profile
-            .as_ref()
-            .and_then(|p| p.organization_id.as_deref()),
+        account.profile.as_ref().and_then(|p| p.organization_id.as_deref()),
     ];
     for unit in units.into_iter().flatten() {
         if !organizations::model::exists(conn, unit)? {
@@ -225,7 +217,7 @@ pub fn create_account(
 }
 
 /// What an admin may change on an account; `None` leaves it as it is.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct AccountUpdate {
     pub full_name: Option<String>,
     pub role: Option<Role>,

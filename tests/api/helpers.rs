@@ -24,10 +24,7 @@ pub enum TestDatabase {
 
 impl TestDatabase {
     pub fn create() -> Self {
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.is_empty())
-        {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|url| !url.is_empty()) {
             Some(server_url) => {
                 let name = format!("lophoc_test_{}", uuid::Uuid::now_v7().simple());
                 let mut conn = PgConnection::establish(&server_url)
@@ -53,9 +50,8 @@ impl TestDatabase {
         match self {
             TestDatabase::Sqlite { dir } => dir.join("lophoc.db").display().to_string(),
             TestDatabase::Postgres { server_url, name } => {
-                let (server, _database) = server_url
-                    .rsplit_once('/')
-                    .expect("URL with a database name");
+                let (server, _database) =
+                    server_url.rsplit_once('/').expect("URL with a database name");
                 format!("{server}/{name}")
             }
         }
@@ -114,10 +110,7 @@ impl Reply {
     #[track_caller]
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{:#}", self.body);
-        assert_eq!(
-            self.header("content-type"),
-            Some("application/problem+json")
-        );
+        assert_eq!(self.header("content-type"), Some("application/problem+json"));
         assert_eq!(self.body["status"], status, "{:#}", self.body);
         assert_eq!(self.body["code"], code, "{:#}", self.body);
         assert!(self.body["title"].as_str().is_some_and(|t| !t.is_empty()));
@@ -130,10 +123,7 @@ impl Reply {
         self.body["errors"]
             .as_array()
             .map(|errors| {
-                errors
-                    .iter()
-                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
-                    .collect()
+                errors.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()
             })
             .unwrap_or_default()
     }
@@ -158,9 +148,7 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts the application on an existing test database.
 pub async fn start(db: TestDatabase, config: Config) -> TestApp {
-    let application = Application::build(config)
-        .await
-        .expect("the application starts");
+    let application = Application::build(config).await.expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     actix_web::rt::spawn(application.run_until_stopped());
     TestApp::for_address(address, db)
@@ -169,15 +157,9 @@ pub async fn start(db: TestDatabase, config: Config) -> TestApp {
 impl TestApp {
     /// A client for a server already running at `address` on `db`.
     pub fn for_address(address: String, db: TestDatabase) -> Self {
-        let client = awc::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .disable_redirects()
-            .finish();
-        TestApp {
-            address,
-            client,
-            db,
-        }
+        let client =
+            awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
+        TestApp { address, client, db }
     }
 
     pub async fn request(
@@ -188,9 +170,7 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.address));
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
         if let Some(token) = token {
             request = request.insert_header(("Authorization", format!("Bearer {token}")));
         }
@@ -202,22 +182,14 @@ impl TestApp {
             None => request.send().await,
         }
         .expect("the request reaches the application");
-        let bytes = response
-            .body()
-            .limit(64 << 20)
-            .await
-            .expect("a readable body");
+        let bytes = response.body().limit(64 << 20).await.expect("a readable body");
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body,
-        }
+        Reply { status: response.status(), headers: response.headers().clone(), body }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -232,14 +204,7 @@ impl TestApp {
         body: &Value,
     ) -> Reply {
         let json = [("Content-Type", "application/json")];
-        self.request(
-            method,
-            path,
-            token,
-            &json,
-            Some(body.to_string().into_bytes()),
-        )
-        .await
+        self.request(method, path, token, &json, Some(body.to_string().into_bytes())).await
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
@@ -251,12 +216,7 @@ impl TestApp {
     }
 
     pub async fn login_reply(&self, email: &str, password: &str) -> Reply {
-        self.post(
-            "/api/v1/auth/login",
-            None,
-            &json!({"email": email, "password": password}),
-        )
-        .await
+        self.post("/api/v1/auth/login", None, &json!({"email": email, "password": password})).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Tokens {
@@ -283,11 +243,7 @@ impl TestApp {
 
     pub async fn create_organization(&self, admin: &str, name: &str) -> String {
         let reply = self
-            .post(
-                "/api/v1/organizations",
-                Some(admin),
-                &json!({"kind": "hamlet", "name": name}),
-            )
+            .post("/api/v1/organizations", Some(admin), &json!({"kind": "hamlet", "name": name}))
             .await;
         assert_eq!(reply.status, 201, "{:#}", reply.body);
         reply.body["id"].as_str().unwrap().to_owned()

@@ -16,15 +16,9 @@ use crate::helpers::*;
 async fn probes_answer() {
     let app = spawn_app().await;
     let live = app.get("/health/live", None).await;
-    assert_eq!(
-        (live.status.as_u16(), live.body["status"].as_str()),
-        (200, Some("ok"))
-    );
+    assert_eq!((live.status.as_u16(), live.body["status"].as_str()), (200, Some("ok")));
     let ready = app.get("/health/ready", None).await;
-    assert_eq!(
-        (ready.status.as_u16(), ready.body["status"].as_str()),
-        (200, Some("ok"))
-    );
+    assert_eq!((ready.status.as_u16(), ready.body["status"].as_str()), (200, Some("ok")));
     assert_eq!(ready.header("x-content-type-options"), Some("nosniff"));
 }
 
@@ -41,20 +35,14 @@ async fn the_served_document_is_the_committed_one() {
         committed.trim_end() == generated.trim_end(),
         "openapi/openapi.json is stale: regenerate it with `cargo run -- openapi > openapi/openapi.json`"
     );
-    assert_eq!(
-        served.body,
-        serde_json::from_str::<Value>(&generated).unwrap()
-    );
+    assert_eq!(served.body, serde_json::from_str::<Value>(&generated).unwrap());
 }
 
 #[test]
 fn the_document_describes_auth_and_errors_for_every_operation() {
     let document: Value =
         serde_json::from_str(&lophoc::openapi::document().to_pretty_json().unwrap()).unwrap();
-    assert_eq!(
-        document["components"]["securitySchemes"]["bearer"]["scheme"],
-        "bearer"
-    );
+    assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(document["components"]["schemas"]["Problem"].is_object());
     let paths = document["paths"].as_object().unwrap();
     for path in [
@@ -83,10 +71,7 @@ fn the_document_describes_auth_and_errors_for_every_operation() {
             assert_eq!(problem, "#/components/schemas/Problem", "{method} {path}");
             if operation.get("requestBody").is_some() {
                 for status in ["400", "413", "415", "422"] {
-                    assert!(
-                        responses.contains_key(status),
-                        "{method} {path}: no {status}"
-                    );
+                    assert!(responses.contains_key(status), "{method} {path}: no {status}");
                 }
                 assert!(
                     operation["requestBody"]["content"]["application/json"]["schema"].is_object()
@@ -107,11 +92,7 @@ async fn swagger_ui_is_served_offline() {
     assert_eq!(redirect.header("location"), Some("/docs/"));
     let page = app.get("/docs/", None).await;
     assert_eq!(page.status, 200);
-    assert!(
-        page.body.as_str().unwrap().contains("swagger"),
-        "{}",
-        page.body
-    );
+    assert!(page.body.as_str().unwrap().contains("swagger"), "{}", page.body);
     let script = app.get("/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(script.status, 200);
 }
@@ -139,10 +120,62 @@ async fn the_jwt_secret_is_kept_in_sqlite_and_required_on_postgres() {
     other_secret.jwt_secret = Some(Secret::new("a-different-secret-a-different-secret"));
     let TestApp { db, .. } = second;
     let third = start(db, other_secret).await;
-    third
-        .get("/api/v1/me", Some(&token))
-        .await
-        .assert_problem(401, "invalid_token");
+    third.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{QueryableByName, RunQueryDsl, sql_query, sql_types::BigInt, sql_types::Text};
+    use lophoc::db::{DatabaseUrl, Db, DbConnection};
+
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    #[derive(QueryableByName)]
+    struct Flag {
+        #[diesel(sql_type = BigInt)]
+        foreign_keys: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Timeout {
+        #[diesel(sql_type = BigInt)]
+        timeout: i64,
+    }
+
+    let app = spawn_app().await;
+    let db = Db::connect(&DatabaseUrl::parse(&app.db.url()), 1).unwrap();
+    let mut conn = db.get().unwrap();
+    match &mut *conn {
+        DbConnection::Sqlite(inner) => {
+            let mode: Mode = sql_query("PRAGMA journal_mode").get_result(inner).unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+            let flag: Flag = sql_query("PRAGMA foreign_keys").get_result(inner).unwrap();
+            assert_eq!(flag.foreign_keys, 1);
+            let timeout: Timeout = sql_query("PRAGMA busy_timeout").get_result(inner).unwrap();
+            assert!(timeout.timeout >= 5000);
+            let orphan = inner.batch_execute(
+                "INSERT INTO participants (id, full_name, category, gender, organization_id, created_at, updated_at)
+                 VALUES ('p', 'x', 'other', 'other', 'no-such-unit', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+            );
+            assert!(orphan.is_err(), "foreign keys are not enforced");
+        }
+        DbConnection::Postgresql(_) => assert!(app.db.is_postgres()),
+    }
+}
+
+#[actix_web::test]
+async fn a_bad_first_admin_configuration_stops_start_up() {
+    let db = TestDatabase::create();
+    let mut config = db.config();
+    config.admin_email = Some("not an email".into());
+    let err = lophoc::startup::Application::build(config).await.err().expect("refused");
+    assert!(err.contains("LOPHOC_ADMIN_EMAIL"), "{err}");
+    let mut config = db.config();
+    config.admin_password = Some(Secret::new("short"));
+    assert!(lophoc::startup::Application::build(config).await.is_err());
 }
 
 /// The real binary, started as an operator would.
@@ -189,14 +222,9 @@ impl Server {
                 let _ = line_tx.send(line);
             }
         });
-        let port = port_rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the server reports its port");
-        Server {
-            child,
-            port,
-            stdout,
-        }
+        let port =
+            port_rx.recv_timeout(Duration::from_secs(60)).expect("the server reports its port");
+        Server { child, port, stdout }
     }
 
     fn healthcheck(&self) -> bool {
@@ -211,13 +239,7 @@ impl Server {
     /// Sends SIGTERM and returns whether it exited cleanly in time.
     fn terminate(mut self) -> (bool, Vec<String>) {
         let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
         let deadline = Instant::now() + Duration::from_secs(40);
         let exited = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -237,10 +259,7 @@ impl Server {
 async fn the_binary_prints_a_generated_admin_password_once_and_stops_on_sigterm() {
     let db = TestDatabase::create();
     let server = Server::start(&db, false);
-    assert!(
-        server.healthcheck(),
-        "healthcheck should pass while serving"
-    );
+    assert!(server.healthcheck(), "healthcheck should pass while serving");
     let printed: Vec<String> = {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut lines = Vec::new();
@@ -258,9 +277,7 @@ async fn the_binary_prints_a_generated_admin_password_once_and_stops_on_sigterm(
         .trim()
         .to_owned();
     let app = TestApp::for_address(format!("http://127.0.0.1:{}", server.port), db);
-    let tokens = app
-        .login(lophoc::bootstrap::DEFAULT_ADMIN_EMAIL, &password)
-        .await;
+    let tokens = app.login(lophoc::bootstrap::DEFAULT_ADMIN_EMAIL, &password).await;
     assert_eq!(tokens.user["role"], "admin");
 
     let port = server.port;
@@ -278,10 +295,7 @@ async fn the_binary_prints_a_generated_admin_password_once_and_stops_on_sigterm(
     assert!(again.healthcheck());
     let (clean, stdout) = again.terminate();
     assert!(clean);
-    assert!(
-        !stdout.iter().any(|line| line.contains("password")),
-        "printed again: {stdout:?}"
-    );
+    assert!(!stdout.iter().any(|line| line.contains("password")), "printed again: {stdout:?}");
 }
 
 #[actix_web::test]
@@ -293,17 +307,12 @@ async fn the_first_admin_comes_from_the_environment_when_set() {
     assert!(server.healthcheck());
     let (clean, stdout) = server.terminate();
     assert!(clean);
-    assert!(
-        !stdout.iter().any(|line| line.contains("password")),
-        "{stdout:?}"
-    );
+    assert!(!stdout.iter().any(|line| line.contains("password")), "{stdout:?}");
 }
 
 fn yaml(path: &str) -> Yaml {
     let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    YamlLoader::load_from_str(&text)
-        .expect("valid YAML")
-        .remove(0)
+    YamlLoader::load_from_str(&text).expect("valid YAML").remove(0)
 }
 
 #[test]
@@ -317,19 +326,15 @@ fn docker_compose_runs_postgres_and_the_api_with_health_checks() {
     let api = &services["api"];
     assert_eq!(api["build"]["context"].as_str(), Some("."));
     assert_eq!(api["build"]["dockerfile"].as_str(), Some("Dockerfile"));
-    assert_eq!(
-        api["depends_on"]["db"]["condition"].as_str(),
-        Some("service_healthy")
-    );
+    assert_eq!(api["depends_on"]["db"]["condition"].as_str(), Some("service_healthy"));
     let env = &api["environment"];
-    assert!(
-        env["DATABASE_URL"]
-            .as_str()
-            .unwrap()
-            .starts_with("postgres://")
-    );
+    assert!(env["DATABASE_URL"].as_str().unwrap().starts_with("postgres://"));
     assert!(env["DATABASE_URL"].as_str().unwrap().contains("@db:5432/"));
-    assert!(env["LOPHOC_JWT_SECRET"].as_str().is_some());
+    // No secret or admin password has a default that would ship to production.
+    for required in ["LOPHOC_JWT_SECRET", "LOPHOC_ADMIN_PASSWORD", "POSTGRES_PASSWORD"] {
+        let text = format!("{:?}", compose);
+        assert!(text.contains(&format!("${{{required}:?")), "{required} must be required");
+    }
     assert_eq!(env["LOPHOC_LISTEN"].as_str(), Some("0.0.0.0:8080"));
     assert!(format!("{:?}", api["healthcheck"]["test"]).contains("healthcheck"));
     assert!(format!("{:?}", api["ports"]).contains("8080:8080"));
@@ -345,9 +350,7 @@ fn the_dockerfile_builds_what_the_readme_builds() {
     assert!(dockerfile.contains("cargo build --release --locked"));
     for copied in ["Cargo.toml", "Cargo.lock", "build.rs", "src", "migrations"] {
         assert!(
-            dockerfile
-                .lines()
-                .any(|l| l.starts_with("COPY") && l.contains(copied)),
+            dockerfile.lines().any(|l| l.starts_with("COPY") && l.contains(copied)),
             "{copied} not copied"
         );
     }
@@ -355,21 +358,11 @@ fn the_dockerfile_builds_what_the_readme_builds() {
     assert!(dockerfile.contains("HEALTHCHECK") && dockerfile.contains("healthcheck"));
     let manifest =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")).unwrap();
-    let rust_version = manifest
-        .lines()
-        .find_map(|l| l.strip_prefix("rust-version = "))
-        .unwrap()
-        .trim_matches('"');
-    let image = dockerfile
-        .lines()
-        .find_map(|l| l.strip_prefix("FROM rust:"))
-        .unwrap();
+    let rust_version =
+        manifest.lines().find_map(|l| l.strip_prefix("rust-version = ")).unwrap().trim_matches('"');
+    let image = dockerfile.lines().find_map(|l| l.strip_prefix("FROM rust:")).unwrap();
     let image_version = image.split('-').next().unwrap();
-    let parse = |v: &str| {
-        v.split('.')
-            .map(|p| p.parse::<u32>().unwrap())
-            .collect::<Vec<_>>()
-    };
+    let parse = |v: &str| v.split('.').map(|p| p.parse::<u32>().unwrap()).collect::<Vec<_>>();
     assert!(
         parse(image_version) >= parse(rust_version),
         "rust:{image_version} is older than {rust_version}"
