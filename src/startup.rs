@@ -88,7 +88,6 @@ impl Application {
                 .app_data(BodyLimit(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(http::path_config())
-                .app_data(http::query_config())
                 .configure(routes)
                 .into_app()
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))

@@ -77,7 +77,7 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
 }
 
 /// serde_json appends " at line L column C"; the field path says more.
-fn without_position(message: &str) -> String {
+pub fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),
         None => message.to_owned(),

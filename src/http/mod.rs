@@ -4,8 +4,9 @@
 pub mod fallback;
 pub mod json;
 pub mod pagination;
+pub mod query;
 
-use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::{HttpRequest, web};
 
 use crate::error::{AppError, FieldIssue, InvalidField};
@@ -20,16 +21,5 @@ pub fn path_config() -> web::PathConfig {
         };
         let field = req.match_info().iter().map(|(name, _)| name).next().unwrap_or("path");
         AppError::BadParameter(vec![InvalidField::new(field, issue)]).into()
-    })
-}
-
-/// Query strings that do not parse answer 400 with a problem document.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req: &HttpRequest| {
-        AppError::BadParameter(vec![InvalidField::new(
-            "query",
-            FieldIssue::Invalid(err.to_string()),
-        )])
-        .into()
     })
 }

@@ -14,6 +14,7 @@ use crate::db;
 use crate::error::{AppError, Problem};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
 use crate::startup::AppState;
 use crate::users::Role;
 use crate::validation::Validator;
@@ -104,8 +105,8 @@ pub async fn create_organization(
 #[get("/organizations")]
 pub async fn list_organizations(
     state: web::Data<AppState>,
-    page: web::Query<PageQuery>,
-    filter: web::Query<OrganizationListQuery>,
+    Query(page): Query<PageQuery>,
+    Query(filter): Query<OrganizationListQuery>,
 ) -> Result<web::Json<Page<OrganizationResponse>>, AppError> {
     let page = page.parse()?;
     let kind = filter.kind;

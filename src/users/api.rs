@@ -14,6 +14,7 @@ use crate::db::DbConnection;
 use crate::error::{AppError, Conflict, FieldIssue, Problem};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
@@ -197,8 +198,8 @@ pub async fn create_user(
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: AuthUser,
-    page: web::Query<PageQuery>,
-    filter: web::Query<UserListQuery>,
+    Query(page): Query<PageQuery>,
+    Query(filter): Query<UserListQuery>,
 ) -> Result<web::Json<Page<UserResponse>>, AppError> {
     caller.require(&[Role::Admin])?;
     let page = page.parse()?;

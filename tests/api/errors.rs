@@ -114,10 +114,14 @@ async fn bad_path_and_query_parameters_are_400() {
         reply.assert_problem(400, "invalid_parameter");
         assert_eq!(reply.error_fields(), [field], "{query}");
     }
-    app.get("/api/v1/users?role=king", Some(&admin)).await.assert_problem(400, "invalid_parameter");
-    app.get("/api/v1/organizations?kind=castle", None)
-        .await
-        .assert_problem(400, "invalid_parameter");
+    for (query, field) in [("role=king", "role"), ("active=maybe", "active")] {
+        let reply = app.get(&format!("/api/v1/users?{query}"), Some(&admin)).await;
+        reply.assert_problem(400, "invalid_parameter");
+        assert_eq!(reply.error_fields(), [field], "{query}");
+    }
+    let reply = app.get("/api/v1/organizations?kind=castle", None).await;
+    reply.assert_problem(400, "invalid_parameter");
+    assert_eq!(reply.error_fields(), ["kind"]);
 }
 
 #[actix_web::test]
