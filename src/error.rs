@@ -5,6 +5,7 @@ use std::fmt;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
@@ -484,14 +485,17 @@ pub async fn render_problems(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let lang = Lang::from_headers(req.headers());
-    // Handlers' errors arrive as responses; only a middleware inside this
-    // one could fail outright, and then actix renders what we return.
+    let body_limit = req.app_data::<BodyLimit>().map_or(0, |limit| limit.0);
     let response = match next.call(req).await {
         Ok(response) => response.map_into_boxed_body(),
-        Err(err) if err.as_error::<AppError>().is_some() => return Err(err),
+        // Handlers' errors arrive as responses; only a middleware inside
+        // this one could fail outright, and actix renders what we return.
         Err(err) => {
-            let status = err.as_response_error().status_code();
-            return Err(AppError::for_foreign_status(status, 0).into());
+            let problem = match err.as_error::<AppError>() {
+                Some(app_error) => app_error.to_response(lang),
+                None => problem_for_status(err.as_response_error().status_code(), body_limit, lang),
+            };
+            return Err(InternalError::from_response(err, problem).into());
         }
     };
     let status = response.status();
@@ -503,18 +507,20 @@ pub async fn render_problems(
         Some(_) if lang == Lang::En => None,
         Some(err) => Some(err.to_response(lang)),
         None if is_problem(response.headers()) => None,
-        None => {
-            let body_limit = response.request().app_data::<BodyLimit>().map_or(0, |l| l.0);
-            let mut replacement =
-                AppError::for_foreign_status(status, body_limit).to_response(lang);
-            *replacement.status_mut() = status;
-            Some(replacement)
-        }
+        None => Some(problem_for_status(status, body_limit, lang)),
     };
     Ok(match replacement {
         Some(new) => response.into_response(new),
         None => response,
     })
+}
+
+/// The problem for an error status that did not come from an `AppError`,
+/// keeping that status.
+fn problem_for_status(status: StatusCode, body_limit: usize, lang: Lang) -> HttpResponse {
+    let mut response = AppError::for_foreign_status(status, body_limit).to_response(lang);
+    *response.status_mut() = status;
+    response
 }
 
 fn is_problem(headers: &HeaderMap) -> bool {

@@ -129,6 +129,8 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
     let app = spawn_app().await;
     app.get("/api/v1/nothing-here", None).await.assert_problem(404, "not_found");
     app.get("/nothing", None).await.assert_problem(404, "not_found");
+    // Answered by Swagger UI's own handler, not ours: still a problem.
+    app.get("/docs/no-such-file.js", None).await.assert_problem(404, "not_found");
 
     let reply = app.request(Method::DELETE, "/api/v1/auth/login", None, &[], None).await;
     reply.assert_problem(405, "method_not_allowed");
