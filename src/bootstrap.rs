@@ -6,8 +6,8 @@ use crate::auth::password::{self, generate_password};
 use crate::config::Config;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict};
-use crate::users::Role;
-use crate::users::model::{self as users, NewAccount, NewUser};
+use crate::users::model::{self as users, NewAccount};
+use crate::users::{Role, User};
 use crate::validation::{Validator, normalize_email};
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@lophoc.local";
@@ -44,7 +44,7 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
     }
     let password_hash = password::hash_now(&password)?;
     let account = NewAccount {
-        user: NewUser::new(email.clone(), password_hash, "Administrator".into(), Role::Admin),
+        user: User::new(email.clone(), password_hash, "Administrator".into(), Role::Admin),
         profile: None,
         created_by: None,
     };

@@ -16,9 +16,9 @@ use crate::http::json::Json;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
-use crate::users::Role;
 use crate::users::api::{MAX_NAME_CHARS, UserResponse, refuse_taken_email, user_response};
-use crate::users::model::{self as users, NewAccount, NewUser, UserChanges};
+use crate::users::model::{self as users, NewAccount, UserChanges};
+use crate::users::{Role, User};
 use crate::validation::{Validator, normalize_email};
 
 /// Self sign-up. The account is always a `participant` (a `role` in the
@@ -103,7 +103,7 @@ pub async fn register(
 
     refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
-    let user = NewUser::new(email, password_hash, profile.full_name.clone(), Role::Participant);
+    let user = User::new(email, password_hash, profile.full_name.clone(), Role::Participant);
     let account = NewAccount { user, profile: Some(profile), created_by: None };
     let (user, participant_id) =
         state.db.write(move |conn| users::create_account(conn, account)).await?;

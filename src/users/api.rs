@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::model::{self, AccountUpdate, NewAccount, NewUser, UserFilter};
+use super::model::{self, AccountUpdate, NewAccount, UserFilter};
 use super::{Role, User};
 use crate::auth::AuthUser;
 use crate::auth::password::check_new_password;
@@ -175,7 +175,7 @@ pub async fn create_user(
 
     refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
-    let mut user = NewUser::new(email, password_hash, full_name, body.role);
+    let mut user = User::new(email, password_hash, full_name, body.role);
     if body.role == Role::Coordinator {
         user.organization_id = unit;
     }

@@ -24,7 +24,8 @@ text_enum! {
 }
 
 // `Debug` is written by hand below so that the hash never reaches a log.
-#[derive(Clone, Queryable)]
+#[derive(Clone, Queryable, Insertable)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct User {
     pub id: String,
     pub email: String,
@@ -47,21 +48,8 @@ impl std::fmt::Debug for User {
     }
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = users, treat_none_as_default_value = false)]
-pub struct NewUser {
-    pub id: String,
-    pub email: String,
-    pub password_hash: String,
-    pub full_name: String,
-    pub role: Role,
-    pub organization_id: Option<String>,
-    pub active: bool,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-impl NewUser {
+impl User {
+    /// A new active account, not yet stored.
     pub fn new(email: String, password_hash: String, full_name: String, role: Role) -> Self {
         let now = db::now();
         Self {
@@ -96,7 +84,7 @@ pub struct UserFilter {
     pub active: Option<bool>,
 }
 
-pub fn insert(conn: &mut DbConnection, new: &NewUser) -> QueryResult<User> {
+pub fn insert(conn: &mut DbConnection, new: &User) -> QueryResult<User> {
     diesel::insert_into(users::table).values(new).returning(users::all_columns).get_result(conn)
 }
 
@@ -170,7 +158,7 @@ pub fn linked_participants(
 /// An account to create, with the participant profile to link to it (self
 /// sign-up always has one) and who creates it.
 pub struct NewAccount {
-    pub user: NewUser,
+    pub user: User,
     pub profile: Option<ProfileFields>,
     pub created_by: Option<String>,
 }
