@@ -58,7 +58,8 @@ impl Modify for BearerScheme {
 
 /// Adds the error answers every operation can give, so that each handler
 /// lists only the ones particular to it: 400 for unreadable parameters, 401
-/// where a token is needed, 413/415/422 where a body is read, 500 always.
+/// where a token is needed, 413/415/422 where a body is read, 500 and 503
+/// always.
 struct ProblemResponses;
 
 impl Modify for ProblemResponses {
@@ -77,6 +78,7 @@ impl Modify for ProblemResponses {
                     ("415", has_body, "Body is not `application/json`"),
                     ("422", has_body, "Invalid fields, listed in `errors`"),
                     ("500", true, "Internal error (logged, never detailed)"),
+                    ("503", true, "Busy hashing or the database is unreachable; see `Retry-After`"),
                 ];
                 for (status, applies, description) in answers {
                     if applies && !operation.responses.responses.contains_key(status) {
