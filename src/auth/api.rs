@@ -136,11 +136,11 @@ pub async fn login(
     let email = normalize_email(&body.email);
     let attempt = Attempt::new(&email, client_address(&req).as_deref());
     let limits = state.config.login_throttle;
-    let (counted, user) = state
+    let (pending, user) = state
         .db
         .write(move |conn| {
-            let counted = throttle::count_attempt(conn, &limits, &attempt)?;
-            Ok((counted, users::find_by_email(conn, &email)?))
+            let pending = throttle::begin(conn, &limits, &attempt)?;
+            Ok((pending, users::find_by_email(conn, &email)?))
         })
         .await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -152,7 +152,7 @@ pub async fn login(
             let (grant, user) = state
                 .db
                 .write(move |conn| {
-                    throttle::forgive(conn, &counted)?;
+                    throttle::succeeded(conn, pending)?;
                     let grant = sessions::start(conn, user, ttl)?;
                     let user = user_response(conn, grant.user.clone())?;
                     Ok((grant, user))
@@ -160,7 +160,10 @@ pub async fn login(
                 .await?;
             token_response(&state, grant, user)
         }
-        _ => Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials)),
+        _ => {
+            state.db.write(move |conn| Ok(throttle::failed(conn, pending)?)).await?;
+            Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials))
+        }
     }
 }
 
@@ -249,13 +252,13 @@ pub async fn change_password(
     // against the same limits as guessing it at login.
     let attempt = Attempt::new(&caller.user.email, client_address(&req).as_deref());
     let limits = state.config.login_throttle;
-    let counted =
-        state.db.write(move |conn| throttle::count_attempt(conn, &limits, &attempt)).await?;
+    let pending = state.db.write(move |conn| throttle::begin(conn, &limits, &attempt)).await?;
     let current_matches = state
         .passwords
         .verify(body.current_password, Some(caller.user.password_hash.clone()))
         .await?;
     if !current_matches {
+        state.db.write(move |conn| Ok(throttle::failed(conn, pending)?)).await?;
         return Err(AppError::validation("current_password", FieldIssue::Incorrect));
     }
 
@@ -271,7 +274,7 @@ pub async fn change_password(
             };
             users::update(conn, &user.id, &changes)?;
             sessions::revoke_all(conn, &user.id, Some(&session_id))?;
-            Ok(throttle::forgive(conn, &counted)?)
+            Ok(throttle::succeeded(conn, pending)?)
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -2,20 +2,29 @@
 //! it. Failures are counted per account (the email) and per client address
 //! within a sliding window; subjects are stored only as SHA-256 digests.
 //!
-//! An attempt is counted as a failure *before* its password is checked, in
-//! the same serialised transaction as the check of the limit, and forgiven
-//! when the password turns out right. Counting only after the (slow) hash
-//! would let a burst of parallel guesses all pass the check first.
+//! An attempt is recorded as *pending* before its password is checked, in
+//! the same serialised transaction as the check of the limit, and becomes a
+//! failure or disappears once the password is known to be wrong or right.
+//! Recording only after the (slow) hash would let a burst of parallel
+//! guesses all pass the check first. Pending attempts count towards the
+//! limit, but a refusal that only they cause asks to retry within a second,
+//! as they resolve that fast: a class logging in at once from one address
+//! is slowed, not locked out.
 
-use chrono::TimeDelta;
-use diesel::dsl::{count_star, min};
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use super::sha256_base64;
 use crate::config::LoginThrottle;
-use crate::db::schema::login_failures;
+use crate::db::schema::login_attempts;
 use crate::db::{self, DbConnection, LockKey};
 use crate::error::AppError;
+
+/// A pending attempt older than this was abandoned (its server stopped
+/// mid-check) and counts as a failure. Longer than any hash plus its wait.
+const PENDING_GRACE: Duration = Duration::from_secs(60);
 
 /// The subjects one login attempt counts against.
 pub struct Attempt {
@@ -38,60 +47,134 @@ impl Attempt {
     }
 }
 
-/// An attempt already counted as a failure, until [`forgive`] says otherwise.
-pub struct CountedAttempt {
+/// An attempt recorded as pending, until [`failed`] or [`succeeded`].
+pub struct PendingAttempt {
     account: String,
-    failure_ids: Vec<String>,
+    ids: Vec<String>,
 }
 
-/// Refuses with 429 and the seconds until a slot frees when either subject
-/// has reached its limit; otherwise counts the attempt as a failure. Call
-/// inside a write transaction.
-pub fn count_attempt(
+/// Refuses with 429 and a `Retry-After` when either subject has reached its
+/// limit; otherwise records the attempt as pending. Call inside a write
+/// transaction.
+pub fn begin(
     conn: &mut DbConnection,
     limits: &LoginThrottle,
     attempt: &Attempt,
-) -> Result<CountedAttempt, AppError> {
-    // Checking and counting must not interleave across servers either.
+) -> Result<PendingAttempt, AppError> {
+    // Checking and recording must not interleave, across servers either.
     db::serialize_with_others(conn, LockKey::LoginThrottle)?;
-    let window = TimeDelta::from_std(limits.window).unwrap_or(TimeDelta::MAX);
     let now = db::now();
+    let window_start = now - to_delta(limits.window);
+    // Attempts that have left the window count for nothing: drop them so
+    // that the table stays small.
+    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.le(window_start)))
+        .execute(conn)?;
     for (subject, limit) in attempt.subjects(limits) {
-        let (failures, oldest) = login_failures::table
-            .filter(login_failures::subject_hash.eq(subject))
-            .filter(login_failures::failed_at.gt(now - window))
-            .select((count_star(), min(login_failures::failed_at)))
-            .first::<(i64, Option<chrono::NaiveDateTime>)>(conn)?;
-        if let (true, Some(oldest)) = (failures >= limit, oldest) {
-            let wait = (oldest + window - now).num_seconds().max(1);
-            return Err(AppError::TooManyRequests { retry_after_secs: wait as u64 });
+        let recent: Vec<(NaiveDateTime, bool)> = login_attempts::table
+            .filter(login_attempts::subject_hash.eq(subject))
+            .select((login_attempts::attempted_at, login_attempts::pending))
+            .load(conn)?;
+        if let Some(retry_after_secs) = refusal(&recent, limit, now, limits.window) {
+            return Err(AppError::TooManyRequests { retry_after_secs });
         }
     }
-    // Failures that have left the window count for nothing: drop them so
-    // that the table stays small.
-    diesel::delete(login_failures::table.filter(login_failures::failed_at.le(now - window)))
-        .execute(conn)?;
-    let mut failure_ids = Vec::new();
+    let mut ids = Vec::new();
     for (subject, _) in attempt.subjects(limits) {
         let id = db::new_id();
-        diesel::insert_into(login_failures::table)
+        diesel::insert_into(login_attempts::table)
             .values((
-                login_failures::id.eq(&id),
-                login_failures::subject_hash.eq(subject),
-                login_failures::failed_at.eq(now),
+                login_attempts::id.eq(&id),
+                login_attempts::subject_hash.eq(subject),
+                login_attempts::attempted_at.eq(now),
+                login_attempts::pending.eq(true),
             ))
             .execute(conn)?;
-        failure_ids.push(id);
+        ids.push(id);
     }
-    Ok(CountedAttempt { account: attempt.account.clone(), failure_ids })
+    Ok(PendingAttempt { account: attempt.account.clone(), ids })
+}
+
+/// The password was wrong: the attempt is a failure.
+pub fn failed(conn: &mut DbConnection, pending: PendingAttempt) -> QueryResult<()> {
+    diesel::update(login_attempts::table.filter(login_attempts::id.eq_any(&pending.ids)))
+        .set(login_attempts::pending.eq(false))
+        .execute(conn)
+        .map(drop)
 }
 
 /// The password was right: the attempt was no failure, and the account's
 /// earlier failures are cleared (the address's are not: one good password
 /// must not reset a guessing run over many accounts).
-pub fn forgive(conn: &mut DbConnection, counted: &CountedAttempt) -> QueryResult<()> {
-    let forgiven = login_failures::id
-        .eq_any(&counted.failure_ids)
-        .or(login_failures::subject_hash.eq(&counted.account));
-    diesel::delete(login_failures::table.filter(forgiven)).execute(conn).map(drop)
+pub fn succeeded(conn: &mut DbConnection, pending: PendingAttempt) -> QueryResult<()> {
+    let account_failures =
+        login_attempts::subject_hash.eq(&pending.account).and(login_attempts::pending.eq(false));
+    let forgiven = login_attempts::id.eq_any(&pending.ids).or(account_failures);
+    diesel::delete(login_attempts::table.filter(forgiven)).execute(conn).map(drop)
+}
+
+/// Whether a subject with these attempts in the window (time, pending) must
+/// wait, and for how many seconds.
+fn refusal(
+    recent: &[(NaiveDateTime, bool)],
+    limit: i64,
+    now: NaiveDateTime,
+    window: Duration,
+) -> Option<u64> {
+    let abandoned_before = now - to_delta(PENDING_GRACE);
+    let failures: Vec<NaiveDateTime> = recent
+        .iter()
+        .filter(|(at, pending)| !pending || *at <= abandoned_before)
+        .map(|(at, _)| *at)
+        .collect();
+    if failures.len() as i64 >= limit {
+        let oldest = failures.iter().min()?;
+        let wait = (*oldest + to_delta(window) - now).num_seconds().max(1);
+        return Some(wait as u64);
+    }
+    (recent.len() as i64 >= limit).then_some(1)
+}
+
+fn to_delta(duration: Duration) -> TimeDelta {
+    TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WINDOW: Duration = Duration::from_secs(15 * 60);
+
+    fn at(now: NaiveDateTime, seconds_ago: i64) -> NaiveDateTime {
+        now - TimeDelta::seconds(seconds_ago)
+    }
+
+    #[test]
+    fn failures_up_to_the_limit_wait_for_the_oldest_to_leave_the_window() {
+        let now = db::now();
+        let four = [
+            (at(now, 600), false),
+            (at(now, 30), false),
+            (at(now, 20), false),
+            (at(now, 10), false),
+        ];
+        assert_eq!(refusal(&four, 5, now, WINDOW), None);
+        let five = [&four[..], &[(at(now, 5), false)]].concat();
+        assert_eq!(refusal(&five, 5, now, WINDOW), Some(300));
+    }
+
+    #[test]
+    fn attempts_still_being_checked_only_ask_for_a_second() {
+        let now = db::now();
+        let in_flight = vec![(at(now, 1), true); 5];
+        assert_eq!(refusal(&in_flight, 5, now, WINDOW), Some(1));
+        let mixed = [(at(now, 100), false), (at(now, 1), true)];
+        assert_eq!(refusal(&mixed, 2, now, WINDOW), Some(1));
+    }
+
+    #[test]
+    fn abandoned_pending_attempts_count_as_failures() {
+        let now = db::now();
+        let abandoned = vec![(at(now, 120), true); 5];
+        assert_eq!(refusal(&abandoned, 5, now, WINDOW), Some(780));
+    }
 }

@@ -73,10 +73,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_failures (id) {
+    login_attempts (id) {
         id -> Text,
         subject_hash -> Text,
-        failed_at -> Timestamp,
+        attempted_at -> Timestamp,
+        pending -> Bool,
     }
 }
 
@@ -91,5 +92,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     participants,
     login_sessions,
     refresh_tokens,
-    login_failures,
+    login_attempts,
 );

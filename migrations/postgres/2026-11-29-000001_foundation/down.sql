@@ -1,4 +1,4 @@
-DROP TABLE login_failures;
+DROP TABLE login_attempts;
 DROP TABLE refresh_tokens;
 DROP TABLE login_sessions;
 DROP TABLE participants;

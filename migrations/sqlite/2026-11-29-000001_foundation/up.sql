@@ -69,12 +69,15 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_session_idx ON refresh_tokens (login_session_id);
 
--- Failed logins, keyed by a SHA-256 of "account:<email>" or "address:<ip>"
--- so that no email or address is kept in clear.
-CREATE TABLE login_failures (
+-- Login attempts for throttling, keyed by a SHA-256 of "account:<email>" or
+-- "address:<ip>" so that no email or address is kept in clear. An attempt
+-- is `pending` while its password is being checked, then a failure (or
+-- deleted, when the password was right).
+CREATE TABLE login_attempts (
     id           TEXT PRIMARY KEY NOT NULL,
     subject_hash TEXT NOT NULL,
-    failed_at    TIMESTAMP NOT NULL
+    attempted_at TIMESTAMP NOT NULL,
+    pending      BOOLEAN NOT NULL
 );
-CREATE INDEX login_failures_subject_idx ON login_failures (subject_hash, failed_at);
-CREATE INDEX login_failures_time_idx ON login_failures (failed_at);
+CREATE INDEX login_attempts_subject_idx ON login_attempts (subject_hash, attempted_at);
+CREATE INDEX login_attempts_time_idx ON login_attempts (attempted_at);
