@@ -4,19 +4,19 @@
 //! their own with `hash_concurrency` threads, never on an actix worker: a
 //! storm of logins waits its turn instead of starving every other request.
 //!
-//! The pool is separate from the blocking pool on purpose. The allocator
-//! keeps a freed 19 MiB block in the arena of the thread that used it, so
-//! hashing on whichever of the blocking pool's many threads is free made the
-//! process grow by 19 MiB per thread that ever hashed (670 MiB seen under a
-//! login load); a few dedicated threads keep that to a few blocks.
+//! Each hashing thread allocates Argon2's 19 MiB of working memory once and
+//! reuses it for every hash. Letting the crate allocate it per hash, on
+//! whichever of the blocking pool's many threads was free, made the process
+//! grow to 670 MiB under a login load (the allocator keeps freed blocks in
+//! per-thread arenas); now it is `hash_concurrency` × 19 MiB, and no hash
+//! pays for page-faulting fresh memory.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{Semaphore, oneshot};
 
 use crate::error::{AppError, FieldIssue};
@@ -25,7 +25,10 @@ use crate::validation::Validator;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// Argon2's working memory, kept by a hashing thread between jobs.
+type Memory = Vec<Block>;
+
+type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 
 #[derive(Clone)]
 pub struct Passwords {
@@ -61,7 +64,7 @@ impl Passwords {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
-        self.in_slot(move || hash_now(&password))
+        self.in_slot(move |memory| hash_with(memory, &password))
             .await?
             .map_err(|err| AppError::internal("password hashing failed", err))
     }
@@ -70,8 +73,8 @@ impl Passwords {
     /// account) it does the same work and answers false.
     pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, AppError> {
         let decoy = self.decoy_hash.clone();
-        self.in_slot(move || {
-            let matches = verify_now(&password, stored.as_deref().unwrap_or(&decoy));
+        self.in_slot(move |memory| {
+            let matches = verify_with(memory, &password, stored.as_deref().unwrap_or(&decoy));
             matches && stored.is_some()
         })
         .await
@@ -79,15 +82,15 @@ impl Passwords {
 
     async fn in_slot<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let slot = tokio::time::timeout(self.slot_wait, self.slots.clone().acquire_owned())
             .await
             .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 2 })?
             .map_err(|err| AppError::internal("hashing slots closed", err))?;
         let (done, result) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = done.send(work());
+        let job: Job = Box::new(move |memory| {
+            let _ = done.send(work(memory));
         });
         self.jobs.send(job).map_err(|err| AppError::internal("hashing threads gone", err))?;
         let outcome = result.await.map_err(|err| AppError::internal("hashing job failed", err));
@@ -99,6 +102,7 @@ impl Passwords {
 /// Takes jobs until every `Passwords` handle is dropped. A job that panics
 /// loses its answer (its caller gets a 500) but not the thread.
 fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    let mut memory = Memory::new();
     loop {
         let next = match queue.lock() {
             Ok(queue) => queue.recv(),
@@ -106,29 +110,81 @@ fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
         };
         match next {
             Ok(job) => {
-                let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
             }
             Err(_) => return,
         }
     }
 }
 
-/// Hashes on the calling thread: for start-up and for [`Passwords`].
+/// Hashes on the calling thread, with memory of its own: for start-up.
 pub fn hash_now(password: &str) -> Result<String, String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|err| err.to_string())
+    hash_with(&mut Memory::new(), password)
 }
 
-fn verify_now(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(err) => {
-            tracing::error!(error = %err, "a stored password hash cannot be parsed");
-            false
-        }
+/// Argon2id with the crate's default parameters and a random 16-byte salt,
+/// as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
+fn hash_with(memory: &mut Memory, password: &str) -> Result<String, String> {
+    let params = Params::default();
+    let salt = super::random_bytes::<16>();
+    let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt,
+            &mut output,
+            sized(memory, params.block_count()),
+        )
+        .map_err(|err| err.to_string())?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|err| err.to_string())?,
+        salt: Some(Salt::new(&salt).map_err(|err| err.to_string())?),
+        hash: Some(Output::new(&output).map_err(|err| err.to_string())?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Recomputes `stored` (with its own algorithm, version and parameters) for
+/// `password` and compares in constant time.
+fn verify_with(memory: &mut Memory, password: &str, stored: &str) -> bool {
+    let recompute = |memory: &mut Memory| -> Result<bool, String> {
+        let parsed = PasswordHash::new(stored).map_err(|err| err.to_string())?;
+        let algorithm =
+            Algorithm::try_from(parsed.algorithm.as_str()).map_err(|err| err.to_string())?;
+        let version = match parsed.version {
+            Some(version) => Version::try_from(version).map_err(|err| err.to_string())?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).map_err(|err| err.to_string())?;
+        let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+            return Err("the hash has no salt or output".into());
+        };
+        let mut output = vec![0u8; expected.len()];
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut output,
+                sized(memory, params.block_count()),
+            )
+            .map_err(|err| err.to_string())?;
+        // `Output`'s equality is constant-time.
+        Ok(Output::new(&output).map_err(|err| err.to_string())? == *expected)
+    };
+    recompute(memory).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "a stored password hash cannot be checked");
+        false
+    })
+}
+
+/// The first `blocks` blocks of `memory`, growing it when a hash needs more.
+fn sized(memory: &mut Memory, blocks: usize) -> &mut [Block] {
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
     }
+    &mut memory[..blocks]
 }
 
 /// The length rule for a new password, checked before any hashing so that
@@ -168,6 +224,10 @@ fn base64_of(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    fn verify_now(password: &str, stored: &str) -> bool {
+        verify_with(&mut Memory::new(), password, stored)
+    }
+
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters() {
         let hash = hash_now("correct horse").unwrap();
@@ -175,6 +235,33 @@ mod tests {
         assert!(verify_now("correct horse", &hash));
         assert!(!verify_now("wrong horse", &hash));
         assert!(!verify_now("correct horse", "not a hash"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crate_both_ways() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let ours = hash_now("mật khẩu").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password("mật khẩu".as_bytes(), &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"mat khau", &parsed).is_err());
+
+        let theirs = Argon2::default().hash_password(b"correct horse").unwrap().to_string();
+        assert!(verify_now("correct horse", &theirs));
+        // Other parameters (an older or stronger hash) verify too, with
+        // memory grown to fit and reused after.
+        let stronger = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(32768, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse")
+        .unwrap()
+        .to_string();
+        let mut memory = Memory::new();
+        assert!(verify_with(&mut memory, "correct horse", &stronger));
+        assert_eq!(memory.len(), 32768);
+        assert!(verify_with(&mut memory, "correct horse", &theirs));
+        assert!(!verify_with(&mut memory, "wrong", &theirs));
     }
 
     #[actix_web::test]
