@@ -12,13 +12,19 @@ macro_rules! text_enum {
             diesel::deserialize::FromSqlRow, diesel::expression::AsExpression,
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
+        // Per-variant `rename = $text` would be lost on utoipa (it does not
+        // see literals passed through a macro); `spelling_is_consistent`
+        // checks that snake_case gives exactly the spellings listed.
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($variant),+
         }
 
         impl $name {
             /// Every spelling, for error messages.
             pub const ALL: &'static [&'static str] = &[$($text),+];
+            #[cfg(test)]
+            pub const VARIANTS: &'static [Self] = &[$(Self::$variant),+];
 
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text),+ }
@@ -59,3 +65,26 @@ macro_rules! text_enum {
 }
 
 pub(crate) use text_enum;
+
+#[cfg(test)]
+mod tests {
+    use crate::organizations::OrganizationKind;
+    use crate::participants::{Category, Gender};
+    use crate::users::Role;
+
+    macro_rules! assert_consistent {
+        ($($name:ty),+) => {$(
+            for variant in <$name>::VARIANTS {
+                let json = serde_json::to_value(variant).unwrap();
+                assert_eq!(json, variant.as_str(), "{}", stringify!($name));
+                assert_eq!(<$name>::parse(variant.as_str()), Some(*variant));
+            }
+            assert_eq!(<$name>::VARIANTS.len(), <$name>::ALL.len());
+        )+};
+    }
+
+    #[test]
+    fn spelling_is_consistent() {
+        assert_consistent!(Role, OrganizationKind, Category, Gender);
+    }
+}
