@@ -3,6 +3,9 @@
 
 use crate::error::{AppError, FieldIssue, InvalidField};
 
+/// The longest name (of a person or a unit) accepted, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+
 #[derive(Default)]
 pub struct Validator {
     problems: Vec<InvalidField>,

@@ -16,26 +16,27 @@ use crate::http::json::Json;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
-use crate::users::api::{MAX_NAME_CHARS, UserResponse, refuse_taken_email, user_response};
+use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model::{self as users, NewAccount, UserChanges};
 use crate::users::{Role, User};
-use crate::validation::{Validator, normalize_email};
+use crate::validation::{MAX_NAME_CHARS, Validator, normalize_email};
 
 /// Self sign-up. The account is always a `participant` (a `role` in the
 /// body is ignored) and gets its own linked participant profile.
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "lan.tran@example.vn")]
+    #[schema(example = "lan.tran@example.vn", format = Email, max_length = 254)]
     pub email: String,
     #[schema(format = Password, min_length = 8, max_length = 128)]
     pub password: String,
-    #[schema(example = "Trần Thị Lan")]
+    #[schema(example = "Trần Thị Lan", min_length = 1, max_length = 200)]
     pub full_name: String,
     pub category: Category,
     pub organization_id: Option<Uuid>,
     pub gender: Option<Gender>,
     /// Required for students.
     pub birth_date: Option<NaiveDate>,
+    #[schema(example = "+84 912 345 678", max_length = 20)]
     pub phone: Option<String>,
 }
 

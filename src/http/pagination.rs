@@ -35,7 +35,9 @@ pub struct PageRequest {
 impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, AppError> {
         let mut problems = Vec::new();
-        let limit = match self.limit.as_deref() {
+        // `?cursor=` and `?limit=` with nothing after them mean "not given":
+        // clients that always send both on the first page are common.
+        let limit = match self.limit.as_deref().filter(|raw| !raw.is_empty()) {
             None => DEFAULT_LIMIT,
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -48,7 +50,7 @@ impl PageQuery {
                 }
             },
         };
-        let after = match self.cursor.as_deref() {
+        let after = match self.cursor.as_deref().filter(|raw| !raw.is_empty()) {
             None => None,
             Some(cursor) => {
                 let decoded = decode_cursor(cursor);
@@ -120,6 +122,7 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(query(None, None).parse().unwrap().limit, 50);
+        assert_eq!(query(Some(""), Some("")).parse().unwrap().limit, 50);
         assert_eq!(query(Some("200"), None).parse().unwrap().limit, 200);
         for bad in ["0", "201", "-1", "ten"] {
             assert!(query(Some(bad), None).parse().is_err(), "{bad}");

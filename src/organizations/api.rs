@@ -17,7 +17,9 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::startup::AppState;
 use crate::users::Role;
-use crate::validation::Validator;
+use crate::validation::{MAX_NAME_CHARS, Validator};
+
+pub const MAX_CODE_CHARS: usize = 50;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrganizationResponse {
@@ -50,8 +52,10 @@ impl From<Organization> for OrganizationResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateOrganizationRequest {
     pub kind: OrganizationKind,
+    #[schema(example = "Trường THCS Trung Hội", min_length = 1, max_length = 200)]
     pub name: String,
     /// A short unique code, such as the unit's code in reports.
+    #[schema(max_length = 50)]
     pub code: Option<String>,
     pub parent_id: Option<Uuid>,
 }
@@ -80,8 +84,8 @@ pub async fn create_organization(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
-    let name = v.text("name", &body.name, 200);
-    let code = v.optional_text("code", body.code.as_deref(), 50);
+    let name = v.text("name", &body.name, MAX_NAME_CHARS);
+    let code = v.optional_text("code", body.code.as_deref(), MAX_CODE_CHARS);
     v.finish()?;
     let now = db::now();
     let unit = Organization {

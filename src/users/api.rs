@@ -18,9 +18,7 @@ use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
-use crate::validation::Validator;
-
-pub const MAX_NAME_CHARS: usize = 200;
+use crate::validation::{MAX_NAME_CHARS, Validator};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserResponse {
@@ -61,10 +59,11 @@ impl UserResponse {
 /// needs a category.
 #[derive(Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    #[schema(example = "thu.nguyen@example.vn")]
+    #[schema(example = "thu.nguyen@example.vn", format = Email, max_length = 254)]
     pub email: String,
     #[schema(format = Password, min_length = 8, max_length = 128)]
     pub password: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
     pub role: Role,
     pub organization_id: Option<Uuid>,
@@ -72,6 +71,7 @@ pub struct CreateUserRequest {
     pub category: Option<Category>,
     pub gender: Option<Gender>,
     pub birth_date: Option<NaiveDate>,
+    #[schema(example = "+84 912 345 678", max_length = 20)]
     pub phone: Option<String>,
 }
 
@@ -79,6 +79,7 @@ pub struct CreateUserRequest {
 /// false or a new `password` ends all of the user's login sessions.
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
+    #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     pub role: Option<Role>,
     /// `null` clears it; required (kept or given) for coordinators.
