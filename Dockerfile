@@ -1,5 +1,9 @@
 # The same release build as `cargo run --release`, in a slim runtime image.
 FROM rust:1.95-bookworm AS build
+# libpq for the PostgreSQL backend (SQLite is compiled in).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpq-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
