@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 
-use actix_web::dev::Server;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -108,6 +108,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Stops the server from elsewhere (tests).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
     }
 
     pub fn admin_bootstrap(&self) -> &AdminBootstrap {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use actix_web::dev::ServerHandle;
 use actix_web::http::{Method, StatusCode};
 use awc::http::header::HeaderMap;
 use diesel::connection::SimpleConnection;
@@ -90,7 +91,32 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub address: String,
     client: awc::Client,
-    pub db: TestDatabase,
+    server: Option<RunningServer>,
+    db: Option<TestDatabase>,
+}
+
+/// The application serving on a thread and actix system of its own, so
+/// that stopping it does not depend on the test's runtime being polled:
+/// every test ends with its workers and hashing threads gone.
+struct RunningServer {
+    handle: ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RunningServer {
+    fn stop(self) {
+        // The command is sent at once; the returned future only waits.
+        drop(self.handle.stop(false));
+        let _ = self.thread.join();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+    }
 }
 
 /// A response, with its body parsed as JSON when it has one.
@@ -148,10 +174,24 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts the application on an existing test database.
 pub async fn start(db: TestDatabase, config: Config) -> TestApp {
-    let application = Application::build(config).await.expect("the application starts");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    actix_web::rt::spawn(application.run_until_stopped());
-    TestApp::for_address(address, db)
+    let (ready, started) = tokio::sync::oneshot::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match Application::build(config).await {
+                Ok(application) => {
+                    let _ = ready.send(Ok((application.port(), application.handle())));
+                    let _ = application.run_until_stopped().await;
+                }
+                Err(err) => {
+                    let _ = ready.send(Err(err));
+                }
+            }
+        })
+    });
+    let (port, handle) = started.await.unwrap().expect("the application starts");
+    let mut app = TestApp::for_address(format!("http://127.0.0.1:{port}"), db);
+    app.server = Some(RunningServer { handle, thread });
+    app
 }
 
 impl TestApp {
@@ -159,7 +199,19 @@ impl TestApp {
     pub fn for_address(address: String, db: TestDatabase) -> Self {
         let client =
             awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
-        TestApp { address, client, db }
+        TestApp { address, client, server: None, db: Some(db) }
+    }
+
+    pub fn db(&self) -> &TestDatabase {
+        self.db.as_ref().expect("the database outlives the app")
+    }
+
+    /// Stops the server and hands back its database, to start another on it.
+    pub fn stop(mut self) -> TestDatabase {
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
+        self.db.take().expect("the database outlives the app")
     }
 
     pub async fn request(

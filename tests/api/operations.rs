@@ -121,12 +121,12 @@ async fn the_jwt_secret_is_kept_in_sqlite_and_required_on_postgres() {
     let first = start(db, config.clone()).await;
     let token = first.admin_token().await;
     // A restart on the same file keeps the secret, so tokens stay valid.
-    let TestApp { db, .. } = first;
+    let db = first.stop();
     let second = start(db, config).await;
     assert_eq!(second.get("/api/v1/me", Some(&token)).await.status, 200);
-    let mut other_secret = second.db.config();
+    let mut other_secret = second.db().config();
     other_secret.jwt_secret = Some(Secret::new("a-different-secret-a-different-secret"));
-    let TestApp { db, .. } = second;
+    let db = second.stop();
     let third = start(db, other_secret).await;
     third.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
 }
@@ -154,7 +154,7 @@ async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
     }
 
     let app = spawn_app().await;
-    let db = Db::connect(&DatabaseUrl::parse(&app.db.url()), 1).unwrap();
+    let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
     let mut conn = db.get().unwrap();
     match &mut *conn {
         DbConnection::Sqlite(inner) => {
@@ -170,7 +170,7 @@ async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
             );
             assert!(orphan.is_err(), "foreign keys are not enforced");
         }
-        DbConnection::Postgresql(_) => assert!(app.db.is_postgres()),
+        DbConnection::Postgresql(_) => assert!(app.db().is_postgres()),
     }
 }
 
@@ -298,7 +298,7 @@ async fn the_binary_prints_a_generated_admin_password_once_and_stops_on_sigterm(
         .unwrap();
     assert!(!after.success(), "healthcheck should fail once stopped");
 
-    let TestApp { db, .. } = app;
+    let db = app.stop();
     let again = Server::start(&db, false);
     assert!(again.healthcheck());
     let (clean, stdout) = again.terminate();
