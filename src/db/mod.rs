@@ -5,6 +5,7 @@ pub mod schema;
 pub mod settings;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web;
@@ -13,6 +14,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
 use crate::error::AppError;
 
@@ -136,9 +138,17 @@ pub struct Db {
 
 impl Db {
     pub fn connect(url: &DatabaseUrl, max_connections: u32) -> Result<Self, r2d2::PoolError> {
+        // r2d2's own helper threads would outlive a dropped pool until its
+        // next 30-second reaping; these leave with it.
+        let helpers = ScheduledThreadPool::builder()
+            .num_threads(2)
+            .thread_name_pattern("lophoc-db-{}")
+            .on_drop_behavior(OnPoolDropBehavior::DiscardPendingScheduled)
+            .build();
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
+            .thread_pool(Arc::new(helpers))
             .build(ConnectionManager { url: url.clone() })?;
         Ok(Self { pool, backend: url.backend })
     }
