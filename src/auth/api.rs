@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::AuthUser;
 use super::password::{MAX_PASSWORD_CHARS, check_new_password};
 use super::sessions::{self, Grant, Rotation};
-use super::throttle::{self, Attempt};
+use super::throttle::{self, Attempt, PendingAttempt};
 use crate::error::{AppError, AuthFailure, FieldIssue, Problem};
 use crate::http::json::Json;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
@@ -19,7 +19,7 @@ use crate::startup::AppState;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model::{self as users, NewAccount, UserChanges};
 use crate::users::{Role, User};
-use crate::validation::{MAX_NAME_CHARS, Validator, normalize_email};
+use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
 
 /// Self sign-up. The account is always a `participant` (a `role` in the
 /// body is ignored) and gets its own linked participant profile.
@@ -141,29 +141,61 @@ pub async fn login(
         .db
         .write(move |conn| {
             let pending = throttle::begin(conn, &limits, &attempt)?;
-            Ok((pending, users::find_by_email(conn, &email)?))
+            // No account has an implausible email: skip the lookup (a NUL
+            // in it would upset PostgreSQL) but not the hash, for timing.
+            let user = match is_plausible_email(&email) {
+                true => users::find_by_email(conn, &email)?,
+                false => None,
+            };
+            Ok((pending, user))
         })
         .await?;
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password_matches = state.passwords.verify(body.password, stored_hash).await?;
+    let (password_matches, pending) =
+        verify_attempt(&state, pending, body.password, stored_hash).await?;
 
     match user {
         Some(user) if password_matches && user.active => {
             let ttl = state.config.refresh_token_ttl;
-            let (grant, user) = state
+            let granted = state
                 .db
                 .write(move |conn| {
+                    // A reset password or a deactivation while we hashed wins.
+                    if !users::unchanged_since(conn, &user)? {
+                        throttle::abandon(conn, pending)?;
+                        return Ok(None);
+                    }
                     throttle::succeeded(conn, pending)?;
                     let grant = sessions::start(conn, user, ttl)?;
                     let user = user_response(conn, grant.user.clone())?;
-                    Ok((grant, user))
+                    Ok(Some((grant, user)))
                 })
                 .await?;
+            let (grant, user) =
+                granted.ok_or(AppError::Unauthenticated(AuthFailure::InvalidCredentials))?;
             token_response(&state, grant, user)
         }
         _ => {
             state.db.write(move |conn| Ok(throttle::failed(conn, pending)?)).await?;
             Err(AppError::Unauthenticated(AuthFailure::InvalidCredentials))
+        }
+    }
+}
+
+/// Checks a password for a throttled attempt. When it cannot be checked
+/// (no hashing slot in time), the attempt is abandoned rather than left to
+/// count against the caller.
+async fn verify_attempt(
+    state: &AppState,
+    pending: PendingAttempt,
+    password: String,
+    stored_hash: Option<String>,
+) -> Result<(bool, PendingAttempt), AppError> {
+    match state.passwords.verify(password, stored_hash).await {
+        Ok(matches) => Ok((matches, pending)),
+        Err(err) => {
+            state.db.write(move |conn| Ok(throttle::abandon(conn, pending)?)).await?;
+            Err(err)
         }
     }
 }
@@ -254,20 +286,30 @@ pub async fn change_password(
     let attempt = Attempt::new(&caller.user.email, client_address(&req).as_deref());
     let limits = state.config.login_throttle;
     let pending = state.db.write(move |conn| throttle::begin(conn, &limits, &attempt)).await?;
-    let current_matches = state
-        .passwords
-        .verify(body.current_password, Some(caller.user.password_hash.clone()))
-        .await?;
+    let stored_hash = Some(caller.user.password_hash.clone());
+    let (current_matches, pending) =
+        verify_attempt(&state, pending, body.current_password, stored_hash).await?;
     if !current_matches {
         state.db.write(move |conn| Ok(throttle::failed(conn, pending)?)).await?;
         return Err(AppError::validation("current_password", FieldIssue::Incorrect));
     }
 
-    let password_hash = state.passwords.hash(body.new_password).await?;
+    let password_hash = match state.passwords.hash(body.new_password).await {
+        Ok(hash) => hash,
+        Err(err) => {
+            state.db.write(move |conn| Ok(throttle::abandon(conn, pending)?)).await?;
+            return Err(err);
+        }
+    };
     let AuthUser { user, session_id } = caller;
-    state
+    let changed = state
         .db
         .write(move |conn| {
+            // An admin's reset or a deactivation while we hashed wins.
+            if !users::unchanged_since(conn, &user)? {
+                throttle::abandon(conn, pending)?;
+                return Ok(false);
+            }
             let changes = UserChanges {
                 password_hash: Some(password_hash),
                 updated_at: Some(crate::db::now()),
@@ -275,9 +317,13 @@ pub async fn change_password(
             };
             users::update(conn, &user.id, &changes)?;
             sessions::revoke_all(conn, &user.id, Some(&session_id))?;
-            Ok(throttle::succeeded(conn, pending)?)
+            throttle::succeeded(conn, pending)?;
+            Ok(true)
         })
         .await?;
+    if !changed {
+        return Err(AppError::Unauthenticated(AuthFailure::InvalidToken));
+    }
     Ok(HttpResponse::NoContent().finish())
 }
 

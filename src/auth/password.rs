@@ -89,13 +89,14 @@ impl Passwords {
             .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 2 })?
             .map_err(|err| AppError::internal("hashing slots closed", err))?;
         let (done, result) = oneshot::channel();
+        // The slot goes with the job, not with this future: a caller that
+        // gives up (its client left) must not free a slot whose hash runs on.
         let job: Job = Box::new(move |memory| {
+            let _slot = slot;
             let _ = done.send(work(memory));
         });
         self.jobs.send(job).map_err(|err| AppError::internal("hashing threads gone", err))?;
-        let outcome = result.await.map_err(|err| AppError::internal("hashing job failed", err));
-        drop(slot);
-        outcome
+        result.await.map_err(|err| AppError::internal("hashing job failed", err))
     }
 }
 

@@ -22,8 +22,10 @@ use crate::db::schema::login_attempts;
 use crate::db::{self, DbConnection, LockKey};
 use crate::error::AppError;
 
-/// A pending attempt older than this was abandoned (its server stopped
-/// mid-check) and counts as a failure. Longer than any hash plus its wait.
+/// A pending attempt older than this was abandoned (its server stopped or
+/// its client left mid-check) and no longer counts: its outcome reached
+/// nobody, so it taught a guesser nothing. Longer than any hash plus its
+/// wait for a hashing slot.
 const PENDING_GRACE: Duration = Duration::from_secs(60);
 
 /// The subjects one login attempt counts against.
@@ -65,10 +67,13 @@ pub fn begin(
     db::serialize_with_others(conn, LockKey::LoginThrottle)?;
     let now = db::now();
     let window_start = now - to_delta(limits.window);
-    // Attempts that have left the window count for nothing: drop them so
-    // that the table stays small.
-    diesel::delete(login_attempts::table.filter(login_attempts::attempted_at.le(window_start)))
-        .execute(conn)?;
+    // Attempts that have left the window, or were abandoned, count for
+    // nothing: drop them so that the table stays small.
+    let abandoned = login_attempts::pending
+        .eq(true)
+        .and(login_attempts::attempted_at.le(now - to_delta(PENDING_GRACE)));
+    let expired = login_attempts::attempted_at.le(window_start).or(abandoned);
+    diesel::delete(login_attempts::table.filter(expired)).execute(conn)?;
     for (subject, limit) in attempt.subjects(limits) {
         let recent: Vec<(NaiveDateTime, bool)> = login_attempts::table
             .filter(login_attempts::subject_hash.eq(subject))
@@ -102,6 +107,14 @@ pub fn failed(conn: &mut DbConnection, pending: PendingAttempt) -> QueryResult<(
         .map(drop)
 }
 
+/// The password could not be checked (no hashing slot, the account changed
+/// meanwhile): the attempt counts for nothing.
+pub fn abandon(conn: &mut DbConnection, pending: PendingAttempt) -> QueryResult<()> {
+    diesel::delete(login_attempts::table.filter(login_attempts::id.eq_any(&pending.ids)))
+        .execute(conn)
+        .map(drop)
+}
+
 /// The password was right: the attempt was no failure, and the account's
 /// earlier failures are cleared (the address's are not: one good password
 /// must not reset a guessing run over many accounts).
@@ -121,17 +134,16 @@ fn refusal(
     window: Duration,
 ) -> Option<u64> {
     let abandoned_before = now - to_delta(PENDING_GRACE);
-    let failures: Vec<NaiveDateTime> = recent
-        .iter()
-        .filter(|(at, pending)| !pending || *at <= abandoned_before)
-        .map(|(at, _)| *at)
-        .collect();
+    let live = |(at, pending): &&(NaiveDateTime, bool)| !pending || *at > abandoned_before;
+    let counted: Vec<&(NaiveDateTime, bool)> = recent.iter().filter(live).collect();
+    let failures: Vec<NaiveDateTime> =
+        counted.iter().filter(|(_, pending)| !pending).map(|(at, _)| *at).collect();
     if failures.len() as i64 >= limit {
         let oldest = failures.iter().min()?;
         let wait = (*oldest + to_delta(window) - now).num_seconds().max(1);
         return Some(wait as u64);
     }
-    (recent.len() as i64 >= limit).then_some(1)
+    (counted.len() as i64 >= limit).then_some(1)
 }
 
 fn to_delta(duration: Duration) -> TimeDelta {
@@ -172,9 +184,11 @@ mod tests {
     }
 
     #[test]
-    fn abandoned_pending_attempts_count_as_failures() {
+    fn abandoned_pending_attempts_count_for_nothing() {
         let now = db::now();
         let abandoned = vec![(at(now, 120), true); 5];
-        assert_eq!(refusal(&abandoned, 5, now, WINDOW), Some(780));
+        assert_eq!(refusal(&abandoned, 5, now, WINDOW), None);
+        let with_failures = [&abandoned[..], &[(at(now, 30), false); 4]].concat();
+        assert_eq!(refusal(&with_failures, 5, now, WINDOW), None);
     }
 }

@@ -97,6 +97,15 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
     users::table.filter(users::email.eq(email)).first(conn).optional()
 }
 
+/// Whether `seen` is still the account as stored: active, with the same
+/// password and role. Long work (a hash) done on a read account checks this
+/// in the transaction that acts on it.
+pub fn unchanged_since(conn: &mut DbConnection, seen: &User) -> QueryResult<bool> {
+    Ok(find(conn, &seen.id)?.is_some_and(|now| {
+        now.active && now.password_hash == seen.password_hash && now.role == seen.role
+    }))
+}
+
 pub fn email_taken(conn: &mut DbConnection, email: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(users::table.filter(users::email.eq(email))))
         .get_result(conn)
