@@ -71,10 +71,11 @@ pub enum FieldIssue {
         max: usize,
     },
     InvalidEmail,
-    OneOf(&'static [&'static str]),
+    ControlCharacters,
     /// The field names something (a unit, a person) that does not exist.
     UnknownReference,
-    InFuture,
+    /// Before 1900 or after today.
+    BirthDateOutOfRange,
     Incorrect,
     NotAllowedForRole,
     NotUuid,
@@ -102,14 +103,16 @@ impl FieldIssue {
             (Self::TooLong { max }, Lang::Vi) => format!("không được quá {max} ký tự"),
             (Self::InvalidEmail, Lang::En) => "is not a valid email address".into(),
             (Self::InvalidEmail, Lang::Vi) => "không phải là địa chỉ email hợp lệ".into(),
-            (Self::OneOf(allowed), Lang::En) => format!("must be one of: {}", allowed.join(", ")),
-            (Self::OneOf(allowed), Lang::Vi) => {
-                format!("phải là một trong: {}", allowed.join(", "))
-            }
+            (Self::ControlCharacters, Lang::En) => "must not contain control characters".into(),
+            (Self::ControlCharacters, Lang::Vi) => "không được chứa ký tự điều khiển".into(),
             (Self::UnknownReference, Lang::En) => "does not exist".into(),
             (Self::UnknownReference, Lang::Vi) => "không tồn tại".into(),
-            (Self::InFuture, Lang::En) => "must not be in the future".into(),
-            (Self::InFuture, Lang::Vi) => "không được ở tương lai".into(),
+            (Self::BirthDateOutOfRange, Lang::En) => {
+                "must be a date from 1900-01-01 to today".into()
+            }
+            (Self::BirthDateOutOfRange, Lang::Vi) => {
+                "phải là ngày từ 01/01/1900 đến hôm nay".into()
+            }
             (Self::Incorrect, Lang::En) => "is not correct".into(),
             (Self::Incorrect, Lang::Vi) => "không đúng".into(),
             (Self::NotAllowedForRole, Lang::En) => "is not allowed for this role".into(),
@@ -472,6 +475,18 @@ impl ResponseError for AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        // Contention that outlasted SQLite's busy_timeout, or a PostgreSQL
+        // serialisation failure: the request may well succeed if retried.
+        let contended = match &err {
+            Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+            Error::DatabaseError(_, info) => info.message().contains("database is locked"),
+            _ => false,
+        };
+        if contended {
+            tracing::warn!(error = %err, "database contention");
+            return AppError::ServiceUnavailable { retry_after_secs: 1 };
+        }
         AppError::internal("database error", err)
     }
 }

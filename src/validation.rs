@@ -27,6 +27,9 @@ impl Validator {
             self.add(field, FieldIssue::Blank);
         } else if value.chars().count() > max {
             self.add(field, FieldIssue::TooLong { max });
+        } else if value.chars().any(char::is_control) {
+            // NUL in particular: PostgreSQL cannot store it in TEXT.
+            self.add(field, FieldIssue::ControlCharacters);
         }
         value.to_owned()
     }
@@ -67,9 +70,9 @@ pub fn normalize_email(raw: &str) -> String {
 }
 
 /// A deliberately loose check: one `@`, something before it, a dotted domain
-/// after it, no spaces, at most 254 characters. Deliverability is not ours to
-/// judge.
-fn is_plausible_email(email: &str) -> bool {
+/// after it, no spaces or control characters, at most 254 characters.
+/// Deliverability is not ours to judge.
+pub fn is_plausible_email(email: &str) -> bool {
     let Some((local, domain)) = email.split_once('@') else {
         return false;
     };
@@ -79,7 +82,7 @@ fn is_plausible_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(char::is_whitespace)
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -91,7 +94,7 @@ mod tests {
         for good in ["a@b.vn", "nguyen.van.a@truonghoc.edu.vn"] {
             assert!(is_plausible_email(good), "{good}");
         }
-        for bad in ["", "a", "a@b", "@b.vn", "a@.vn", "a@b.", "a b@c.vn", "a@b@c.vn"] {
+        for bad in ["", "a", "a@b", "@b.vn", "a@.vn", "a@b.", "a b@c.vn", "a@b@c.vn", "a\0@b.vn"] {
             assert!(!is_plausible_email(bad), "{bad}");
         }
     }
@@ -103,8 +106,10 @@ mod tests {
         assert!(!v.has_problems());
         v.text("name", "   ", 10);
         v.text("other", "Nguyễn Thị Lan", 5);
+        v.text("third", "Lan\u{0}", 10);
         let Err(AppError::Validation(problems)) = v.finish() else { panic!("expected 422") };
         assert_eq!(problems[0], InvalidField::new("name", FieldIssue::Blank));
         assert_eq!(problems[1], InvalidField::new("other", FieldIssue::TooLong { max: 5 }));
+        assert_eq!(problems[2], InvalidField::new("third", FieldIssue::ControlCharacters));
     }
 }

@@ -26,10 +26,6 @@ impl AuthUser {
         &self.user.id
     }
 
-    pub fn role(&self) -> Role {
-        self.user.role
-    }
-
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.contains(&self.user.role) { Ok(()) } else { Err(AppError::Forbidden) }

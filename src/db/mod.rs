@@ -200,6 +200,12 @@ where
     E: From<diesel::result::Error>,
 {
     type Manager = <DbConnection as Connection>::TransactionManager;
+    // Inside another write transaction, join it: SQLite cannot nest BEGIN,
+    // and a PostgreSQL savepoint would make the backends behave apart.
+    let depth = Manager::transaction_manager_status_mut(conn).transaction_depth()?;
+    if depth.is_some() {
+        return work(conn);
+    }
     match conn {
         DbConnection::Sqlite(inner) => {
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?

@@ -107,8 +107,8 @@ fn encode_cursor(id: &str) -> String {
 fn decode_cursor(cursor: &str) -> Option<String> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
     let id = String::from_utf8(bytes).ok()?;
-    uuid::Uuid::parse_str(&id).ok()?;
-    Some(id)
+    // Ids are compared as text: only the canonical spelling sorts right.
+    Some(uuid::Uuid::parse_str(&id).ok()?.to_string())
 }
 
 #[cfg(test)]
@@ -141,6 +141,9 @@ mod tests {
         let cursor = page.next_cursor.unwrap();
         assert_eq!(query(None, Some(&cursor)).parse().unwrap().after, Some(id));
         assert!(query(None, Some("not-a-cursor")).parse().is_err());
+        let upper = uuid::Uuid::now_v7().to_string().to_uppercase();
+        let canonical = query(None, Some(&encode_cursor(&upper))).parse().unwrap().after;
+        assert_eq!(canonical, Some(upper.to_lowercase()));
         assert!(query(None, Some(&encode_cursor("not-a-uuid"))).parse().is_err());
     }
 }

@@ -60,16 +60,21 @@ pub struct ProfileFields {
 
 pub const MAX_PHONE_CHARS: usize = 20;
 
+/// Earlier dates are typing mistakes (and some are beyond what PostgreSQL's
+/// DATE holds).
+const EARLIEST_BIRTH_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
+
 impl ProfileFields {
     /// The rules on a profile's own fields: students need a birth date
-    /// (the guardian rule for minors depends on it), which cannot be in
-    /// the future; a phone number is digits, spaces, dots and dashes with an
+    /// (the guardian rule for minors depends on it), from 1900 to today; a phone number is digits, spaces, dots and dashes with an
     /// optional leading `+` (its length is checked where it is read, with
     /// [`MAX_PHONE_CHARS`]).
     pub fn check(&self, v: &mut Validator) {
         match self.birth_date {
             None if self.category == Category::Student => v.add("birth_date", FieldIssue::Required),
-            Some(date) if date > latest_birth_date() => v.add("birth_date", FieldIssue::InFuture),
+            Some(date) if date < EARLIEST_BIRTH_DATE || date > latest_birth_date() => {
+                v.add("birth_date", FieldIssue::BirthDateOutOfRange)
+            }
             _ => {}
         }
         if let Some(phone) = &self.phone {

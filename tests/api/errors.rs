@@ -170,3 +170,22 @@ async fn messages_are_vietnamese_when_asked_for() {
         .await;
     assert_eq!(english.body["title"], "Not found");
 }
+
+#[actix_web::test]
+async fn text_the_database_cannot_store_is_refused_not_a_500() {
+    let app = spawn_app().await;
+    let nul_name = json!({"email": "nul@example.vn", "password": PASSWORD, "full_name": "Lan\u{0}", "category": "worker"});
+    let reply = app.post(REGISTER, None, &nul_name).await;
+    reply.assert_problem(422, "validation_failed");
+    assert_eq!(reply.error_fields(), ["full_name"]);
+    let nul_email = json!({"email": "nul\u{0}@example.vn", "password": PASSWORD, "full_name": "Lan", "category": "worker"});
+    assert_eq!(app.post(REGISTER, None, &nul_email).await.error_fields(), ["email"]);
+    app.login_reply("a\u{0}@example.vn", PASSWORD).await.assert_problem(401, "invalid_credentials");
+    let ancient = json!({"email": "old@example.vn", "password": PASSWORD, "full_name": "Cụ", "category": "learner", "birth_date": "1000-01-01"});
+    let reply = app.post(REGISTER, None, &ancient).await;
+    assert_eq!(reply.error_fields(), ["birth_date"]);
+    let admin = app.admin_token().await;
+    let unit = json!({"kind": "hamlet", "name": "Xóm\u{7}"});
+    let reply = app.post("/api/v1/organizations", Some(&admin), &unit).await;
+    assert_eq!(reply.error_fields(), ["name"]);
+}

@@ -175,6 +175,30 @@ async fn sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout() {
 }
 
 #[actix_web::test]
+async fn write_transactions_nest_alike_on_both_backends() {
+    use diesel::result::Error;
+    use lophoc::db::{DatabaseUrl, Db, write_transaction};
+
+    let app = spawn_app().await;
+    let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
+    let mut conn = db.get().unwrap();
+    let nested = write_transaction(&mut *conn, |conn| {
+        write_transaction(conn, |conn| {
+            lophoc::db::settings::get_or_insert(conn, "probe", || "1".into())
+        })
+    });
+    assert_eq!(nested, Ok::<_, Error>("1".to_owned()));
+    // An error inside rolls the whole outer transaction back.
+    let failed: Result<(), Error> = write_transaction(&mut *conn, |conn| {
+        lophoc::db::settings::get_or_insert(conn, "rolled-back", || "x".into())?;
+        write_transaction(conn, |_| Err(Error::RollbackTransaction))
+    });
+    assert!(failed.is_err());
+    let kept = lophoc::db::settings::get_or_insert(&mut conn, "rolled-back", || "fresh".into());
+    assert_eq!(kept, Ok("fresh".to_owned()));
+}
+
+#[actix_web::test]
 async fn a_bad_first_admin_configuration_stops_start_up() {
     let db = TestDatabase::create();
     let mut config = db.config();
