@@ -182,14 +182,14 @@ async fn write_transactions_nest_alike_on_both_backends() {
     let app = spawn_app().await;
     let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
     let mut conn = db.get().unwrap();
-    let nested = write_transaction(&mut *conn, |conn| {
+    let nested = write_transaction(&mut conn, |conn| {
         write_transaction(conn, |conn| {
             lophoc::db::settings::get_or_insert(conn, "probe", || "1".into())
         })
     });
     assert_eq!(nested, Ok::<_, Error>("1".to_owned()));
     // An error inside rolls the whole outer transaction back.
-    let failed: Result<(), Error> = write_transaction(&mut *conn, |conn| {
+    let failed: Result<(), Error> = write_transaction(&mut conn, |conn| {
         lophoc::db::settings::get_or_insert(conn, "rolled-back", || "x".into())?;
         write_transaction(conn, |_| Err(Error::RollbackTransaction))
     });
