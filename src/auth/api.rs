@@ -17,7 +17,7 @@ use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
-use crate::users::model::{self as users, NewAccount, UserChanges};
+use crate::users::model::{self as users, NewAccount};
 use crate::users::{Role, User};
 use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
 
@@ -305,20 +305,12 @@ pub async fn change_password(
     let changed = state
         .db
         .write(move |conn| {
-            // An admin's reset or a deactivation while we hashed wins.
-            if !users::unchanged_since(conn, &user)? {
-                throttle::abandon(conn, pending)?;
-                return Ok(false);
+            let changed = users::change_own_password(conn, &user, &session_id, password_hash)?;
+            match changed {
+                true => throttle::succeeded(conn, pending)?,
+                false => throttle::abandon(conn, pending)?,
             }
-            let changes = UserChanges {
-                password_hash: Some(password_hash),
-                updated_at: Some(crate::db::now()),
-                ..UserChanges::default()
-            };
-            users::update(conn, &user.id, &changes)?;
-            sessions::revoke_all(conn, &user.id, Some(&session_id))?;
-            throttle::succeeded(conn, pending)?;
-            Ok(true)
+            Ok(changed)
         })
         .await?;
     if !changed {

@@ -213,6 +213,29 @@ pub fn create_account(
     Ok((user, participant_id))
 }
 
+/// Sets a user's own new password and ends their other login sessions,
+/// unless the account changed since `seen` was read (an admin's reset or a
+/// deactivation while the new password was hashed wins): then nothing
+/// happens and the answer is false. Call inside a write transaction.
+pub fn change_own_password(
+    conn: &mut DbConnection,
+    seen: &User,
+    keep_session: &str,
+    password_hash: String,
+) -> QueryResult<bool> {
+    if !unchanged_since(conn, seen)? {
+        return Ok(false);
+    }
+    let changes = UserChanges {
+        password_hash: Some(password_hash),
+        updated_at: Some(db::now()),
+        ..UserChanges::default()
+    };
+    update(conn, &seen.id, &changes)?;
+    sessions::revoke_all(conn, &seen.id, Some(keep_session))?;
+    Ok(true)
+}
+
 /// What an admin may change on an account; `None` leaves it as it is.
 #[derive(Default)]
 pub struct AccountUpdate {
