@@ -27,6 +27,7 @@ pub struct Grant {
 
 /// Starts a login session for `user`.
 pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<Grant> {
+    purge_ended(conn, &user.id)?;
     let session_id = db::new_id();
     diesel::insert_into(login_sessions::table)
         .values((
@@ -37,6 +38,23 @@ pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<
         .execute(conn)?;
     let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
     Ok(Grant { user, session_id, refresh_token })
+}
+
+/// Forgets what a user's ended sessions left behind, so that the tables
+/// grow with the people, not with every login: revoked sessions with all
+/// their tokens (a token of a forgotten session is refused all the same),
+/// and expired tokens of live ones.
+fn purge_ended(conn: &mut DbConnection, user_id: &str) -> QueryResult<()> {
+    let sessions_of_user = login_sessions::table.filter(login_sessions::user_id.eq(user_id));
+    let revoked = sessions_of_user.filter(login_sessions::revoked_at.is_not_null());
+    let ended_tokens = refresh_tokens::login_session_id
+        .eq_any(revoked.select(login_sessions::id))
+        .or(refresh_tokens::login_session_id
+            .eq_any(sessions_of_user.select(login_sessions::id))
+            .and(refresh_tokens::expires_at.le(db::now())));
+    diesel::delete(refresh_tokens::table.filter(ended_tokens)).execute(conn)?;
+    diesel::delete(revoked).execute(conn)?;
+    Ok(())
 }
 
 /// The result of presenting a refresh token. A refusal is a value, not an

@@ -417,3 +417,40 @@ async fn a_role_change_applies_to_tokens_already_issued() {
     app.patch(&format!("/api/v1/users/{id}"), Some(&admin), &json!({"role": "admin"})).await;
     assert_eq!(app.get("/api/v1/users", Some(&tokens.access)).await.status, 200);
 }
+
+#[actix_web::test]
+async fn a_new_login_forgets_the_users_ended_sessions() {
+    use diesel::prelude::*;
+    use lophoc::db::schema::{login_sessions, refresh_tokens};
+    use lophoc::db::{DatabaseUrl, Db};
+
+    let app = spawn_app().await;
+    let ended = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let live = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let rotated =
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": live.refresh})).await;
+    assert_eq!(rotated.status, 200);
+    app.post("/api/v1/auth/logout", None, &json!({"refresh_token": ended.refresh})).await;
+
+    let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
+    let count = |db: &Db| {
+        let mut conn = db.get().unwrap();
+        let sessions: i64 = login_sessions::table.count().get_result(&mut conn).unwrap();
+        let tokens: i64 = refresh_tokens::table.count().get_result(&mut conn).unwrap();
+        (sessions, tokens)
+    };
+    assert_eq!(count(&db), (2, 3));
+    let newest = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // The logged-out session and its token are gone; the live one keeps its
+    // used token (for reuse detection) and its current one.
+    assert_eq!(count(&db), (2, 3));
+    let current = rotated.body["refresh_token"].as_str().unwrap();
+    assert_eq!(
+        app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": current})).await.status,
+        200
+    );
+    app.post("/api/v1/auth/refresh", None, &json!({"refresh_token": ended.refresh}))
+        .await
+        .assert_problem(401, "invalid_refresh_token");
+    assert_eq!(app.get("/api/v1/me", Some(&newest.access)).await.status, 200);
+}
