@@ -5,7 +5,7 @@ use diesel::connection::SimpleConnection;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -27,7 +27,7 @@ pub async fn live() -> web::Json<HealthResponse> {
     tag = "health",
     responses(
         (status = 200, description = "The database answers", body = HealthResponse),
-        (status = 503, description = "The database does not answer", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer"),
     )
 )]
 #[get("/health/ready")]

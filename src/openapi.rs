@@ -2,7 +2,7 @@
 
 use actix_web::App;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
@@ -59,7 +59,7 @@ impl Modify for BearerScheme {
 /// Adds the error answers every operation can give, so that each handler
 /// lists only the ones particular to it: 400 for unreadable parameters, 401
 /// where a token is needed, 413/415/422 where a body is read, 500 and 503
-/// always.
+/// always. Then gives every error answer its problem+json body.
 struct ProblemResponses;
 
 impl Modify for ProblemResponses {
@@ -82,14 +82,19 @@ impl Modify for ProblemResponses {
                 ];
                 for (status, applies, description) in answers {
                     if applies && !operation.responses.responses.contains_key(status) {
-                        let content = ContentBuilder::new()
+                        let response = ResponseBuilder::new().description(description).build();
+                        operation.responses.responses.insert(status.to_owned(), response.into());
+                    }
+                }
+                // Every error answer is a problem document: handlers name
+                // the status and what it means, the body is added here.
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(response)) = (is_error, response) {
+                        let problem = ContentBuilder::new()
                             .schema(Some(Ref::from_schema_name("Problem")))
                             .build();
-                        let response = ResponseBuilder::new()
-                            .description(description)
-                            .content(PROBLEM_CONTENT_TYPE, content)
-                            .build();
-                        operation.responses.responses.insert(status.to_owned(), response.into());
+                        response.content.insert(PROBLEM_CONTENT_TYPE.to_owned(), problem);
                     }
                 }
             }

@@ -11,7 +11,7 @@ use super::AuthUser;
 use super::password::{MAX_PASSWORD_CHARS, check_new_password};
 use super::sessions::{self, Grant, Rotation};
 use super::throttle::{self, Attempt, PendingAttempt};
-use crate::error::{AppError, AuthFailure, FieldIssue, Problem};
+use crate::error::{AppError, AuthFailure, FieldIssue};
 use crate::http::json::Json;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
@@ -79,7 +79,7 @@ pub struct TokenResponse {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered as a participant", body = UserResponse),
-        (status = 409, description = "Email taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Email taken (`email_taken`)"),
     )
 )]
 #[post("/auth/register")]
@@ -116,8 +116,8 @@ pub async fn register(
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
-        (status = 401, description = "Unknown email, wrong password or inactive account: one answer for all (`invalid_credentials`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failures for this account or address; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown email, wrong password or inactive account: one answer for all (`invalid_credentials`)"),
+        (status = 429, description = "Too many failures for this account or address; see `Retry-After`"),
     )
 )]
 #[post("/auth/login")]
@@ -205,7 +205,7 @@ async fn verify_attempt(
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the presented refresh token no longer works", body = TokenResponse),
-        (status = 401, description = "Invalid, expired, revoked or already used (`invalid_refresh_token`); reusing a used token also ends its login session", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Invalid, expired, revoked or already used (`invalid_refresh_token`); reusing a used token also ends its login session"),
     )
 )]
 #[post("/auth/refresh")]
@@ -263,8 +263,8 @@ pub async fn me(
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "Changed; every other login session of the caller is over"),
-        (status = 422, description = "The new password breaks the length rule, or the current one is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many wrong current passwords; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password breaks the length rule, or the current one is wrong"),
+        (status = 429, description = "Too many wrong current passwords; see `Retry-After`"),
     )
 )]
 #[post("/me/password")]

@@ -11,7 +11,7 @@ use super::model;
 use super::{Organization, OrganizationKind};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::error::{AppError, Problem};
+use crate::error::AppError;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -72,8 +72,8 @@ pub struct OrganizationListQuery {
     request_body = CreateOrganizationRequest,
     responses(
         (status = 201, description = "Created", body = OrganizationResponse),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Code taken (`code_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 409, description = "Code taken (`code_taken`)"),
     )
 )]
 #[post("/organizations")]
@@ -127,7 +127,7 @@ pub async fn list_organizations(
     params(("id" = Uuid, Path, description = "The unit's id")),
     responses(
         (status = 200, description = "The unit", body = OrganizationResponse),
-        (status = 404, description = "No such unit", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such unit"),
     )
 )]
 #[get("/organizations/{id}")]

@@ -11,7 +11,7 @@ use super::{Role, User};
 use crate::auth::AuthUser;
 use crate::auth::password::check_new_password;
 use crate::db::DbConnection;
-use crate::error::{AppError, Conflict, FieldIssue, Problem};
+use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -127,8 +127,8 @@ pub struct UserListQuery {
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Created", body = UserResponse),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Email taken (`email_taken`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 409, description = "Email taken (`email_taken`)"),
     )
 )]
 #[post("/users")]
@@ -192,7 +192,7 @@ pub async fn create_user(
     params(PageQuery, UserListQuery),
     responses(
         (status = 200, description = "A page of accounts, oldest first", body = Page<UserResponse>),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
     )
 )]
 #[get("/users")]
@@ -231,8 +231,8 @@ pub async fn list_users(
     params(("id" = Uuid, Path, description = "The user's id")),
     responses(
         (status = 200, description = "The account", body = UserResponse),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
     )
 )]
 #[get("/users/{id}")]
@@ -260,9 +260,9 @@ pub async fn get_user(
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "The changed account", body = UserResponse),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "It would leave no active admin (`last_admin`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such user"),
+        (status = 409, description = "It would leave no active admin (`last_admin`)"),
     )
 )]
 #[patch("/users/{id}")]
