@@ -31,6 +31,13 @@ async fn register_makes_a_participant_with_a_linked_profile_whatever_the_body_sa
     assert_eq!(reply.body["active"], true);
     assert!(reply.body["participant_id"].is_string());
     assert!(reply.body.get("password").is_none() && reply.body.get("password_hash").is_none());
+    // Ids are UUIDv7 strings; times are RFC 3339 with an offset.
+    for id in ["id", "participant_id"] {
+        let parsed = uuid::Uuid::parse_str(reply.body[id].as_str().unwrap()).unwrap();
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+    }
+    let created = reply.body["created_at"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(created).is_ok(), "{created}");
 
     let tokens = app.login("LAN.TRAN@example.vn", PASSWORD).await;
     let me = app.get("/api/v1/me", Some(&tokens.access)).await;
