@@ -2,6 +2,7 @@
 //! `LOPHOC_ADMIN_EMAIL`/`LOPHOC_ADMIN_PASSWORD` or with a generated password
 //! printed once.
 
+use crate::audit::Actor;
 use crate::auth::password::{self, generate_password};
 use crate::config::Config;
 use crate::db::{self, DbConnection};
@@ -46,7 +47,7 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
     let account = NewAccount {
         user: User::new(email.clone(), password_hash, "Administrator".into(), Role::Admin),
         profile: None,
-        created_by: None,
+        created_by: Actor::system(),
     };
     match db::write_transaction(conn, |conn| users::create_account(conn, account)) {
         Ok(_) if generated => Ok(AdminBootstrap::Generated { email, password }),

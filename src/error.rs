@@ -80,6 +80,20 @@ pub enum FieldIssue {
     NotAllowedForRole,
     NotUuid,
     NotPhoneNumber,
+    /// A guardian or parent that would make a loop (itself, or its own
+    /// dependant or descendant).
+    CreatesCycle,
+    /// An account already linked to another participant profile.
+    AlreadyLinked,
+    NotATrainer,
+    /// A list that must hold at least one item.
+    EmptyList,
+    /// A time or date that must come after another field's.
+    NotAfter(&'static str),
+    /// A date that must not come before another field's.
+    Before(&'static str),
+    /// A date or time outside the years classes are planned in.
+    OutsidePlanningYears,
     /// A `cursor` that this API did not hand out.
     UnknownCursor,
     Range {
@@ -121,6 +135,22 @@ impl FieldIssue {
             (Self::NotUuid, Lang::Vi) => "phải là một UUID".into(),
             (Self::NotPhoneNumber, Lang::En) => "must be a phone number".into(),
             (Self::NotPhoneNumber, Lang::Vi) => "phải là số điện thoại".into(),
+            (Self::CreatesCycle, Lang::En) => "would make a loop".into(),
+            (Self::CreatesCycle, Lang::Vi) => "sẽ tạo thành vòng lặp".into(),
+            (Self::AlreadyLinked, Lang::En) => {
+                "is already linked to another participant profile".into()
+            }
+            (Self::AlreadyLinked, Lang::Vi) => "đã được liên kết với hồ sơ học viên khác".into(),
+            (Self::NotATrainer, Lang::En) => "must be an active trainer's account".into(),
+            (Self::NotATrainer, Lang::Vi) => "phải là tài khoản giảng viên đang hoạt động".into(),
+            (Self::EmptyList, Lang::En) => "must not be empty".into(),
+            (Self::EmptyList, Lang::Vi) => "không được để trống".into(),
+            (Self::NotAfter(other), Lang::En) => format!("must be after {other}"),
+            (Self::NotAfter(other), Lang::Vi) => format!("phải sau {other}"),
+            (Self::Before(other), Lang::En) => format!("must not be before {other}"),
+            (Self::Before(other), Lang::Vi) => format!("không được trước {other}"),
+            (Self::OutsidePlanningYears, Lang::En) => "must fall in the years 2000 to 2100".into(),
+            (Self::OutsidePlanningYears, Lang::Vi) => "phải nằm trong các năm 2000 đến 2100".into(),
             (Self::UnknownCursor, Lang::En) => "is not a cursor this API handed out".into(),
             (Self::UnknownCursor, Lang::Vi) => "không phải là con trỏ do API này cấp".into(),
             (Self::Range { min, max }, Lang::En) => {
@@ -164,6 +194,10 @@ pub enum Conflict {
     EmailTaken,
     CodeTaken,
     LastAdmin,
+    /// The profile's personal data was erased; it cannot be changed.
+    Anonymized,
+    /// A session's capacity below the places already taken.
+    CapacityBelowEnrolled,
 }
 
 impl Conflict {
@@ -172,6 +206,8 @@ impl Conflict {
             Self::EmailTaken => "email_taken",
             Self::CodeTaken => "code_taken",
             Self::LastAdmin => "last_admin",
+            Self::Anonymized => "participant_anonymized",
+            Self::CapacityBelowEnrolled => "capacity_below_enrolled",
         }
     }
 
@@ -188,6 +224,14 @@ impl Conflict {
             Self::LastAdmin => lang.pick(
                 "This is the last active administrator; appoint another one first.",
                 "Đây là quản trị viên cuối cùng đang hoạt động; hãy chỉ định người khác trước.",
+            ),
+            Self::Anonymized => lang.pick(
+                "This participant's personal data was erased; the profile cannot be changed.",
+                "Dữ liệu cá nhân của học viên này đã bị xoá; không thể sửa hồ sơ.",
+            ),
+            Self::CapacityBelowEnrolled => lang.pick(
+                "More people are enrolled than this capacity allows; cancel places first.",
+                "Số người đã ghi danh nhiều hơn sức chứa này; hãy huỷ bớt trước.",
             ),
         }
     }

@@ -1,16 +1,22 @@
 //! lophoc: the API behind a commune learning centre's internet-skills
 //! classes. See README.md for the architecture.
 
+pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod courses;
 pub mod db;
+pub mod enrolments;
 pub mod error;
 pub mod health;
 pub mod http;
 pub mod openapi;
 pub mod organizations;
 pub mod participants;
+pub mod programmes;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;
 mod text_enum;

@@ -23,6 +23,11 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
         (name = "users", description = "Accounts and roles (admins)"),
         (name = "organizations", description = "Units: schools, hamlets, agencies, associations"),
+        (name = "participants", description = "People who attend, seen as each role may see them"),
+        (name = "programmes", description = "Campaigns such as the Lifelong Learning Week"),
+        (name = "courses", description = "What is taught, and to whom"),
+        (name = "sessions", description = "Meetings of a course: time, place, trainers, seats"),
+        (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
     )
 )]

@@ -17,7 +17,10 @@ use crate::config::Config;
 use crate::db::{self, Backend, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
-use crate::{auth, error, health, http, openapi, organizations, telemetry, users};
+use crate::{
+    audit, auth, courses, error, health, http, openapi, organizations, participants, programmes,
+    sessions, telemetry, users,
+};
 
 /// What every handler can reach, through `web::Data<AppState>`.
 pub struct AppState {
@@ -44,7 +47,26 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(users::api::update_user)
             .service(organizations::api::create_organization)
             .service(organizations::api::list_organizations)
-            .service(organizations::api::get_organization),
+            .service(organizations::api::get_organization)
+            .service(organizations::api::update_organization)
+            .service(participants::api::create_participant)
+            .service(participants::api::list_participants)
+            .service(participants::api::get_participant)
+            .service(participants::api::update_participant)
+            .service(participants::api::anonymize_participant)
+            .service(programmes::api::create_programme)
+            .service(programmes::api::list_programmes)
+            .service(programmes::api::get_programme)
+            .service(programmes::api::update_programme)
+            .service(courses::api::create_course)
+            .service(courses::api::list_courses)
+            .service(courses::api::get_course)
+            .service(courses::api::update_course)
+            .service(sessions::api::create_session)
+            .service(sessions::api::list_sessions)
+            .service(sessions::api::get_session)
+            .service(sessions::api::update_session)
+            .service(audit::api::list_audit_events),
     );
 }
 
@@ -138,6 +160,8 @@ fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBoo
         .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
     let mut conn = db.get().map_err(|err| format!("cannot open the database at {url}: {err}"))?;
     db::run_migrations(&mut conn).map_err(|err| format!("migrating the database failed: {err}"))?;
+    participants::model::fill_missing_search_names(&mut conn)
+        .map_err(|err| format!("indexing participant names failed: {err}"))?;
     let jwt_secret = match (&config.jwt_secret, db.backend()) {
         (Some(secret), _) => secret.expose().as_bytes().to_vec(),
         // One SQLite file means one server: a secret kept in the database

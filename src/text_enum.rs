@@ -23,7 +23,6 @@ macro_rules! text_enum {
         impl $name {
             /// Every spelling, for error messages.
             pub const ALL: &'static [&'static str] = &[$($text),+];
-            #[cfg(test)]
             pub const VARIANTS: &'static [Self] = &[$(Self::$variant),+];
 
             pub fn as_str(self) -> &'static str {

@@ -1,10 +1,20 @@
 //! Field checks shared by every request type. A request is checked whole and
 //! all its problems are reported at once, as `422` with one entry per field.
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SubsecRound, Utc};
+
 use crate::error::{AppError, FieldIssue, InvalidField};
 
 /// The longest name (of a person or a unit) accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
+
+/// The longest free text (a theme, a summary) accepted, in characters.
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// Dates and times of classes, programmes and windows fall in these years;
+/// anything else is a typing mistake (and some are beyond what
+/// PostgreSQL's DATE and TIMESTAMP hold).
+pub const PLANNING_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 #[derive(Default)]
 pub struct Validator {
@@ -54,8 +64,29 @@ impl Validator {
         email
     }
 
+    /// Checks that a date falls in [`PLANNING_YEARS`].
+    pub fn planning_date(&mut self, field: &str, date: NaiveDate) -> NaiveDate {
+        use chrono::Datelike;
+        if !PLANNING_YEARS.contains(&date.year()) {
+            self.add(field, FieldIssue::OutsidePlanningYears);
+        }
+        date
+    }
+
+    /// Checks that a time falls in [`PLANNING_YEARS`] and gives it as
+    /// stored: UTC, to the microsecond.
+    pub fn planning_time(&mut self, field: &str, time: DateTime<Utc>) -> NaiveDateTime {
+        self.planning_date(field, time.date_naive());
+        time.naive_utc().trunc_subsecs(6)
+    }
+
     pub fn has_problems(&self) -> bool {
         !self.problems.is_empty()
+    }
+
+    /// Like [`Self::finish`] for query parameters: 400, not 422.
+    pub fn finish_params(self) -> Result<(), AppError> {
+        if self.problems.is_empty() { Ok(()) } else { Err(AppError::BadParameter(self.problems)) }
     }
 
     pub fn finish(self) -> Result<(), AppError> {

@@ -11,8 +11,12 @@ use super::AuthUser;
 use super::password::{MAX_PASSWORD_CHARS, check_new_password};
 use super::sessions::{self, Grant, Rotation};
 use super::throttle::{self, Attempt, PendingAttempt};
+use crate::access::ParticipantScope;
+use crate::audit::{self, Action, Actor, EntityType};
 use crate::error::{AppError, AuthFailure, FieldIssue};
 use crate::http::json::Json;
+use crate::participants;
+use crate::participants::api::ParticipantResponse;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
 use crate::startup::AppState;
@@ -105,7 +109,8 @@ pub async fn register(
     refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
     let user = User::new(email, password_hash, profile.full_name.clone(), Role::Participant);
-    let account = NewAccount { user, profile: Some(profile), created_by: None };
+    let created_by = Actor::user(&user.id);
+    let account = NewAccount { user, profile: Some(profile), created_by };
     let (user, participant_id) =
         state.db.write(move |conn| users::create_account(conn, account)).await?;
     Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
@@ -166,6 +171,8 @@ pub async fn login(
                         return Ok(None);
                     }
                     throttle::succeeded(conn, pending)?;
+                    let actor = Actor::user(&user.id);
+                    audit::record(conn, &actor, Action::Login, EntityType::User, &user.id, vec![])?;
                     let grant = sessions::start(conn, user, ttl)?;
                     let user = user_response(conn, grant.user.clone())?;
                     Ok(Some((grant, user)))
@@ -239,22 +246,59 @@ pub async fn logout(
     state: web::Data<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> Result<HttpResponse, AppError> {
-    state.db.write(move |conn| Ok(sessions::revoke_by_token(conn, &body.refresh_token)?)).await?;
+    state
+        .db
+        .write(move |conn| {
+            if let Some(user_id) = sessions::revoke_by_token(conn, &body.refresh_token)? {
+                let actor = Actor::user(&user_id);
+                audit::record(conn, &actor, Action::Logout, EntityType::User, &user_id, vec![])?;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller's account, with their participant profile (`participant_id`)
+/// and the profiles of their dependants.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MeResponse {
+    #[serde(flatten)]
+    pub account: UserResponse,
+    /// Participants whose guardian is the caller's profile (a parent's
+    /// children), oldest first.
+    pub dependants: Vec<ParticipantResponse>,
 }
 
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
-    responses((status = 200, description = "The caller's account", body = UserResponse))
+    responses((status = 200, description = "The caller's account, profile and dependants", body = MeResponse))
 )]
 #[get("/me")]
 pub async fn me(
     state: web::Data<AppState>,
     caller: AuthUser,
-) -> Result<web::Json<UserResponse>, AppError> {
+) -> Result<web::Json<MeResponse>, AppError> {
     let user = caller.user;
-    Ok(web::Json(state.db.run(move |conn| user_response(conn, user)).await?))
+    let response = state
+        .db
+        .run(move |conn| {
+            let user_id = user.id.clone();
+            let account = user_response(conn, user)?;
+            let dependants = match &account.participant_id {
+                Some(profile) => participants::model::dependants(conn, profile)?,
+                None => Vec::new(),
+            };
+            // Shown as to a guardian, whatever the caller's role.
+            let profile_id = account.participant_id.clone();
+            let scope = ParticipantScope::SelfAndDependants { user_id, profile_id };
+            let dependants =
+                dependants.into_iter().map(|p| ParticipantResponse::new(p, &scope)).collect();
+            Ok(MeResponse { account, dependants })
+        })
+        .await?;
+    Ok(web::Json(response))
 }
 
 #[utoipa::path(

@@ -120,16 +120,19 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> QueryR
     Ok(Rotation::Rotated(Grant { user, session_id, refresh_token }))
 }
 
-/// Ends the session that `presented` belongs to, if it names one.
-pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<()> {
-    let session: Option<String> = refresh_tokens::table
+/// Ends the session that `presented` belongs to, if it names one still
+/// open, and gives the id of its user.
+pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
+    let session: Option<(String, String)> = refresh_tokens::table
+        .inner_join(login_sessions::table)
         .filter(refresh_tokens::token_hash.eq(sha256_base64(presented)))
-        .select(refresh_tokens::login_session_id)
+        .filter(login_sessions::revoked_at.is_null())
+        .select((login_sessions::id, login_sessions::user_id))
         .first(conn)
         .optional()?;
     match session {
-        Some(session_id) => revoke(conn, &session_id),
-        None => Ok(()),
+        Some((session_id, user_id)) => revoke(conn, &session_id).map(|()| Some(user_id)),
+        None => Ok(None),
     }
 }
 

@@ -286,3 +286,18 @@ pub fn serialize_with_others(conn: &mut DbConnection, key: LockKey) -> QueryResu
         }
     }
 }
+
+/// The backend type of [`DbConnection`], for boxed queries built in one
+/// place and run on either database.
+pub type DbBackend = <DbConnection as Connection>::Backend;
+
+/// A list stored in one TEXT column, one item per line. Items never hold a
+/// line break: validation refuses control characters in every text field.
+pub fn join_lines<T: AsRef<str>>(items: &[T]) -> String {
+    items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("\n")
+}
+
+/// The items of a list stored by [`join_lines`].
+pub fn split_lines(text: &str) -> Vec<&str> {
+    if text.is_empty() { Vec::new() } else { text.split('\n').collect() }
+}

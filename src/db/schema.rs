@@ -49,6 +49,88 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_name -> Text,
+        anonymized_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    programmes (id) {
+        id -> Text,
+        name -> Text,
+        theme -> Nullable<Text>,
+        starts_on -> Date,
+        ends_on -> Date,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    courses (id) {
+        id -> Text,
+        title -> Text,
+        summary -> Nullable<Text>,
+        topics -> Text,
+        target_categories -> Text,
+        duration_minutes -> Integer,
+        programme_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        course_id -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        venue -> Text,
+        capacity -> Integer,
+        status -> Text,
+        enrolment_opens_at -> Nullable<Timestamp>,
+        enrolment_closes_at -> Nullable<Timestamp>,
+        eligible_categories -> Nullable<Text>,
+        waitlist -> Bool,
+        enrolled_count -> Integer,
+        waitlisted_count -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    session_trainers (session_id, user_id) {
+        session_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    enrolments (id) {
+        id -> Text,
+        session_id -> Text,
+        participant_id -> Text,
+        status -> Text,
+        waitlist_position -> Nullable<Integer>,
+        source -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        changes -> Text,
     }
 }
 
@@ -84,6 +166,12 @@ diesel::table! {
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (login_session_id));
+diesel::joinable!(courses -> programmes (programme_id));
+diesel::joinable!(sessions -> courses (course_id));
+diesel::joinable!(session_trainers -> sessions (session_id));
+diesel::joinable!(session_trainers -> users (user_id));
+diesel::joinable!(enrolments -> sessions (session_id));
+diesel::joinable!(enrolments -> participants (participant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -93,4 +181,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_sessions,
     refresh_tokens,
     login_attempts,
+    programmes,
+    courses,
+    sessions,
+    session_trainers,
+    enrolments,
+    audit_events,
 );

@@ -76,6 +76,17 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     Ok(value)
 }
 
+/// For `Option<Option<T>>` fields of an update: tells an explicit `null`
+/// (`Some(None)`, clear it) from an absent field (`None`, keep it). Use with
+/// `#[serde(default, deserialize_with = "nullable")]`.
+pub fn nullable<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// serde_json appends " at line L column C"; the field path says more.
 pub fn without_position(message: &str) -> String {
     match message.rfind(" at line ") {

@@ -1,18 +1,19 @@
 //! `/api/v1/organizations`: the units. Anyone may read them (sign-up forms
 //! list them; they hold no personal data); only admins create them.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::model;
+use super::model::{self, OrganizationUpdate};
 use super::{Organization, OrganizationKind};
+use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::AppError;
-use crate::http::json::Json;
+use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::startup::AppState;
@@ -60,10 +61,28 @@ pub struct CreateOrganizationRequest {
     pub parent_id: Option<Uuid>,
 }
 
+/// Any subset of fields; absent ones stay as they are, `null` clears a
+/// nullable one.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateOrganizationRequest {
+    pub kind: Option<OrganizationKind>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 50)]
+    pub code: Option<Option<String>>,
+    /// Not the unit itself or one of its sub-units.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub parent_id: Option<Option<Uuid>>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrganizationListQuery {
     pub kind: Option<OrganizationKind>,
+    /// Only the direct sub-units of this unit.
+    pub parent_id: Option<Uuid>,
 }
 
 #[utoipa::path(
@@ -97,7 +116,8 @@ pub async fn create_organization(
         created_at: now,
         updated_at: now,
     };
-    let unit = state.db.write(move |conn| model::create(conn, unit)).await?;
+    let actor = Actor::user(caller.id());
+    let unit = state.db.write(move |conn| model::create(conn, &actor, unit)).await?;
     Ok(HttpResponse::Created().json(OrganizationResponse::from(unit)))
 }
 
@@ -113,10 +133,10 @@ pub async fn list_organizations(
     Query(filter): Query<OrganizationListQuery>,
 ) -> Result<web::Json<Page<OrganizationResponse>>, AppError> {
     let page = page.parse()?;
-    let kind = filter.kind;
+    let (kind, parent_id) = (filter.kind, filter.parent_id.map(|id| id.to_string()));
     let units = state
         .db
-        .run(move |conn| Ok(model::list(conn, kind, &page).map(|rows| (rows, page))?))
+        .run(move |conn| Ok(model::list(conn, kind, parent_id, &page).map(|rows| (rows, page))?))
         .await?;
     let (rows, page) = units;
     Ok(web::Json(Page::from_rows(rows, &page, |u| &u.id, OrganizationResponse::from)))
@@ -137,5 +157,38 @@ pub async fn get_organization(
 ) -> Result<web::Json<OrganizationResponse>, AppError> {
     let id = id.to_string();
     let unit = state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    Ok(web::Json(unit.into()))
+}
+
+#[utoipa::path(
+    tag = "organizations",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The unit's id")),
+    request_body = UpdateOrganizationRequest,
+    responses(
+        (status = 200, description = "The changed unit", body = OrganizationResponse),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such unit"),
+        (status = 409, description = "Code taken (`code_taken`)"),
+    )
+)]
+#[patch("/organizations/{id}")]
+pub async fn update_organization(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateOrganizationRequest>,
+) -> Result<web::Json<OrganizationResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let update = OrganizationUpdate {
+        kind: body.kind,
+        name: body.name.as_deref().map(|name| v.text("name", name, MAX_NAME_CHARS)),
+        code: body.code.map(|code| v.optional_text("code", code.as_deref(), MAX_CODE_CHARS)),
+        parent_id: body.parent_id.map(|parent| parent.map(|id| id.to_string())),
+    };
+    v.finish()?;
+    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let unit = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
     Ok(web::Json(unit.into()))
 }

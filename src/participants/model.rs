@@ -1,11 +1,18 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use serde::Serialize;
+
+use super::search;
+use crate::access::ParticipantScope;
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
-use crate::error::FieldIssue;
+use crate::error::{AppError, Conflict, FieldIssue};
+use crate::http::pagination::PageRequest;
 use crate::text_enum::text_enum;
 use crate::validation::Validator;
+use crate::{organizations, users};
 
 text_enum! {
     /// The audiences of the commune's plan.
@@ -19,6 +26,23 @@ text_enum! {
     }
 }
 
+impl Category {
+    /// A set of categories as stored: one per line, in canonical order.
+    pub fn join(categories: &[Category]) -> String {
+        let set: Vec<&str> = Self::ALL
+            .iter()
+            .copied()
+            .filter(|c| categories.iter().any(|x| x.as_str() == *c))
+            .collect();
+        db::join_lines(&set)
+    }
+
+    /// The categories of a set stored by [`Category::join`].
+    pub fn split(text: &str) -> Vec<Category> {
+        db::split_lines(text).into_iter().filter_map(Self::parse).collect()
+    }
+}
+
 text_enum! {
     pub enum Gender {
         Female => "female",
@@ -28,11 +52,40 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Insertable)]
+/// A participant profile as stored. `Debug` shows no personal data; the
+/// `Serialize` form is the audit trail's snapshot.
+#[derive(Clone, Queryable, Serialize)]
+pub struct Participant {
+    pub id: String,
+    pub full_name: String,
+    pub category: Category,
+    pub organization_id: Option<String>,
+    pub gender: Gender,
+    pub birth_date: Option<NaiveDate>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub guardian_id: Option<String>,
+    pub user_id: Option<String>,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    #[serde(skip)]
+    pub search_name: String,
+    pub anonymized_at: Option<NaiveDateTime>,
+}
+
+impl std::fmt::Debug for Participant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Participant").field("id", &self.id).finish_non_exhaustive()
+    }
+}
+
+#[derive(Insertable)]
 #[diesel(table_name = participants, treat_none_as_default_value = false)]
 pub struct NewParticipant {
     pub id: String,
     pub full_name: String,
+    pub search_name: String,
     pub category: Category,
     pub organization_id: Option<String>,
     pub gender: Gender,
@@ -87,10 +140,12 @@ impl ProfileFields {
         }
     }
 
-    pub fn into_new(self, user_id: Option<String>, created_by: Option<String>) -> NewParticipant {
+    /// The row to insert for these fields.
+    pub fn into_new(self, links: ProfileLinks) -> NewParticipant {
         let now = db::now();
         NewParticipant {
             id: db::new_id(),
+            search_name: search::search_name(&self.full_name),
             full_name: self.full_name,
             category: self.category,
             organization_id: self.organization_id,
@@ -98,17 +153,366 @@ impl ProfileFields {
             birth_date: self.birth_date,
             phone: self.phone,
             email: self.email,
-            guardian_id: None,
-            user_id,
-            created_by,
+            guardian_id: links.guardian_id,
+            user_id: links.user_id,
+            created_by: links.created_by,
             created_at: now,
             updated_at: now,
         }
     }
+
+    /// The fields of a stored profile, to check it whole after a change.
+    fn of(row: &Participant) -> Self {
+        Self {
+            full_name: row.full_name.clone(),
+            category: row.category,
+            organization_id: row.organization_id.clone(),
+            gender: Some(row.gender),
+            birth_date: row.birth_date,
+            phone: row.phone.clone(),
+            email: row.email.clone(),
+        }
+    }
 }
 
-pub fn insert(conn: &mut DbConnection, new: &NewParticipant) -> QueryResult<()> {
-    diesel::insert_into(participants::table).values(new).execute(conn).map(drop)
+/// Who a new profile is tied to: a guardian's profile, a login account,
+/// and the account that created it.
+#[derive(Debug, Default)]
+pub struct ProfileLinks {
+    pub guardian_id: Option<String>,
+    pub user_id: Option<String>,
+    pub created_by: Option<String>,
+}
+
+/// The fields of a profile that the audit trail names without values, and
+/// that anonymisation erases.
+const PERSONAL_FIELDS: &[&str] =
+    &["full_name", "birth_date", "phone", "email", "guardian_id", "user_id"];
+
+/// Creates a profile after checking what it refers to. Call inside a write
+/// transaction.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewParticipant,
+) -> Result<Participant, AppError> {
+    check_references(
+        conn,
+        &new.id,
+        new.organization_id.as_deref(),
+        new.guardian_id.as_deref(),
+        new.user_id.as_deref(),
+    )?;
+    let row: Participant = diesel::insert_into(participants::table)
+        .values(&new)
+        .returning(participants::all_columns)
+        .get_result(conn)
+        .map_err(link_conflict)?;
+    audit::record(
+        conn,
+        actor,
+        Action::Create,
+        EntityType::Participant,
+        &row.id,
+        FieldChange::diff(None::<&Participant>, &row, PERSONAL_FIELDS),
+    )?;
+    Ok(row)
+}
+
+/// A change to a profile; `None` leaves a field as it is, `Some(None)`
+/// clears a nullable one.
+#[derive(Debug, Default)]
+pub struct ProfileUpdate {
+    pub full_name: Option<String>,
+    pub category: Option<Category>,
+    pub organization_id: Option<Option<String>>,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<Option<NaiveDate>>,
+    pub phone: Option<Option<String>>,
+    pub email: Option<Option<String>>,
+    pub guardian_id: Option<Option<String>>,
+    pub user_id: Option<Option<String>>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = participants, treat_none_as_null = true)]
+struct ParticipantRow<'a> {
+    full_name: &'a str,
+    search_name: &'a str,
+    category: Category,
+    organization_id: Option<&'a str>,
+    gender: Gender,
+    birth_date: Option<NaiveDate>,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+    guardian_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    updated_at: NaiveDateTime,
+    anonymized_at: Option<NaiveDateTime>,
+}
+
+impl<'a> From<&'a Participant> for ParticipantRow<'a> {
+    fn from(p: &'a Participant) -> Self {
+        Self {
+            full_name: &p.full_name,
+            search_name: &p.search_name,
+            category: p.category,
+            organization_id: p.organization_id.as_deref(),
+            gender: p.gender,
+            birth_date: p.birth_date,
+            phone: p.phone.as_deref(),
+            email: p.email.as_deref(),
+            guardian_id: p.guardian_id.as_deref(),
+            user_id: p.user_id.as_deref(),
+            updated_at: p.updated_at,
+            anonymized_at: p.anonymized_at,
+        }
+    }
+}
+
+/// Applies a change to `current` (read in this transaction) and checks the
+/// result whole: a student keeps a birth date, references exist. An
+/// anonymised profile cannot be changed. Call inside a write transaction.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: Participant,
+    update: ProfileUpdate,
+) -> Result<Participant, AppError> {
+    if current.anonymized_at.is_some() {
+        return Err(AppError::Conflict(Conflict::Anonymized));
+    }
+    let mut next = current.clone();
+    if let Some(name) = update.full_name {
+        next.search_name = search::search_name(&name);
+        next.full_name = name;
+    }
+    next.category = update.category.unwrap_or(next.category);
+    next.gender = update.gender.unwrap_or(next.gender);
+    set(&mut next.organization_id, update.organization_id);
+    set(&mut next.birth_date, update.birth_date);
+    set(&mut next.phone, update.phone);
+    set(&mut next.email, update.email);
+    set(&mut next.guardian_id, update.guardian_id);
+    set(&mut next.user_id, update.user_id);
+
+    let mut v = Validator::new();
+    ProfileFields::of(&next).check(&mut v);
+    v.finish()?;
+    check_references(
+        conn,
+        &next.id,
+        next.organization_id.as_deref(),
+        next.guardian_id.as_deref(),
+        next.user_id.as_deref(),
+    )?;
+    next.updated_at = db::now();
+    save(conn, &next)?;
+    audit::record(
+        conn,
+        actor,
+        Action::Update,
+        EntityType::Participant,
+        &next.id,
+        FieldChange::diff(Some(&current), &next, PERSONAL_FIELDS),
+    )?;
+    Ok(next)
+}
+
+fn set<T>(field: &mut Option<T>, change: Option<Option<T>>) {
+    if let Some(value) = change {
+        *field = value;
+    }
+}
+
+fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
+    diesel::update(participants::table.find(&row.id))
+        .set(ParticipantRow::from(row))
+        .execute(conn)
+        .map_err(link_conflict)?;
+    Ok(())
+}
+
+/// Erases a profile's personal data (name, contact, birth date, its links
+/// to a guardian and an account, and its dependants' links to it), keeping
+/// category, unit and gender so that statistics stay the same. Doing it
+/// again changes nothing. Call inside a write transaction.
+pub fn anonymize(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: Participant,
+) -> Result<Participant, AppError> {
+    if current.anonymized_at.is_some() {
+        return Ok(current);
+    }
+    let now = db::now();
+    let erased = Participant {
+        full_name: String::new(),
+        search_name: String::new(),
+        birth_date: None,
+        phone: None,
+        email: None,
+        guardian_id: None,
+        user_id: None,
+        updated_at: now,
+        anonymized_at: Some(now),
+        ..current.clone()
+    };
+    save(conn, &erased)?;
+    let dependants = participants::table.filter(participants::guardian_id.eq(&current.id));
+    let dependant_ids: Vec<String> = dependants.select(participants::id).load(conn)?;
+    diesel::update(dependants)
+        .set((participants::guardian_id.eq(None::<String>), participants::updated_at.eq(now)))
+        .execute(conn)?;
+    for id in dependant_ids {
+        let change = vec![FieldChange::redacted("guardian_id")];
+        audit::record(conn, actor, Action::Update, EntityType::Participant, &id, change)?;
+    }
+    audit::record(
+        conn,
+        actor,
+        Action::Anonymize,
+        EntityType::Participant,
+        &current.id,
+        FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS),
+    )?;
+    Ok(erased)
+}
+
+/// Checks that the unit, guardian and account a profile names exist; a
+/// guardian is another profile that is not this one's own dependant, and
+/// an account is linked to one profile at most.
+fn check_references(
+    conn: &mut DbConnection,
+    id: &str,
+    organization_id: Option<&str>,
+    guardian_id: Option<&str>,
+    user_id: Option<&str>,
+) -> Result<(), AppError> {
+    let mut v = Validator::new();
+    if let Some(unit) = organization_id
+        && !organizations::model::exists(conn, unit)?
+    {
+        v.add("organization_id", FieldIssue::UnknownReference);
+    }
+    if let Some(guardian_id) = guardian_id {
+        match find(conn, guardian_id)? {
+            None => v.add("guardian_id", FieldIssue::UnknownReference),
+            Some(guardian) if guardian.id == id || guardian.guardian_id.as_deref() == Some(id) => {
+                v.add("guardian_id", FieldIssue::CreatesCycle)
+            }
+            Some(guardian) if guardian.anonymized_at.is_some() => {
+                v.add("guardian_id", FieldIssue::UnknownReference)
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(user_id) = user_id {
+        if users::model::find(conn, user_id)?.is_none() {
+            v.add("user_id", FieldIssue::UnknownReference);
+        } else if linked_profile(conn, user_id)?.is_some_and(|linked| linked != id) {
+            v.add("user_id", FieldIssue::AlreadyLinked);
+        }
+    }
+    v.finish()
+}
+
+/// A unique violation on `user_id`: a concurrent write linked the account.
+fn link_conflict(err: diesel::result::Error) -> AppError {
+    if db::is_unique_violation(&err) {
+        AppError::validation("user_id", FieldIssue::AlreadyLinked)
+    } else {
+        err.into()
+    }
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Participant>> {
+    participants::table.find(id).first(conn).optional()
+}
+
+/// The id of the profile linked to an account.
+pub fn linked_profile(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<String>> {
+    participants::table
+        .filter(participants::user_id.eq(user_id))
+        .select(participants::id)
+        .first(conn)
+        .optional()
+}
+
+/// The profiles whose guardian is `guardian_id`, oldest first.
+pub fn dependants(conn: &mut DbConnection, guardian_id: &str) -> QueryResult<Vec<Participant>> {
+    participants::table
+        .filter(participants::guardian_id.eq(guardian_id))
+        .order(participants::id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct ParticipantFilter {
+    pub organization_id: Option<String>,
+    pub category: Option<Category>,
+    pub guardian_id: Option<String>,
+    /// A name search; see [`search`].
+    pub q: Option<String>,
+}
+
+/// A page of the profiles that `scope` lets the caller see.
+pub fn list(
+    conn: &mut DbConnection,
+    scope: &ParticipantScope,
+    filter: &ParticipantFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<Participant>> {
+    let mut query = scope
+        .restrict(participants::table.into_boxed())
+        .order(participants::id.asc())
+        .limit(page.fetch_limit());
+    if let Some(after) = &page.after {
+        query = query.filter(participants::id.gt(after.clone()));
+    }
+    if let Some(unit) = &filter.organization_id {
+        query = query.filter(participants::organization_id.eq(unit.clone()));
+    }
+    if let Some(category) = filter.category {
+        query = query.filter(participants::category.eq(category));
+    }
+    if let Some(guardian) = &filter.guardian_id {
+        query = query.filter(participants::guardian_id.eq(guardian.clone()));
+    }
+    for pattern in filter.q.as_deref().map(search::like_patterns).unwrap_or_default() {
+        query = query.filter(participants::search_name.like(pattern));
+    }
+    query.load(conn)
+}
+
+/// The profile with this id, if `scope` lets the caller see it.
+pub fn find_visible(
+    conn: &mut DbConnection,
+    scope: &ParticipantScope,
+    id: &str,
+) -> QueryResult<Option<Participant>> {
+    scope
+        .restrict(participants::table.into_boxed())
+        .filter(participants::id.eq(id.to_owned()))
+        .first(conn)
+        .optional()
+}
+
+/// Gives a search key to profiles stored before keys existed (the
+/// migration that added the column cannot fold names in SQL). Cheap when
+/// there are none: one scan at start-up.
+pub fn fill_missing_search_names(conn: &mut DbConnection) -> QueryResult<usize> {
+    let missing: Vec<(String, String)> = participants::table
+        .filter(participants::search_name.eq(""))
+        .filter(participants::full_name.ne(""))
+        .select((participants::id, participants::full_name))
+        .load(conn)?;
+    for (id, name) in &missing {
+        diesel::update(participants::table.find(id))
+            .set(participants::search_name.eq(search::search_name(name)))
+            .execute(conn)?;
+    }
+    Ok(missing.len())
 }
 
 /// The latest birth date accepted: tomorrow in UTC, so that a child born

@@ -2,17 +2,18 @@
 
 use actix_web::{HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::model::{self, AccountUpdate, NewAccount, UserFilter};
 use super::{Role, User};
+use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::auth::password::check_new_password;
 use crate::db::DbConnection;
 use crate::error::{AppError, Conflict, FieldIssue};
-use crate::http::json::Json;
+use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
@@ -83,7 +84,7 @@ pub struct UpdateUserRequest {
     pub full_name: Option<String>,
     pub role: Option<Role>,
     /// `null` clears it; required (kept or given) for coordinators.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = Uuid)]
     pub organization_id: Option<Option<Uuid>>,
     pub active: Option<bool>,
@@ -105,13 +106,6 @@ pub async fn refuse_taken_email(state: &AppState, email: &str) -> Result<(), App
 pub fn user_response(conn: &mut DbConnection, user: User) -> Result<UserResponse, AppError> {
     let participant_id = model::linked_participants(conn, &[&user.id])?.remove(&user.id);
     Ok(UserResponse::new(user, participant_id))
-}
-
-/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -180,7 +174,7 @@ pub async fn create_user(
     if body.role == Role::Coordinator {
         user.organization_id = unit;
     }
-    let account = NewAccount { user, profile, created_by: Some(caller.id().to_owned()) };
+    let account = NewAccount { user, profile, created_by: Actor::user(caller.id()) };
     let (user, participant_id) =
         state.db.write(move |conn| model::create_account(conn, account)).await?;
     Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
@@ -294,7 +288,7 @@ pub async fn update_user(
     let response = state
         .db
         .write(move |conn| {
-            let user = model::update_account(conn, &id, update)?;
+            let user = model::update_account(conn, &Actor::user(caller.id()), &id, update)?;
             user_response(conn, user)
         })
         .await?;

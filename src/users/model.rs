@@ -3,12 +3,15 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::sessions;
 use crate::db::schema::{participants as participant_rows, users};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
-use crate::participants::model::ProfileFields;
+use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::text_enum::text_enum;
 use crate::validation::Validator;
 use crate::{organizations, participants};
@@ -23,12 +26,14 @@ text_enum! {
     }
 }
 
-// `Debug` is written by hand below so that the hash never reaches a log.
-#[derive(Clone, Queryable, Insertable)]
+// `Debug` is written by hand below so that the hash never reaches a log;
+// the `Serialize` form is the audit trail's snapshot, without the hash.
+#[derive(Clone, Queryable, Insertable, Serialize)]
 #[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct User {
     pub id: String,
     pub email: String,
+    #[serde(skip)]
     pub password_hash: String,
     pub full_name: String,
     pub role: Role,
@@ -164,12 +169,15 @@ pub fn linked_participants(
     Ok(pairs.into_iter().filter_map(|(user, participant)| Some((user?, participant))).collect())
 }
 
+/// The fields of an account that the audit trail names without values.
+const PERSONAL_FIELDS: &[&str] = &["email", "full_name"];
+
 /// An account to create, with the participant profile to link to it (self
-/// sign-up always has one) and who creates it.
+/// sign-up always has one) and who creates it (on sign-up, the new user).
 pub struct NewAccount {
     pub user: User,
     pub profile: Option<ProfileFields>,
-    pub created_by: Option<String>,
+    pub created_by: Actor,
 }
 
 /// Creates an account and its linked profile. Call inside a write
@@ -201,12 +209,17 @@ pub fn create_account(
             err.into()
         }
     })?;
+    let actor = account.created_by;
+    let changes = FieldChange::diff(None::<&User>, &user, PERSONAL_FIELDS);
+    audit::record(conn, &actor, Action::Create, EntityType::User, &user.id, changes)?;
     let participant_id = match account.profile {
         Some(profile) => {
-            let created_by = account.created_by.unwrap_or_else(|| user.id.clone());
-            let new = profile.into_new(Some(user.id.clone()), Some(created_by));
-            participants::model::insert(conn, &new)?;
-            Some(new.id)
+            let links = ProfileLinks {
+                user_id: Some(user.id.clone()),
+                created_by: actor.id().map(str::to_owned),
+                ..ProfileLinks::default()
+            };
+            Some(participants::model::create(conn, &actor, profile.into_new(links))?.id)
         }
         None => None,
     };
@@ -233,6 +246,9 @@ pub fn change_own_password(
     };
     update(conn, &seen.id, &changes)?;
     sessions::revoke_all(conn, &seen.id, Some(keep_session))?;
+    let actor = Actor::user(&seen.id);
+    let changes = vec![FieldChange::redacted("password")];
+    audit::record(conn, &actor, Action::ChangePassword, EntityType::User, &seen.id, changes)?;
     Ok(true)
 }
 
@@ -253,6 +269,7 @@ pub struct AccountUpdate {
 /// Call inside a write transaction.
 pub fn update_account(
     conn: &mut DbConnection,
+    actor: &Actor,
     id: &str,
     update: AccountUpdate,
 ) -> Result<User, AppError> {
@@ -287,6 +304,7 @@ pub fn update_account(
     }
 
     let ends_sessions = (current.active && !active) || update.password_hash.is_some();
+    let password_reset = update.password_hash.is_some();
     let changes = UserChanges {
         full_name: update.full_name,
         role: Some(role),
@@ -299,5 +317,10 @@ pub fn update_account(
     if ends_sessions {
         sessions::revoke_all(conn, id, None)?;
     }
+    let mut changes = FieldChange::diff(Some(&current), &user, PERSONAL_FIELDS);
+    if password_reset {
+        changes.push(FieldChange::redacted("password"));
+    }
+    audit::record(conn, actor, Action::Update, EntityType::User, id, changes)?;
     Ok(user)
 }

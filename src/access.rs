@@ -1,0 +1,174 @@
+//! Who may see and change which participant profiles (PRODUCT.md, "Privacy
+//! and access"). Every participant query and write goes through here, so
+//! that the rule lives in one place:
+//!
+//! - admins: every profile;
+//! - coordinators: the profiles of their own unit;
+//! - trainers: the people on the rosters of sessions they teach, without
+//!   personal fields, and no writes;
+//! - participants: their own profile and their dependants'.
+//!
+//! A profile outside the caller's scope answers 404, as if it did not exist.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{enrolments, participants, session_trainers};
+use crate::db::{DbBackend, DbConnection};
+use crate::enrolments::EnrolmentStatus;
+use crate::error::AppError;
+use crate::participants::model::linked_profile;
+use crate::users::{Role, User};
+
+type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
+
+#[derive(Clone, Debug)]
+pub enum ParticipantScope {
+    All,
+    Unit(String),
+    Rosters { trainer_id: String },
+    SelfAndDependants { user_id: String, profile_id: Option<String> },
+}
+
+/// Where a caller may put a profile they create or change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub organization_id: Option<String>,
+    pub guardian_id: Option<String>,
+}
+
+impl ParticipantScope {
+    pub fn of(conn: &mut DbConnection, caller: &User) -> QueryResult<Self> {
+        Ok(match caller.role {
+            Role::Admin => Self::All,
+            // Coordinators always have a unit (a CHECK constraint); without
+            // one they would see nothing.
+            Role::Coordinator => Self::Unit(caller.organization_id.clone().unwrap_or_default()),
+            Role::Trainer => Self::Rosters { trainer_id: caller.id.clone() },
+            Role::Participant => Self::SelfAndDependants {
+                user_id: caller.id.clone(),
+                profile_id: linked_profile(conn, &caller.id)?,
+            },
+        })
+    }
+
+    /// Narrows a participant query to the profiles in scope.
+    pub fn restrict<'a>(&self, query: Participants<'a>) -> Participants<'a> {
+        match self {
+            Self::All => query,
+            Self::Unit(unit) => query.filter(participants::organization_id.eq(unit.clone())),
+            Self::Rosters { trainer_id } => {
+                let on_rosters = enrolments::table
+                    .inner_join(
+                        session_trainers::table
+                            .on(session_trainers::session_id.eq(enrolments::session_id)),
+                    )
+                    .filter(session_trainers::user_id.eq(trainer_id.clone()))
+                    .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+                    .select(enrolments::participant_id);
+                query.filter(participants::id.eq_any(on_rosters))
+            }
+            Self::SelfAndDependants { user_id, profile_id } => {
+                let own = participants::user_id.eq(user_id.clone());
+                match profile_id {
+                    Some(profile) => {
+                        query.filter(own.or(participants::guardian_id.eq(profile.clone())))
+                    }
+                    None => query.filter(own),
+                }
+            }
+        }
+    }
+
+    /// Whether the caller sees phone, email, birth date, gender and links;
+    /// trainers see only name, category and unit.
+    pub fn shows_personal_fields(&self) -> bool {
+        !matches!(self, Self::Rosters { .. })
+    }
+
+    /// Where a new profile goes, or 403. Coordinators create in their own
+    /// unit (the default); a participant's new profile is their dependant
+    /// (a child), with them as guardian; trainers create none here.
+    pub fn place_new(&self, requested: Placement) -> Result<Placement, AppError> {
+        match self {
+            Self::All => Ok(requested),
+            Self::Unit(unit) => match requested.organization_id {
+                Some(other) if &other != unit => Err(AppError::Forbidden),
+                _ => Ok(Placement { organization_id: Some(unit.clone()), ..requested }),
+            },
+            Self::SelfAndDependants { profile_id: Some(profile), .. } => {
+                match requested.guardian_id {
+                    Some(other) if &other != profile => Err(AppError::Forbidden),
+                    _ => Ok(Placement { guardian_id: Some(profile.clone()), ..requested }),
+                }
+            }
+            Self::SelfAndDependants { profile_id: None, .. } | Self::Rosters { .. } => {
+                Err(AppError::Forbidden)
+            }
+        }
+    }
+
+    /// Checks a change to a profile in scope, or 403: coordinators cannot
+    /// move a profile out of their unit; participants cannot hand a
+    /// dependant to another guardian; trainers change nothing.
+    pub fn check_change(
+        &self,
+        organization_id: Option<&Option<String>>,
+        guardian_id: Option<&Option<String>>,
+    ) -> Result<(), AppError> {
+        match self {
+            Self::All => Ok(()),
+            Self::Unit(unit) => match organization_id {
+                Some(new_unit) if new_unit.as_ref() != Some(unit) => Err(AppError::Forbidden),
+                _ => Ok(()),
+            },
+            Self::SelfAndDependants { profile_id, .. } => match guardian_id {
+                Some(Some(guardian)) if Some(guardian) == profile_id.as_ref() => Ok(()),
+                Some(_) => Err(AppError::Forbidden),
+                None => Ok(()),
+            },
+            Self::Rosters { .. } => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Only admins link profiles to accounts and anonymise them.
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::All)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn placement(unit: Option<&str>, guardian: Option<&str>) -> Placement {
+        Placement { organization_id: unit.map(Into::into), guardian_id: guardian.map(Into::into) }
+    }
+
+    #[test]
+    fn coordinators_create_in_their_own_unit() {
+        let scope = ParticipantScope::Unit("school".into());
+        assert_eq!(
+            scope.place_new(placement(None, None)).unwrap(),
+            placement(Some("school"), None)
+        );
+        assert_eq!(scope.place_new(placement(Some("hamlet"), None)), Err(AppError::Forbidden));
+        assert!(scope.check_change(Some(&Some("hamlet".into())), None).is_err());
+        assert!(scope.check_change(Some(&None), None).is_err());
+        assert!(scope.check_change(Some(&Some("school".into())), None).is_ok());
+    }
+
+    #[test]
+    fn participants_create_their_own_dependants() {
+        let scope = ParticipantScope::SelfAndDependants {
+            user_id: "user".into(),
+            profile_id: Some("parent".into()),
+        };
+        let child = scope.place_new(placement(Some("school"), None)).unwrap();
+        assert_eq!(child, placement(Some("school"), Some("parent")));
+        assert_eq!(scope.place_new(placement(None, Some("other"))), Err(AppError::Forbidden));
+        assert!(scope.check_change(None, Some(&None)).is_err());
+        let trainer = ParticipantScope::Rosters { trainer_id: "t".into() };
+        assert!(trainer.place_new(placement(None, None)).is_err());
+        assert!(!trainer.shows_personal_fields());
+    }
+}

@@ -1,0 +1,96 @@
+//! `GET /api/v1/audit-events`: the audit trail, for admins.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, AuditEvent, AuditFilter};
+use super::{Action, EntityType, FieldChange};
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::Validator;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// Who made the change; `null` for lophoc itself (start-up, demo data).
+    #[schema(format = Uuid)]
+    pub actor_id: Option<String>,
+    pub action: Action,
+    pub entity_type: EntityType,
+    #[schema(format = Uuid)]
+    pub entity_id: String,
+    /// The fields that changed; personal ones are named without values.
+    pub changes: Vec<FieldChange>,
+}
+
+impl From<AuditEvent> for AuditEventResponse {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            // Written by `record` from the same type, so it always parses.
+            changes: serde_json::from_str(&event.changes).unwrap_or_default(),
+            id: event.id,
+            occurred_at: event.occurred_at.and_utc(),
+            actor_id: event.actor_id,
+            action: event.action,
+            entity_type: event.entity_type,
+            entity_id: event.entity_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditListQuery {
+    pub actor_id: Option<Uuid>,
+    pub entity_type: Option<EntityType>,
+    pub entity_id: Option<Uuid>,
+    pub action: Option<Action>,
+    /// Events at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Events before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[utoipa::path(
+    tag = "audit",
+    security(("bearer" = [])),
+    params(PageQuery, AuditListQuery),
+    responses(
+        (status = 200, description = "A page of events, oldest first", body = Page<AuditEventResponse>),
+        (status = 403, description = "Not an admin"),
+    )
+)]
+#[get("/audit-events")]
+pub async fn list_audit_events(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(query): Query<AuditListQuery>,
+) -> Result<web::Json<Page<AuditEventResponse>>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let page = page.parse()?;
+    let mut v = Validator::new();
+    let filter = AuditFilter {
+        actor_id: query.actor_id.map(|id| id.to_string()),
+        entity_type: query.entity_type,
+        entity_id: query.entity_id.map(|id| id.to_string()),
+        action: query.action,
+        from: query.from.map(|t| v.planning_time("from", t)),
+        to: query.to.map(|t| v.planning_time("to", t)),
+    };
+    v.finish_params()?;
+    let rows = {
+        let page = page.clone();
+        state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
+    };
+    Ok(web::Json(Page::from_rows(rows, &page, |e| &e.id, AuditEventResponse::from)))
+}

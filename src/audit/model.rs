@@ -1,0 +1,212 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::db::schema::audit_events;
+use crate::db::{self, DbConnection};
+use crate::http::pagination::PageRequest;
+use crate::text_enum::text_enum;
+
+text_enum! {
+    /// What kind of thing was written.
+    pub enum EntityType {
+        User => "user",
+        Organization => "organization",
+        Participant => "participant",
+        Programme => "programme",
+        Course => "course",
+        Session => "session",
+    }
+}
+
+text_enum! {
+    pub enum Action {
+        Create => "create",
+        Update => "update",
+        Anonymize => "anonymize",
+        Login => "login",
+        Logout => "logout",
+        ChangePassword => "change_password",
+    }
+}
+
+/// Who makes a change: a signed-in user, or lophoc itself (start-up, the
+/// demo data).
+#[derive(Clone, Debug)]
+pub struct Actor(Option<String>);
+
+impl Actor {
+    pub fn user(id: &str) -> Self {
+        Self(Some(id.to_owned()))
+    }
+
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    pub fn id(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// One changed field. Personal fields (names, contact details, birth dates,
+/// passwords) are named with `redacted: true` and without their values, so
+/// that the trail never holds what anonymisation erases.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Value,
+    pub to: Value,
+    pub redacted: bool,
+}
+
+impl FieldChange {
+    pub fn redacted(field: &str) -> Self {
+        Self { field: field.to_owned(), from: Value::Null, to: Value::Null, redacted: true }
+    }
+
+    /// The fields that differ between two snapshots of an entity (`before`
+    /// is `None` for a create), as their API representation shows them.
+    /// Ids and timestamps are not changes; `personal` fields are redacted.
+    pub fn diff(
+        before: Option<&impl Serialize>,
+        after: &impl Serialize,
+        personal: &[&str],
+    ) -> Vec<Self> {
+        const NOT_CHANGES: [&str; 3] = ["id", "created_at", "updated_at"];
+        let as_object = |snapshot: Value| match snapshot {
+            Value::Object(fields) => fields,
+            _ => serde_json::Map::new(),
+        };
+        let before = before.map(|b| as_object(serde_json::to_value(b).unwrap_or_default()));
+        let after = as_object(serde_json::to_value(after).unwrap_or_default());
+        let mut changes = Vec::new();
+        for (field, to) in after {
+            let from =
+                before.as_ref().map_or(Value::Null, |b| b.get(&field).cloned().unwrap_or_default());
+            if NOT_CHANGES.contains(&field.as_str()) || from == to {
+                continue;
+            }
+            changes.push(if personal.contains(&field.as_str()) {
+                Self::redacted(&field)
+            } else {
+                Self { field, from, to, redacted: false }
+            });
+        }
+        changes
+    }
+}
+
+#[derive(Debug, Queryable, Insertable)]
+#[diesel(table_name = audit_events, treat_none_as_default_value = false)]
+pub struct AuditEvent {
+    pub id: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_id: Option<String>,
+    pub action: Action,
+    pub entity_type: EntityType,
+    pub entity_id: String,
+    /// A JSON list of [`FieldChange`].
+    pub changes: String,
+}
+
+/// Appends an event. Call inside the write transaction it describes, so
+/// that the write and its record stand or fall together. An update that
+/// changed nothing leaves no event.
+pub fn record(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    action: Action,
+    entity_type: EntityType,
+    entity_id: &str,
+    changes: Vec<FieldChange>,
+) -> QueryResult<()> {
+    if action == Action::Update && changes.is_empty() {
+        return Ok(());
+    }
+    let event = AuditEvent {
+        id: db::new_id(),
+        occurred_at: db::now(),
+        actor_id: actor.0.clone(),
+        action,
+        entity_type,
+        entity_id: entity_id.to_owned(),
+        changes: serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
+    };
+    diesel::insert_into(audit_events::table).values(&event).execute(conn).map(drop)
+}
+
+#[derive(Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<String>,
+    pub entity_type: Option<EntityType>,
+    pub entity_id: Option<String>,
+    pub action: Option<Action>,
+    pub from: Option<NaiveDateTime>,
+    pub to: Option<NaiveDateTime>,
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &AuditFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut query =
+        audit_events::table.order(audit_events::id.asc()).limit(page.fetch_limit()).into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(audit_events::id.gt(after.clone()));
+    }
+    if let Some(actor) = &filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor.clone()));
+    }
+    if let Some(entity_type) = filter.entity_type {
+        query = query.filter(audit_events::entity_type.eq(entity_type));
+    }
+    if let Some(entity_id) = &filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(entity_id.clone()));
+    }
+    if let Some(action) = filter.action {
+        query = query.filter(audit_events::action.eq(action));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(audit_events::occurred_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(audit_events::occurred_at.lt(to));
+    }
+    query.load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn diff_names_changed_fields_and_hides_personal_values() {
+        let before =
+            json!({"id": "1", "capacity": 10, "venue": "Hall", "phone": "0912", "updated_at": "a"});
+        let after =
+            json!({"id": "1", "capacity": 12, "venue": "Hall", "phone": "0913", "updated_at": "b"});
+        let changes = FieldChange::diff(Some(&before), &after, &["phone"]);
+        assert_eq!(
+            changes,
+            [
+                FieldChange {
+                    field: "capacity".into(),
+                    from: json!(10),
+                    to: json!(12),
+                    redacted: false
+                },
+                FieldChange::redacted("phone"),
+            ]
+        );
+        let created = FieldChange::diff(None::<&Value>, &after, &["phone"]);
+        assert_eq!(
+            created.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+            ["capacity", "phone", "venue"]
+        );
+    }
+}

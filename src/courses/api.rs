@@ -1,0 +1,244 @@
+//! `/api/v1/courses`: readable by every signed-in user, written by admins.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::Course;
+use super::model::{self, CourseUpdate};
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::{AppError, FieldIssue};
+use crate::http::json::{Json, nullable};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::participants::Category;
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+
+/// At most this many topics, each at most [`MAX_NAME_CHARS`].
+const MAX_TOPICS: usize = 50;
+/// A course lasts from a minute to a day.
+const MAX_DURATION_MINUTES: i32 = 24 * 60;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CourseResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(example = "Tìm kiếm và đánh giá thông tin trên Internet")]
+    pub title: String,
+    pub summary: Option<String>,
+    pub topics: Vec<String>,
+    /// The audiences the course is for; sessions default to them.
+    pub target_categories: Vec<Category>,
+    #[schema(example = 90)]
+    pub duration_minutes: i32,
+    #[schema(format = Uuid)]
+    pub programme_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Course> for CourseResponse {
+    fn from(c: Course) -> Self {
+        Self {
+            topics: db::split_lines(&c.topics).into_iter().map(str::to_owned).collect(),
+            target_categories: Category::split(&c.target_categories),
+            id: c.id,
+            title: c.title,
+            summary: c.summary,
+            duration_minutes: c.duration_minutes,
+            programme_id: c.programme_id,
+            created_at: c.created_at.and_utc(),
+            updated_at: c.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateCourseRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: String,
+    #[schema(max_length = 2000)]
+    pub summary: Option<String>,
+    /// Up to 50, each up to 200 characters.
+    #[serde(default)]
+    pub topics: Vec<String>,
+    /// Default: every category.
+    pub target_categories: Option<Vec<Category>>,
+    #[schema(minimum = 1, maximum = 1440)]
+    pub duration_minutes: i32,
+    pub programme_id: Option<Uuid>,
+}
+
+/// Any subset of fields; absent ones stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateCourseRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub summary: Option<Option<String>>,
+    pub topics: Option<Vec<String>>,
+    pub target_categories: Option<Vec<Category>>,
+    #[schema(minimum = 1, maximum = 1440)]
+    pub duration_minutes: Option<i32>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub programme_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CourseListQuery {
+    pub programme_id: Option<Uuid>,
+}
+
+fn check_topics(v: &mut Validator, topics: &[String]) -> String {
+    if topics.len() > MAX_TOPICS {
+        v.add("topics", FieldIssue::Range { min: 0, max: MAX_TOPICS as i64 });
+    }
+    let topics: Vec<String> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, topic)| v.text(&format!("topics[{i}]"), topic, MAX_NAME_CHARS))
+        .collect();
+    db::join_lines(&topics)
+}
+
+/// A non-empty set of categories, as stored.
+pub fn check_categories(v: &mut Validator, field: &str, categories: &[Category]) -> String {
+    if categories.is_empty() {
+        v.add(field, FieldIssue::EmptyList);
+    }
+    Category::join(categories)
+}
+
+fn check_duration(v: &mut Validator, minutes: i32) -> i32 {
+    if !(1..=MAX_DURATION_MINUTES).contains(&minutes) {
+        v.add("duration_minutes", FieldIssue::Range { min: 1, max: MAX_DURATION_MINUTES.into() });
+    }
+    minutes
+}
+
+#[utoipa::path(
+    tag = "courses",
+    security(("bearer" = [])),
+    request_body = CreateCourseRequest,
+    responses(
+        (status = 201, description = "Created", body = CourseResponse),
+        (status = 403, description = "Not an admin"),
+    )
+)]
+#[post("/courses")]
+pub async fn create_course(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateCourseRequest>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let targets = body.target_categories.unwrap_or_else(|| Category::VARIANTS.to_vec());
+    let now = db::now();
+    let course = Course {
+        id: db::new_id(),
+        title: v.text("title", &body.title, MAX_NAME_CHARS),
+        summary: v.optional_text("summary", body.summary.as_deref(), MAX_TEXT_CHARS),
+        topics: check_topics(&mut v, &body.topics),
+        target_categories: check_categories(&mut v, "target_categories", &targets),
+        duration_minutes: check_duration(&mut v, body.duration_minutes),
+        programme_id: body.programme_id.map(|id| id.to_string()),
+        created_at: now,
+        updated_at: now,
+    };
+    v.finish()?;
+    let actor = Actor::user(caller.id());
+    let course = state.db.write(move |conn| model::create(conn, &actor, course)).await?;
+    Ok(HttpResponse::Created().json(CourseResponse::from(course)))
+}
+
+#[utoipa::path(
+    tag = "courses",
+    security(("bearer" = [])),
+    params(PageQuery, CourseListQuery),
+    responses((status = 200, description = "A page of courses, oldest first", body = Page<CourseResponse>))
+)]
+#[get("/courses")]
+pub async fn list_courses(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(filter): Query<CourseListQuery>,
+) -> Result<web::Json<Page<CourseResponse>>, AppError> {
+    let page = page.parse()?;
+    let programme = filter.programme_id.map(|id| id.to_string());
+    let rows = {
+        let page = page.clone();
+        state.db.run(move |conn| Ok(model::list(conn, programme, &page)?)).await?
+    };
+    Ok(web::Json(Page::from_rows(rows, &page, |c| &c.id, CourseResponse::from)))
+}
+
+#[utoipa::path(
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The course's id")),
+    responses(
+        (status = 200, description = "The course", body = CourseResponse),
+        (status = 404, description = "No such course"),
+    )
+)]
+#[get("/courses/{id}")]
+pub async fn get_course(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<CourseResponse>, AppError> {
+    let id = id.to_string();
+    let course =
+        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    Ok(web::Json(course.into()))
+}
+
+#[utoipa::path(
+    tag = "courses",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The course's id")),
+    request_body = UpdateCourseRequest,
+    responses(
+        (status = 200, description = "The changed course", body = CourseResponse),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such course"),
+    )
+)]
+#[patch("/courses/{id}")]
+pub async fn update_course(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateCourseRequest>,
+) -> Result<web::Json<CourseResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let update = CourseUpdate {
+        title: body.title.as_deref().map(|title| v.text("title", title, MAX_NAME_CHARS)),
+        summary: body
+            .summary
+            .map(|summary| v.optional_text("summary", summary.as_deref(), MAX_TEXT_CHARS)),
+        topics: body.topics.as_deref().map(|topics| check_topics(&mut v, topics)),
+        target_categories: body
+            .target_categories
+            .as_deref()
+            .map(|targets| check_categories(&mut v, "target_categories", targets)),
+        duration_minutes: body.duration_minutes.map(|minutes| check_duration(&mut v, minutes)),
+        programme_id: body.programme_id.map(|programme| programme.map(|id| id.to_string())),
+    };
+    v.finish()?;
+    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let course = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
+    Ok(web::Json(course.into()))
+}

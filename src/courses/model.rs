@@ -1,0 +1,100 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::schema::courses;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, FieldIssue};
+use crate::http::pagination::PageRequest;
+use crate::programmes;
+
+/// A course as stored; `topics` and `target_categories` are lists kept one
+/// item per line (see [`db::join_lines`]).
+#[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
+#[diesel(table_name = courses, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct Course {
+    pub id: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub topics: String,
+    pub target_categories: String,
+    pub duration_minutes: i32,
+    pub programme_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+fn check_programme(conn: &mut DbConnection, course: &Course) -> Result<(), AppError> {
+    match &course.programme_id {
+        Some(programme) if !programmes::model::exists(conn, programme)? => {
+            Err(AppError::validation("programme_id", FieldIssue::UnknownReference))
+        }
+        _ => Ok(()),
+    }
+}
+
+pub fn create(conn: &mut DbConnection, actor: &Actor, course: Course) -> Result<Course, AppError> {
+    check_programme(conn, &course)?;
+    diesel::insert_into(courses::table).values(&course).execute(conn)?;
+    let changes = FieldChange::diff(None::<&Course>, &course, &[]);
+    audit::record(conn, actor, Action::Create, EntityType::Course, &course.id, changes)?;
+    Ok(course)
+}
+
+/// A change to a course; `None` leaves a field as it is, `Some(None)`
+/// clears a nullable one. Lists come already joined.
+#[derive(Debug, Default)]
+pub struct CourseUpdate {
+    pub title: Option<String>,
+    pub summary: Option<Option<String>>,
+    pub topics: Option<String>,
+    pub target_categories: Option<String>,
+    pub duration_minutes: Option<i32>,
+    pub programme_id: Option<Option<String>>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    update: CourseUpdate,
+) -> Result<Course, AppError> {
+    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let mut next = current.clone();
+    next.title = update.title.unwrap_or(next.title);
+    if let Some(summary) = update.summary {
+        next.summary = summary;
+    }
+    next.topics = update.topics.unwrap_or(next.topics);
+    next.target_categories = update.target_categories.unwrap_or(next.target_categories);
+    next.duration_minutes = update.duration_minutes.unwrap_or(next.duration_minutes);
+    if let Some(programme) = update.programme_id {
+        next.programme_id = programme;
+    }
+    check_programme(conn, &next)?;
+    next.updated_at = db::now();
+    diesel::update(courses::table.find(id)).set(&next).execute(conn)?;
+    let changes = FieldChange::diff(Some(&current), &next, &[]);
+    audit::record(conn, actor, Action::Update, EntityType::Course, id, changes)?;
+    Ok(next)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Course>> {
+    courses::table.find(id).first(conn).optional()
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    programme_id: Option<String>,
+    page: &PageRequest,
+) -> QueryResult<Vec<Course>> {
+    let mut query = courses::table.order(courses::id.asc()).limit(page.fetch_limit()).into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(courses::id.gt(after.clone()));
+    }
+    if let Some(programme) = programme_id {
+        query = query.filter(courses::programme_id.eq(programme));
+    }
+    query.load(conn)
+}

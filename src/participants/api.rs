@@ -1,0 +1,365 @@
+//! `/api/v1/participants`: profiles of the people who attend, scoped to
+//! what each caller may see (see [`crate::access`]).
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{
+    self, MAX_PHONE_CHARS, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate,
+};
+use super::{Category, Gender, Participant};
+use crate::access::{ParticipantScope, Placement};
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::db::DbConnection;
+use crate::error::{AppError, FieldIssue};
+use crate::http::json::{Json, nullable};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::startup::AppState;
+use crate::validation::{MAX_NAME_CHARS, Validator};
+
+/// The longest name search accepted, in characters.
+const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ParticipantResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Empty once anonymised.
+    #[schema(example = "Nguyễn Thị Hường")]
+    pub full_name: String,
+    pub category: Category,
+    #[schema(format = Uuid)]
+    pub organization_id: Option<String>,
+    // The fields below are absent (not null) for trainers, who see only
+    // name, category and unit: the outer `Option` is "shown at all".
+    /// Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    /// Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub birth_date: Option<Option<NaiveDate>>,
+    /// Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    /// Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    /// The guardian's participant profile (a parent, for a minor). Absent
+    /// for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub guardian_id: Option<Option<String>>,
+    /// The login account linked to this profile. Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub user_id: Option<Option<String>>,
+    /// When an admin erased the personal data; `null` otherwise.
+    pub anonymized_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ParticipantResponse {
+    /// The profile as `scope`'s caller may see it.
+    pub fn new(row: Participant, scope: &ParticipantScope) -> Self {
+        let shown = scope.shows_personal_fields();
+        Self {
+            gender: shown.then_some(row.gender),
+            birth_date: shown.then_some(row.birth_date),
+            phone: shown.then_some(row.phone),
+            email: shown.then_some(row.email),
+            guardian_id: shown.then_some(row.guardian_id),
+            user_id: shown.then_some(row.user_id),
+            id: row.id,
+            full_name: row.full_name,
+            category: row.category,
+            organization_id: row.organization_id,
+            anonymized_at: row.anonymized_at.map(|at| at.and_utc()),
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A new profile. Coordinators create in their own unit (the default when
+/// `organization_id` is absent); a participant creates a dependant, with
+/// their own profile as guardian; only admins link an account.
+#[derive(Deserialize, ToSchema)]
+pub struct CreateParticipantRequest {
+    #[schema(example = "Nguyễn Thị Hường", min_length = 1, max_length = 200)]
+    pub full_name: String,
+    pub category: Category,
+    pub organization_id: Option<Uuid>,
+    pub gender: Option<Gender>,
+    /// Required for students.
+    pub birth_date: Option<NaiveDate>,
+    #[schema(example = "+84 912 345 678", max_length = 20)]
+    pub phone: Option<String>,
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    pub guardian_id: Option<Uuid>,
+    pub user_id: Option<Uuid>,
+}
+
+/// Any subset of fields; absent ones stay as they are, `null` clears a
+/// nullable one.
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateParticipantRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub full_name: Option<String>,
+    pub category: Option<Category>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub organization_id: Option<Option<Uuid>>,
+    pub gender: Option<Gender>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub birth_date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 20)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Email, max_length = 254)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub guardian_id: Option<Option<Uuid>>,
+    /// Admins only.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub user_id: Option<Option<Uuid>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ParticipantListQuery {
+    pub organization_id: Option<Uuid>,
+    pub category: Option<Category>,
+    pub guardian_id: Option<Uuid>,
+    /// Name search, ignoring case and Vietnamese diacritics: every word
+    /// must begin a word of the name ("nguyen huong" finds "Nguyễn Thị
+    /// Hường").
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+}
+
+fn id_text(id: Option<Uuid>) -> Option<String> {
+    id.map(|id| id.to_string())
+}
+
+fn optional_email(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
+    let email = value.map(str::trim).filter(|e| !e.is_empty())?;
+    Some(v.email(field, email))
+}
+
+/// The caller's scope and the profile `id` if it is in it, else 404.
+fn visible(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    id: &str,
+) -> Result<(ParticipantScope, Participant), AppError> {
+    let scope = ParticipantScope::of(conn, &caller.user)?;
+    let row = model::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
+    Ok((scope, row))
+}
+
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    request_body = CreateParticipantRequest,
+    responses(
+        (status = 201, description = "Created", body = ParticipantResponse),
+        (status = 403, description = "A trainer; a coordinator creating outside their unit; a participant naming another guardian; a non-admin linking an account"),
+    )
+)]
+#[post("/participants")]
+pub async fn create_participant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateParticipantRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut v = Validator::new();
+    let profile = ProfileFields {
+        full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
+        category: body.category,
+        organization_id: id_text(body.organization_id),
+        gender: body.gender,
+        birth_date: body.birth_date,
+        phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+        email: optional_email(&mut v, "email", body.email.as_deref()),
+    };
+    profile.check(&mut v);
+    v.finish()?;
+    let requested = Placement {
+        organization_id: profile.organization_id.clone(),
+        guardian_id: id_text(body.guardian_id),
+    };
+    let user_id = id_text(body.user_id);
+    let response = state
+        .db
+        .write(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            let placement = scope.place_new(requested)?;
+            if user_id.is_some() && !scope.is_admin() {
+                return Err(AppError::Forbidden);
+            }
+            let links = ProfileLinks {
+                guardian_id: placement.guardian_id,
+                user_id,
+                created_by: Some(caller.id().to_owned()),
+            };
+            let new = ProfileFields { organization_id: placement.organization_id, ..profile }
+                .into_new(links);
+            let row = model::create(conn, &Actor::user(caller.id()), new)?;
+            Ok(ParticipantResponse::new(row, &scope))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(response))
+}
+
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(PageQuery, ParticipantListQuery),
+    responses((status = 200, description = "A page of the profiles the caller may see, oldest first", body = Page<ParticipantResponse>))
+)]
+#[get("/participants")]
+pub async fn list_participants(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(filter): Query<ParticipantListQuery>,
+) -> Result<web::Json<Page<ParticipantResponse>>, AppError> {
+    let page = page.parse()?;
+    if filter.q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+        let mut v = Validator::new();
+        v.add("q", FieldIssue::TooLong { max: MAX_QUERY_CHARS });
+        v.finish_params()?;
+    }
+    let filter = ParticipantFilter {
+        organization_id: id_text(filter.organization_id),
+        category: filter.category,
+        guardian_id: id_text(filter.guardian_id),
+        q: filter.q,
+    };
+    let result = state
+        .db
+        .run(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            let rows = model::list(conn, &scope, &filter, &page)?;
+            Ok(Page::from_rows(rows, &page, |p| &p.id, |p| ParticipantResponse::new(p, &scope)))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The profile's id")),
+    responses(
+        (status = 200, description = "The profile", body = ParticipantResponse),
+        (status = 404, description = "No such profile, or not one the caller may see"),
+    )
+)]
+#[get("/participants/{id}")]
+pub async fn get_participant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ParticipantResponse>, AppError> {
+    let id = id.to_string();
+    let response = state
+        .db
+        .run(move |conn| {
+            let (scope, row) = visible(conn, &caller, &id)?;
+            Ok(ParticipantResponse::new(row, &scope))
+        })
+        .await?;
+    Ok(web::Json(response))
+}
+
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The profile's id")),
+    request_body = UpdateParticipantRequest,
+    responses(
+        (status = 200, description = "The changed profile", body = ParticipantResponse),
+        (status = 403, description = "A trainer; a coordinator moving the profile out of their unit; a participant changing a guardian; a non-admin linking an account"),
+        (status = 404, description = "No such profile, or not one the caller may see"),
+        (status = 409, description = "The profile was anonymised (`participant_anonymized`)"),
+    )
+)]
+#[patch("/participants/{id}")]
+pub async fn update_participant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateParticipantRequest>,
+) -> Result<web::Json<ParticipantResponse>, AppError> {
+    let mut v = Validator::new();
+    let update = ProfileUpdate {
+        full_name: body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS)),
+        category: body.category,
+        organization_id: body.organization_id.map(id_text),
+        gender: body.gender,
+        birth_date: body.birth_date,
+        phone: body.phone.map(|phone| v.optional_text("phone", phone.as_deref(), MAX_PHONE_CHARS)),
+        email: body.email.map(|email| optional_email(&mut v, "email", email.as_deref())),
+        guardian_id: body.guardian_id.map(id_text),
+        user_id: body.user_id.map(id_text),
+    };
+    v.finish()?;
+    let id = id.to_string();
+    let response = state
+        .db
+        .write(move |conn| {
+            let (scope, current) = visible(conn, &caller, &id)?;
+            scope.check_change(update.organization_id.as_ref(), update.guardian_id.as_ref())?;
+            if update.user_id.is_some() && !scope.is_admin() {
+                return Err(AppError::Forbidden);
+            }
+            let row = model::update(conn, &Actor::user(caller.id()), current, update)?;
+            Ok(ParticipantResponse::new(row, &scope))
+        })
+        .await?;
+    Ok(web::Json(response))
+}
+
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The profile's id")),
+    responses(
+        (status = 200, description = "Name, contact details, birth date and links erased; category, unit and gender kept so that statistics stay the same. Doing it again changes nothing", body = ParticipantResponse),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such profile"),
+    )
+)]
+#[post("/participants/{id}/anonymize")]
+pub async fn anonymize_participant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ParticipantResponse>, AppError> {
+    caller.require(&[crate::users::Role::Admin])?;
+    let id = id.to_string();
+    let response = state
+        .db
+        .write(move |conn| {
+            let (scope, current) = visible(conn, &caller, &id)?;
+            let row = model::anonymize(conn, &Actor::user(caller.id()), current)?;
+            Ok(ParticipantResponse::new(row, &scope))
+        })
+        .await?;
+    Ok(web::Json(response))
+}

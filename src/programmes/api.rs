@@ -1,0 +1,192 @@
+//! `/api/v1/programmes`: readable by every signed-in user, written by admins.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::Programme;
+use super::model::{self, ProgrammeUpdate};
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::error::AppError;
+use crate::http::json::{Json, nullable};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProgrammeResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(example = "Tuần lễ hưởng ứng học tập suốt đời 2023")]
+    pub name: String,
+    #[schema(example = "Xây dựng năng lực tự học trong kỷ nguyên số")]
+    pub theme: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Programme> for ProgrammeResponse {
+    fn from(p: Programme) -> Self {
+        Self {
+            id: p.id,
+            name: p.name,
+            theme: p.theme,
+            starts_on: p.starts_on,
+            ends_on: p.ends_on,
+            created_at: p.created_at.and_utc(),
+            updated_at: p.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateProgrammeRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(max_length = 2000)]
+    pub theme: Option<String>,
+    pub starts_on: NaiveDate,
+    /// Not before `starts_on`.
+    pub ends_on: NaiveDate,
+}
+
+/// Any subset of fields; absent ones stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateProgrammeRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub theme: Option<Option<String>>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProgrammeListQuery {
+    /// Only programmes running on this day.
+    pub on: Option<NaiveDate>,
+}
+
+#[utoipa::path(
+    tag = "programmes",
+    security(("bearer" = [])),
+    request_body = CreateProgrammeRequest,
+    responses(
+        (status = 201, description = "Created", body = ProgrammeResponse),
+        (status = 403, description = "Not an admin"),
+    )
+)]
+#[post("/programmes")]
+pub async fn create_programme(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateProgrammeRequest>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let name = v.text("name", &body.name, MAX_NAME_CHARS);
+    let theme = v.optional_text("theme", body.theme.as_deref(), MAX_TEXT_CHARS);
+    let starts_on = v.planning_date("starts_on", body.starts_on);
+    let ends_on = v.planning_date("ends_on", body.ends_on);
+    v.finish()?;
+    let now = db::now();
+    let programme = Programme {
+        id: db::new_id(),
+        name,
+        theme,
+        starts_on,
+        ends_on,
+        created_at: now,
+        updated_at: now,
+    };
+    let actor = Actor::user(caller.id());
+    let programme = state.db.write(move |conn| model::create(conn, &actor, programme)).await?;
+    Ok(HttpResponse::Created().json(ProgrammeResponse::from(programme)))
+}
+
+#[utoipa::path(
+    tag = "programmes",
+    security(("bearer" = [])),
+    params(PageQuery, ProgrammeListQuery),
+    responses((status = 200, description = "A page of programmes, oldest first", body = Page<ProgrammeResponse>))
+)]
+#[get("/programmes")]
+pub async fn list_programmes(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(filter): Query<ProgrammeListQuery>,
+) -> Result<web::Json<Page<ProgrammeResponse>>, AppError> {
+    let page = page.parse()?;
+    let mut v = Validator::new();
+    let on = filter.on.map(|day| v.planning_date("on", day));
+    v.finish_params()?;
+    let rows = {
+        let page = page.clone();
+        state.db.run(move |conn| Ok(model::list(conn, on, &page)?)).await?
+    };
+    Ok(web::Json(Page::from_rows(rows, &page, |p| &p.id, ProgrammeResponse::from)))
+}
+
+#[utoipa::path(
+    tag = "programmes",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The programme's id")),
+    responses(
+        (status = 200, description = "The programme", body = ProgrammeResponse),
+        (status = 404, description = "No such programme"),
+    )
+)]
+#[get("/programmes/{id}")]
+pub async fn get_programme(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ProgrammeResponse>, AppError> {
+    let id = id.to_string();
+    let programme =
+        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    Ok(web::Json(programme.into()))
+}
+
+#[utoipa::path(
+    tag = "programmes",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The programme's id")),
+    request_body = UpdateProgrammeRequest,
+    responses(
+        (status = 200, description = "The changed programme", body = ProgrammeResponse),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such programme"),
+    )
+)]
+#[patch("/programmes/{id}")]
+pub async fn update_programme(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateProgrammeRequest>,
+) -> Result<web::Json<ProgrammeResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let update = ProgrammeUpdate {
+        name: body.name.as_deref().map(|name| v.text("name", name, MAX_NAME_CHARS)),
+        theme: body.theme.map(|theme| v.optional_text("theme", theme.as_deref(), MAX_TEXT_CHARS)),
+        starts_on: body.starts_on.map(|date| v.planning_date("starts_on", date)),
+        ends_on: body.ends_on.map(|date| v.planning_date("ends_on", date)),
+    };
+    v.finish()?;
+    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let programme = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
+    Ok(web::Json(programme.into()))
+}

@@ -1,0 +1,99 @@
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::schema::programmes;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, FieldIssue};
+use crate::http::pagination::PageRequest;
+
+#[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
+#[diesel(table_name = programmes, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct Programme {
+    pub id: String,
+    pub name: String,
+    pub theme: Option<String>,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A programme ends on or after the day it starts.
+fn check(programme: &Programme) -> Result<(), AppError> {
+    if programme.ends_on < programme.starts_on {
+        return Err(AppError::validation("ends_on", FieldIssue::Before("starts_on")));
+    }
+    Ok(())
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    programme: Programme,
+) -> Result<Programme, AppError> {
+    check(&programme)?;
+    diesel::insert_into(programmes::table).values(&programme).execute(conn)?;
+    let changes = FieldChange::diff(None::<&Programme>, &programme, &[]);
+    audit::record(conn, actor, Action::Create, EntityType::Programme, &programme.id, changes)?;
+    Ok(programme)
+}
+
+/// A change to a programme; `None` leaves a field as it is, `Some(None)`
+/// clears the theme.
+#[derive(Debug, Default)]
+pub struct ProgrammeUpdate {
+    pub name: Option<String>,
+    pub theme: Option<Option<String>>,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+}
+
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    update: ProgrammeUpdate,
+) -> Result<Programme, AppError> {
+    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let mut next = current.clone();
+    next.name = update.name.unwrap_or(next.name);
+    if let Some(theme) = update.theme {
+        next.theme = theme;
+    }
+    next.starts_on = update.starts_on.unwrap_or(next.starts_on);
+    next.ends_on = update.ends_on.unwrap_or(next.ends_on);
+    check(&next)?;
+    next.updated_at = db::now();
+    diesel::update(programmes::table.find(id)).set(&next).execute(conn)?;
+    let changes = FieldChange::diff(Some(&current), &next, &[]);
+    audit::record(conn, actor, Action::Update, EntityType::Programme, id, changes)?;
+    Ok(next)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Programme>> {
+    programmes::table.find(id).first(conn).optional()
+}
+
+pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(programmes::table.find(id))).get_result(conn)
+}
+
+/// Programmes running on `on` (if given): started on or before it and not
+/// ended before it.
+pub fn list(
+    conn: &mut DbConnection,
+    on: Option<NaiveDate>,
+    page: &PageRequest,
+) -> QueryResult<Vec<Programme>> {
+    let mut query =
+        programmes::table.order(programmes::id.asc()).limit(page.fetch_limit()).into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(programmes::id.gt(after.clone()));
+    }
+    if let Some(day) = on {
+        query = query.filter(programmes::starts_on.le(day)).filter(programmes::ends_on.ge(day));
+    }
+    query.load(conn)
+}

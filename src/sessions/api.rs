@@ -1,0 +1,312 @@
+//! `/api/v1/sessions`: readable by every signed-in user, written by admins.
+
+use actix_web::{HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, SessionDetails, SessionFilter, SessionUpdate};
+use super::{Session, SessionStatus};
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::courses::api::check_categories;
+use crate::db;
+use crate::error::{AppError, FieldIssue};
+use crate::http::json::{Json, nullable};
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::participants::Category;
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::{MAX_NAME_CHARS, Validator};
+
+/// The most seats a session may have; more is a typing mistake.
+const MAX_CAPACITY: i32 = 10_000;
+/// The most trainers a session may have.
+const MAX_TRAINERS: usize = 20;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub course_id: String,
+    /// The course's programme.
+    #[schema(format = Uuid)]
+    pub programme_id: Option<String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    #[schema(example = "Nhà văn hoá xóm Đồng Tâm")]
+    pub venue: String,
+    pub capacity: i32,
+    #[schema(value_type = Vec<String>)]
+    pub trainer_ids: Vec<String>,
+    pub status: SessionStatus,
+    pub enrolment_opens_at: Option<DateTime<Utc>>,
+    pub enrolment_closes_at: Option<DateTime<Utc>>,
+    /// Who may enrol: the session's own categories, or its course's.
+    pub eligible_categories: Vec<Category>,
+    /// Whether people may wait for a place when the session is full.
+    pub waitlist: bool,
+    pub enrolled_count: i32,
+    pub waitlisted_count: i32,
+    pub seats_left: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<SessionDetails> for SessionResponse {
+    fn from(details: SessionDetails) -> Self {
+        let eligible_categories = details.eligible_categories();
+        let seats_left = details.seats_left();
+        let s = details.session;
+        Self {
+            id: s.id,
+            course_id: s.course_id,
+            programme_id: details.programme_id,
+            starts_at: s.starts_at.and_utc(),
+            ends_at: s.ends_at.and_utc(),
+            venue: s.venue,
+            capacity: s.capacity,
+            trainer_ids: details.trainer_ids,
+            status: s.status,
+            enrolment_opens_at: s.enrolment_opens_at.map(|t| t.and_utc()),
+            enrolment_closes_at: s.enrolment_closes_at.map(|t| t.and_utc()),
+            eligible_categories,
+            waitlist: s.waitlist,
+            enrolled_count: s.enrolled_count,
+            waitlisted_count: s.waitlisted_count,
+            seats_left,
+            created_at: s.created_at.and_utc(),
+            updated_at: s.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateSessionRequest {
+    pub course_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    /// After `starts_at`.
+    pub ends_at: DateTime<Utc>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub venue: String,
+    #[schema(minimum = 1, maximum = 10000)]
+    pub capacity: i32,
+    /// Accounts with the `trainer` role; may be empty until assigned.
+    #[schema(max_items = 20)]
+    pub trainer_ids: Vec<Uuid>,
+    /// Default false.
+    pub waitlist: Option<bool>,
+    pub enrolment_opens_at: Option<DateTime<Utc>>,
+    /// After `enrolment_opens_at`.
+    pub enrolment_closes_at: Option<DateTime<Utc>>,
+    /// Default: the course's target categories.
+    pub eligible_categories: Option<Vec<Category>>,
+}
+
+/// Any subset of fields; absent ones stay as they are, `null` clears a
+/// nullable one (`eligible_categories: null` goes back to the course's).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateSessionRequest {
+    pub course_id: Option<Uuid>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub venue: Option<String>,
+    /// Not below `enrolled_count`.
+    #[schema(minimum = 1, maximum = 10000)]
+    pub capacity: Option<i32>,
+    #[schema(max_items = 20)]
+    pub trainer_ids: Option<Vec<Uuid>>,
+    pub status: Option<SessionStatus>,
+    pub waitlist: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub enrolment_opens_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub enrolment_closes_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<Category>>)]
+    pub eligible_categories: Option<Option<Vec<Category>>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionListQuery {
+    /// Sessions starting at or after this time (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Sessions starting before this time (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    pub course_id: Option<Uuid>,
+    pub programme_id: Option<Uuid>,
+    pub trainer_id: Option<Uuid>,
+    pub status: Option<SessionStatus>,
+    /// `true`: only sessions with a seat left; `false`: only full ones.
+    pub has_seats: Option<bool>,
+}
+
+fn check_capacity(v: &mut Validator, capacity: i32) -> i32 {
+    if !(1..=MAX_CAPACITY).contains(&capacity) {
+        v.add("capacity", FieldIssue::Range { min: 1, max: MAX_CAPACITY.into() });
+    }
+    capacity
+}
+
+fn trainer_ids(v: &mut Validator, ids: &[Uuid]) -> Vec<String> {
+    if ids.len() > MAX_TRAINERS {
+        v.add("trainer_ids", FieldIssue::Range { min: 0, max: MAX_TRAINERS as i64 });
+    }
+    ids.iter().map(Uuid::to_string).collect()
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    request_body = CreateSessionRequest,
+    responses(
+        (status = 201, description = "Created, `scheduled`", body = SessionResponse),
+        (status = 403, description = "Not an admin"),
+    )
+)]
+#[post("/sessions")]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<CreateSessionRequest>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let now = db::now();
+    let session = Session {
+        id: db::new_id(),
+        course_id: body.course_id.to_string(),
+        starts_at: v.planning_time("starts_at", body.starts_at),
+        ends_at: v.planning_time("ends_at", body.ends_at),
+        venue: v.text("venue", &body.venue, MAX_NAME_CHARS),
+        capacity: check_capacity(&mut v, body.capacity),
+        status: SessionStatus::Scheduled,
+        enrolment_opens_at: body
+            .enrolment_opens_at
+            .map(|t| v.planning_time("enrolment_opens_at", t)),
+        enrolment_closes_at: body
+            .enrolment_closes_at
+            .map(|t| v.planning_time("enrolment_closes_at", t)),
+        eligible_categories: body
+            .eligible_categories
+            .as_deref()
+            .map(|categories| check_categories(&mut v, "eligible_categories", categories)),
+        waitlist: body.waitlist.unwrap_or(false),
+        enrolled_count: 0,
+        waitlisted_count: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let trainers = trainer_ids(&mut v, &body.trainer_ids);
+    v.finish()?;
+    let actor = Actor::user(caller.id());
+    let details =
+        state.db.write(move |conn| model::create(conn, &actor, session, &trainers)).await?;
+    Ok(HttpResponse::Created().json(SessionResponse::from(details)))
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(PageQuery, SessionListQuery),
+    responses((status = 200, description = "A page of sessions, oldest first", body = Page<SessionResponse>))
+)]
+#[get("/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(query): Query<SessionListQuery>,
+) -> Result<web::Json<Page<SessionResponse>>, AppError> {
+    let page = page.parse()?;
+    let mut v = Validator::new();
+    let filter = SessionFilter {
+        from: query.from.map(|t| v.planning_time("from", t)),
+        to: query.to.map(|t| v.planning_time("to", t)),
+        course_id: query.course_id.map(|id| id.to_string()),
+        programme_id: query.programme_id.map(|id| id.to_string()),
+        trainer_id: query.trainer_id.map(|id| id.to_string()),
+        status: query.status,
+        has_seats: query.has_seats,
+    };
+    v.finish_params()?;
+    let rows = {
+        let page = page.clone();
+        state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
+    };
+    Ok(web::Json(Page::from_rows(rows, &page, |s| &s.session.id, SessionResponse::from)))
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 200, description = "The session", body = SessionResponse),
+        (status = 404, description = "No such session"),
+    )
+)]
+#[get("/sessions/{id}")]
+pub async fn get_session(
+    state: web::Data<AppState>,
+    _caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<SessionResponse>, AppError> {
+    let id = id.to_string();
+    let details =
+        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    Ok(web::Json(details.into()))
+}
+
+#[utoipa::path(
+    tag = "sessions",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = UpdateSessionRequest,
+    responses(
+        (status = 200, description = "The changed session", body = SessionResponse),
+        (status = 403, description = "Not an admin"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "Capacity below the places already taken (`capacity_below_enrolled`)"),
+    )
+)]
+#[patch("/sessions/{id}")]
+pub async fn update_session(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<UpdateSessionRequest>,
+) -> Result<web::Json<SessionResponse>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let mut v = Validator::new();
+    let update = SessionUpdate {
+        course_id: body.course_id.map(|id| id.to_string()),
+        starts_at: body.starts_at.map(|t| v.planning_time("starts_at", t)),
+        ends_at: body.ends_at.map(|t| v.planning_time("ends_at", t)),
+        venue: body.venue.as_deref().map(|venue| v.text("venue", venue, MAX_NAME_CHARS)),
+        capacity: body.capacity.map(|capacity| check_capacity(&mut v, capacity)),
+        status: body.status,
+        enrolment_opens_at: body
+            .enrolment_opens_at
+            .map(|t| t.map(|t| v.planning_time("enrolment_opens_at", t))),
+        enrolment_closes_at: body
+            .enrolment_closes_at
+            .map(|t| t.map(|t| v.planning_time("enrolment_closes_at", t))),
+        eligible_categories: body.eligible_categories.map(|categories| {
+            categories.map(|c| check_categories(&mut v, "eligible_categories", &c))
+        }),
+        waitlist: body.waitlist,
+        trainer_ids: body.trainer_ids.map(|ids| trainer_ids(&mut v, &ids)),
+    };
+    v.finish()?;
+    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let details = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
+    Ok(web::Json(details.into()))
+}

@@ -1,0 +1,366 @@
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::schema::{courses, session_trainers, sessions, users};
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, Conflict, FieldIssue};
+use crate::http::pagination::PageRequest;
+use crate::participants::Category;
+use crate::text_enum::text_enum;
+use crate::users::Role;
+use crate::validation::Validator;
+
+text_enum! {
+    pub enum SessionStatus {
+        Scheduled => "scheduled",
+        Cancelled => "cancelled",
+        Completed => "completed",
+    }
+}
+
+/// A session as stored. `enrolled_count` and `waitlisted_count` belong to
+/// the enrolment transactions: nothing here writes them.
+#[derive(Clone, Debug, Queryable, Insertable, Serialize)]
+#[diesel(table_name = sessions, treat_none_as_default_value = false)]
+pub struct Session {
+    pub id: String,
+    pub course_id: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub venue: String,
+    pub capacity: i32,
+    pub status: SessionStatus,
+    pub enrolment_opens_at: Option<NaiveDateTime>,
+    pub enrolment_closes_at: Option<NaiveDateTime>,
+    /// `None`: the course's target categories.
+    pub eligible_categories: Option<String>,
+    pub waitlist: bool,
+    #[serde(skip)]
+    pub enrolled_count: i32,
+    #[serde(skip)]
+    pub waitlisted_count: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a change to a session writes: every planned field, never the
+/// enrolment counters.
+#[derive(AsChangeset)]
+#[diesel(table_name = sessions, treat_none_as_null = true)]
+struct SessionChanges<'a> {
+    course_id: &'a str,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    venue: &'a str,
+    capacity: i32,
+    status: SessionStatus,
+    enrolment_opens_at: Option<NaiveDateTime>,
+    enrolment_closes_at: Option<NaiveDateTime>,
+    eligible_categories: Option<&'a str>,
+    waitlist: bool,
+    updated_at: NaiveDateTime,
+}
+
+impl<'a> From<&'a Session> for SessionChanges<'a> {
+    fn from(s: &'a Session) -> Self {
+        Self {
+            course_id: &s.course_id,
+            starts_at: s.starts_at,
+            ends_at: s.ends_at,
+            venue: &s.venue,
+            capacity: s.capacity,
+            status: s.status,
+            enrolment_opens_at: s.enrolment_opens_at,
+            enrolment_closes_at: s.enrolment_closes_at,
+            eligible_categories: s.eligible_categories.as_deref(),
+            waitlist: s.waitlist,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// A session with what a reader needs from elsewhere: its trainers, and
+/// from its course the programme and the default eligible categories.
+#[derive(Clone, Debug)]
+pub struct SessionDetails {
+    pub session: Session,
+    pub trainer_ids: Vec<String>,
+    pub programme_id: Option<String>,
+    pub course_targets: String,
+}
+
+impl SessionDetails {
+    /// The categories that may enrol: the session's own, or its course's.
+    pub fn eligible_categories(&self) -> Vec<Category> {
+        Category::split(self.session.eligible_categories.as_deref().unwrap_or(&self.course_targets))
+    }
+
+    pub fn seats_left(&self) -> i32 {
+        (self.session.capacity - self.session.enrolled_count).max(0)
+    }
+}
+
+/// The rules a session keeps on its own fields: it ends after it starts,
+/// and its enrolment window closes after it opens.
+fn check(session: &Session) -> Result<(), AppError> {
+    let mut v = Validator::new();
+    if session.ends_at <= session.starts_at {
+        v.add("ends_at", FieldIssue::NotAfter("starts_at"));
+    }
+    if let (Some(opens), Some(closes)) = (session.enrolment_opens_at, session.enrolment_closes_at)
+        && closes <= opens
+    {
+        v.add("enrolment_closes_at", FieldIssue::NotAfter("enrolment_opens_at"));
+    }
+    v.finish()
+}
+
+/// The course's programme and target categories, or 422 on `course_id`.
+fn course_of(
+    conn: &mut DbConnection,
+    course_id: &str,
+) -> Result<(Option<String>, String), AppError> {
+    courses::table
+        .find(course_id)
+        .select((courses::programme_id, courses::target_categories))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::validation("course_id", FieldIssue::UnknownReference))
+}
+
+/// Checks that every id names an active trainer's account (422 naming each
+/// one that does not); gives them sorted, without duplicates, as they are
+/// read back.
+fn check_trainers(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<String>, AppError> {
+    let trainers: Vec<String> = users::table
+        .filter(users::id.eq_any(ids))
+        .filter(users::role.eq(Role::Trainer))
+        .filter(users::active.eq(true))
+        .select(users::id)
+        .load(conn)?;
+    let mut v = Validator::new();
+    let mut unique = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !trainers.contains(id) {
+            v.add(&format!("trainer_ids[{i}]"), FieldIssue::NotATrainer);
+        } else if !unique.contains(id) {
+            unique.push(id.clone());
+        }
+    }
+    v.finish()?;
+    unique.sort();
+    Ok(unique)
+}
+
+fn set_trainers(conn: &mut DbConnection, session_id: &str, ids: &[String]) -> QueryResult<()> {
+    diesel::delete(session_trainers::table.filter(session_trainers::session_id.eq(session_id)))
+        .execute(conn)?;
+    // One row at a time: multi-row inserts do not compile through the
+    // MultiConnection enum, and a session has few trainers.
+    for id in ids {
+        diesel::insert_into(session_trainers::table)
+            .values((session_trainers::session_id.eq(session_id), session_trainers::user_id.eq(id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// How the audit trail sees a session: its planned fields and trainers.
+fn snapshot(session: &Session, trainer_ids: &[String]) -> serde_json::Value {
+    let mut value = serde_json::to_value(session).unwrap_or_default();
+    value["trainer_ids"] = serde_json::json!(trainer_ids);
+    value
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session: Session,
+    trainer_ids: &[String],
+) -> Result<SessionDetails, AppError> {
+    check(&session)?;
+    let (programme_id, course_targets) = course_of(conn, &session.course_id)?;
+    let trainer_ids = check_trainers(conn, trainer_ids)?;
+    diesel::insert_into(sessions::table).values(&session).execute(conn)?;
+    set_trainers(conn, &session.id, &trainer_ids)?;
+    let changes = FieldChange::diff(None::<&()>, &snapshot(&session, &trainer_ids), &[]);
+    audit::record(conn, actor, Action::Create, EntityType::Session, &session.id, changes)?;
+    Ok(SessionDetails { session, trainer_ids, programme_id, course_targets })
+}
+
+/// A change to a session; `None` leaves a field as it is, `Some(None)`
+/// clears a nullable one (for `eligible_categories`: back to the course's).
+#[derive(Debug, Default)]
+pub struct SessionUpdate {
+    pub course_id: Option<String>,
+    pub starts_at: Option<NaiveDateTime>,
+    pub ends_at: Option<NaiveDateTime>,
+    pub venue: Option<String>,
+    pub capacity: Option<i32>,
+    pub status: Option<SessionStatus>,
+    pub enrolment_opens_at: Option<Option<NaiveDateTime>>,
+    pub enrolment_closes_at: Option<Option<NaiveDateTime>>,
+    pub eligible_categories: Option<Option<String>>,
+    pub waitlist: Option<bool>,
+    pub trainer_ids: Option<Vec<String>>,
+}
+
+/// Changes a session. Its capacity may not drop below the places already
+/// taken: the update itself carries that condition, so that an enrolment
+/// committed in between cannot slip past it.
+pub fn update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: &str,
+    update: SessionUpdate,
+) -> Result<SessionDetails, AppError> {
+    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    let mut next = current.session.clone();
+    next.course_id = update.course_id.unwrap_or(next.course_id);
+    next.starts_at = update.starts_at.unwrap_or(next.starts_at);
+    next.ends_at = update.ends_at.unwrap_or(next.ends_at);
+    next.venue = update.venue.unwrap_or(next.venue);
+    next.capacity = update.capacity.unwrap_or(next.capacity);
+    next.status = update.status.unwrap_or(next.status);
+    next.waitlist = update.waitlist.unwrap_or(next.waitlist);
+    if let Some(opens) = update.enrolment_opens_at {
+        next.enrolment_opens_at = opens;
+    }
+    if let Some(closes) = update.enrolment_closes_at {
+        next.enrolment_closes_at = closes;
+    }
+    if let Some(categories) = update.eligible_categories {
+        next.eligible_categories = categories;
+    }
+    check(&next)?;
+    let (programme_id, course_targets) = course_of(conn, &next.course_id)?;
+    let trainer_ids = match update.trainer_ids {
+        Some(ids) => check_trainers(conn, &ids)?,
+        None => current.trainer_ids.clone(),
+    };
+    next.updated_at = db::now();
+    let updated =
+        diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(next.capacity)))
+            .set(SessionChanges::from(&next))
+            .returning(sessions::all_columns)
+            .get_result::<Session>(conn)
+            .optional()?
+            .ok_or(AppError::Conflict(Conflict::CapacityBelowEnrolled))?;
+    if trainer_ids != current.trainer_ids {
+        set_trainers(conn, id, &trainer_ids)?;
+    }
+    let changes = FieldChange::diff(
+        Some(&snapshot(&current.session, &current.trainer_ids)),
+        &snapshot(&updated, &trainer_ids),
+        &[],
+    );
+    audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
+    Ok(SessionDetails { session: updated, trainer_ids, programme_id, course_targets })
+}
+
+#[derive(Debug, Default)]
+pub struct SessionFilter {
+    /// Sessions starting at or after this time.
+    pub from: Option<NaiveDateTime>,
+    /// Sessions starting before this time.
+    pub to: Option<NaiveDateTime>,
+    pub course_id: Option<String>,
+    pub programme_id: Option<String>,
+    pub trainer_id: Option<String>,
+    pub status: Option<SessionStatus>,
+    /// `true`: only sessions with a free seat; `false`: only full ones.
+    pub has_seats: Option<bool>,
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionDetails>> {
+    let filter = SessionFilter::default();
+    let page = PageRequest { limit: 1, after: None };
+    let mut rows = load(conn, Some(id), &filter, &page)?;
+    Ok(rows.pop())
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &SessionFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<SessionDetails>> {
+    load(conn, None, filter, page)
+}
+
+fn load(
+    conn: &mut DbConnection,
+    id: Option<&str>,
+    filter: &SessionFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<SessionDetails>> {
+    let mut query = sessions::table
+        .inner_join(courses::table)
+        .select((sessions::all_columns, courses::programme_id, courses::target_categories))
+        .order(sessions::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(id) = id {
+        query = query.filter(sessions::id.eq(id.to_owned()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(sessions::id.gt(after.clone()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(sessions::starts_at.ge(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(sessions::starts_at.lt(to));
+    }
+    if let Some(course) = &filter.course_id {
+        query = query.filter(sessions::course_id.eq(course.clone()));
+    }
+    if let Some(programme) = &filter.programme_id {
+        query = query.filter(courses::programme_id.eq(programme.clone()));
+    }
+    if let Some(trainer) = &filter.trainer_id {
+        let taught = session_trainers::table
+            .filter(session_trainers::user_id.eq(trainer.clone()))
+            .select(session_trainers::session_id);
+        query = query.filter(sessions::id.eq_any(taught));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(sessions::status.eq(status));
+    }
+    match filter.has_seats {
+        Some(true) => query = query.filter(sessions::enrolled_count.lt(sessions::capacity)),
+        Some(false) => query = query.filter(sessions::enrolled_count.ge(sessions::capacity)),
+        None => {}
+    }
+    let rows: Vec<(Session, Option<String>, String)> = query.load(conn)?;
+    let ids: Vec<&str> = rows.iter().map(|(s, _, _)| s.id.as_str()).collect();
+    let mut trainers = trainers_of(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(session, programme_id, course_targets)| SessionDetails {
+            trainer_ids: trainers.remove(&session.id).unwrap_or_default(),
+            session,
+            programme_id,
+            course_targets,
+        })
+        .collect())
+}
+
+/// The trainers of each of these sessions, in the order of their ids.
+fn trainers_of(
+    conn: &mut DbConnection,
+    session_ids: &[&str],
+) -> QueryResult<HashMap<String, Vec<String>>> {
+    let pairs: Vec<(String, String)> = session_trainers::table
+        .filter(session_trainers::session_id.eq_any(session_ids))
+        .order((session_trainers::session_id, session_trainers::user_id))
+        .load(conn)?;
+    let mut by_session: HashMap<String, Vec<String>> = HashMap::new();
+    for (session, trainer) in pairs {
+        by_session.entry(session).or_default().push(trainer);
+    }
+    Ok(by_session)
+}
