@@ -318,3 +318,85 @@ impl TestApp {
         self.login(email, PASSWORD).await
     }
 }
+
+/// Building the catalogue and people that the feature tests stand on.
+impl TestApp {
+    /// Creates a coordinator of `unit` and logs in as them.
+    pub async fn coordinator_of(&self, admin: &str, email: &str, unit: &str) -> Tokens {
+        let body = json!({"email": email, "password": PASSWORD, "full_name": "Đỗ Văn Minh",
+            "role": "coordinator", "organization_id": unit});
+        let reply = self.post("/api/v1/users", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        self.login(email, PASSWORD).await
+    }
+
+    /// Creates a participant profile as `token` and returns it.
+    pub async fn create_participant(&self, token: &str, body: Value) -> Value {
+        let reply = self.post("/api/v1/participants", Some(token), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body
+    }
+
+    pub async fn create_programme(&self, admin: &str) -> String {
+        let body = json!({"name": "Tuần lễ học tập suốt đời 2023", "starts_on": "2023-10-02",
+            "ends_on": "2023-10-08"});
+        let reply = self.post("/api/v1/programmes", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn create_course(&self, admin: &str, programme_id: Option<&str>) -> String {
+        let body = json!({"title": "Tìm kiếm thông tin an toàn", "duration_minutes": 90,
+            "topics": ["Tìm kiếm", "Nhận diện tin giả"], "target_categories": ["student", "parent"],
+            "programme_id": programme_id});
+        let reply = self.post("/api/v1/courses", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates a session of `course_id` on 2023-10-0`day` from 08:00 to
+    /// 09:30 in Viet Nam, taught by `trainer_ids`.
+    pub async fn create_session(
+        &self,
+        admin: &str,
+        course_id: &str,
+        day: u32,
+        trainer_ids: &[&str],
+    ) -> Value {
+        let body = json!({"course_id": course_id, "starts_at": format!("2023-10-0{day}T08:00:00+07:00"),
+            "ends_at": format!("2023-10-0{day}T09:30:00+07:00"), "venue": "Nhà văn hoá xóm Đồng Tâm",
+            "capacity": 30, "trainer_ids": trainer_ids});
+        let reply = self.post("/api/v1/sessions", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body
+    }
+
+    /// Runs SQL on the application's database directly, to set up what no
+    /// endpoint of this stage writes (enrolments) or to look under the API.
+    pub fn execute_sql(&self, sql: &str) {
+        let url = lophoc::db::DatabaseUrl::parse(&self.db().url());
+        let db = lophoc::db::Db::connect(&url, 1).expect("open the test database");
+        db.get().expect("a connection").batch_execute(sql).expect("the SQL runs");
+    }
+
+    /// Puts a participant on a session's roster, as an enrolment would.
+    pub fn enrol_directly(&self, session_id: &str, participant_id: &str) {
+        self.execute_sql(&format!(
+            "INSERT INTO enrolments (id, session_id, participant_id, status, source, created_at, updated_at)
+             VALUES ('{}', '{session_id}', '{participant_id}', 'enrolled', 'admin',
+                     '2023-09-01 00:00:00', '2023-09-01 00:00:00');
+             UPDATE sessions SET enrolled_count = enrolled_count + 1 WHERE id = '{session_id}';",
+            uuid::Uuid::now_v7()
+        ));
+    }
+}
+
+/// The `items` of a page.
+pub fn items(reply: &Reply) -> &Vec<Value> {
+    reply.body["items"].as_array().unwrap_or_else(|| panic!("a page: {:#}", reply.body))
+}
+
+/// The `field` of every item of a page.
+pub fn item_field<'a>(reply: &'a Reply, field: &str) -> Vec<&'a str> {
+    items(reply).iter().map(|item| item[field].as_str().unwrap_or("")).collect()
+}

@@ -2,9 +2,12 @@
 //! application and a fresh database (SQLite by default, PostgreSQL when
 //! `TEST_DATABASE_URL` is set).
 
+mod audit;
 mod auth;
+mod catalog;
 mod errors;
 mod helpers;
 mod operations;
 mod organizations;
+mod participants;
 mod users;

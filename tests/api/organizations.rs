@@ -50,3 +50,43 @@ async fn unit_rules_are_enforced() {
     let unknown = app.get(&format!("/api/v1/organizations/{}", uuid::Uuid::now_v7()), None).await;
     unknown.assert_problem(404, "not_found");
 }
+
+#[actix_web::test]
+async fn admins_change_units_without_loops_or_shared_codes() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let commune = app.create_organization(&admin, "Xã Trung Hội").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let path = format!("/api/v1/organizations/{hamlet}");
+    let change = json!({"parent_id": commune, "code": "XDT", "name": "Xóm Đồng Tâm 2"});
+    let reply = app.patch(&path, Some(&admin), &change).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(reply.body["parent_id"], commune.as_str());
+    assert_eq!(reply.body["code"], "XDT");
+    assert_eq!(reply.body["name"], "Xóm Đồng Tâm 2");
+    let children = app.get(&format!("/api/v1/organizations?parent_id={commune}"), None).await;
+    assert_eq!(item_field(&children, "id"), [hamlet.as_str()]);
+
+    // Keeping its own code is fine; taking another unit's is not.
+    assert_eq!(app.patch(&path, Some(&admin), &json!({"code": "XDT"})).await.status, 200);
+    let commune_path = format!("/api/v1/organizations/{commune}");
+    app.patch(&commune_path, Some(&admin), &json!({"code": "XDT"}))
+        .await
+        .assert_problem(409, "code_taken");
+    // A unit cannot sit under itself or under its own sub-unit.
+    let reply = app.patch(&path, Some(&admin), &json!({"parent_id": hamlet})).await;
+    assert_eq!(reply.error_fields(), ["parent_id"]);
+    let reply = app.patch(&commune_path, Some(&admin), &json!({"parent_id": hamlet})).await;
+    assert_eq!(reply.error_fields(), ["parent_id"]);
+    assert_eq!(app.get(&commune_path, None).await.body["parent_id"], serde_json::Value::Null);
+
+    let cleared = app.patch(&path, Some(&admin), &json!({"parent_id": null, "code": null})).await;
+    assert_eq!(cleared.body["parent_id"], serde_json::Value::Null);
+    assert_eq!(cleared.body["code"], serde_json::Value::Null);
+    let coordinator = app.coordinator_of(&admin, "c@example.vn", &hamlet).await.access;
+    app.patch(&path, Some(&coordinator), &json!({"name": "X"}))
+        .await
+        .assert_problem(403, "forbidden");
+    let missing = format!("/api/v1/organizations/{}", uuid::Uuid::now_v7());
+    app.patch(&missing, Some(&admin), &json!({"name": "X"})).await.assert_problem(404, "not_found");
+}

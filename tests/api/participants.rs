@@ -1,0 +1,401 @@
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const PERSONAL_KEYS: [&str; 6] =
+    ["gender", "birth_date", "phone", "email", "guardian_id", "user_id"];
+
+fn student(name: &str, unit: &str) -> Value {
+    json!({"full_name": name, "category": "student", "organization_id": unit,
+        "birth_date": "2011-05-04", "gender": "female", "phone": "0912 345 678"})
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn admins_create_read_update_and_list_profiles() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS Trung Hội").await;
+    let parent = app
+        .create_participant(&admin, json!({"full_name": "Trần Văn Bình", "category": "parent"}))
+        .await;
+    let mut body = student("Trần Thị Mai", &school);
+    body["guardian_id"] = parent["id"].clone();
+    body["email"] = " Mai@Example.VN ".into();
+    let created = app.create_participant(&admin, body).await;
+    assert_eq!(created["full_name"], "Trần Thị Mai");
+    assert_eq!(created["category"], "student");
+    assert_eq!(created["organization_id"], school.as_str());
+    assert_eq!(created["gender"], "female");
+    assert_eq!(created["birth_date"], "2011-05-04");
+    assert_eq!(created["phone"], "0912 345 678");
+    assert_eq!(created["email"], "mai@example.vn");
+    assert_eq!(created["guardian_id"], parent["id"]);
+    assert_eq!(created["user_id"], Value::Null);
+    assert_eq!(created["anonymized_at"], Value::Null);
+    let id = id_of(&created);
+
+    let path = format!("/api/v1/participants/{id}");
+    assert_eq!(app.get(&path, Some(&admin)).await.body, created);
+    let change = json!({"full_name": "Trần Thị Hoa Mai", "phone": null, "category": "learner"});
+    let changed = app.patch(&path, Some(&admin), &change).await;
+    assert_eq!(changed.status, 200, "{:#}", changed.body);
+    assert_eq!(changed.body["full_name"], "Trần Thị Hoa Mai");
+    assert_eq!(changed.body["phone"], Value::Null);
+    assert_eq!(changed.body["category"], "learner");
+    assert_eq!(changed.body["birth_date"], "2011-05-04", "absent fields stay");
+
+    let all = app.get("/api/v1/participants", Some(&admin)).await;
+    assert_eq!(item_field(&all, "id"), [id_of(&parent).as_str(), id.as_str()]);
+    let in_school =
+        app.get(&format!("/api/v1/participants?organization_id={school}"), Some(&admin)).await;
+    assert_eq!(item_field(&in_school, "id"), [id.as_str()]);
+    let parents = app.get("/api/v1/participants?category=parent", Some(&admin)).await;
+    assert_eq!(item_field(&parents, "id"), [id_of(&parent).as_str()]);
+    let children = app
+        .get(&format!("/api/v1/participants?guardian_id={}", id_of(&parent)), Some(&admin))
+        .await;
+    assert_eq!(item_field(&children, "id"), [id.as_str()]);
+    let first = app.get("/api/v1/participants?limit=1", Some(&admin)).await;
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second =
+        app.get(&format!("/api/v1/participants?limit=1&cursor={cursor}"), Some(&admin)).await;
+    assert_eq!(item_field(&second, "id"), [id.as_str()]);
+    assert_eq!(second.body["next_cursor"], Value::Null);
+}
+
+#[actix_web::test]
+async fn profile_rules_are_checked_and_bad_input_changes_nothing() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let post = |body: Value| {
+        let (app, admin) = (&app, &admin);
+        async move { app.post("/api/v1/participants", Some(admin), &body).await }
+    };
+    let no_birth_date = json!({"full_name": "Lò Văn A", "category": "student"});
+    assert_eq!(post(no_birth_date).await.error_fields(), ["birth_date"]);
+    let reply = post(json!({"full_name": " ", "category": "worker", "phone": "call me",
+        "email": "not-an-email", "birth_date": "1850-01-01"}))
+    .await;
+    reply.assert_problem(422, "validation_failed");
+    assert_eq!(reply.error_fields(), ["full_name", "email", "birth_date", "phone"]);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let reply = post(json!({"full_name": "A", "category": "worker", "organization_id": unknown,
+        "guardian_id": unknown, "user_id": unknown}))
+    .await;
+    assert_eq!(reply.error_fields(), ["organization_id", "guardian_id", "user_id"]);
+    post(json!({"full_name": "A", "category": "pupil"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let listed = app.get("/api/v1/participants", Some(&admin)).await;
+    assert!(items(&listed).is_empty(), "refused creates store nothing");
+
+    // An account is linked to one profile at most.
+    let worker = app.user_with_role(&admin, "w@example.vn", "participant").await;
+    let taken = worker.user["id"].clone();
+    let reply = post(json!({"full_name": "B", "category": "worker", "user_id": taken})).await;
+    assert_eq!(reply.error_fields(), ["user_id"]);
+
+    // A student keeps a birth date; a profile is not its own guardian.
+    let child = app.create_participant(&admin, student("Lò Thị C", &school)).await;
+    let path = format!("/api/v1/participants/{}", id_of(&child));
+    let reply = app.patch(&path, Some(&admin), &json!({"birth_date": null})).await;
+    assert_eq!(reply.error_fields(), ["birth_date"]);
+    let reply = app.patch(&path, Some(&admin), &json!({"guardian_id": child["id"]})).await;
+    assert_eq!(reply.error_fields(), ["guardian_id"]);
+    assert_eq!(app.get(&path, Some(&admin)).await.body, child, "refused changes change nothing");
+
+    let missing = format!("/api/v1/participants/{}", uuid::Uuid::now_v7());
+    app.get(&missing, Some(&admin)).await.assert_problem(404, "not_found");
+    app.patch(&missing, Some(&admin), &json!({"full_name": "X"}))
+        .await
+        .assert_problem(404, "not_found");
+    app.get("/api/v1/participants/not-a-uuid", Some(&admin))
+        .await
+        .assert_problem(400, "invalid_parameter");
+    app.get("/api/v1/participants", None).await.assert_problem(401, "missing_token");
+    let long_query = format!("/api/v1/participants?q={}", "a".repeat(201));
+    app.get(&long_query, Some(&admin)).await.assert_problem(400, "invalid_parameter");
+}
+
+#[actix_web::test]
+async fn coordinators_manage_only_their_own_unit() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let coordinator = app.coordinator_of(&admin, "gv@example.vn", &school).await.access;
+    let outsider = app.create_participant(&admin, student("Hà Văn Ngoài", &hamlet)).await;
+
+    // Created in their unit by default; elsewhere is refused.
+    let mine = app
+        .create_participant(
+            &coordinator,
+            json!({"full_name": "Hà Thị Trong", "category": "parent"}),
+        )
+        .await;
+    assert_eq!(mine["organization_id"], school.as_str());
+    app.post("/api/v1/participants", Some(&coordinator), &student("X", &hamlet))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // Another unit's profile does not exist for them.
+    let theirs = format!("/api/v1/participants/{}", id_of(&outsider));
+    app.get(&theirs, Some(&coordinator)).await.assert_problem(404, "not_found");
+    app.patch(&theirs, Some(&coordinator), &json!({"full_name": "Y"}))
+        .await
+        .assert_problem(404, "not_found");
+    let listed = app.get("/api/v1/participants", Some(&coordinator)).await;
+    assert_eq!(item_field(&listed, "id"), [id_of(&mine).as_str()]);
+    let filtered = app
+        .get(&format!("/api/v1/participants?organization_id={hamlet}"), Some(&coordinator))
+        .await;
+    assert!(items(&filtered).is_empty());
+
+    // They update their own, but cannot move a profile out of the unit or
+    // link it to an account.
+    let path = format!("/api/v1/participants/{}", id_of(&mine));
+    let reply = app.patch(&path, Some(&coordinator), &json!({"phone": "0987654321"})).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    app.patch(&path, Some(&coordinator), &json!({"organization_id": hamlet}))
+        .await
+        .assert_problem(403, "forbidden");
+    app.patch(&path, Some(&coordinator), &json!({"organization_id": null}))
+        .await
+        .assert_problem(403, "forbidden");
+    let account = app.register("linked@example.vn").await["id"].clone();
+    app.patch(&path, Some(&coordinator), &json!({"user_id": account}))
+        .await
+        .assert_problem(403, "forbidden");
+    let anonymize = format!("{path}/anonymize");
+    app.request(actix_web::http::Method::POST, &anonymize, Some(&coordinator), &[], None)
+        .await
+        .assert_problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn participants_see_and_manage_themselves_and_their_dependants() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let parent_user = app.register("me@example.vn").await;
+    let parent = app.login("me@example.vn", PASSWORD).await.access;
+    let own_profile = parent_user["participant_id"].as_str().unwrap().to_owned();
+    let stranger = app.create_participant(&admin, student("Người Lạ", &school)).await;
+
+    // A parent adds a child: their own profile becomes the guardian.
+    let child = app.create_participant(&parent, student("Nguyễn Bé Na", &school)).await;
+    assert_eq!(child["guardian_id"], own_profile.as_str());
+    assert_eq!(child["phone"], "0912 345 678", "a guardian sees every field");
+
+    let me = app.get("/api/v1/me", Some(&parent)).await;
+    assert_eq!(me.body["participant_id"], own_profile.as_str());
+    assert_eq!(me.body["email"], "me@example.vn");
+    let dependants = me.body["dependants"].as_array().unwrap();
+    assert_eq!(dependants.iter().map(id_of).collect::<Vec<_>>(), [id_of(&child)]);
+    assert_eq!(dependants[0]["birth_date"], "2011-05-04");
+
+    let listed = app.get("/api/v1/participants", Some(&parent)).await;
+    assert_eq!(item_field(&listed, "id"), [own_profile.as_str(), id_of(&child).as_str()]);
+    let stranger_path = format!("/api/v1/participants/{}", id_of(&stranger));
+    app.get(&stranger_path, Some(&parent)).await.assert_problem(404, "not_found");
+    app.patch(&stranger_path, Some(&parent), &json!({"full_name": "Z"}))
+        .await
+        .assert_problem(404, "not_found");
+
+    let child_path = format!("/api/v1/participants/{}", id_of(&child));
+    let reply = app.patch(&child_path, Some(&parent), &json!({"full_name": "Nguyễn Bé Nga"})).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    let own_path = format!("/api/v1/participants/{own_profile}");
+    assert_eq!(app.patch(&own_path, Some(&parent), &json!({"phone": "0911"})).await.status, 200);
+
+    // They cannot hand a child to someone else, name another guardian, or
+    // link accounts.
+    app.patch(&child_path, Some(&parent), &json!({"guardian_id": stranger["id"]}))
+        .await
+        .assert_problem(403, "forbidden");
+    app.patch(&child_path, Some(&parent), &json!({"guardian_id": null}))
+        .await
+        .assert_problem(403, "forbidden");
+    let mut other_guardian = student("Bé Khác", &school);
+    other_guardian["guardian_id"] = stranger["id"].clone();
+    app.post("/api/v1/participants", Some(&parent), &other_guardian)
+        .await
+        .assert_problem(403, "forbidden");
+    let mut linked = student("Bé Liên Kết", &school);
+    linked["user_id"] = parent_user["id"].clone();
+    app.post("/api/v1/participants", Some(&parent), &linked).await.assert_problem(403, "forbidden");
+}
+
+#[actix_web::test]
+async fn trainers_see_only_their_rosters_and_no_personal_fields() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let trainer = app.user_with_role(&admin, "gv1@example.vn", "trainer").await;
+    let other_trainer = app.user_with_role(&admin, "gv2@example.vn", "trainer").await;
+    let course = app.create_course(&admin, None).await;
+    let trainer_id = trainer.user["id"].as_str().unwrap();
+    let other_id = other_trainer.user["id"].as_str().unwrap();
+    let session = app.create_session(&admin, &course, 3, &[trainer_id]).await;
+    let other_session = app.create_session(&admin, &course, 4, &[other_id]).await;
+    let on_roster = app.create_participant(&admin, student("Lê Thị Có", &school)).await;
+    let elsewhere = app.create_participant(&admin, student("Lê Văn Khác", &school)).await;
+
+    let listed = app.get("/api/v1/participants", Some(&trainer.access)).await;
+    assert!(items(&listed).is_empty(), "no roster yet: {:#}", listed.body);
+    app.enrol_directly(session["id"].as_str().unwrap(), &id_of(&on_roster));
+    app.enrol_directly(other_session["id"].as_str().unwrap(), &id_of(&elsewhere));
+
+    let path = format!("/api/v1/participants/{}", id_of(&on_roster));
+    let seen = app.get(&path, Some(&trainer.access)).await;
+    assert_eq!(seen.status, 200, "{:#}", seen.body);
+    assert_eq!(seen.body["full_name"], "Lê Thị Có");
+    assert_eq!(seen.body["category"], "student");
+    assert_eq!(seen.body["organization_id"], school.as_str());
+    for key in PERSONAL_KEYS {
+        assert!(seen.body.get(key).is_none(), "{key} is hidden from trainers: {:#}", seen.body);
+    }
+    let listed = app.get("/api/v1/participants", Some(&trainer.access)).await;
+    assert_eq!(item_field(&listed, "id"), [id_of(&on_roster).as_str()]);
+    assert!(items(&listed)[0].get("phone").is_none());
+
+    let elsewhere_path = format!("/api/v1/participants/{}", id_of(&elsewhere));
+    app.get(&elsewhere_path, Some(&trainer.access)).await.assert_problem(404, "not_found");
+    app.patch(&path, Some(&trainer.access), &json!({"full_name": "X"}))
+        .await
+        .assert_problem(403, "forbidden");
+    app.post("/api/v1/participants", Some(&trainer.access), &student("Mới", &school))
+        .await
+        .assert_problem(403, "forbidden");
+
+    // A cancelled place takes the person off the roster.
+    app.execute_sql("UPDATE enrolments SET status = 'cancelled'");
+    app.get(&path, Some(&trainer.access)).await.assert_problem(404, "not_found");
+}
+
+#[actix_web::test]
+async fn names_are_found_whatever_the_case_and_diacritics() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let huong = app.create_participant(&admin, student("Nguyễn Thị Hường", &school)).await;
+    let huong_hamlet = app.create_participant(&admin, student("Hoàng Hương", &hamlet)).await;
+    let duc = app.create_participant(&admin, student("Đặng Văn Đức", &school)).await;
+    let (huong, huong_hamlet, duc) = (id_of(&huong), id_of(&huong_hamlet), id_of(&duc));
+
+    let search = |q: &str| {
+        let (app, admin) = (&app, &admin);
+        let path = format!("/api/v1/participants?q={}", urlencode(q));
+        async move {
+            let reply = app.get(&path, Some(admin)).await;
+            assert_eq!(reply.status, 200, "{:#}", reply.body);
+            item_field(&reply, "id").into_iter().map(str::to_owned).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("nguyen thi huong").await, [huong.clone()]);
+    assert_eq!(search("HUONG").await, [huong.clone(), huong_hamlet.clone()]);
+    assert_eq!(search("hường").await, [huong.clone(), huong_hamlet.clone()]);
+    assert_eq!(search("Nguyễn").await, [huong.clone()]);
+    assert_eq!(search("dang duc").await, [duc.clone()]);
+    assert_eq!(search("đức").await, [duc.clone()]);
+    assert_eq!(search("ngu h").await, [huong.clone()], "word starts match");
+    assert!(search("uong").await.is_empty(), "the middle of a word does not match");
+    assert!(search("huong duc").await.is_empty(), "every word must match");
+    assert_eq!(search("").await.len(), 3, "an empty query filters nothing");
+
+    // The search keeps to what the caller may see.
+    let coordinator = app.coordinator_of(&admin, "c@example.vn", &hamlet).await.access;
+    let reply = app.get("/api/v1/participants?q=huong", Some(&coordinator)).await;
+    assert_eq!(item_field(&reply, "id"), [huong_hamlet.as_str()]);
+    let reply = app
+        .get(&format!("/api/v1/participants?q=huong&organization_id={school}"), Some(&admin))
+        .await;
+    assert_eq!(item_field(&reply, "id"), [huong.as_str()]);
+
+    // A renamed profile is found by its new name only.
+    let path = format!("/api/v1/participants/{duc}");
+    assert_eq!(
+        app.patch(&path, Some(&admin), &json!({"full_name": "Phạm Minh Đức"})).await.status,
+        200
+    );
+    assert!(search("dang").await.is_empty());
+    assert_eq!(search("pham").await, [duc]);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn anonymising_erases_personal_data_and_keeps_what_statistics_need() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let account = app.register("parent@example.vn").await;
+    let parent_token = app.login("parent@example.vn", PASSWORD).await.access;
+    let parent_id = account["participant_id"].as_str().unwrap().to_owned();
+    let child = app.create_participant(&parent_token, student("Vũ Thị Riêng Tư", &school)).await;
+    let child_id = id_of(&child);
+    let mut grandchild = student("Vũ Bé", &school);
+    grandchild["guardian_id"] = child["id"].clone();
+    let grandchild = app.create_participant(&admin, grandchild).await;
+
+    let path = format!("/api/v1/participants/{child_id}/anonymize");
+    let post = |token: &str| {
+        let (app, path, token) = (&app, &path, token.to_owned());
+        async move { app.request(actix_web::http::Method::POST, path, Some(&token), &[], None).await }
+    };
+    post(&parent_token).await.assert_problem(403, "forbidden");
+    let reply = post(&admin).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    let erased = &reply.body;
+    assert_eq!(erased["full_name"], "");
+    for key in ["birth_date", "phone", "email", "guardian_id", "user_id"] {
+        assert_eq!(erased[key], Value::Null, "{key}");
+    }
+    assert_eq!(erased["category"], "student");
+    assert_eq!(erased["organization_id"], school.as_str());
+    assert_eq!(erased["gender"], "female");
+    assert!(erased["anonymized_at"].is_string());
+
+    // Links to and from the person are gone.
+    let grandchild =
+        app.get(&format!("/api/v1/participants/{}", id_of(&grandchild)), Some(&admin)).await;
+    assert_eq!(grandchild.body["guardian_id"], Value::Null);
+    let me = app.get("/api/v1/me", Some(&parent_token)).await;
+    assert_eq!(me.body["dependants"], json!([]));
+    assert_eq!(me.body["participant_id"], parent_id.as_str());
+    assert!(
+        app.get("/api/v1/participants?q=rieng", Some(&admin)).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Again: nothing changes. Changing it: refused.
+    assert_eq!(post(&admin).await.body, reply.body);
+    let profile = format!("/api/v1/participants/{child_id}");
+    app.patch(&profile, Some(&admin), &json!({"full_name": "Back"}))
+        .await
+        .assert_problem(409, "participant_anonymized");
+
+    // The audit trail never held the personal values.
+    let events = app.get(&format!("/api/v1/audit-events?entity_id={child_id}"), Some(&admin)).await;
+    let actions: Vec<&str> = item_field(&events, "action");
+    assert_eq!(actions, ["create", "anonymize"]);
+    let text = events.body.to_string();
+    for secret in ["Riêng", "Rieng", "2011-05-04", "0912 345 678", parent_id.as_str()] {
+        assert!(!text.contains(secret), "{secret} in the audit trail: {text}");
+    }
+}
