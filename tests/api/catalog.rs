@@ -259,15 +259,15 @@ async fn sessions_are_filtered_by_time_course_programme_trainer_status_and_seats
             item_field(&reply, "id").into_iter().map(str::to_owned).collect::<Vec<_>>()
         }
     };
-    assert_eq!(ids("").await, [first.clone(), second.clone(), third.clone()]);
-    assert_eq!(ids("from=2023-10-05T00:00:00%2B07:00").await, [second.clone(), third.clone()]);
-    assert_eq!(ids("from=2023-10-02T02:00:00Z&to=2023-10-06T00:00:00Z").await, [second.clone()]);
-    assert_eq!(ids(&format!("course_id={standalone}")).await, [third.clone()]);
-    assert_eq!(ids(&format!("programme_id={programme}")).await, [first.clone(), second.clone()]);
-    assert_eq!(ids(&format!("trainer_id={trainer_id}")).await, [first.clone(), third.clone()]);
-    assert_eq!(ids("status=cancelled").await, [second.clone()]);
-    assert_eq!(ids("has_seats=true").await, [first.clone(), second.clone()]);
-    assert_eq!(ids("has_seats=false").await, [third.clone()]);
+    assert_eq!(ids("").await, [first.as_str(), second.as_str(), third.as_str()]);
+    assert_eq!(ids("from=2023-10-05T00:00:00%2B07:00").await, [second.as_str(), third.as_str()]);
+    assert_eq!(ids("from=2023-10-02T02:00:00Z&to=2023-10-06T00:00:00Z").await, [second.as_str()]);
+    assert_eq!(ids(&format!("course_id={standalone}")).await, [third.as_str()]);
+    assert_eq!(ids(&format!("programme_id={programme}")).await, [first.as_str(), second.as_str()]);
+    assert_eq!(ids(&format!("trainer_id={trainer_id}")).await, [first.as_str(), third.as_str()]);
+    assert_eq!(ids("status=cancelled").await, [second.as_str()]);
+    assert_eq!(ids("has_seats=true").await, [first.as_str(), second.as_str()]);
+    assert_eq!(ids("has_seats=false").await, [third.as_str()]);
     assert_eq!(
         ids(&format!("has_seats=true&trainer_id={trainer_id}&status=scheduled")).await,
         [first]

@@ -298,13 +298,13 @@ async fn names_are_found_whatever_the_case_and_diacritics() {
             item_field(&reply, "id").into_iter().map(str::to_owned).collect::<Vec<_>>()
         }
     };
-    assert_eq!(search("nguyen thi huong").await, [huong.clone()]);
-    assert_eq!(search("HUONG").await, [huong.clone(), huong_hamlet.clone()]);
-    assert_eq!(search("hường").await, [huong.clone(), huong_hamlet.clone()]);
-    assert_eq!(search("Nguyễn").await, [huong.clone()]);
-    assert_eq!(search("dang duc").await, [duc.clone()]);
-    assert_eq!(search("đức").await, [duc.clone()]);
-    assert_eq!(search("ngu h").await, [huong.clone()], "word starts match");
+    assert_eq!(search("nguyen thi huong").await, [huong.as_str()]);
+    assert_eq!(search("HUONG").await, [huong.as_str(), huong_hamlet.as_str()]);
+    assert_eq!(search("hường").await, [huong.as_str(), huong_hamlet.as_str()]);
+    assert_eq!(search("Nguyễn").await, [huong.as_str()]);
+    assert_eq!(search("dang duc").await, [duc.as_str()]);
+    assert_eq!(search("đức").await, [duc.as_str()]);
+    assert_eq!(search("ngu h").await, [huong.as_str()], "word starts match");
     assert!(search("uong").await.is_empty(), "the middle of a word does not match");
     assert!(search("huong duc").await.is_empty(), "every word must match");
     assert_eq!(search("").await.len(), 3, "an empty query filters nothing");
