@@ -8,6 +8,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod courses;
 pub mod db;
+pub mod demo;
 pub mod enrolments;
 pub mod error;
 pub mod health;

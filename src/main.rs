@@ -5,10 +5,13 @@ use std::time::Duration;
 
 use lophoc::bootstrap::AdminBootstrap;
 use lophoc::config::Config;
+use lophoc::demo::DemoOutcome;
 use lophoc::startup::Application;
 
-const USAGE: &str = "usage: lophoc [serve | openapi | healthcheck]
+const USAGE: &str = "usage: lophoc [serve | demo | openapi | healthcheck]
   serve        serve the API (the default); configured by environment variables
+  demo         load the demo Lifelong Learning Week into DATABASE_URL (once; the
+               accounts' password is LOPHOC_DEMO_PASSWORD, or generated and printed)
   openapi      print the OpenAPI document (to regenerate openapi/openapi.json)
   healthcheck  exit 0 when the server at LOPHOC_LISTEN is ready (for containers)";
 
@@ -20,6 +23,7 @@ fn main() -> ExitCode {
             println!("{}", document.to_pretty_json().expect("the document serialises"));
             ExitCode::SUCCESS
         }
+        Some("demo") => demo(),
         Some("healthcheck") => healthcheck(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -62,6 +66,32 @@ async fn serve() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err.to_string()),
+    }
+}
+
+fn demo() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => return fail(&message),
+    };
+    let password = std::env::var("LOPHOC_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+    match lophoc::demo::load(&config, password) {
+        Ok(DemoOutcome::AlreadyLoaded) => {
+            println!("The demo programme is already loaded; nothing to do.");
+            ExitCode::SUCCESS
+        }
+        Ok(DemoOutcome::Loaded { accounts, password, participants }) => {
+            println!(
+                "Loaded \"{}\" with {participants} participants.",
+                lophoc::demo::PROGRAMME_NAME
+            );
+            println!("Demo accounts (password: {password}):");
+            for email in accounts {
+                println!("  {email}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(&message),
     }
 }
 

@@ -5,6 +5,7 @@
 mod audit;
 mod auth;
 mod catalog;
+mod demo;
 mod errors;
 mod helpers;
 mod operations;

@@ -1,0 +1,398 @@
+//! `lophoc demo`: loads a demonstration programme modelled on Trung Hội
+//! commune's Lifelong Learning Week 2023 (see `../shared/context`): its
+//! units, a few trainers and coordinators, courses on searching for,
+//! judging and using information on the internet safely, sessions across
+//! the week, and a few hundred participants of every category.
+//!
+//! The people are invented. Everything is loaded in one transaction and only
+//! when the demo programme is not there yet, so running it again changes
+//! nothing.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::audit::Actor;
+use crate::auth::password;
+use crate::config::Config;
+use crate::db::schema::programmes;
+use crate::db::{self, Db, DbConnection};
+use crate::error::AppError;
+use crate::organizations::{Organization, OrganizationKind};
+use crate::participants::model::{ProfileFields, ProfileLinks};
+use crate::participants::{Category, Gender};
+use crate::programmes::Programme;
+use crate::sessions::{Session, SessionStatus};
+use crate::users::model::NewAccount;
+use crate::users::{Role, User};
+use crate::{courses, organizations, participants, sessions, users};
+
+pub const PROGRAMME_NAME: &str = "Tuần lễ hưởng ứng học tập suốt đời năm 2023";
+const EMAIL_DOMAIN: &str = "demo.lophoc.local";
+
+/// What a run did.
+#[derive(Debug)]
+pub enum DemoOutcome {
+    /// Loaded; every demo account has this password.
+    Loaded {
+        accounts: Vec<String>,
+        password: String,
+        participants: usize,
+    },
+    AlreadyLoaded,
+}
+
+/// Migrates the database and loads the demo unless it is already there.
+/// The accounts' password is `LOPHOC_DEMO_PASSWORD` if set, else generated.
+pub fn load(config: &Config, password: Option<String>) -> Result<DemoOutcome, String> {
+    let db = Db::connect(&config.database_url, 1).map_err(|err| err.to_string())?;
+    let mut conn = db.get().map_err(|err| err.to_string())?;
+    db::run_migrations(&mut conn).map_err(|err| format!("migrating the database failed: {err}"))?;
+    if demo_loaded(&mut conn).map_err(|err| err.to_string())? {
+        return Ok(DemoOutcome::AlreadyLoaded);
+    }
+    let password = password.unwrap_or_else(password::generate_password);
+    let mut v = crate::validation::Validator::new();
+    password::check_new_password(&mut v, "LOPHOC_DEMO_PASSWORD", &password);
+    v.finish().map_err(|_| "LOPHOC_DEMO_PASSWORD must be 8 to 128 characters".to_owned())?;
+    // One hash for every account: hashing is the slow part, and these
+    // accounts are for trying the API out.
+    let password_hash = password::hash_now(&password)?;
+    let loaded = db::write_transaction(&mut conn, |conn| {
+        // Checked again inside the transaction: two runs at once load once.
+        if demo_loaded(conn)? {
+            return Ok(None);
+        }
+        populate(conn, &password_hash).map(Some)
+    })
+    .map_err(|err: AppError| format!("loading the demo failed: {err}"))?;
+    Ok(match loaded {
+        Some((accounts, participants)) => DemoOutcome::Loaded { accounts, password, participants },
+        None => DemoOutcome::AlreadyLoaded,
+    })
+}
+
+fn demo_loaded(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        programmes::table.filter(programmes::name.eq(PROGRAMME_NAME)),
+    ))
+    .get_result(conn)
+}
+
+struct Units {
+    centre: String,
+    committee: String,
+    school: String,
+    association: String,
+    cooperative: String,
+    hamlets: Vec<String>,
+}
+
+fn populate(
+    conn: &mut DbConnection,
+    password_hash: &str,
+) -> Result<(Vec<String>, usize), AppError> {
+    let actor = Actor::system();
+    let units = create_units(conn, &actor)?;
+
+    let mut accounts = Vec::new();
+    let mut account =
+        |conn: &mut DbConnection, local: &str, name: &str, role: Role, unit: Option<&str>| {
+            let email = format!("{local}@{EMAIL_DOMAIN}");
+            let mut user = User::new(email.clone(), password_hash.to_owned(), name.into(), role);
+            user.organization_id = unit.map(str::to_owned);
+            let new = NewAccount { user, profile: None, created_by: actor.clone() };
+            let (user, _) = users::model::create_account(conn, new)?;
+            accounts.push(email);
+            Ok::<_, AppError>(user.id)
+        };
+    let trainers = [
+        account(conn, "gv.tuan", "Hoàng Minh Tuấn", Role::Trainer, None)?,
+        account(conn, "gv.hang", "Lương Thị Hằng", Role::Trainer, None)?,
+        account(conn, "gv.khanh", "Đặng Quốc Khánh", Role::Trainer, None)?,
+    ];
+    account(conn, "dieuphoi.thcs", "Ma Thị Dung", Role::Coordinator, Some(&units.school))?;
+    account(
+        conn,
+        "dieuphoi.khuyenhoc",
+        "Nông Văn Sáu",
+        Role::Coordinator,
+        Some(&units.association),
+    )?;
+    for (i, hamlet) in units.hamlets.iter().enumerate() {
+        let local = format!("dieuphoi.xom{}", i + 1);
+        account(conn, &local, &person_name(40 + i, Gender::Male), Role::Coordinator, Some(hamlet))?;
+    }
+
+    // A parent with an account, and two children on their profile.
+    let parent_email = format!("phuhuynh@{EMAIL_DOMAIN}");
+    let parent = User::new(
+        parent_email.clone(),
+        password_hash.to_owned(),
+        "Triệu Thị Lan".into(),
+        Role::Participant,
+    );
+    let profile = ProfileFields {
+        full_name: parent.full_name.clone(),
+        category: Category::Parent,
+        organization_id: Some(units.hamlets[0].clone()),
+        gender: Some(Gender::Female),
+        birth_date: NaiveDate::from_ymd_opt(1985, 3, 12),
+        phone: Some("0912 000 101".into()),
+        email: Some(parent_email.clone()),
+    };
+    let new = NewAccount { user: parent, profile: Some(profile), created_by: actor.clone() };
+    let (_, parent_profile) = users::model::create_account(conn, new)?;
+    accounts.push(parent_email);
+
+    let count = create_participants(conn, &actor, &units, parent_profile)?;
+    create_programme(conn, &actor, &trainers)?;
+    Ok((accounts, count))
+}
+
+fn create_units(conn: &mut DbConnection, actor: &Actor) -> Result<Units, AppError> {
+    let mut unit = |kind, name: &str, code: &str, parent: Option<&str>| {
+        let now = db::now();
+        let unit = Organization {
+            id: db::new_id(),
+            kind,
+            name: name.into(),
+            code: Some(code.into()),
+            parent_id: parent.map(str::to_owned),
+            created_at: now,
+            updated_at: now,
+        };
+        organizations::model::create(conn, actor, unit).map(|unit| unit.id)
+    };
+    let committee = unit(OrganizationKind::Agency, "UBND xã Trung Hội", "UBND-TH", None)?;
+    let centre = unit(
+        OrganizationKind::Other,
+        "Trung tâm học tập cộng đồng xã Trung Hội",
+        "TTHTCD-TH",
+        Some(&committee),
+    )?;
+    let school = unit(OrganizationKind::School, "Trường THCS Trung Hội", "THCS-TH", None)?;
+    let association =
+        unit(OrganizationKind::Association, "Hội Khuyến học xã Trung Hội", "HKH-TH", None)?;
+    let cooperative =
+        unit(OrganizationKind::Enterprise, "Hợp tác xã chè Trung Hội", "HTX-TH", None)?;
+    let mut hamlets = Vec::new();
+    for n in 1..=3 {
+        hamlets.push(unit(
+            OrganizationKind::Hamlet,
+            &format!("Xóm {n}"),
+            &format!("XOM{n}-TH"),
+            Some(&committee),
+        )?);
+    }
+    Ok(Units { centre, committee, school, association, cooperative, hamlets })
+}
+
+const FAMILY_NAMES: [&str; 16] = [
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Hà", "Ma", "Lương", "Đặng", "Vũ", "Đỗ", "Bùi",
+    "Dương", "Lý", "Triệu", "Nông",
+];
+const MIDDLE_NAMES: [(&str, &str); 5] =
+    [("Thị", "Văn"), ("Thu", "Đức"), ("Thanh", "Minh"), ("Ngọc", "Quang"), ("Minh", "Hữu")];
+const GIVEN_NAMES: [(&str, &str); 12] = [
+    ("Hường", "An"),
+    ("Lan", "Bình"),
+    ("Mai", "Cường"),
+    ("Hoa", "Dũng"),
+    ("Hằng", "Hải"),
+    ("Thảo", "Hùng"),
+    ("Trang", "Khánh"),
+    ("Linh", "Long"),
+    ("Nga", "Nam"),
+    ("Huyền", "Phúc"),
+    ("Yến", "Quân"),
+    ("Dung", "Tuấn"),
+];
+
+/// A deterministic, varied Vietnamese name for the `n`th invented person.
+fn person_name(n: usize, gender: Gender) -> String {
+    let pick = |(female, male): (&'static str, &'static str)| {
+        if gender == Gender::Female { female } else { male }
+    };
+    let family = FAMILY_NAMES[(n * 7) % FAMILY_NAMES.len()];
+    let middle = pick(MIDDLE_NAMES[(n / 3) % MIDDLE_NAMES.len()]);
+    let given = pick(GIVEN_NAMES[(n * 5 + n / 12) % GIVEN_NAMES.len()]);
+    format!("{family} {middle} {given}")
+}
+
+/// How many invented people of each category, and where they belong.
+/// Parents come first, so that students can name them as guardians.
+fn cohorts(units: &Units) -> [(Category, usize, Vec<&str>); 6] {
+    let hamlets: Vec<&str> = units.hamlets.iter().map(String::as_str).collect();
+    [
+        (Category::Parent, 70, hamlets.clone()),
+        (Category::Student, 80, vec![units.school.as_str()]),
+        (Category::Learner, 60, [hamlets.as_slice(), &[units.association.as_str()]].concat()),
+        (Category::Official, 50, vec![units.committee.as_str(), units.centre.as_str()]),
+        (Category::Worker, 60, vec![units.cooperative.as_str()]),
+        (Category::Other, 40, hamlets),
+    ]
+}
+
+fn create_participants(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    units: &Units,
+    demo_parent: Option<String>,
+) -> Result<usize, AppError> {
+    let mut created = 0;
+    let mut parents = Vec::new();
+    let mut n = 0;
+    for (category, count, places) in cohorts(units) {
+        for i in 0..count {
+            n += 1;
+            let gender = if n % 2 == 0 { Gender::Female } else { Gender::Male };
+            let birth_date = match category {
+                Category::Student => NaiveDate::from_ymd_opt(
+                    2009 + (i % 4) as i32,
+                    1 + (i % 12) as u32,
+                    1 + (i % 28) as u32,
+                ),
+                _ if i % 3 == 0 => None,
+                _ => NaiveDate::from_ymd_opt(
+                    1960 + (n % 40) as i32,
+                    1 + (n % 12) as u32,
+                    1 + (n % 28) as u32,
+                ),
+            };
+            let fields = ProfileFields {
+                full_name: person_name(n, gender),
+                category,
+                organization_id: Some(places[i % places.len()].to_owned()),
+                gender: Some(gender),
+                birth_date,
+                phone: (i % 4 != 0).then(|| {
+                    format!("09{:02} {:03} {:03}", n % 100, (n * 37) % 1000, (n * 91) % 1000)
+                }),
+                email: None,
+            };
+            // Most students have a parent on file; two belong to the demo
+            // parent's account.
+            let guardian_id = match (category, i) {
+                (Category::Student, 0 | 1) => demo_parent.clone(),
+                (Category::Student, i) if i % 5 != 4 => {
+                    parents.get(i % parents.len().max(1)).cloned()
+                }
+                _ => None,
+            };
+            let links = ProfileLinks { guardian_id, ..ProfileLinks::default() };
+            let row = participants::model::create(conn, actor, fields.into_new(links))?;
+            if category == Category::Parent {
+                parents.push(row.id);
+            }
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
+fn create_programme(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    trainers: &[String],
+) -> Result<(), AppError> {
+    let now = db::now();
+    let day = |d: u32| NaiveDate::from_ymd_opt(2023, 10, d).expect("a day of the week");
+    let programme = Programme {
+        id: db::new_id(),
+        name: PROGRAMME_NAME.into(),
+        theme: Some("Xây dựng năng lực tự học trong kỷ nguyên số".into()),
+        starts_on: day(2),
+        ends_on: day(8),
+        created_at: now,
+        updated_at: now,
+    };
+    let programme = crate::programmes::model::create(conn, actor, programme)?;
+
+    use Category::*;
+    let catalogue: [(&str, &str, &[&str], &[Category], i32); 4] = [
+        (
+            "Tìm kiếm thông tin hiệu quả trên Internet",
+            "Dùng công cụ tìm kiếm, từ khoá và bộ lọc để tìm đúng thông tin cần cho học tập và công việc.",
+            &["Công cụ tìm kiếm", "Từ khoá và toán tử", "Lưu và sắp xếp nguồn"],
+            &[Student, Learner, Official, Worker],
+            90,
+        ),
+        (
+            "Nhận diện tin giả và đánh giá nguồn tin",
+            "Kiểm tra nguồn, ngày đăng và bằng chứng trước khi tin và chia sẻ.",
+            &["Tin giả", "Đánh giá nguồn", "Chia sẻ có trách nhiệm"],
+            &[Student, Learner, Parent, Official, Worker, Other],
+            90,
+        ),
+        (
+            "An toàn trên mạng cho học sinh và phụ huynh",
+            "Bảo vệ trẻ em trên mạng: quyền riêng tư, bắt nạt trực tuyến, thời gian dùng thiết bị.",
+            &["Quyền riêng tư", "Bắt nạt trực tuyến", "Cài đặt an toàn"],
+            &[Student, Parent],
+            120,
+        ),
+        (
+            "Bảo vệ tài khoản và dữ liệu cá nhân",
+            "Mật khẩu mạnh, xác thực hai lớp và nhận diện lừa đảo qua điện thoại, tin nhắn.",
+            &["Mật khẩu", "Xác thực hai lớp", "Lừa đảo trực tuyến"],
+            &[Learner, Official, Worker, Other],
+            90,
+        ),
+    ];
+    let mut courses = Vec::new();
+    for (title, summary, topics, targets, minutes) in catalogue {
+        let course = courses::Course {
+            id: db::new_id(),
+            title: title.into(),
+            summary: Some(summary.into()),
+            topics: db::join_lines(topics),
+            target_categories: Category::join(targets),
+            duration_minutes: minutes,
+            programme_id: Some(programme.id.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        courses.push(courses::model::create(conn, actor, course)?);
+    }
+
+    // Two sessions a day: mornings at the school or the commune hall,
+    // evenings in a hamlet's culture house, when people are back from work.
+    let venues = ["Trường THCS Trung Hội", "Hội trường UBND xã Trung Hội"];
+    for (n, d) in (2..=8).enumerate() {
+        for (slot, (hour, minute)) in [(1, 0), (12, 30)].into_iter().enumerate() {
+            let index = n * 2 + slot;
+            let course = &courses[index % courses.len()];
+            let starts_at = utc(day(d), hour, minute);
+            let ends_at = starts_at + chrono::Duration::minutes(course.duration_minutes.into());
+            let venue = match slot {
+                0 => venues[n % venues.len()].to_owned(),
+                _ => format!("Nhà văn hoá Xóm {}", 1 + n % 3),
+            };
+            let session = Session {
+                id: db::new_id(),
+                course_id: course.id.clone(),
+                starts_at,
+                ends_at,
+                venue,
+                capacity: if slot == 0 { 40 } else { 25 },
+                status: SessionStatus::Scheduled,
+                enrolment_opens_at: Some(utc(day(2) - chrono::Duration::days(7), 1, 0)),
+                enrolment_closes_at: Some(starts_at - chrono::Duration::hours(12)),
+                eligible_categories: None,
+                waitlist: slot == 1,
+                enrolled_count: 0,
+                waitlisted_count: 0,
+                created_at: now,
+                updated_at: now,
+            };
+            let trainer = trainers[index % trainers.len()].clone();
+            sessions::model::create(conn, actor, session, &[trainer])?;
+        }
+    }
+    Ok(())
+}
+
+/// A UTC time on `day` (times in Viet Nam are seven hours later).
+fn utc(day: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
+    day.and_hms_opt(hour, minute, 0).expect("a valid time of day")
+}
