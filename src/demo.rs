@@ -290,6 +290,14 @@ fn create_participants(
     Ok(created)
 }
 
+struct DemoCourse {
+    title: &'static str,
+    summary: &'static str,
+    topics: &'static [&'static str],
+    targets: &'static [Category],
+    minutes: i32,
+}
+
 fn create_programme(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -309,45 +317,45 @@ fn create_programme(
     let programme = crate::programmes::model::create(conn, actor, programme)?;
 
     use Category::*;
-    let catalogue: [(&str, &str, &[&str], &[Category], i32); 4] = [
-        (
-            "Tìm kiếm thông tin hiệu quả trên Internet",
-            "Dùng công cụ tìm kiếm, từ khoá và bộ lọc để tìm đúng thông tin cần cho học tập và công việc.",
-            &["Công cụ tìm kiếm", "Từ khoá và toán tử", "Lưu và sắp xếp nguồn"],
-            &[Student, Learner, Official, Worker],
-            90,
-        ),
-        (
-            "Nhận diện tin giả và đánh giá nguồn tin",
-            "Kiểm tra nguồn, ngày đăng và bằng chứng trước khi tin và chia sẻ.",
-            &["Tin giả", "Đánh giá nguồn", "Chia sẻ có trách nhiệm"],
-            &[Student, Learner, Parent, Official, Worker, Other],
-            90,
-        ),
-        (
-            "An toàn trên mạng cho học sinh và phụ huynh",
-            "Bảo vệ trẻ em trên mạng: quyền riêng tư, bắt nạt trực tuyến, thời gian dùng thiết bị.",
-            &["Quyền riêng tư", "Bắt nạt trực tuyến", "Cài đặt an toàn"],
-            &[Student, Parent],
-            120,
-        ),
-        (
-            "Bảo vệ tài khoản và dữ liệu cá nhân",
-            "Mật khẩu mạnh, xác thực hai lớp và nhận diện lừa đảo qua điện thoại, tin nhắn.",
-            &["Mật khẩu", "Xác thực hai lớp", "Lừa đảo trực tuyến"],
-            &[Learner, Official, Worker, Other],
-            90,
-        ),
+    let catalogue = [
+        DemoCourse {
+            title: "Tìm kiếm thông tin hiệu quả trên Internet",
+            summary: "Dùng công cụ tìm kiếm, từ khoá và bộ lọc để tìm đúng thông tin cần cho học tập và công việc.",
+            topics: &["Công cụ tìm kiếm", "Từ khoá và toán tử", "Lưu và sắp xếp nguồn"],
+            targets: &[Student, Learner, Official, Worker],
+            minutes: 90,
+        },
+        DemoCourse {
+            title: "Nhận diện tin giả và đánh giá nguồn tin",
+            summary: "Kiểm tra nguồn, ngày đăng và bằng chứng trước khi tin và chia sẻ.",
+            topics: &["Tin giả", "Đánh giá nguồn", "Chia sẻ có trách nhiệm"],
+            targets: &[Student, Learner, Parent, Official, Worker, Other],
+            minutes: 90,
+        },
+        DemoCourse {
+            title: "An toàn trên mạng cho học sinh và phụ huynh",
+            summary: "Bảo vệ trẻ em trên mạng: quyền riêng tư, bắt nạt trực tuyến, thời gian dùng thiết bị.",
+            topics: &["Quyền riêng tư", "Bắt nạt trực tuyến", "Cài đặt an toàn"],
+            targets: &[Student, Parent],
+            minutes: 120,
+        },
+        DemoCourse {
+            title: "Bảo vệ tài khoản và dữ liệu cá nhân",
+            summary: "Mật khẩu mạnh, xác thực hai lớp và nhận diện lừa đảo qua điện thoại, tin nhắn.",
+            topics: &["Mật khẩu", "Xác thực hai lớp", "Lừa đảo trực tuyến"],
+            targets: &[Learner, Official, Worker, Other],
+            minutes: 90,
+        },
     ];
     let mut courses = Vec::new();
-    for (title, summary, topics, targets, minutes) in catalogue {
+    for demo in catalogue {
         let course = courses::Course {
             id: db::new_id(),
-            title: title.into(),
-            summary: Some(summary.into()),
-            topics: db::join_lines(topics),
-            target_categories: Category::join(targets),
-            duration_minutes: minutes,
+            title: demo.title.into(),
+            summary: Some(demo.summary.into()),
+            topics: db::join_lines(demo.topics),
+            target_categories: Category::join(demo.targets),
+            duration_minutes: demo.minutes,
             programme_id: Some(programme.id.clone()),
             created_at: now,
             updated_at: now,
