@@ -280,3 +280,72 @@ async fn sessions_are_filtered_by_time_course_programme_trainer_status_and_seats
         .assert_problem(400, "invalid_parameter");
     app.get("/api/v1/sessions", None).await.assert_problem(401, "missing_token");
 }
+
+#[actix_web::test]
+async fn every_role_reads_the_catalogue_and_only_admins_write_it() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let programme = app.create_programme(&admin).await;
+    let course = app.create_course(&admin, Some(&programme)).await;
+    let session = app.create_session(&admin, &course, 3, &[]).await;
+    let session = session["id"].as_str().unwrap();
+    let reads = [
+        "/api/v1/organizations".to_owned(),
+        format!("/api/v1/organizations/{unit}"),
+        "/api/v1/programmes".to_owned(),
+        format!("/api/v1/programmes/{programme}"),
+        "/api/v1/courses".to_owned(),
+        format!("/api/v1/courses/{course}"),
+        "/api/v1/sessions".to_owned(),
+        format!("/api/v1/sessions/{session}"),
+    ];
+    let creates = [
+        ("/api/v1/organizations", json!({"kind": "hamlet", "name": "Xóm Mới"})),
+        (
+            "/api/v1/programmes",
+            json!({"name": "X", "starts_on": "2024-01-01", "ends_on": "2024-01-02"}),
+        ),
+        ("/api/v1/courses", json!({"title": "X", "duration_minutes": 60})),
+        (
+            "/api/v1/sessions",
+            json!({"course_id": course, "starts_at": "2024-01-01T08:00:00Z",
+            "ends_at": "2024-01-01T09:00:00Z", "venue": "X", "capacity": 5, "trainer_ids": []}),
+        ),
+    ];
+    let changes = [
+        (format!("/api/v1/organizations/{unit}"), json!({"name": "Đổi"})),
+        (format!("/api/v1/programmes/{programme}"), json!({"name": "Đổi"})),
+        (format!("/api/v1/courses/{course}"), json!({"title": "Đổi"})),
+        (format!("/api/v1/sessions/{session}"), json!({"venue": "Đổi"})),
+    ];
+    for role in ["coordinator", "trainer", "participant"] {
+        let token = app.user_with_role(&admin, &format!("{role}@example.vn"), role).await.access;
+        for path in &reads {
+            let reply = app.get(path, Some(&token)).await;
+            assert_eq!(reply.status, 200, "{role} reads {path}: {:#}", reply.body);
+        }
+        for (path, body) in &creates {
+            app.post(path, Some(&token), body).await.assert_problem(403, "forbidden");
+        }
+        for (path, body) in &changes {
+            app.patch(path, Some(&token), body).await.assert_problem(403, "forbidden");
+        }
+    }
+    // Units are public (sign-up forms list them); the rest needs a token.
+    for path in &reads {
+        let reply = app.get(path, None).await;
+        match path.starts_with("/api/v1/organizations") {
+            true => assert_eq!(reply.status, 200, "{path}"),
+            false => reply.assert_problem(401, "missing_token"),
+        }
+    }
+    // Nothing a refused caller sent was stored.
+    for (path, _) in &creates {
+        let count = items(&app.get(path, Some(&admin)).await).len();
+        // The coordinator's own unit is the second one.
+        let expected = if *path == "/api/v1/organizations" { 2 } else { 1 };
+        assert_eq!(count, expected, "{path}");
+    }
+    assert_eq!(app.get(&changes[0].0, Some(&admin)).await.body["name"], "Xóm Đồng Tâm");
+}
