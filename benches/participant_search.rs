@@ -74,7 +74,7 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// Inserts the profiles in one transaction, in batches of multi-row SQL.
+/// Inserts the profiles in one transaction, as one batch of statements.
 fn fill(conn: &mut DbConnection) {
     let now = "2026-01-01 00:00:00";
     let mut sql = String::from("BEGIN;");

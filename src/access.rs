@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use crate::db::schema::{enrolments, participants, session_trainers};
 use crate::db::{DbBackend, DbConnection};
 use crate::enrolments::EnrolmentStatus;
-use crate::error::AppError;
+use crate::error::{AppError, FieldIssue};
 use crate::participants::model::linked_profile;
 use crate::users::{Role, User};
 
@@ -127,6 +127,31 @@ impl ParticipantScope {
                 None => Ok(()),
             },
             Self::Rosters { .. } => Err(AppError::Forbidden),
+        }
+    }
+
+    /// A guardian named by a coordinator must be a profile they can see:
+    /// naming one elsewhere would open a profile of their unit to that
+    /// person's account, and the answer would tell whether an id they
+    /// cannot see exists. Unseen guardians are answered as unknown (422).
+    /// Participants name only themselves (see [`Self::place_new`]).
+    pub fn check_guardian(
+        &self,
+        conn: &mut DbConnection,
+        guardian_id: &str,
+    ) -> Result<(), AppError> {
+        if !matches!(self, Self::Unit(_)) {
+            return Ok(());
+        }
+        let seen = self
+            .restrict(participants::table.into_boxed())
+            .filter(participants::id.eq(guardian_id.to_owned()))
+            .select(participants::id)
+            .first::<String>(conn)
+            .optional()?;
+        match seen {
+            Some(_) => Ok(()),
+            None => Err(AppError::validation("guardian_id", FieldIssue::UnknownReference)),
         }
     }
 

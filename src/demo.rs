@@ -58,7 +58,9 @@ pub fn load(config: &Config, password: Option<String>) -> Result<DemoOutcome, St
     // accounts are for trying the API out.
     let password_hash = password::hash_now(&password)?;
     let loaded = db::write_transaction(&mut conn, |conn| {
-        // Checked again inside the transaction: two runs at once load once.
+        // Checked again inside the transaction, after waiting for any other
+        // run: two runs at once load once.
+        db::serialize_with_others(conn, db::LockKey::Demo)?;
         if demo_loaded(conn)? {
             return Ok(None);
         }

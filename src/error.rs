@@ -94,6 +94,8 @@ pub enum FieldIssue {
     Before(&'static str),
     /// A date or time outside the years classes are planned in.
     OutsidePlanningYears,
+    /// A request body that is not a JSON object.
+    NotObject,
     /// A `cursor` that this API did not hand out.
     UnknownCursor,
     Range {
@@ -151,6 +153,8 @@ impl FieldIssue {
             (Self::Before(other), Lang::Vi) => format!("không được trước {other}"),
             (Self::OutsidePlanningYears, Lang::En) => "must fall in the years 2000 to 2100".into(),
             (Self::OutsidePlanningYears, Lang::Vi) => "phải nằm trong các năm 2000 đến 2100".into(),
+            (Self::NotObject, Lang::En) => "must be a JSON object".into(),
+            (Self::NotObject, Lang::Vi) => "phải là một đối tượng JSON".into(),
             (Self::UnknownCursor, Lang::En) => "is not a cursor this API handed out".into(),
             (Self::UnknownCursor, Lang::Vi) => "không phải là con trỏ do API này cấp".into(),
             (Self::Range { min, max }, Lang::En) => {

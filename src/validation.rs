@@ -30,14 +30,38 @@ impl Validator {
         self.problems.push(InvalidField::new(field, issue));
     }
 
-    /// Trims `value` and checks it is present and at most `max` characters.
+    /// Trims `value` and checks it is present, at most `max` characters
+    /// and on one line.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        self.checked_text(field, value, max, char::is_control)
+    }
+
+    /// Like [`Self::optional_text`] for free text that may run over several
+    /// lines (a summary, a theme): line breaks and tabs are allowed.
+    pub fn optional_paragraphs(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        max: usize,
+    ) -> Option<String> {
+        let value = value.map(str::trim).filter(|v| !v.is_empty())?;
+        let forbidden = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+        Some(self.checked_text(field, value, max, forbidden))
+    }
+
+    fn checked_text(
+        &mut self,
+        field: &str,
+        value: &str,
+        max: usize,
+        forbidden: impl Fn(char) -> bool,
+    ) -> String {
         let value = value.trim();
         if value.is_empty() {
             self.add(field, FieldIssue::Blank);
         } else if value.chars().count() > max {
             self.add(field, FieldIssue::TooLong { max });
-        } else if value.chars().any(char::is_control) {
+        } else if value.chars().any(forbidden) {
             // NUL in particular: PostgreSQL cannot store it in TEXT.
             self.add(field, FieldIssue::ControlCharacters);
         }
@@ -142,5 +166,16 @@ mod tests {
         assert_eq!(problems[0], InvalidField::new("name", FieldIssue::Blank));
         assert_eq!(problems[1], InvalidField::new("other", FieldIssue::TooLong { max: 5 }));
         assert_eq!(problems[2], InvalidField::new("third", FieldIssue::ControlCharacters));
+    }
+
+    #[test]
+    fn paragraphs_keep_line_breaks_but_no_other_control_characters() {
+        let mut v = Validator::new();
+        let text = v.optional_paragraphs("summary", Some(" Một.\nHai.\t "), 20);
+        assert_eq!(text.as_deref(), Some("Một.\nHai."));
+        assert_eq!(v.optional_paragraphs("summary", Some("  "), 20), None);
+        assert!(!v.has_problems());
+        v.optional_paragraphs("summary", Some("a\u{0}b"), 20);
+        assert!(v.has_problems());
     }
 }

@@ -114,7 +114,7 @@ pub struct AuditEvent {
 
 /// Appends an event. Call inside the write transaction it describes, so
 /// that the write and its record stand or fall together. An update that
-/// changed nothing leaves no event.
+/// changed nothing leaves no event (the models do not write those either).
 pub fn record(
     conn: &mut DbConnection,
     actor: &Actor,

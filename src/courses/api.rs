@@ -147,7 +147,7 @@ pub async fn create_course(
     let course = Course {
         id: db::new_id(),
         title: v.text("title", &body.title, MAX_NAME_CHARS),
-        summary: v.optional_text("summary", body.summary.as_deref(), MAX_TEXT_CHARS),
+        summary: v.optional_paragraphs("summary", body.summary.as_deref(), MAX_TEXT_CHARS),
         topics: check_topics(&mut v, &body.topics),
         target_categories: check_categories(&mut v, "target_categories", &targets),
         duration_minutes: check_duration(&mut v, body.duration_minutes),
@@ -228,7 +228,7 @@ pub async fn update_course(
         title: body.title.as_deref().map(|title| v.text("title", title, MAX_NAME_CHARS)),
         summary: body
             .summary
-            .map(|summary| v.optional_text("summary", summary.as_deref(), MAX_TEXT_CHARS)),
+            .map(|summary| v.optional_paragraphs("summary", summary.as_deref(), MAX_TEXT_CHARS)),
         topics: body.topics.as_deref().map(|topics| check_topics(&mut v, topics)),
         target_categories: body
             .target_categories

@@ -60,6 +60,7 @@ pub fn update(
     id: &str,
     update: CourseUpdate,
 ) -> Result<Course, AppError> {
+    db::lock_row(conn, db::Table::Courses, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut next = current.clone();
     next.title = update.title.unwrap_or(next.title);
@@ -73,9 +74,12 @@ pub fn update(
         next.programme_id = programme;
     }
     check_programme(conn, &next)?;
+    let changes = FieldChange::diff(Some(&current), &next, &[]);
+    if changes.is_empty() {
+        return Ok(current);
+    }
     next.updated_at = db::now();
     diesel::update(courses::table.find(id)).set(&next).execute(conn)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
     audit::record(conn, actor, Action::Update, EntityType::Course, id, changes)?;
     Ok(next)
 }

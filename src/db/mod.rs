@@ -273,6 +273,12 @@ pub enum LockKey {
     Admins = 1,
     /// Checking and counting login attempts.
     LoginThrottle = 2,
+    /// Changes to which unit sits under which, checked for loops.
+    UnitTree = 3,
+    /// Changes to who is whose guardian, checked for loops.
+    Guardians = 4,
+    /// Loading the demo data.
+    Demo = 5,
 }
 
 /// Serialises this transaction with every other one taking the same key.
@@ -283,6 +289,46 @@ pub fn serialize_with_others(conn: &mut DbConnection, key: LockKey) -> QueryResu
         DbConnection::Sqlite(_) => Ok(()),
         DbConnection::Postgresql(inner) => {
             inner.batch_execute(&format!("SELECT pg_advisory_xact_lock({})", key as i64))
+        }
+    }
+}
+
+/// The tables whose rows [`lock_row`] locks.
+#[derive(Clone, Copy, Debug)]
+pub enum Table {
+    Organizations,
+    Participants,
+    Programmes,
+    Courses,
+    Sessions,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Organizations => "organizations",
+            Self::Participants => "participants",
+            Self::Programmes => "programmes",
+            Self::Courses => "courses",
+            Self::Sessions => "sessions",
+        }
+    }
+}
+
+/// Locks one row of `table` (by `id`) until the transaction ends, so that
+/// a read-check-write on it cannot interleave with another writer's: on
+/// PostgreSQL with `SELECT … FOR UPDATE`; SQLite needs nothing, its
+/// IMMEDIATE write transactions already run one at a time. Call before
+/// reading the row that the write is based on.
+pub fn lock_row(conn: &mut DbConnection, table: Table, id: &str) -> QueryResult<()> {
+    match conn {
+        DbConnection::Sqlite(_) => Ok(()),
+        DbConnection::Postgresql(inner) => {
+            let table = table.name();
+            diesel::sql_query(format!("SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE"))
+                .bind::<diesel::sql_types::Text, _>(id)
+                .execute(inner)
+                .map(drop)
         }
     }
 }

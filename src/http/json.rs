@@ -57,6 +57,11 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     // even when its beginning would already be missing a field.
     serde_json::from_slice::<serde::de::IgnoredAny>(body)
         .map_err(|err| AppError::MalformedJson(err.to_string()))?;
+    // Every request body of this API is an object. serde would also read a
+    // struct from an array of its fields in order, which no client means.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(AppError::validation(".", FieldIssue::NotObject));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let inner = err.inner();
@@ -124,6 +129,13 @@ mod tests {
         assert!(matches!(decode::<Body>(b"{\"name\": "), Err(AppError::MalformedJson(_))));
         assert!(matches!(decode::<Body>(b"{} {}"), Err(AppError::MalformedJson(_))));
         assert!(matches!(decode::<Body>(b""), Err(AppError::MalformedJson(_))));
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        let field = field_of(decode::<Body>(br#"["a", null]"#).unwrap_err());
+        assert_eq!(field, InvalidField::new(".", FieldIssue::NotObject));
+        assert!(decode::<Body>(b" \n {\"name\": \"a\"}").is_ok());
     }
 
     #[test]

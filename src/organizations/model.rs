@@ -65,6 +65,12 @@ pub fn update(
     id: &str,
     update: OrganizationUpdate,
 ) -> Result<Organization, AppError> {
+    if update.parent_id.is_some() {
+        // Two units each moved under the other at once must not both pass
+        // the loop check.
+        db::serialize_with_others(conn, db::LockKey::UnitTree)?;
+    }
+    db::lock_row(conn, db::Table::Organizations, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut next = current.clone();
     next.kind = update.kind.unwrap_or(next.kind);
@@ -76,12 +82,15 @@ pub fn update(
         next.parent_id = parent;
     }
     check(conn, &next)?;
+    let changes = FieldChange::diff(Some(&current), &next, &[]);
+    if changes.is_empty() {
+        return Ok(current);
+    }
     next.updated_at = db::now();
     diesel::update(organizations::table.find(id))
         .set(&next)
         .execute(conn)
         .map_err(code_conflict)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
     audit::record(conn, actor, Action::Update, EntityType::Organization, id, changes)?;
     Ok(next)
 }

@@ -14,7 +14,7 @@ use super::{Category, Gender, Participant};
 use crate::access::{ParticipantScope, Placement};
 use crate::audit::Actor;
 use crate::auth::AuthUser;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
@@ -25,7 +25,9 @@ use crate::validation::{MAX_NAME_CHARS, Validator};
 /// The longest name search accepted, in characters.
 const MAX_QUERY_CHARS: usize = 200;
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+// No `Debug`, here or on the other types that hold personal data, so that
+// none of it can reach a log by accident.
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ParticipantResponse {
     #[schema(format = Uuid)]
     pub id: String,
@@ -138,7 +140,7 @@ pub struct UpdateParticipantRequest {
     pub user_id: Option<Option<Uuid>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ParticipantListQuery {
     pub organization_id: Option<Uuid>,
@@ -158,6 +160,18 @@ fn id_text(id: Option<Uuid>) -> Option<String> {
 fn optional_email(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
     let email = value.map(str::trim).filter(|e| !e.is_empty())?;
     Some(v.email(field, email))
+}
+
+/// Like [`visible`], for a write: the row is locked first, so that the
+/// write builds on what is stored when it commits (an anonymisation
+/// committed meanwhile is never undone).
+fn visible_for_write(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    id: &str,
+) -> Result<(ParticipantScope, Participant), AppError> {
+    db::lock_row(conn, db::Table::Participants, id)?;
+    visible(conn, caller, id)
 }
 
 /// The caller's scope and the profile `id` if it is in it, else 404.
@@ -208,6 +222,9 @@ pub async fn create_participant(
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
             let placement = scope.place_new(requested)?;
+            if let Some(guardian) = &placement.guardian_id {
+                scope.check_guardian(conn, guardian)?;
+            }
             if user_id.is_some() && !scope.is_admin() {
                 return Err(AppError::Forbidden);
             }
@@ -229,7 +246,10 @@ pub async fn create_participant(
     tag = "participants",
     security(("bearer" = [])),
     params(PageQuery, ParticipantListQuery),
-    responses((status = 200, description = "A page of the profiles the caller may see, oldest first", body = Page<ParticipantResponse>))
+    responses(
+        (status = 200, description = "A page of the profiles the caller may see, oldest first", body = Page<ParticipantResponse>),
+        (status = 403, description = "A trainer filtering by `guardian_id`"),
+    )
 )]
 #[get("/participants")]
 pub async fn list_participants(
@@ -254,6 +274,10 @@ pub async fn list_participants(
         .db
         .run(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
+            // Who is whose guardian is personal: not for trainers.
+            if filter.guardian_id.is_some() && !scope.shows_personal_fields() {
+                return Err(AppError::Forbidden);
+            }
             let rows = model::list(conn, &scope, &filter, &page)?;
             Ok(Page::from_rows(rows, &page, |p| &p.id, |p| ParticipantResponse::new(p, &scope)))
         })
@@ -323,8 +347,11 @@ pub async fn update_participant(
     let response = state
         .db
         .write(move |conn| {
-            let (scope, current) = visible(conn, &caller, &id)?;
+            let (scope, current) = visible_for_write(conn, &caller, &id)?;
             scope.check_change(update.organization_id.as_ref(), update.guardian_id.as_ref())?;
+            if let Some(Some(guardian)) = &update.guardian_id {
+                scope.check_guardian(conn, guardian)?;
+            }
             if update.user_id.is_some() && !scope.is_admin() {
                 return Err(AppError::Forbidden);
             }
@@ -356,7 +383,7 @@ pub async fn anonymize_participant(
     let response = state
         .db
         .write(move |conn| {
-            let (scope, current) = visible(conn, &caller, &id)?;
+            let (scope, current) = visible_for_write(conn, &caller, &id)?;
             let row = model::anonymize(conn, &Actor::user(caller.id()), current)?;
             Ok(ParticipantResponse::new(row, &scope))
         })

@@ -100,7 +100,6 @@ pub struct NewParticipant {
 }
 
 /// The personal fields of a profile as a client sends them.
-#[derive(Debug)]
 pub struct ProfileFields {
     pub full_name: String,
     pub category: Category,
@@ -221,7 +220,7 @@ pub fn create(
 
 /// A change to a profile; `None` leaves a field as it is, `Some(None)`
 /// clears a nullable one.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ProfileUpdate {
     pub full_name: Option<String>,
     pub category: Option<Category>,
@@ -306,16 +305,13 @@ pub fn update(
         next.guardian_id.as_deref(),
         next.user_id.as_deref(),
     )?;
+    let changes = FieldChange::diff(Some(&current), &next, PERSONAL_FIELDS);
+    if changes.is_empty() {
+        return Ok(current);
+    }
     next.updated_at = db::now();
     save(conn, &next)?;
-    audit::record(
-        conn,
-        actor,
-        Action::Update,
-        EntityType::Participant,
-        &next.id,
-        FieldChange::diff(Some(&current), &next, PERSONAL_FIELDS),
-    )?;
+    audit::record(conn, actor, Action::Update, EntityType::Participant, &next.id, changes)?;
     Ok(next)
 }
 
@@ -335,8 +331,10 @@ fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
 
 /// Erases a profile's personal data (name, contact, birth date, its links
 /// to a guardian and an account, and its dependants' links to it), keeping
-/// category, unit and gender so that statistics stay the same. Doing it
-/// again changes nothing. Call inside a write transaction.
+/// category, unit and gender so that statistics stay the same. A linked
+/// participant account is erased too (see
+/// [`users::model::erase_participant_account`]). Doing it again changes
+/// nothing. Call inside a write transaction, with the row locked.
 pub fn anonymize(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -359,6 +357,9 @@ pub fn anonymize(
         ..current.clone()
     };
     save(conn, &erased)?;
+    if let Some(user_id) = &current.user_id {
+        users::model::erase_participant_account(conn, actor, user_id)?;
+    }
     let dependants = participants::table.filter(participants::guardian_id.eq(&current.id));
     let dependant_ids: Vec<String> = dependants.select(participants::id).load(conn)?;
     diesel::update(dependants)
@@ -396,13 +397,18 @@ fn check_references(
         v.add("organization_id", FieldIssue::UnknownReference);
     }
     if let Some(guardian_id) = guardian_id {
+        // Two profiles each made the other's guardian at once must not both
+        // pass the loop check; a guardian anonymised meanwhile must not get
+        // a new dependant.
+        db::serialize_with_others(conn, db::LockKey::Guardians)?;
+        db::lock_row(conn, db::Table::Participants, guardian_id)?;
         match find(conn, guardian_id)? {
             None => v.add("guardian_id", FieldIssue::UnknownReference),
-            Some(guardian) if guardian.id == id || guardian.guardian_id.as_deref() == Some(id) => {
-                v.add("guardian_id", FieldIssue::CreatesCycle)
-            }
             Some(guardian) if guardian.anonymized_at.is_some() => {
                 v.add("guardian_id", FieldIssue::UnknownReference)
+            }
+            Some(_) if guardians_above(conn, guardian_id)?.iter().any(|g| g == id) => {
+                v.add("guardian_id", FieldIssue::CreatesCycle)
             }
             Some(_) => {}
         }
@@ -415,6 +421,26 @@ fn check_references(
         }
     }
     v.finish()
+}
+
+/// `id` and its guardian, the guardian's guardian, and so on. Chains are
+/// short (a child, a parent); a loop, which `check_references` prevents,
+/// would stop the walk.
+fn guardians_above(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
+    let mut chain = vec![id.to_owned()];
+    while let Some(guardian) = participants::table
+        .find(chain.last().expect("starts with one"))
+        .select(participants::guardian_id)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten()
+    {
+        if chain.contains(&guardian) {
+            break;
+        }
+        chain.push(guardian);
+    }
+    Ok(chain)
 }
 
 /// A unique violation on `user_id`: a concurrent write linked the account.
@@ -447,7 +473,7 @@ pub fn dependants(conn: &mut DbConnection, guardian_id: &str) -> QueryResult<Vec
         .load(conn)
 }
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ParticipantFilter {
     pub organization_id: Option<String>,
     pub category: Option<Category>,

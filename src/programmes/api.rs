@@ -95,7 +95,7 @@ pub async fn create_programme(
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let name = v.text("name", &body.name, MAX_NAME_CHARS);
-    let theme = v.optional_text("theme", body.theme.as_deref(), MAX_TEXT_CHARS);
+    let theme = v.optional_paragraphs("theme", body.theme.as_deref(), MAX_TEXT_CHARS);
     let starts_on = v.planning_date("starts_on", body.starts_on);
     let ends_on = v.planning_date("ends_on", body.ends_on);
     v.finish()?;
@@ -181,7 +181,9 @@ pub async fn update_programme(
     let mut v = Validator::new();
     let update = ProgrammeUpdate {
         name: body.name.as_deref().map(|name| v.text("name", name, MAX_NAME_CHARS)),
-        theme: body.theme.map(|theme| v.optional_text("theme", theme.as_deref(), MAX_TEXT_CHARS)),
+        theme: body
+            .theme
+            .map(|theme| v.optional_paragraphs("theme", theme.as_deref(), MAX_TEXT_CHARS)),
         starts_on: body.starts_on.map(|date| v.planning_date("starts_on", date)),
         ends_on: body.ends_on.map(|date| v.planning_date("ends_on", date)),
     };

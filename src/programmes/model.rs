@@ -56,6 +56,7 @@ pub fn update(
     id: &str,
     update: ProgrammeUpdate,
 ) -> Result<Programme, AppError> {
+    db::lock_row(conn, db::Table::Programmes, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut next = current.clone();
     next.name = update.name.unwrap_or(next.name);
@@ -65,9 +66,12 @@ pub fn update(
     next.starts_on = update.starts_on.unwrap_or(next.starts_on);
     next.ends_on = update.ends_on.unwrap_or(next.ends_on);
     check(&next)?;
+    let changes = FieldChange::diff(Some(&current), &next, &[]);
+    if changes.is_empty() {
+        return Ok(current);
+    }
     next.updated_at = db::now();
     diesel::update(programmes::table.find(id)).set(&next).execute(conn)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
     audit::record(conn, actor, Action::Update, EntityType::Programme, id, changes)?;
     Ok(next)
 }

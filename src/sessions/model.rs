@@ -209,15 +209,16 @@ pub struct SessionUpdate {
     pub trainer_ids: Option<Vec<String>>,
 }
 
-/// Changes a session. Its capacity may not drop below the places already
-/// taken: the update itself carries that condition, so that an enrolment
-/// committed in between cannot slip past it.
+/// Changes a session. The row is locked first, so that two changes cannot
+/// undo each other. Its capacity may not drop below the places already
+/// taken: the update itself carries that condition.
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: &str,
     update: SessionUpdate,
 ) -> Result<SessionDetails, AppError> {
+    db::lock_row(conn, db::Table::Sessions, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut next = current.session.clone();
     next.course_id = update.course_id.unwrap_or(next.course_id);
@@ -242,6 +243,14 @@ pub fn update(
         Some(ids) => check_trainers(conn, &ids)?,
         None => current.trainer_ids.clone(),
     };
+    let changes = FieldChange::diff(
+        Some(&snapshot(&current.session, &current.trainer_ids)),
+        &snapshot(&next, &trainer_ids),
+        &[],
+    );
+    if changes.is_empty() {
+        return Ok(current);
+    }
     next.updated_at = db::now();
     let updated =
         diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(next.capacity)))
@@ -253,11 +262,6 @@ pub fn update(
     if trainer_ids != current.trainer_ids {
         set_trainers(conn, id, &trainer_ids)?;
     }
-    let changes = FieldChange::diff(
-        Some(&snapshot(&current.session, &current.trainer_ids)),
-        &snapshot(&updated, &trainer_ids),
-        &[],
-    );
     audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
     Ok(SessionDetails { session: updated, trainer_ids, programme_id, course_targets })
 }

@@ -75,6 +75,7 @@ impl User {
 #[derive(Default, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserChanges {
+    pub email: Option<String>,
     pub full_name: Option<String>,
     pub role: Option<Role>,
     pub organization_id: Option<Option<String>>,
@@ -306,6 +307,7 @@ pub fn update_account(
     let ends_sessions = (current.active && !active) || update.password_hash.is_some();
     let password_reset = update.password_hash.is_some();
     let changes = UserChanges {
+        email: None,
         full_name: update.full_name,
         role: Some(role),
         organization_id: Some(organization_id),
@@ -323,4 +325,36 @@ pub fn update_account(
     }
     audit::record(conn, actor, Action::Update, EntityType::User, id, changes)?;
     Ok(user)
+}
+
+/// Erases the personal data of a participant's own account, when an admin
+/// anonymises the profile linked to it: the name is emptied, the email
+/// replaced by one that names nobody, the account deactivated and its
+/// login sessions ended. Staff accounts (other roles) are the centre's own
+/// records and stay as they are; the profile is only unlinked from them.
+/// Call inside a write transaction.
+pub fn erase_participant_account(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<(), AppError> {
+    let Some(current) = find(conn, user_id)? else {
+        return Ok(());
+    };
+    if current.role != Role::Participant {
+        return Ok(());
+    }
+    let changes = UserChanges {
+        // `.invalid` is reserved (RFC 2606): no mail can reach it.
+        email: Some(format!("erased-{user_id}@lophoc.invalid")),
+        full_name: Some(String::new()),
+        active: Some(false),
+        updated_at: Some(db::now()),
+        ..UserChanges::default()
+    };
+    let erased = update(conn, user_id, &changes)?;
+    sessions::revoke_all(conn, user_id, None)?;
+    let changes = FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS);
+    audit::record(conn, actor, Action::Anonymize, EntityType::User, user_id, changes)?;
+    Ok(())
 }

@@ -79,11 +79,12 @@ async fn courses_are_created_read_updated_and_listed() {
     let path = format!("/api/v1/courses/{}", created.body["id"].as_str().unwrap());
     assert_eq!(app.get(&path, Some(&trainer)).await.body, created.body);
 
-    let change = json!({"topics": ["Mật khẩu mạnh", "Lừa đảo trực tuyến"], "summary": "Cơ bản",
+    let change = json!({"topics": ["Mật khẩu mạnh", "Lừa đảo trực tuyến"], "summary": "Cơ bản.\nHai buổi.",
         "target_categories": ["worker", "official", "worker"], "programme_id": null});
     let reply = app.patch(&path, Some(&admin), &change).await;
     assert_eq!(reply.status, 200, "{:#}", reply.body);
     assert_eq!(reply.body["topics"], json!(["Mật khẩu mạnh", "Lừa đảo trực tuyến"]));
+    assert_eq!(reply.body["summary"], "Cơ bản.\nHai buổi.", "a summary may run over lines");
     assert_eq!(reply.body["target_categories"], json!(["official", "worker"]));
     assert_eq!(reply.body["programme_id"], Value::Null);
 

@@ -94,6 +94,17 @@ async fn wrong_shapes_are_422_naming_the_field() {
 
     let not_an_object = app.post(REGISTER, None, &json!([1, 2])).await;
     not_an_object.assert_problem(422, "validation_failed");
+
+    // serde would read an update struct from an array of its fields; an
+    // array body is refused and changes nothing.
+    let admin = app.admin_token().await;
+    let unit = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let path = format!("/api/v1/organizations/{unit}");
+    let before = app.get(&path, None).await.body;
+    let array = app.patch(&path, Some(&admin), &json!([null, null])).await;
+    array.assert_problem(422, "validation_failed");
+    assert_eq!(array.body["errors"][0]["message"], "must be a JSON object");
+    assert_eq!(app.get(&path, None).await.body, before);
 }
 
 #[actix_web::test]

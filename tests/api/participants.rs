@@ -399,3 +399,137 @@ async fn anonymising_erases_personal_data_and_keeps_what_statistics_need() {
         assert!(!text.contains(secret), "{secret} in the audit trail: {text}");
     }
 }
+
+#[actix_web::test]
+async fn anonymising_a_participant_with_an_account_erases_the_account_too() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let user = app.register("rieng.tu@example.vn").await;
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    let own = app.login("rieng.tu@example.vn", PASSWORD).await;
+    let path =
+        format!("/api/v1/participants/{}/anonymize", user["participant_id"].as_str().unwrap());
+    let reply = app.request(actix_web::http::Method::POST, &path, Some(&admin), &[], None).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+
+    let account = app.get(&format!("/api/v1/users/{user_id}"), Some(&admin)).await;
+    assert_eq!(account.body["full_name"], "");
+    assert_eq!(account.body["email"], format!("erased-{user_id}@lophoc.invalid"));
+    assert_eq!(account.body["active"], false);
+    assert_eq!(account.body["participant_id"], Value::Null);
+    app.get("/api/v1/me", Some(&own.access)).await.assert_problem(401, "invalid_token");
+    app.login_reply("rieng.tu@example.vn", PASSWORD)
+        .await
+        .assert_problem(401, "invalid_credentials");
+    let events = app
+        .get(&format!("/api/v1/audit-events?entity_id={user_id}&action=anonymize"), Some(&admin))
+        .await;
+    assert_eq!(items(&events).len(), 1);
+    assert!(!events.body.to_string().contains("rieng.tu"), "{:#}", events.body);
+
+    // A staff account keeps its record; only the link goes.
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let profile = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Giáo Viên", "category": "official",
+            "user_id": trainer.user["id"]}),
+        )
+        .await;
+    let path = format!("/api/v1/participants/{}/anonymize", id_of(&profile));
+    assert_eq!(
+        app.request(actix_web::http::Method::POST, &path, Some(&admin), &[], None).await.status,
+        200
+    );
+    let staff = app
+        .get(&format!("/api/v1/users/{}", trainer.user["id"].as_str().unwrap()), Some(&admin))
+        .await;
+    assert_eq!(staff.body["active"], true);
+    assert_eq!(staff.body["email"], "gv@example.vn");
+    assert_eq!(staff.body["participant_id"], Value::Null);
+}
+
+#[actix_web::test]
+async fn guardians_stay_within_reach_and_never_loop() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let coordinator = app.coordinator_of(&admin, "c@example.vn", &school).await.access;
+    let trainer = app.user_with_role(&admin, "t@example.vn", "trainer").await.access;
+    let far_parent = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Phụ Huynh Xa", "category": "parent", "organization_id": hamlet}),
+        )
+        .await;
+    let near_parent = app
+        .create_participant(
+            &coordinator,
+            json!({"full_name": "Phụ Huynh Gần", "category": "parent"}),
+        )
+        .await;
+
+    // A coordinator names only guardians they can see; others are unknown.
+    let mut child = student("Học Sinh", &school);
+    child["guardian_id"] = far_parent["id"].clone();
+    let reply = app.post("/api/v1/participants", Some(&coordinator), &child).await;
+    assert_eq!(reply.error_fields(), ["guardian_id"]);
+    child["guardian_id"] = near_parent["id"].clone();
+    let child = app.create_participant(&coordinator, child).await;
+    let path = format!("/api/v1/participants/{}", id_of(&child));
+    let reply =
+        app.patch(&path, Some(&coordinator), &json!({"guardian_id": far_parent["id"]})).await;
+    assert_eq!(reply.error_fields(), ["guardian_id"]);
+
+    // No loop, however long: A → B → C → A is refused.
+    let a = app.create_participant(&admin, json!({"full_name": "A", "category": "other"})).await;
+    let mut b = json!({"full_name": "B", "category": "other", "guardian_id": a["id"]});
+    b = app.create_participant(&admin, b).await;
+    let c = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "C", "category": "other", "guardian_id": b["id"]}),
+        )
+        .await;
+    let a_path = format!("/api/v1/participants/{}", id_of(&a));
+    let reply = app.patch(&a_path, Some(&admin), &json!({"guardian_id": c["id"]})).await;
+    assert_eq!(reply.error_fields(), ["guardian_id"]);
+    assert_eq!(app.get(&a_path, Some(&admin)).await.body["guardian_id"], Value::Null);
+
+    // Who is whose guardian is not a trainer's business.
+    let filter = format!("/api/v1/participants?guardian_id={}", id_of(&near_parent));
+    app.get(&filter, Some(&trainer)).await.assert_problem(403, "forbidden");
+}
+
+/// An edit that read the profile before an anonymisation committed must not
+/// write the personal data back after it.
+#[actix_web::test]
+async fn concurrent_edits_never_undo_an_anonymisation() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let profile = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Đào Thị Bí Mật", "category": "worker", "phone": "0900"}),
+        )
+        .await;
+    let path = format!("/api/v1/participants/{}", id_of(&profile));
+    let anonymize = format!("{path}/anonymize");
+    let edits = (0..20).map(|i| {
+        let body = json!({"full_name": format!("Đào Thị Bí Mật {i}"), "phone": "0911"});
+        let (app, admin, path) = (&app, &admin, &path);
+        async move { app.patch(path, Some(admin), &body).await.status.as_u16() }
+    });
+    let erase = async {
+        app.request(actix_web::http::Method::POST, &anonymize, Some(&admin), &[], None).await.status
+    };
+    let (statuses, erased) =
+        futures_util::future::join(futures_util::future::join_all(edits), erase).await;
+    assert_eq!(erased, 200);
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let after = app.get(&path, Some(&admin)).await.body;
+    assert_eq!(after["full_name"], "");
+    assert_eq!(after["phone"], Value::Null);
+    assert!(after["anonymized_at"].is_string());
+}
