@@ -54,7 +54,8 @@ text_enum! {
 
 /// A participant profile as stored. `Debug` shows no personal data; the
 /// `Serialize` form is the audit trail's snapshot.
-#[derive(Clone, Queryable, Serialize)]
+#[derive(Clone, Queryable, Insertable, Serialize)]
+#[diesel(table_name = participants, treat_none_as_default_value = false)]
 pub struct Participant {
     pub id: String,
     pub full_name: String,
@@ -78,25 +79,6 @@ impl std::fmt::Debug for Participant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Participant").field("id", &self.id).finish_non_exhaustive()
     }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = participants, treat_none_as_default_value = false)]
-pub struct NewParticipant {
-    pub id: String,
-    pub full_name: String,
-    pub search_name: String,
-    pub category: Category,
-    pub organization_id: Option<String>,
-    pub gender: Gender,
-    pub birth_date: Option<NaiveDate>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub guardian_id: Option<String>,
-    pub user_id: Option<String>,
-    pub created_by: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
 }
 
 /// The personal fields of a profile as a client sends them.
@@ -139,10 +121,10 @@ impl ProfileFields {
         }
     }
 
-    /// The row to insert for these fields.
-    pub fn into_new(self, links: ProfileLinks) -> NewParticipant {
+    /// A new profile with these fields, not yet stored.
+    pub fn into_new(self, links: ProfileLinks) -> Participant {
         let now = db::now();
-        NewParticipant {
+        Participant {
             id: db::new_id(),
             search_name: search::search_name(&self.full_name),
             full_name: self.full_name,
@@ -157,6 +139,7 @@ impl ProfileFields {
             created_by: links.created_by,
             created_at: now,
             updated_at: now,
+            anonymized_at: None,
         }
     }
 
@@ -193,7 +176,7 @@ const PERSONAL_FIELDS: &[&str] =
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
-    new: NewParticipant,
+    new: Participant,
 ) -> Result<Participant, AppError> {
     check_references(
         conn,
@@ -202,20 +185,10 @@ pub fn create(
         new.guardian_id.as_deref(),
         new.user_id.as_deref(),
     )?;
-    let row: Participant = diesel::insert_into(participants::table)
-        .values(&new)
-        .returning(participants::all_columns)
-        .get_result(conn)
-        .map_err(link_conflict)?;
-    audit::record(
-        conn,
-        actor,
-        Action::Create,
-        EntityType::Participant,
-        &row.id,
-        FieldChange::diff(None::<&Participant>, &row, PERSONAL_FIELDS),
-    )?;
-    Ok(row)
+    diesel::insert_into(participants::table).values(&new).execute(conn).map_err(link_conflict)?;
+    let changes = FieldChange::diff(None::<&Participant>, &new, PERSONAL_FIELDS);
+    audit::record(conn, actor, Action::Create, EntityType::Participant, &new.id, changes)?;
+    Ok(new)
 }
 
 /// A change to a profile; `None` leaves a field as it is, `Some(None)`
