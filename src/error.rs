@@ -241,6 +241,79 @@ impl Conflict {
     }
 }
 
+/// Why an enrolment (or, later, a mark) was refused: the `code` that
+/// clients switch on, also the `reason` of a refused item in a bulk answer.
+/// A state that may change (a seat, a window) is `409`; a request that can
+/// never succeed for this person is `422`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    SessionFull,
+    SessionCancelled,
+    SessionOver,
+    EnrolmentClosed,
+    CategoryNotEligible,
+    ScheduleConflict,
+    GuardianRequired,
+    /// In a bulk answer: a participant that does not exist or that the
+    /// caller may not see (a single request answers 404).
+    ParticipantNotFound,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::SessionFull => "session_full",
+            Self::SessionCancelled => "session_cancelled",
+            Self::SessionOver => "session_over",
+            Self::EnrolmentClosed => "enrolment_closed",
+            Self::CategoryNotEligible => "category_not_eligible",
+            Self::ScheduleConflict => "schedule_conflict",
+            Self::GuardianRequired => "guardian_required",
+            Self::ParticipantNotFound => "participant_not_found",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::CategoryNotEligible | Self::GuardianRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::ParticipantNotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::CONFLICT,
+        }
+    }
+
+    fn detail(self, lang: Lang) -> &'static str {
+        match self {
+            Self::SessionFull => lang.pick(
+                "The session is full and keeps no waitlist.",
+                "Buổi học đã đủ chỗ và không có danh sách chờ.",
+            ),
+            Self::SessionCancelled => {
+                lang.pick("The session was cancelled.", "Buổi học đã bị huỷ.")
+            }
+            Self::SessionOver => lang.pick("The session is over.", "Buổi học đã kết thúc."),
+            Self::EnrolmentClosed => lang.pick(
+                "Enrolment for this session is not open now.",
+                "Hiện không trong thời gian ghi danh cho buổi học này.",
+            ),
+            Self::CategoryNotEligible => lang.pick(
+                "The session is not open to this participant's category.",
+                "Buổi học không dành cho đối tượng của học viên này.",
+            ),
+            Self::ScheduleConflict => lang.pick(
+                "The participant already has a place in a session at an overlapping time.",
+                "Học viên đã có chỗ trong một buổi học trùng thời gian.",
+            ),
+            Self::GuardianRequired => lang.pick(
+                "A student under 16 needs a guardian on file before enrolling.",
+                "Học sinh dưới 16 tuổi cần có người giám hộ trong hồ sơ trước khi ghi danh.",
+            ),
+            Self::ParticipantNotFound => {
+                lang.pick("No such participant.", "Không tìm thấy học viên.")
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum AppError {
     /// The body is not valid JSON (400).
@@ -256,6 +329,7 @@ pub enum AppError {
         allow: String,
     },
     Conflict(Conflict),
+    Refused(Refusal),
     PayloadTooLarge {
         limit: usize,
     },
@@ -319,6 +393,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict(conflict) => conflict.code(),
+            Self::Refused(refusal) => refusal.code(),
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -336,6 +411,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Refused(refusal) => refusal.status(),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -356,6 +432,7 @@ impl AppError {
                 lang.pick("Method not allowed", "Phương thức không được hỗ trợ")
             }
             Self::Conflict(_) => lang.pick("Conflict", "Xung đột"),
+            Self::Refused(_) => lang.pick("Refused", "Bị từ chối"),
             Self::PayloadTooLarge { .. } => lang.pick("Payload too large", "Dữ liệu quá lớn"),
             Self::UnsupportedMediaType => {
                 lang.pick("Unsupported media type", "Kiểu nội dung không được hỗ trợ")
@@ -421,6 +498,7 @@ impl AppError {
                 Lang::Vi => format!("Đường dẫn này chỉ chấp nhận: {allow}."),
             },
             Self::Conflict(conflict) => conflict.detail(lang).into(),
+            Self::Refused(refusal) => refusal.detail(lang).into(),
             Self::PayloadTooLarge { limit } => match lang {
                 Lang::En => format!("The request body is larger than {limit} bytes."),
                 Lang::Vi => format!("Nội dung yêu cầu lớn hơn {limit} byte."),

@@ -27,6 +27,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
         (name = "programmes", description = "Campaigns such as the Lifelong Learning Week"),
         (name = "courses", description = "What is taught, and to whom"),
         (name = "sessions", description = "Meetings of a course: time, place, trainers, seats"),
+        (name = "enrolments", description = "Places in sessions: capacity, waitlists, refusals with reasons"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
     )

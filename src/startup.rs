@@ -18,8 +18,8 @@ use crate::db::{self, Backend, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::{
-    audit, auth, courses, error, health, http, openapi, organizations, participants, programmes,
-    sessions, telemetry, users,
+    audit, auth, courses, enrolments, error, health, http, openapi, organizations, participants,
+    programmes, sessions, telemetry, users,
 };
 
 /// What every handler can reach, through `web::Data<AppState>`.
@@ -66,6 +66,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(sessions::api::list_sessions)
             .service(sessions::api::get_session)
             .service(sessions::api::update_session)
+            .service(enrolments::api::enrol)
+            .service(enrolments::api::enrol_many)
+            .service(enrolments::api::roster)
+            .service(enrolments::api::get_enrolment)
+            .service(enrolments::api::cancel_enrolment)
+            .service(enrolments::api::my_enrolments)
             .service(audit::api::list_audit_events),
     );
 }

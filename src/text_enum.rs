@@ -20,6 +20,15 @@ macro_rules! text_enum {
             $($variant),+
         }
 
+        $crate::text_enum::text_conversions!($name { $($variant => $text),+ });
+    };
+}
+
+/// The spellings and diesel conversions of an enum declared by hand: for a
+/// spelling that cannot be a variant's snake_case name (`self`), written
+/// with `#[serde(rename)]` on the enum itself, where utoipa sees it.
+macro_rules! text_conversions {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $name {
             /// Every spelling, for error messages.
             pub const ALL: &'static [&'static str] = &[$($text),+];
@@ -63,7 +72,7 @@ macro_rules! text_enum {
     };
 }
 
-pub(crate) use text_enum;
+pub(crate) use {text_conversions, text_enum};
 
 #[cfg(test)]
 mod tests {

@@ -18,14 +18,18 @@ text_enum! {
         Programme => "programme",
         Course => "course",
         Session => "session",
+        Enrolment => "enrolment",
     }
 }
 
 text_enum! {
+    /// `promote`: a waitlisted place became an enrolled one.
     pub enum Action {
         Create => "create",
         Update => "update",
         Anonymize => "anonymize",
+        Cancel => "cancel",
+        Promote => "promote",
         Login => "login",
         Logout => "logout",
         ChangePassword => "change_password",

@@ -1,12 +1,7 @@
-//! A participant's place in a session. The table exists so that rosters
-//! decide what a trainer may see; enrolling itself comes with its own API.
+//! Enrolments: a participant's place in a session (enrolled, waitlisted or
+//! cancelled), with the capacity, waitlist and refusal rules.
 
-use crate::text_enum::text_enum;
+pub mod api;
+pub mod model;
 
-text_enum! {
-    pub enum EnrolmentStatus {
-        Enrolled => "enrolled",
-        Waitlisted => "waitlisted",
-        Cancelled => "cancelled",
-    }
-}
+pub use model::{Enrolment, EnrolmentSource, EnrolmentStatus};

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{courses, session_trainers, sessions, users};
 use crate::db::{self, DbConnection};
+use crate::enrolments;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
 use crate::participants::Category;
@@ -238,7 +239,7 @@ pub fn update(
         next.eligible_categories = categories;
     }
     check(&next)?;
-    let (programme_id, course_targets) = course_of(conn, &next.course_id)?;
+    course_of(conn, &next.course_id)?;
     let trainer_ids = match update.trainer_ids {
         Some(ids) => check_trainers(conn, &ids)?,
         None => current.trainer_ids.clone(),
@@ -263,7 +264,17 @@ pub fn update(
         set_trainers(conn, id, &trainer_ids)?;
     }
     audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
-    Ok(SessionDetails { session: updated, trainer_ids, programme_id, course_targets })
+    // A cancelled session's places go with it; new seats go to the people
+    // waiting. Both under the lock taken above.
+    if updated.status == SessionStatus::Cancelled
+        && current.session.status != SessionStatus::Cancelled
+    {
+        enrolments::model::cancel_all(conn, actor, id)?;
+    } else if updated.capacity > current.session.capacity {
+        enrolments::model::promote_from_waitlist(conn, actor, id)?;
+    }
+    // Read back whole: the counts may have moved.
+    find(conn, id)?.ok_or(AppError::NotFound)
 }
 
 #[derive(Debug, Default)]
@@ -351,6 +362,39 @@ fn load(
             course_targets,
         })
         .collect())
+}
+
+/// What a list of someone's places shows of each session.
+#[derive(Clone, Debug, Queryable)]
+pub struct SessionOutline {
+    pub id: String,
+    pub course_id: String,
+    pub course_title: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub venue: String,
+    pub status: SessionStatus,
+}
+
+/// The outlines of these sessions, by id.
+pub fn outlines(
+    conn: &mut DbConnection,
+    ids: &[&str],
+) -> QueryResult<HashMap<String, SessionOutline>> {
+    let rows: Vec<SessionOutline> = sessions::table
+        .inner_join(courses::table)
+        .filter(sessions::id.eq_any(ids))
+        .select((
+            sessions::id,
+            sessions::course_id,
+            courses::title,
+            sessions::starts_at,
+            sessions::ends_at,
+            sessions::venue,
+            sessions::status,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
 }
 
 /// The trainers of each of these sessions, in the order of their ids.

@@ -84,7 +84,7 @@ async fn every_write_is_recorded_with_its_actor_and_changes() {
     let all =
         app.get("/api/v1/audit-events?from=2020-01-01T00:00:00Z&limit=200", Some(&admin)).await;
     assert!(items(&all).len() >= expected.len());
-    app.get("/api/v1/audit-events?entity_type=enrolment", Some(&admin))
+    app.get("/api/v1/audit-events?entity_type=lesson", Some(&admin))
         .await
         .assert_problem(400, "invalid_parameter");
 }

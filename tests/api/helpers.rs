@@ -391,6 +391,57 @@ impl TestApp {
     }
 }
 
+/// Enrolment fixtures: sessions open for enrolment now, and people.
+impl TestApp {
+    /// A course for every category, and a session of it `days` days from
+    /// now (at a time of day of its own, `hour`), open for enrolment.
+    pub async fn open_session(
+        &self,
+        admin: &str,
+        days: i64,
+        hour: u32,
+        capacity: u32,
+        waitlist: bool,
+    ) -> String {
+        let body = json!({"title": "An toàn trên mạng", "duration_minutes": 60});
+        let course = self.post("/api/v1/courses", Some(admin), &body).await;
+        assert_eq!(course.status, 201, "{:#}", course.body);
+        let day = chrono::Utc::now().date_naive() + chrono::Duration::days(days);
+        let starts_at = day.and_hms_opt(hour, 0, 0).unwrap().and_utc();
+        let body = json!({"course_id": course.body["id"], "starts_at": starts_at,
+            "ends_at": starts_at + chrono::Duration::minutes(90), "venue": "Hội trường xã",
+            "capacity": capacity, "trainer_ids": [], "waitlist": waitlist});
+        let reply = self.post("/api/v1/sessions", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Creates `count` adult learners as `token` and returns their ids.
+    pub async fn people(&self, token: &str, count: usize) -> Vec<String> {
+        let mut ids = Vec::with_capacity(count);
+        for n in 0..count {
+            let body = json!({"full_name": format!("Học Viên {n}"), "category": "learner"});
+            ids.push(self.create_participant(token, body).await["id"].as_str().unwrap().to_owned());
+        }
+        ids
+    }
+
+    /// Enrols `participant_id` in `session_id` as `token`.
+    pub async fn enrol(&self, token: &str, session_id: &str, participant_id: &str) -> Reply {
+        let body = json!({"participant_id": participant_id});
+        self.post(&format!("/api/v1/sessions/{session_id}/enrolments"), Some(token), &body).await
+    }
+
+    pub async fn cancel(&self, token: &str, enrolment_id: &str) -> Reply {
+        let path = format!("/api/v1/enrolments/{enrolment_id}");
+        self.request(Method::DELETE, &path, Some(token), &[], None).await
+    }
+
+    pub async fn session(&self, token: &str, session_id: &str) -> Value {
+        self.get(&format!("/api/v1/sessions/{session_id}"), Some(token)).await.body
+    }
+}
+
 /// The `items` of a page.
 pub fn items(reply: &Reply) -> &Vec<Value> {
     reply.body["items"].as_array().unwrap_or_else(|| panic!("a page: {:#}", reply.body))

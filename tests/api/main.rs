@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod demo;
+mod enrolments;
 mod errors;
 mod helpers;
 mod operations;

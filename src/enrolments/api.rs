@@ -1,0 +1,487 @@
+//! Enrolment endpoints: enrol (one or many), the roster, cancel, and the
+//! caller's own places.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, delete, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::model::{self, Enrolled, RosterFilter};
+use super::{Enrolment, EnrolmentSource, EnrolmentStatus};
+use crate::access::ParticipantScope;
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::db::DbConnection;
+use crate::error::{AppError, FieldIssue, Refusal};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::participants::{Category, Participant};
+use crate::sessions::SessionStatus;
+use crate::sessions::model::SessionOutline;
+use crate::startup::AppState;
+use crate::users::Role;
+use crate::validation::Validator;
+
+/// The most people one bulk request may enrol.
+const MAX_BULK: usize = 500;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EnrolmentResponse {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub session_id: String,
+    #[schema(format = Uuid)]
+    pub participant_id: String,
+    pub status: EnrolmentStatus,
+    /// 1, 2, 3 … while waitlisted; `null` otherwise.
+    pub waitlist_position: Option<i32>,
+    pub source: EnrolmentSource,
+    /// The account that made it.
+    #[schema(format = Uuid)]
+    pub created_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+}
+
+impl From<Enrolment> for EnrolmentResponse {
+    fn from(e: Enrolment) -> Self {
+        Self {
+            id: e.id,
+            session_id: e.session_id,
+            participant_id: e.participant_id,
+            status: e.status,
+            waitlist_position: e.waitlist_position,
+            source: e.source,
+            created_by: e.created_by,
+            created_at: e.created_at.and_utc(),
+            updated_at: e.updated_at.and_utc(),
+            cancelled_at: e.cancelled_at.map(|t| t.and_utc()),
+        }
+    }
+}
+
+/// Who holds a place, as a roster shows them to trainers too: name,
+/// category and unit only.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RosterPerson {
+    #[schema(format = Uuid)]
+    pub id: String,
+    pub full_name: String,
+    pub category: Category,
+    #[schema(format = Uuid)]
+    pub organization_id: Option<String>,
+}
+
+impl From<Participant> for RosterPerson {
+    fn from(p: Participant) -> Self {
+        Self {
+            id: p.id,
+            full_name: p.full_name,
+            category: p.category,
+            organization_id: p.organization_id,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RosterEntry {
+    #[serde(flatten)]
+    pub enrolment: EnrolmentResponse,
+    pub participant: RosterPerson,
+}
+
+/// The session a place is in, as `GET /me/enrolments` shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionSummary {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub course_id: String,
+    pub course_title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub venue: String,
+    pub status: SessionStatus,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MyEnrolment {
+    #[serde(flatten)]
+    pub enrolment: EnrolmentResponse,
+    /// The caller or one of their dependants.
+    pub participant: RosterPerson,
+    pub session: SessionSummary,
+}
+
+impl From<SessionOutline> for SessionSummary {
+    fn from(s: SessionOutline) -> Self {
+        Self {
+            id: s.id,
+            course_id: s.course_id,
+            course_title: s.course_title,
+            starts_at: s.starts_at.and_utc(),
+            ends_at: s.ends_at.and_utc(),
+            venue: s.venue,
+            status: s.status,
+        }
+    }
+}
+
+/// `{}` enrols the caller's own participant profile.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EnrolRequest {
+    pub participant_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkEnrolRequest {
+    /// 1 to 500 people, answered in this order.
+    #[schema(min_items = 1, max_items = 500)]
+    pub participant_ids: Vec<Uuid>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkOutcome {
+    Enrolled,
+    Waitlisted,
+    AlreadyEnrolled,
+    Refused,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BulkResult {
+    #[schema(format = Uuid)]
+    pub participant_id: String,
+    pub outcome: BulkOutcome,
+    /// The place, unless refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment: Option<EnrolmentResponse>,
+    /// Why it was refused: a refusal `code` such as `session_full`, or
+    /// `participant_not_found`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BulkEnrolResponse {
+    pub results: Vec<BulkResult>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EnrolmentListQuery {
+    /// Only places of this status; by default enrolled and waitlisted.
+    pub status: Option<EnrolmentStatus>,
+}
+
+/// How an enrolment made by this caller is recorded; trainers enrol no one
+/// here (they add walk-ins).
+fn source_for(role: Role) -> Result<EnrolmentSource, AppError> {
+    match role {
+        Role::Admin => Ok(EnrolmentSource::Admin),
+        Role::Coordinator => Ok(EnrolmentSource::Coordinator),
+        Role::Participant => Ok(EnrolmentSource::SelfService),
+        Role::Trainer => Err(AppError::Forbidden),
+    }
+}
+
+/// Enrols one person as `caller` may: a profile outside the caller's scope
+/// is not found.
+fn enrol_as(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    scope: &ParticipantScope,
+    session_id: &str,
+    participant_id: &str,
+) -> Result<Enrolled, AppError> {
+    let source = source_for(caller.user.role)?;
+    if crate::participants::model::find_visible(conn, scope, participant_id)?.is_none() {
+        return Err(AppError::Refused(Refusal::ParticipantNotFound));
+    }
+    model::enrol(conn, &Actor::user(caller.id()), session_id, participant_id, source)
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = EnrolRequest,
+    responses(
+        (status = 201, description = "A new place: `enrolled`, or `waitlisted` with its position", body = EnrolmentResponse),
+        (status = 200, description = "The person already had a place: that one, unchanged", body = EnrolmentResponse),
+        (status = 403, description = "A trainer (trainers add walk-ins)"),
+        (status = 404, description = "No such session, or no participant the caller may enrol (`participant_not_found`)"),
+        (status = 409, description = "`session_full`, `session_cancelled`, `session_over`, `enrolment_closed` or `schedule_conflict`"),
+        (status = 422, description = "`category_not_eligible`, `guardian_required`, or no `participant_id` for a caller without a profile"),
+    )
+)]
+#[post("/sessions/{id}/enrolments")]
+pub async fn enrol(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<EnrolRequest>,
+) -> Result<HttpResponse, AppError> {
+    let session_id = id.to_string();
+    let enrolled = state
+        .db
+        .write(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            let participant_id = match body.participant_id {
+                Some(id) => id.to_string(),
+                None => crate::participants::model::linked_profile(conn, caller.id())?
+                    .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
+            };
+            enrol_as(conn, &caller, &scope, &session_id, &participant_id)
+        })
+        .await?;
+    Ok(match enrolled {
+        Enrolled::New(e) => HttpResponse::Created().json(EnrolmentResponse::from(e)),
+        Enrolled::Existing(e) => HttpResponse::Ok().json(EnrolmentResponse::from(e)),
+    })
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = BulkEnrolRequest,
+    responses(
+        (status = 200, description = "One result per person, in the request's order; each was enrolled or refused on its own", body = BulkEnrolResponse),
+        (status = 403, description = "A trainer"),
+        (status = 404, description = "No such session"),
+    )
+)]
+#[post("/sessions/{id}/enrolments/bulk")]
+pub async fn enrol_many(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<BulkEnrolRequest>,
+) -> Result<web::Json<BulkEnrolResponse>, AppError> {
+    source_for(caller.user.role)?;
+    if body.participant_ids.is_empty() || body.participant_ids.len() > MAX_BULK {
+        let mut v = Validator::new();
+        v.add("participant_ids", FieldIssue::Range { min: 1, max: MAX_BULK as i64 });
+        v.finish()?;
+    }
+    let session_id = id.to_string();
+    {
+        let session_id = session_id.clone();
+        let exists = state
+            .db
+            .run(move |conn| Ok(crate::sessions::model::find(conn, &session_id)?.is_some()))
+            .await?;
+        if !exists {
+            return Err(AppError::NotFound);
+        }
+    }
+    let mut results = Vec::with_capacity(body.participant_ids.len());
+    for participant_id in body.participant_ids {
+        let participant_id = participant_id.to_string();
+        // Each person in a transaction of their own: one refusal undoes
+        // nothing else.
+        let outcome = {
+            let (caller, session_id, participant_id) =
+                (caller.clone(), session_id.clone(), participant_id.clone());
+            state
+                .db
+                .write(move |conn| {
+                    let scope = ParticipantScope::of(conn, &caller.user)?;
+                    enrol_as(conn, &caller, &scope, &session_id, &participant_id)
+                })
+                .await
+        };
+        results.push(match outcome {
+            Ok(Enrolled::New(e)) => {
+                let outcome = match e.status {
+                    EnrolmentStatus::Waitlisted => BulkOutcome::Waitlisted,
+                    _ => BulkOutcome::Enrolled,
+                };
+                BulkResult { participant_id, outcome, enrolment: Some(e.into()), reason: None }
+            }
+            Ok(Enrolled::Existing(e)) => BulkResult {
+                participant_id,
+                outcome: BulkOutcome::AlreadyEnrolled,
+                enrolment: Some(e.into()),
+                reason: None,
+            },
+            Err(AppError::Refused(refusal)) => BulkResult {
+                participant_id,
+                outcome: BulkOutcome::Refused,
+                enrolment: None,
+                reason: Some(refusal.code().to_owned()),
+            },
+            Err(other) => return Err(other),
+        });
+    }
+    Ok(web::Json(BulkEnrolResponse { results }))
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id"), PageQuery, EnrolmentListQuery),
+    responses(
+        (status = 200, description = "A page of the session's places, oldest first: every place for admins and the session's trainers, the unit's for a coordinator", body = Page<RosterEntry>),
+        (status = 403, description = "A participant, or a trainer who does not teach the session"),
+        (status = 404, description = "No such session"),
+    )
+)]
+#[get("/sessions/{id}/enrolments")]
+pub async fn roster(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Query(page): Query<PageQuery>,
+    Query(query): Query<EnrolmentListQuery>,
+) -> Result<web::Json<Page<RosterEntry>>, AppError> {
+    let page = page.parse()?;
+    let session_id = id.to_string();
+    let result = state
+        .db
+        .run(move |conn| {
+            let session =
+                crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
+            let organization_id = match caller.user.role {
+                Role::Admin => None,
+                Role::Trainer if session.trainer_ids.contains(&caller.user.id) => None,
+                Role::Coordinator => caller.user.organization_id.clone(),
+                Role::Trainer | Role::Participant => return Err(AppError::Forbidden),
+            };
+            let filter = RosterFilter { status: query.status, organization_id };
+            let rows = model::roster(conn, &session_id, &filter, &page)?;
+            Ok(Page::from_rows(
+                rows,
+                &page,
+                |(e, _)| &e.id,
+                |(e, p)| RosterEntry { enrolment: e.into(), participant: p.into() },
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// The enrolment `id` if the caller may see its person, else 404.
+fn visible_enrolment(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    id: &str,
+) -> Result<(ParticipantScope, Enrolment), AppError> {
+    let scope = ParticipantScope::of(conn, &caller.user)?;
+    let enrolment = model::find(conn, id)?.ok_or(AppError::NotFound)?;
+    crate::participants::model::find_visible(conn, &scope, &enrolment.participant_id)?
+        .ok_or(AppError::NotFound)?;
+    Ok((scope, enrolment))
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The enrolment's id")),
+    responses(
+        (status = 200, description = "The place", body = EnrolmentResponse),
+        (status = 404, description = "No such enrolment, or not one the caller may see"),
+    )
+)]
+#[get("/enrolments/{id}")]
+pub async fn get_enrolment(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<EnrolmentResponse>, AppError> {
+    let id = id.to_string();
+    let enrolment = state.db.run(move |conn| Ok(visible_enrolment(conn, &caller, &id)?.1)).await?;
+    Ok(web::Json(enrolment.into()))
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The enrolment's id")),
+    responses(
+        (status = 200, description = "Cancelled (the row stays). An enrolled place went to the first person waiting. Cancelling again changes nothing", body = EnrolmentResponse),
+        (status = 403, description = "A trainer"),
+        (status = 404, description = "No such enrolment, or not one the caller may see"),
+        (status = 409, description = "The session is over (`session_over`)"),
+    )
+)]
+#[delete("/enrolments/{id}")]
+pub async fn cancel_enrolment(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<EnrolmentResponse>, AppError> {
+    let id = id.to_string();
+    let cancelled = state
+        .db
+        .write(move |conn| {
+            visible_enrolment(conn, &caller, &id)?;
+            source_for(caller.user.role)?;
+            model::cancel(conn, &Actor::user(caller.id()), &id)
+        })
+        .await?;
+    Ok(web::Json(cancelled.into()))
+}
+
+#[utoipa::path(
+    tag = "enrolments",
+    security(("bearer" = [])),
+    params(PageQuery, EnrolmentListQuery),
+    responses((status = 200, description = "A page of the places of the caller and their dependants, oldest first, with each session", body = Page<MyEnrolment>))
+)]
+#[get("/me/enrolments")]
+pub async fn my_enrolments(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(page): Query<PageQuery>,
+    Query(query): Query<EnrolmentListQuery>,
+) -> Result<web::Json<Page<MyEnrolment>>, AppError> {
+    let page = page.parse()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let Some(own) = crate::participants::model::linked_profile(conn, caller.id())? else {
+                return Ok(Page { items: Vec::new(), next_cursor: None });
+            };
+            let mut people: HashMap<String, Participant> =
+                crate::participants::model::dependants(conn, &own)?
+                    .into_iter()
+                    .map(|p| (p.id.clone(), p))
+                    .collect();
+            if let Some(profile) = crate::participants::model::find(conn, &own)? {
+                people.insert(own.clone(), profile);
+            }
+            let ids: Vec<String> = people.keys().cloned().collect();
+            let rows = model::of_participants(conn, &ids, query.status, &page)?;
+            let session_ids: Vec<&str> = rows.iter().map(|e| e.session_id.as_str()).collect();
+            let sessions = crate::sessions::model::outlines(conn, &session_ids)?;
+            Ok(Page::from_rows(
+                rows,
+                &page,
+                |e| &e.id,
+                |e| {
+                    let person = people.get(&e.participant_id).cloned();
+                    let session = sessions.get(&e.session_id).cloned();
+                    MyEnrolment {
+                        participant: person
+                            .map(RosterPerson::from)
+                            .expect("one of the people asked for"),
+                        session: session
+                            .map(SessionSummary::from)
+                            .expect("every place has a session"),
+                        enrolment: e.into(),
+                    }
+                },
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}

@@ -1,0 +1,504 @@
+//! Enrolling, cancelling and promoting from the waitlist.
+//!
+//! Why capacity holds under any concurrency, on each backend:
+//! - Every change to a session's places runs in one write transaction that
+//!   first locks the session's row ([`db::lock_row`]): on PostgreSQL with
+//!   `SELECT … FOR UPDATE`, so that transactions on the same session run one
+//!   after another under READ COMMITTED, each seeing the counts the previous
+//!   one committed; on SQLite every write transaction is `BEGIN IMMEDIATE`,
+//!   which already admits one writer at a time.
+//! - The seat itself is taken by a guarded `UPDATE sessions SET
+//!   enrolled_count = enrolled_count + 1 WHERE … AND enrolled_count <
+//!   capacity`, in the same transaction as the insert: even without the lock
+//!   no two transactions could both take the last seat.
+//! - The person's row is locked next (sessions before people, always in that
+//!   order, so that no two transactions wait on each other), so that two
+//!   sessions at overlapping times cannot both be taken by one person.
+//! - A partial unique index allows one active enrolment per person and
+//!   session; the lock makes the second request find the first one's row.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::schema::{enrolments, participants, sessions};
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, Refusal};
+use crate::http::pagination::PageRequest;
+use crate::participants::{Category, Participant};
+use crate::sessions::SessionStatus;
+use crate::sessions::model::SessionDetails;
+use crate::text_enum::{text_conversions, text_enum};
+
+text_enum! {
+    pub enum EnrolmentStatus {
+        Enrolled => "enrolled",
+        Waitlisted => "waitlisted",
+        Cancelled => "cancelled",
+    }
+}
+
+/// Who made an enrolment: the participant (or their guardian), a
+/// coordinator, an admin, a trainer adding a walk-in, or an import.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+    diesel::deserialize::FromSqlRow,
+    diesel::expression::AsExpression,
+)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrolmentSource {
+    #[serde(rename = "self")]
+    SelfService,
+    Coordinator,
+    Admin,
+    WalkIn,
+    Import,
+}
+
+text_conversions!(EnrolmentSource {
+    SelfService => "self",
+    Coordinator => "coordinator",
+    Admin => "admin",
+    WalkIn => "walk_in",
+    Import => "import",
+});
+
+/// Students younger than this on the session's day need a guardian on file.
+const GUARDIAN_REQUIRED_UNDER: u32 = 16;
+
+#[derive(Clone, Debug, Queryable, Insertable, Serialize)]
+#[diesel(table_name = enrolments, treat_none_as_default_value = false)]
+pub struct Enrolment {
+    pub id: String,
+    pub session_id: String,
+    pub participant_id: String,
+    pub status: EnrolmentStatus,
+    /// 1, 2, 3 … among the session's waitlisted places; `None` otherwise.
+    pub waitlist_position: Option<i32>,
+    pub source: EnrolmentSource,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub cancelled_at: Option<NaiveDateTime>,
+}
+
+/// What an enrolment request ended in.
+#[derive(Debug)]
+pub enum Enrolled {
+    /// A new place, enrolled or waitlisted.
+    New(Enrolment),
+    /// The person already held a place; nothing changed.
+    Existing(Enrolment),
+}
+
+/// Enrols `participant` (read by the caller's scope) in a session, or
+/// refuses with the reason. Call inside a write transaction: see the module
+/// documentation for why the seats hold.
+pub fn enrol(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session_id: &str,
+    participant_id: &str,
+    source: EnrolmentSource,
+) -> Result<Enrolled, AppError> {
+    db::lock_row(conn, db::Table::Sessions, session_id)?;
+    let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
+    db::lock_row(conn, db::Table::Participants, participant_id)?;
+    let participant = crate::participants::model::find(conn, participant_id)?
+        .filter(|p| p.anonymized_at.is_none())
+        .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
+    if let Some(existing) = active_enrolment(conn, session_id, participant_id)? {
+        return Ok(Enrolled::Existing(existing));
+    }
+    check_enrolment(conn, &details, &participant, db::now())?;
+
+    let session = &details.session;
+    let seat_taken = diesel::update(
+        sessions::table.find(session_id).filter(sessions::enrolled_count.lt(sessions::capacity)),
+    )
+    .set(sessions::enrolled_count.eq(sessions::enrolled_count + 1))
+    .execute(conn)?
+        == 1;
+    let (status, waitlist_position) = if seat_taken {
+        (EnrolmentStatus::Enrolled, None)
+    } else if session.waitlist {
+        diesel::update(sessions::table.find(session_id))
+            .set(sessions::waitlisted_count.eq(sessions::waitlisted_count + 1))
+            .execute(conn)?;
+        // The lock makes the stored count current: positions stay dense.
+        (EnrolmentStatus::Waitlisted, Some(session.waitlisted_count + 1))
+    } else {
+        return Err(AppError::Refused(Refusal::SessionFull));
+    };
+    let now = db::now();
+    let enrolment = Enrolment {
+        id: db::new_id(),
+        session_id: session_id.to_owned(),
+        participant_id: participant_id.to_owned(),
+        status,
+        waitlist_position,
+        source,
+        created_by: actor.id().map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    };
+    diesel::insert_into(enrolments::table).values(&enrolment).execute(conn)?;
+    let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
+    audit::record(conn, actor, Action::Create, EntityType::Enrolment, &enrolment.id, changes)?;
+    Ok(Enrolled::New(enrolment))
+}
+
+/// The rules an enrolment must pass, in the order a person would want to
+/// hear them: the session's state, its window, then the person.
+fn check_enrolment(
+    conn: &mut DbConnection,
+    details: &SessionDetails,
+    participant: &Participant,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let session = &details.session;
+    let refuse = |refusal| Err(AppError::Refused(refusal));
+    if session.status == SessionStatus::Cancelled {
+        return refuse(Refusal::SessionCancelled);
+    }
+    if session.status == SessionStatus::Completed || session.ends_at <= now {
+        return refuse(Refusal::SessionOver);
+    }
+    // Without a closing time, enrolment closes when the session starts.
+    let closes_at = session.enrolment_closes_at.unwrap_or(session.starts_at);
+    if session.enrolment_opens_at.is_some_and(|opens| now < opens) || now >= closes_at {
+        return refuse(Refusal::EnrolmentClosed);
+    }
+    if !details.eligible_categories().contains(&participant.category) {
+        return refuse(Refusal::CategoryNotEligible);
+    }
+    if needs_guardian(participant, session.starts_at.date()) {
+        return refuse(Refusal::GuardianRequired);
+    }
+    if has_overlapping_place(conn, participant, details)? {
+        return refuse(Refusal::ScheduleConflict);
+    }
+    Ok(())
+}
+
+/// A student under 16 on the session's day (UTC) without a guardian.
+fn needs_guardian(participant: &Participant, on: NaiveDate) -> bool {
+    let under_age = participant
+        .birth_date
+        .and_then(|born| on.years_since(born))
+        .is_some_and(|age| age < GUARDIAN_REQUIRED_UNDER);
+    participant.category == Category::Student
+        && participant.guardian_id.is_none()
+        // A student's birth date is required; a missing one (anonymised
+        // rows cannot enrol) or a future one counts as under age.
+        && (under_age || participant.birth_date.is_none_or(|born| born > on))
+}
+
+/// Whether the person holds an enrolled or waitlisted place in another
+/// session, not cancelled, whose time overlaps this one's.
+fn has_overlapping_place(
+    conn: &mut DbConnection,
+    participant: &Participant,
+    details: &SessionDetails,
+) -> QueryResult<bool> {
+    let session = &details.session;
+    diesel::select(diesel::dsl::exists(
+        enrolments::table
+            .inner_join(sessions::table)
+            .filter(enrolments::participant_id.eq(&participant.id))
+            .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+            .filter(sessions::id.ne(&session.id))
+            .filter(sessions::status.ne(SessionStatus::Cancelled))
+            .filter(sessions::starts_at.lt(session.ends_at))
+            .filter(sessions::ends_at.gt(session.starts_at)),
+    ))
+    .get_result(conn)
+}
+
+/// The person's enrolled or waitlisted place in the session, if any.
+pub fn active_enrolment(
+    conn: &mut DbConnection,
+    session_id: &str,
+    participant_id: &str,
+) -> QueryResult<Option<Enrolment>> {
+    enrolments::table
+        .filter(enrolments::session_id.eq(session_id))
+        .filter(enrolments::participant_id.eq(participant_id))
+        .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Enrolment>> {
+    enrolments::table.find(id).first(conn).optional()
+}
+
+/// Cancels a place (the row stays, `cancelled`). An enrolled place goes to
+/// the first person on the waitlist; a waitlisted one closes its gap, so
+/// that positions stay 1, 2, 3 … Cancelling again changes nothing; a
+/// session that is over keeps its places. Call inside a write transaction.
+pub fn cancel(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    enrolment_id: &str,
+) -> Result<Enrolment, AppError> {
+    let seen = find(conn, enrolment_id)?.ok_or(AppError::NotFound)?;
+    db::lock_row(conn, db::Table::Sessions, &seen.session_id)?;
+    // Read again under the lock: a concurrent cancel or promotion may have
+    // changed it.
+    let current = find(conn, enrolment_id)?.ok_or(AppError::NotFound)?;
+    if current.status == EnrolmentStatus::Cancelled {
+        return Ok(current);
+    }
+    let details =
+        crate::sessions::model::find(conn, &current.session_id)?.ok_or(AppError::NotFound)?;
+    let session = &details.session;
+    if session.status == SessionStatus::Completed || session.ends_at <= db::now() {
+        return Err(AppError::Refused(Refusal::SessionOver));
+    }
+    let cancelled = mark_cancelled(conn, actor, &current)?;
+    match current.status {
+        EnrolmentStatus::Enrolled => {
+            diesel::update(sessions::table.find(&session.id))
+                .set(sessions::enrolled_count.eq(sessions::enrolled_count - 1))
+                .execute(conn)?;
+            promote_from_waitlist(conn, actor, &session.id)?;
+        }
+        EnrolmentStatus::Waitlisted => {
+            diesel::update(sessions::table.find(&session.id))
+                .set(sessions::waitlisted_count.eq(sessions::waitlisted_count - 1))
+                .execute(conn)?;
+            close_waitlist_gap(conn, &session.id, current.waitlist_position.unwrap_or(0))?;
+        }
+        EnrolmentStatus::Cancelled => {}
+    }
+    Ok(cancelled)
+}
+
+fn mark_cancelled(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &Enrolment,
+) -> Result<Enrolment, AppError> {
+    let now = db::now();
+    let cancelled = Enrolment {
+        status: EnrolmentStatus::Cancelled,
+        waitlist_position: None,
+        updated_at: now,
+        cancelled_at: Some(now),
+        ..current.clone()
+    };
+    diesel::update(enrolments::table.find(&current.id))
+        .set((
+            enrolments::status.eq(cancelled.status),
+            enrolments::waitlist_position.eq(cancelled.waitlist_position),
+            enrolments::updated_at.eq(now),
+            enrolments::cancelled_at.eq(cancelled.cancelled_at),
+        ))
+        .execute(conn)?;
+    let changes = FieldChange::diff(Some(current), &cancelled, &[]);
+    audit::record(conn, actor, Action::Cancel, EntityType::Enrolment, &current.id, changes)?;
+    Ok(cancelled)
+}
+
+/// Moves waitlisted people behind `position` one place up.
+fn close_waitlist_gap(conn: &mut DbConnection, session_id: &str, position: i32) -> QueryResult<()> {
+    diesel::update(
+        enrolments::table
+            .filter(enrolments::session_id.eq(session_id))
+            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
+            .filter(enrolments::waitlist_position.gt(position)),
+    )
+    .set(enrolments::waitlist_position.eq(enrolments::waitlist_position - 1))
+    .execute(conn)
+    .map(drop)
+}
+
+/// Fills the session's free seats from its waitlist, first come first
+/// served, keeping the remaining positions dense. Call inside a write
+/// transaction that holds the session's lock. Returns how many moved up.
+pub fn promote_from_waitlist(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session_id: &str,
+) -> Result<usize, AppError> {
+    let mut promoted = 0;
+    loop {
+        let (capacity, enrolled): (i32, i32) = sessions::table
+            .find(session_id)
+            .select((sessions::capacity, sessions::enrolled_count))
+            .first(conn)?;
+        if enrolled >= capacity {
+            return Ok(promoted);
+        }
+        let next: Option<Enrolment> = enrolments::table
+            .filter(enrolments::session_id.eq(session_id))
+            .filter(enrolments::status.eq(EnrolmentStatus::Waitlisted))
+            .order(enrolments::waitlist_position.asc())
+            .first(conn)
+            .optional()?;
+        let Some(next) = next else {
+            return Ok(promoted);
+        };
+        let now = db::now();
+        let moved = Enrolment {
+            status: EnrolmentStatus::Enrolled,
+            waitlist_position: None,
+            updated_at: now,
+            ..next.clone()
+        };
+        diesel::update(enrolments::table.find(&next.id))
+            .set((
+                enrolments::status.eq(moved.status),
+                enrolments::waitlist_position.eq(None::<i32>),
+                enrolments::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+        diesel::update(sessions::table.find(session_id))
+            .set((
+                sessions::enrolled_count.eq(sessions::enrolled_count + 1),
+                sessions::waitlisted_count.eq(sessions::waitlisted_count - 1),
+            ))
+            .execute(conn)?;
+        close_waitlist_gap(conn, session_id, next.waitlist_position.unwrap_or(0))?;
+        let changes = FieldChange::diff(Some(&next), &moved, &[]);
+        audit::record(conn, actor, Action::Promote, EntityType::Enrolment, &next.id, changes)?;
+        promoted += 1;
+    }
+}
+
+/// Cancels every place in a session that is being cancelled. Call inside
+/// the write transaction that changes the session, holding its lock.
+pub fn cancel_all(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session_id: &str,
+) -> Result<(), AppError> {
+    let active: Vec<Enrolment> = enrolments::table
+        .filter(enrolments::session_id.eq(session_id))
+        .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+        .load(conn)?;
+    for enrolment in &active {
+        mark_cancelled(conn, actor, enrolment)?;
+    }
+    diesel::update(sessions::table.find(session_id))
+        .set((sessions::enrolled_count.eq(0), sessions::waitlisted_count.eq(0)))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default)]
+pub struct RosterFilter {
+    /// Only places of this status; by default enrolled and waitlisted.
+    pub status: Option<EnrolmentStatus>,
+    /// Only people of this unit (a coordinator's view).
+    pub organization_id: Option<String>,
+}
+
+/// A page of a session's places with their people, oldest first.
+pub fn roster(
+    conn: &mut DbConnection,
+    session_id: &str,
+    filter: &RosterFilter,
+    page: &PageRequest,
+) -> QueryResult<Vec<(Enrolment, Participant)>> {
+    let mut query = enrolments::table
+        .inner_join(participants::table)
+        .filter(enrolments::session_id.eq(session_id.to_owned()))
+        .select((enrolments::all_columns, participants::all_columns))
+        .order(enrolments::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(enrolments::id.gt(after.clone()));
+    }
+    query = match filter.status {
+        Some(status) => query.filter(enrolments::status.eq(status)),
+        None => query.filter(enrolments::status.ne(EnrolmentStatus::Cancelled)),
+    };
+    if let Some(unit) = &filter.organization_id {
+        query = query.filter(participants::organization_id.eq(unit.clone()));
+    }
+    query.load(conn)
+}
+
+/// A page of the places of these people (a participant and their
+/// dependants), oldest first.
+pub fn of_participants(
+    conn: &mut DbConnection,
+    participant_ids: &[String],
+    status: Option<EnrolmentStatus>,
+    page: &PageRequest,
+) -> QueryResult<Vec<Enrolment>> {
+    let mut query = enrolments::table
+        .filter(enrolments::participant_id.eq_any(participant_ids.to_vec()))
+        .order(enrolments::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(enrolments::id.gt(after.clone()));
+    }
+    if let Some(status) = status {
+        query = query.filter(enrolments::status.eq(status));
+    }
+    query.load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student(born: Option<NaiveDate>, guardian: Option<&str>) -> Participant {
+        let now = db::now();
+        Participant {
+            id: "p".into(),
+            full_name: "Lan".into(),
+            category: Category::Student,
+            organization_id: None,
+            gender: crate::participants::Gender::Female,
+            birth_date: born,
+            phone: None,
+            email: None,
+            guardian_id: guardian.map(Into::into),
+            user_id: None,
+            created_by: None,
+            created_at: now,
+            updated_at: now,
+            search_name: String::new(),
+            anonymized_at: None,
+        }
+    }
+
+    #[test]
+    fn students_under_16_on_the_day_need_a_guardian() {
+        let day = NaiveDate::from_ymd_opt(2026, 10, 2).unwrap();
+        let born = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
+        assert!(needs_guardian(&student(born(2010, 10, 3), None), day), "15 until tomorrow");
+        assert!(!needs_guardian(&student(born(2010, 10, 2), None), day), "16 today");
+        assert!(!needs_guardian(&student(born(2012, 1, 1), Some("parent")), day));
+        assert!(needs_guardian(&student(None, None), day));
+        let mut adult = student(born(2015, 1, 1), None);
+        adult.category = Category::Learner;
+        assert!(!needs_guardian(&adult, day), "only students");
+    }
+
+    #[test]
+    fn sources_are_spelled_as_the_product_says() {
+        for source in EnrolmentSource::VARIANTS {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+            assert_eq!(EnrolmentSource::parse(source.as_str()), Some(*source));
+        }
+        assert_eq!(EnrolmentSource::SelfService.as_str(), "self");
+    }
+}
