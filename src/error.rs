@@ -243,8 +243,8 @@ impl Conflict {
 
 /// Why an enrolment (or, later, a mark) was refused: the `code` that
 /// clients switch on, also the `reason` of a refused item in a bulk answer.
-/// A state that may change (a seat, a window) is `409`; a request that can
-/// never succeed for this person is `422`.
+/// A state that may change (a seat, a window, a guardian on file) is `409`;
+/// a session that is not meant for this person's audience is `422`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Refusal {
     SessionFull,
@@ -275,7 +275,7 @@ impl Refusal {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::CategoryNotEligible | Self::GuardianRequired => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::CategoryNotEligible => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ParticipantNotFound => StatusCode::NOT_FOUND,
             _ => StatusCode::CONFLICT,
         }

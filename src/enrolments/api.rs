@@ -164,7 +164,8 @@ pub struct BulkResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enrolment: Option<EnrolmentResponse>,
     /// Why it was refused: a refusal `code` such as `session_full`, or
-    /// `participant_not_found`.
+    /// `participant_not_found`; `service_unavailable` when the item could
+    /// not be tried (send it again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -202,6 +203,9 @@ fn enrol_as(
     participant_id: &str,
 ) -> Result<Enrolled, AppError> {
     let source = source_for(caller.user.role)?;
+    if crate::sessions::model::find(conn, session_id)?.is_none() {
+        return Err(AppError::NotFound);
+    }
     if crate::participants::model::find_visible(conn, scope, participant_id)?.is_none() {
         return Err(AppError::Refused(Refusal::ParticipantNotFound));
     }
@@ -218,8 +222,8 @@ fn enrol_as(
         (status = 200, description = "The person already had a place: that one, unchanged", body = EnrolmentResponse),
         (status = 403, description = "A trainer (trainers add walk-ins)"),
         (status = 404, description = "No such session, or no participant the caller may enrol (`participant_not_found`)"),
-        (status = 409, description = "`session_full`, `session_cancelled`, `session_over`, `enrolment_closed` or `schedule_conflict`"),
-        (status = 422, description = "`category_not_eligible`, `guardian_required`, or no `participant_id` for a caller without a profile"),
+        (status = 409, description = "`session_full`, `session_cancelled`, `session_over`, `enrolment_closed`, `schedule_conflict` or `guardian_required`"),
+        (status = 422, description = "`category_not_eligible`, or no `participant_id` for a caller without a profile"),
     )
 )]
 #[post("/sessions/{id}/enrolments")]
@@ -233,6 +237,7 @@ pub async fn enrol(
     let enrolled = state
         .db
         .write(move |conn| {
+            source_for(caller.user.role)?;
             let scope = ParticipantScope::of(conn, &caller.user)?;
             let participant_id = match body.participant_id {
                 Some(id) => id.to_string(),
@@ -313,13 +318,14 @@ pub async fn enrol_many(
                 enrolment: Some(e.into()),
                 reason: None,
             },
-            Err(AppError::Refused(refusal)) => BulkResult {
+            // Anything else (a busy database) is this item's answer too:
+            // the items before it are committed and must be reported.
+            Err(err) => BulkResult {
                 participant_id,
                 outcome: BulkOutcome::Refused,
                 enrolment: None,
-                reason: Some(refusal.code().to_owned()),
+                reason: Some(err.code().to_owned()),
             },
-            Err(other) => return Err(other),
         });
     }
     Ok(web::Json(BulkEnrolResponse { results }))
@@ -353,7 +359,8 @@ pub async fn roster(
             let organization_id = match caller.user.role {
                 Role::Admin => None,
                 Role::Trainer if session.trainer_ids.contains(&caller.user.id) => None,
-                Role::Coordinator => caller.user.organization_id.clone(),
+                // No unit (a CHECK forbids it) would mean no rows, not all.
+                Role::Coordinator => Some(caller.user.organization_id.clone().unwrap_or_default()),
                 Role::Trainer | Role::Participant => return Err(AppError::Forbidden),
             };
             let filter = RosterFilter { status: query.status, organization_id };
@@ -369,17 +376,24 @@ pub async fn roster(
     Ok(web::Json(result))
 }
 
-/// The enrolment `id` if the caller may see its person, else 404.
+/// The enrolment `id` if the caller may see its person (a trainer: on a
+/// session they teach), else 404.
 fn visible_enrolment(
     conn: &mut DbConnection,
     caller: &AuthUser,
     id: &str,
-) -> Result<(ParticipantScope, Enrolment), AppError> {
+) -> Result<Enrolment, AppError> {
     let scope = ParticipantScope::of(conn, &caller.user)?;
     let enrolment = model::find(conn, id)?.ok_or(AppError::NotFound)?;
     crate::participants::model::find_visible(conn, &scope, &enrolment.participant_id)?
         .ok_or(AppError::NotFound)?;
-    Ok((scope, enrolment))
+    if caller.user.role == Role::Trainer {
+        let session = crate::sessions::model::find(conn, &enrolment.session_id)?;
+        if !session.is_some_and(|s| s.trainer_ids.contains(&caller.user.id)) {
+            return Err(AppError::NotFound);
+        }
+    }
+    Ok(enrolment)
 }
 
 #[utoipa::path(
@@ -398,7 +412,7 @@ pub async fn get_enrolment(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<EnrolmentResponse>, AppError> {
     let id = id.to_string();
-    let enrolment = state.db.run(move |conn| Ok(visible_enrolment(conn, &caller, &id)?.1)).await?;
+    let enrolment = state.db.run(move |conn| visible_enrolment(conn, &caller, &id)).await?;
     Ok(web::Json(enrolment.into()))
 }
 

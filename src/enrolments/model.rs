@@ -159,8 +159,8 @@ pub fn enrol(
     Ok(Enrolled::New(enrolment))
 }
 
-/// The rules an enrolment must pass, in the order a person would want to
-/// hear them: the session's state, its window, then the person.
+/// The rules an enrolment must pass, in PRODUCT.md's order: the session's
+/// state, its window, then the person (audience, overlap, guardian).
 fn check_enrolment(
     conn: &mut DbConnection,
     details: &SessionDetails,
@@ -183,16 +183,18 @@ fn check_enrolment(
     if !details.eligible_categories().contains(&participant.category) {
         return refuse(Refusal::CategoryNotEligible);
     }
-    if needs_guardian(participant, session.starts_at.date()) {
-        return refuse(Refusal::GuardianRequired);
-    }
     if has_overlapping_place(conn, participant, details)? {
         return refuse(Refusal::ScheduleConflict);
+    }
+    if needs_guardian(participant, session.starts_at.date()) {
+        return refuse(Refusal::GuardianRequired);
     }
     Ok(())
 }
 
-/// A student under 16 on the session's day (UTC) without a guardian.
+/// A student under 16 on the session's day without a guardian. The day is
+/// taken in UTC until the configured local zone is in use: a session before
+/// 07:00 in Viet Nam counts as the day before.
 fn needs_guardian(participant: &Participant, on: NaiveDate) -> bool {
     let under_age = participant
         .birth_date

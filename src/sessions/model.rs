@@ -265,12 +265,13 @@ pub fn update(
     }
     audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
     // A cancelled session's places go with it; new seats go to the people
-    // waiting. Both under the lock taken above.
+    // waiting, unless the session is over. Both under the lock taken above.
+    // Turning the waitlist off keeps the people already on it.
     if updated.status == SessionStatus::Cancelled
         && current.session.status != SessionStatus::Cancelled
     {
         enrolments::model::cancel_all(conn, actor, id)?;
-    } else if updated.capacity > current.session.capacity {
+    } else if updated.capacity > current.session.capacity && updated.ends_at > db::now() {
         enrolments::model::promote_from_waitlist(conn, actor, id)?;
     }
     // Read back whole: the counts may have moved.

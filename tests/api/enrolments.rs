@@ -140,6 +140,12 @@ async fn rosters_show_each_role_what_it_may_see() {
     app.cancel(&coordinator, &id(&villager_place)).await.assert_problem(404, "not_found");
     app.cancel(&participant, &id(&villager_place)).await.assert_problem(404, "not_found");
     assert_eq!(app.cancel(&coordinator, &id(&reply.body)).await.status, 200, "their unit's place");
+
+    // The same person in a session the trainer does not teach: not theirs.
+    let elsewhere = app.open_session(&admin, 5, 2, 10, false).await;
+    let other_place = app.enrol(&admin, &elsewhere, &id(&villager)).await.body;
+    let other_path = format!("/api/v1/enrolments/{}", id(&other_place));
+    app.get(&other_path, Some(&trainer.access)).await.assert_problem(404, "not_found");
 }
 
 #[actix_web::test]
@@ -189,7 +195,7 @@ async fn refusals_name_their_reason_and_change_nothing() {
 
     let child = json!({"full_name": "Bé", "category": "student", "birth_date": (now - chrono::Duration::days(365 * 12)).date_naive()});
     let child = id(&app.create_participant(&admin, child).await);
-    app.enrol(&admin, &open, &child).await.assert_problem(422, "guardian_required");
+    app.enrol(&admin, &open, &child).await.assert_problem(409, "guardian_required");
     let guardian = json!({"guardian_id": parent});
     assert_eq!(
         app.patch(&format!("/api/v1/participants/{child}"), Some(&admin), &guardian).await.status,
@@ -219,15 +225,24 @@ async fn refusals_name_their_reason_and_change_nothing() {
     );
 
     // No refusal stored anything.
-    for session in [&cancelled, &past, &not_yet, &closed] {
+    let held_places =
+        [(&cancelled, 0), (&past, 0), (&not_yet, 0), (&closed, 0), (&open, 1), (&same_time, 1)];
+    for (session, held) in held_places {
         let read = app.session(&admin, session).await;
-        assert_eq!(read["enrolled_count"], 0, "{read:#}");
+        assert_eq!(
+            (read["enrolled_count"].as_i64(), read["waitlisted_count"].as_i64()),
+            (Some(held), Some(0))
+        );
+        for status in ["enrolled", "waitlisted", "cancelled"] {
+            let path = format!("/api/v1/sessions/{session}/enrolments?status={status}");
+            let expected = if status == "enrolled" { held as usize } else { 0 };
+            assert_eq!(
+                items(&app.get(&path, Some(&admin)).await).len(),
+                expected,
+                "{status} rows of {session}"
+            );
+        }
     }
-    assert_eq!(app.session(&admin, &open).await["enrolled_count"], 1);
-    let roster = app
-        .get(&format!("/api/v1/sessions/{open}/enrolments?status=cancelled"), Some(&admin))
-        .await;
-    assert!(items(&roster).is_empty());
 }
 
 #[actix_web::test]
@@ -281,6 +296,20 @@ async fn bulk_enrolment_answers_each_person_in_order() {
     app.post(&path, Some(&trainer), &json!({"participant_ids": [people[0]]}))
         .await
         .assert_problem(403, "forbidden");
+    // A coordinator's bulk request keeps to their unit, item by item.
+    let unit = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let coordinator = app.coordinator_of(&admin, "c@example.vn", &unit).await.access;
+    let theirs = app.people(&coordinator, 1).await.remove(0);
+    let second = app.open_session(&admin, 5, 3, 5, false).await;
+    let path_two = format!("/api/v1/sessions/{second}/enrolments/bulk");
+    let body = json!({"participant_ids": [people[0], theirs]});
+    let reply = app.post(&path_two, Some(&coordinator), &body).await;
+    let results = reply.body["results"].as_array().unwrap();
+    let outcomes: Vec<&str> = results.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["refused", "enrolled"]);
+    assert_eq!(results[0]["reason"], "participant_not_found");
+    assert_eq!(results[1]["enrolment"]["source"], "coordinator");
+
     let missing = format!("/api/v1/sessions/{}/enrolments/bulk", uuid::Uuid::now_v7());
     app.post(&missing, Some(&admin), &json!({"participant_ids": [people[0]]}))
         .await
@@ -448,10 +477,20 @@ async fn sixty_onto_five_seats_queue_densely_and_concurrent_cancels_keep_it_so()
     assert_eq!(waitlist_positions(&app, &admin, &session).await, (1..=55).collect::<Vec<_>>());
 
     // Cancel all five enrolled places and ten waitlisted ones at once.
-    let waitlisted: Vec<&Reply> =
+    let mut waitlisted: Vec<&Reply> =
         replies.iter().filter(|r| r.body["status"] == "waitlisted").collect();
+    waitlisted.sort_by_key(|r| r.body["waitlist_position"].as_i64());
+    let cancelled_waiting: Vec<&Reply> = waitlisted.iter().copied().step_by(5).take(10).collect();
     let to_cancel: Vec<String> =
-        enrolled.iter().chain(waitlisted.iter().step_by(5).take(10)).map(|r| id(&r.body)).collect();
+        enrolled.iter().chain(&cancelled_waiting).map(|r| id(&r.body)).collect();
+    // First come, first served: the five earliest still waiting move up.
+    let mut expected_promoted: Vec<String> = waitlisted
+        .iter()
+        .filter(|r| !cancelled_waiting.iter().any(|c| c.body["id"] == r.body["id"]))
+        .take(5)
+        .map(|r| id(&r.body))
+        .collect();
+    expected_promoted.sort();
     let cancels = join_all(to_cancel.iter().map(|place| app.cancel(&admin, place))).await;
     assert!(
         cancels.iter().all(|r| r.status == 200),
@@ -465,5 +504,65 @@ async fn sixty_onto_five_seats_queue_densely_and_concurrent_cancels_keep_it_so()
     let roster = app
         .get(&format!("/api/v1/sessions/{session}/enrolments?status=enrolled"), Some(&admin))
         .await;
-    assert_eq!(items(&roster).len(), 5);
+    let mut promoted: Vec<String> = items(&roster).iter().map(id).collect();
+    promoted.sort();
+    assert_eq!(promoted, expected_promoted);
+}
+
+#[actix_web::test]
+async fn schedule_conflicts_are_overlaps_with_places_still_held() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let course = json!({"title": "Khoá", "duration_minutes": 60});
+    let course = id(&app.post("/api/v1/courses", Some(&admin), &course).await.body);
+    let base = chrono::Utc::now().date_naive() + chrono::Duration::days(10);
+    let at = |hour: u32, minute: u32| base.and_hms_opt(hour, minute, 0).unwrap().and_utc();
+    let session = |from: chrono::DateTime<chrono::Utc>,
+                   to: chrono::DateTime<chrono::Utc>,
+                   capacity: u32| {
+        let body = json!({"course_id": course, "starts_at": from, "ends_at": to, "venue": "Hội trường",
+            "capacity": capacity, "trainer_ids": [], "waitlist": true});
+        let (app, admin) = (&app, &admin);
+        async move { id(&app.post("/api/v1/sessions", Some(admin), &body).await.body) }
+    };
+    let morning = session(at(1, 0), at(3, 0), 1).await;
+    let right_after = session(at(3, 0), at(4, 0), 5).await;
+    let overlapping = session(at(2, 30), at(5, 0), 5).await;
+    let [holder, waiting] = <[String; 2]>::try_from(app.people(&admin, 2).await).unwrap();
+
+    assert_eq!(app.enrol(&admin, &morning, &holder).await.status, 201);
+    let queued = app.enrol(&admin, &morning, &waiting).await;
+    assert_eq!(queued.body["status"], "waitlisted");
+    assert_eq!(
+        app.enrol(&admin, &right_after, &holder).await.status,
+        201,
+        "back to back is no overlap"
+    );
+    app.enrol(&admin, &overlapping, &holder).await.assert_problem(409, "schedule_conflict");
+    app.enrol(&admin, &overlapping, &waiting).await.assert_problem(409, "schedule_conflict");
+
+    // Places given up no longer count.
+    assert_eq!(app.cancel(&admin, &id(&queued.body)).await.status, 200);
+    assert_eq!(app.enrol(&admin, &overlapping, &waiting).await.status, 201);
+}
+
+#[actix_web::test]
+async fn one_person_racing_into_two_overlapping_sessions_gets_one() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let first = app.open_session(&admin, 3, 9, 50, false).await;
+    let second = app.open_session(&admin, 3, 9, 50, false).await;
+    let people = app.people(&admin, 20).await;
+    let attempts =
+        people.iter().flat_map(|p| [app.enrol(&admin, &first, p), app.enrol(&admin, &second, p)]);
+    let replies = join_all(attempts).await;
+    for pair in replies.chunks(2) {
+        let mut statuses: Vec<u16> = pair.iter().map(|r| r.status.as_u16()).collect();
+        statuses.sort();
+        assert_eq!(statuses, [201, 409], "{:#} {:#}", pair[0].body, pair[1].body);
+        pair.iter().find(|r| r.status == 409).unwrap().assert_problem(409, "schedule_conflict");
+    }
+    let held = app.session(&admin, &first).await["enrolled_count"].as_i64().unwrap()
+        + app.session(&admin, &second).await["enrolled_count"].as_i64().unwrap();
+    assert_eq!(held, 20);
 }
