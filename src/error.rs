@@ -96,6 +96,10 @@ pub enum FieldIssue {
     OutsidePlanningYears,
     /// A request body that is not a JSON object.
     NotObject,
+    /// A person without an enrolled place in the session.
+    NotEnrolled,
+    /// The same item twice in one request.
+    Duplicate,
     /// A `cursor` that this API did not hand out.
     UnknownCursor,
     Range {
@@ -153,6 +157,10 @@ impl FieldIssue {
             (Self::Before(other), Lang::Vi) => format!("không được trước {other}"),
             (Self::OutsidePlanningYears, Lang::En) => "must fall in the years 2000 to 2100".into(),
             (Self::OutsidePlanningYears, Lang::Vi) => "phải nằm trong các năm 2000 đến 2100".into(),
+            (Self::NotEnrolled, Lang::En) => "has no enrolled place in this session".into(),
+            (Self::NotEnrolled, Lang::Vi) => "không có chỗ đã ghi danh trong buổi học này".into(),
+            (Self::Duplicate, Lang::En) => "appears more than once".into(),
+            (Self::Duplicate, Lang::Vi) => "xuất hiện nhiều lần".into(),
             (Self::NotObject, Lang::En) => "must be a JSON object".into(),
             (Self::NotObject, Lang::Vi) => "phải là một đối tượng JSON".into(),
             (Self::UnknownCursor, Lang::En) => "is not a cursor this API handed out".into(),
@@ -257,6 +265,11 @@ pub enum Refusal {
     /// In a bulk answer: a participant that does not exist or that the
     /// caller may not see (a single request answers 404).
     ParticipantNotFound,
+    /// A mark or check-in for someone without an enrolled place.
+    NotEnrolled,
+    InvalidCode,
+    /// A trainer's mark too early or too late; admins may still correct.
+    OutsideMarkingWindow,
 }
 
 impl Refusal {
@@ -270,12 +283,17 @@ impl Refusal {
             Self::ScheduleConflict => "schedule_conflict",
             Self::GuardianRequired => "guardian_required",
             Self::ParticipantNotFound => "participant_not_found",
+            Self::NotEnrolled => "not_enrolled",
+            Self::InvalidCode => "invalid_code",
+            Self::OutsideMarkingWindow => "outside_marking_window",
         }
     }
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::CategoryNotEligible => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::CategoryNotEligible | Self::NotEnrolled | Self::InvalidCode => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::ParticipantNotFound => StatusCode::NOT_FOUND,
             _ => StatusCode::CONFLICT,
         }
@@ -310,6 +328,18 @@ impl Refusal {
             Self::ParticipantNotFound => {
                 lang.pick("No such participant.", "Không tìm thấy học viên.")
             }
+            Self::NotEnrolled => lang.pick(
+                "The participant has no enrolled place in this session.",
+                "Học viên không có chỗ đã ghi danh trong buổi học này.",
+            ),
+            Self::InvalidCode => lang.pick(
+                "The check-in code is wrong or has expired.",
+                "Mã điểm danh không đúng hoặc đã hết hạn.",
+            ),
+            Self::OutsideMarkingWindow => lang.pick(
+                "Attendance is taken from 30 minutes before the start until 7 days after the end; later corrections are for administrators.",
+                "Chỉ điểm danh từ 30 phút trước giờ học đến 7 ngày sau khi kết thúc; sửa sau đó do quản trị viên thực hiện.",
+            ),
         }
     }
 }
@@ -330,6 +360,8 @@ pub enum AppError {
     },
     Conflict(Conflict),
     Refused(Refusal),
+    /// A refusal caused by some items of the request, listed in `errors`.
+    RefusedItems(Refusal, Vec<InvalidField>),
     PayloadTooLarge {
         limit: usize,
     },
@@ -393,7 +425,7 @@ impl AppError {
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict(conflict) => conflict.code(),
-            Self::Refused(refusal) => refusal.code(),
+            Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.code(),
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
@@ -411,7 +443,7 @@ impl AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Refused(refusal) => refusal.status(),
+            Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.status(),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -432,7 +464,7 @@ impl AppError {
                 lang.pick("Method not allowed", "Phương thức không được hỗ trợ")
             }
             Self::Conflict(_) => lang.pick("Conflict", "Xung đột"),
-            Self::Refused(_) => lang.pick("Refused", "Bị từ chối"),
+            Self::Refused(_) | Self::RefusedItems(..) => lang.pick("Refused", "Bị từ chối"),
             Self::PayloadTooLarge { .. } => lang.pick("Payload too large", "Dữ liệu quá lớn"),
             Self::UnsupportedMediaType => {
                 lang.pick("Unsupported media type", "Kiểu nội dung không được hỗ trợ")
@@ -498,7 +530,7 @@ impl AppError {
                 Lang::Vi => format!("Đường dẫn này chỉ chấp nhận: {allow}."),
             },
             Self::Conflict(conflict) => conflict.detail(lang).into(),
-            Self::Refused(refusal) => refusal.detail(lang).into(),
+            Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.detail(lang).into(),
             Self::PayloadTooLarge { limit } => match lang {
                 Lang::En => format!("The request body is larger than {limit} bytes."),
                 Lang::Vi => format!("Nội dung yêu cầu lớn hơn {limit} byte."),
@@ -530,7 +562,9 @@ impl AppError {
 
     pub fn problem(&self, lang: Lang) -> Problem {
         let fields = match self {
-            Self::BadParameter(fields) | Self::Validation(fields) => fields.as_slice(),
+            Self::BadParameter(fields)
+            | Self::Validation(fields)
+            | Self::RefusedItems(_, fields) => fields.as_slice(),
             _ => &[],
         };
         Problem {

@@ -2,6 +2,7 @@
 //! classes. See README.md for the architecture.
 
 pub mod access;
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;

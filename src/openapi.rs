@@ -28,6 +28,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
         (name = "courses", description = "What is taught, and to whom"),
         (name = "sessions", description = "Meetings of a course: time, place, trainers, seats"),
         (name = "enrolments", description = "Places in sessions: capacity, waitlists, refusals with reasons"),
+        (name = "attendance", description = "Roll-call, self check-in, walk-ins and offline sync, with every change kept"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
     )

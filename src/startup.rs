@@ -18,8 +18,8 @@ use crate::db::{self, Backend, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::{
-    audit, auth, courses, enrolments, error, health, http, openapi, organizations, participants,
-    programmes, sessions, telemetry, users,
+    attendance, audit, auth, courses, enrolments, error, health, http, openapi, organizations,
+    participants, programmes, sessions, telemetry, users,
 };
 
 /// What every handler can reach, through `web::Data<AppState>`.
@@ -72,6 +72,13 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(enrolments::api::get_enrolment)
             .service(enrolments::api::cancel_enrolment)
             .service(enrolments::api::my_enrolments)
+            .service(attendance::api::roll_call)
+            .service(attendance::api::put_attendance)
+            .service(attendance::api::attendance_history)
+            .service(attendance::api::open_check_in)
+            .service(attendance::api::check_in)
+            .service(attendance::api::add_walk_in)
+            .service(attendance::api::sync)
             .service(audit::api::list_audit_events),
     );
 }

@@ -23,13 +23,16 @@ text_enum! {
 }
 
 text_enum! {
-    /// `promote`: a waitlisted place became an enrolled one.
+    /// `promote`: a waitlisted place became an enrolled one; `mark`: an
+    /// attendance mark on a place changed.
     pub enum Action {
         Create => "create",
         Update => "update",
         Anonymize => "anonymize",
         Cancel => "cancel",
         Promote => "promote",
+        Mark => "mark",
+        OpenCheckIn => "open_check_in",
         Login => "login",
         Logout => "logout",
         ChangePassword => "change_password",

@@ -301,6 +301,7 @@ pub enum Table {
     Programmes,
     Courses,
     Sessions,
+    Enrolments,
 }
 
 impl Table {
@@ -311,6 +312,7 @@ impl Table {
             Self::Programmes => "programmes",
             Self::Courses => "courses",
             Self::Sessions => "sessions",
+            Self::Enrolments => "enrolments",
         }
     }
 }

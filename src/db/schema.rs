@@ -163,6 +163,64 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attendance_marks (enrolment_id) {
+        enrolment_id -> Text,
+        session_id -> Text,
+        participant_id -> Text,
+        status -> Text,
+        note -> Nullable<Text>,
+        source -> Text,
+        marked_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        marked_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attendance_changes (id) {
+        id -> Text,
+        enrolment_id -> Text,
+        session_id -> Text,
+        participant_id -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        note -> Nullable<Text>,
+        source -> Text,
+        changed_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        changed_at -> Timestamp,
+        superseded -> Bool,
+    }
+}
+
+diesel::table! {
+    offline_marks (client_mark_id) {
+        client_mark_id -> Text,
+        outcome -> Text,
+        received_by -> Nullable<Text>,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    check_in_codes (session_id) {
+        session_id -> Text,
+        code_hash -> Text,
+        expires_at -> Timestamp,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    check_in_failures (id) {
+        id -> Text,
+        subject_hash -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> login_sessions (login_session_id));
@@ -172,6 +230,7 @@ diesel::joinable!(session_trainers -> sessions (session_id));
 diesel::joinable!(session_trainers -> users (user_id));
 diesel::joinable!(enrolments -> sessions (session_id));
 diesel::joinable!(enrolments -> participants (participant_id));
+diesel::joinable!(attendance_marks -> enrolments (enrolment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
@@ -187,4 +246,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     session_trainers,
     enrolments,
     audit_events,
+    attendance_marks,
+    attendance_changes,
+    offline_marks,
+    check_in_codes,
+    check_in_failures,
 );

@@ -12,6 +12,8 @@ use uuid::Uuid;
 use super::model::{self, Enrolled, RosterFilter};
 use super::{Enrolment, EnrolmentSource, EnrolmentStatus};
 use crate::access::ParticipantScope;
+use crate::attendance::AttendanceMark;
+use crate::attendance::api::MarkResponse;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
@@ -117,6 +119,8 @@ pub struct MyEnrolment {
     /// The caller or one of their dependants.
     pub participant: RosterPerson,
     pub session: SessionSummary,
+    /// The attendance mark, once taken.
+    pub attendance: Option<MarkResponse>,
 }
 
 impl From<SessionOutline> for SessionSummary {
@@ -477,6 +481,12 @@ pub async fn my_enrolments(
             let rows = model::of_participants(conn, &ids, query.status, &page)?;
             let session_ids: Vec<&str> = rows.iter().map(|e| e.session_id.as_str()).collect();
             let sessions = crate::sessions::model::outlines(conn, &session_ids)?;
+            let place_ids: Vec<&str> = rows.iter().map(|e| e.id.as_str()).collect();
+            let mut marks: HashMap<String, AttendanceMark> =
+                crate::attendance::model::marks_of(conn, &place_ids)?
+                    .into_iter()
+                    .map(|m| (m.enrolment_id.clone(), m))
+                    .collect();
             Ok(Page::from_rows(
                 rows,
                 &page,
@@ -485,6 +495,7 @@ pub async fn my_enrolments(
                     let person = people.get(&e.participant_id).cloned();
                     let session = sessions.get(&e.session_id).cloned();
                     MyEnrolment {
+                        attendance: marks.remove(&e.id).map(Into::into),
                         participant: person
                             .map(RosterPerson::from)
                             .expect("one of the people asked for"),

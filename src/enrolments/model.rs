@@ -380,6 +380,71 @@ pub fn promote_from_waitlist(
     }
 }
 
+/// Moves a waitlisted person who came to the session into an enrolled
+/// place, seats or not (they are in the room), closing the waitlist's gap.
+/// Call inside a write transaction that holds the session's lock.
+pub fn admit_waitlisted(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    waiting: &Enrolment,
+) -> Result<Enrolment, AppError> {
+    let now = db::now();
+    let admitted = Enrolment {
+        status: EnrolmentStatus::Enrolled,
+        waitlist_position: None,
+        updated_at: now,
+        ..waiting.clone()
+    };
+    diesel::update(enrolments::table.find(&waiting.id))
+        .set((
+            enrolments::status.eq(admitted.status),
+            enrolments::waitlist_position.eq(None::<i32>),
+            enrolments::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    diesel::update(sessions::table.find(&waiting.session_id))
+        .set((
+            sessions::enrolled_count.eq(sessions::enrolled_count + 1),
+            sessions::waitlisted_count.eq(sessions::waitlisted_count - 1),
+        ))
+        .execute(conn)?;
+    close_waitlist_gap(conn, &waiting.session_id, waiting.waitlist_position.unwrap_or(0))?;
+    let changes = FieldChange::diff(Some(waiting), &admitted, &[]);
+    audit::record(conn, actor, Action::Promote, EntityType::Enrolment, &waiting.id, changes)?;
+    Ok(admitted)
+}
+
+/// A new enrolled place for someone who came without one (`walk_in`),
+/// whatever the capacity. Call inside a write transaction that holds the
+/// session's lock.
+pub fn admit_walk_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session_id: &str,
+    participant_id: &str,
+) -> Result<Enrolment, AppError> {
+    let now = db::now();
+    let enrolment = Enrolment {
+        id: db::new_id(),
+        session_id: session_id.to_owned(),
+        participant_id: participant_id.to_owned(),
+        status: EnrolmentStatus::Enrolled,
+        waitlist_position: None,
+        source: EnrolmentSource::WalkIn,
+        created_by: actor.id().map(str::to_owned),
+        created_at: now,
+        updated_at: now,
+        cancelled_at: None,
+    };
+    diesel::insert_into(enrolments::table).values(&enrolment).execute(conn)?;
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::enrolled_count.eq(sessions::enrolled_count + 1))
+        .execute(conn)?;
+    let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
+    audit::record(conn, actor, Action::Create, EntityType::Enrolment, &enrolment.id, changes)?;
+    Ok(enrolment)
+}
+
 /// Cancels every place in a session that is being cancelled. Call inside
 /// the write transaction that changes the session, holding its lock.
 pub fn cancel_all(

@@ -416,6 +416,48 @@ impl TestApp {
         reply.body["id"].as_str().unwrap().to_owned()
     }
 
+    /// A session taught by `trainer_ids` that started `started` ago and
+    /// ends an hour from now, still open for enrolment.
+    pub async fn running_session(
+        &self,
+        admin: &str,
+        trainer_ids: &[&str],
+        started: chrono::Duration,
+        capacity: u32,
+    ) -> String {
+        let body = json!({"title": "Điểm danh", "duration_minutes": 60});
+        let course = self.post("/api/v1/courses", Some(admin), &body).await;
+        let now = chrono::Utc::now();
+        let body = json!({"course_id": course.body["id"], "starts_at": now - started,
+            "ends_at": now + chrono::Duration::hours(1), "venue": "Nhà văn hoá",
+            "capacity": capacity, "trainer_ids": trainer_ids, "waitlist": true,
+            "enrolment_closes_at": now + chrono::Duration::minutes(50)});
+        let reply = self.post("/api/v1/sessions", Some(admin), &body).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+        reply.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Moves a session in time, keeping its length: it starts at `starts`.
+    pub fn move_session(
+        &self,
+        session_id: &str,
+        starts: chrono::DateTime<chrono::Utc>,
+        length: chrono::Duration,
+    ) {
+        let format =
+            |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        self.execute_sql(&format!(
+            "UPDATE sessions SET starts_at = '{}', ends_at = '{}' WHERE id = '{session_id}'",
+            format(starts),
+            format(starts + length)
+        ));
+    }
+
+    pub async fn put_marks(&self, token: &str, session_id: &str, marks: Value) -> Reply {
+        let path = format!("/api/v1/sessions/{session_id}/attendance");
+        self.send_json(Method::PUT, &path, Some(token), &json!({"marks": marks})).await
+    }
+
     /// Creates `count` adult learners as `token` and returns their ids.
     pub async fn people(&self, token: &str, count: usize) -> Vec<String> {
         let mut ids = Vec::with_capacity(count);

@@ -2,6 +2,7 @@
 //! application and a fresh database (SQLite by default, PostgreSQL when
 //! `TEST_DATABASE_URL` is set).
 
+mod attendance;
 mod audit;
 mod auth;
 mod catalog;

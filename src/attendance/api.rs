@@ -1,0 +1,595 @@
+//! Attendance endpoints: the roll-call and its history, self check-in,
+//! walk-ins and offline sync.
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::model::{
+    self, AttendanceChange, CheckIn, MarkOutcome, NewMark, SyncOutcome, check_marker,
+    check_marking_window,
+};
+use super::{AttendanceMark, AttendanceStatus, MarkSource};
+use crate::access::ParticipantScope;
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::db::{self, DbConnection};
+use crate::enrolments::api::{EnrolmentResponse, RosterPerson};
+use crate::error::{AppError, FieldIssue, InvalidField, Refusal};
+use crate::http::json::Json;
+use crate::http::pagination::{Page, PageQuery};
+use crate::http::query::Query;
+use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields, ProfileLinks};
+use crate::participants::{Category, Gender};
+use crate::sessions::model::SessionDetails;
+use crate::startup::AppState;
+use crate::validation::{MAX_NAME_CHARS, Validator};
+
+/// The most marks one request may carry: a whole class, or a phone's day.
+const MAX_MARKS: usize = 1000;
+const MAX_NOTE_CHARS: usize = 500;
+const MAX_CLIENT_MARK_ID_CHARS: usize = 100;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MarkResponse {
+    #[schema(format = Uuid)]
+    pub enrolment_id: String,
+    #[schema(format = Uuid)]
+    pub participant_id: String,
+    pub status: AttendanceStatus,
+    pub note: Option<String>,
+    pub source: MarkSource,
+    /// The account that marked it.
+    #[schema(format = Uuid)]
+    pub marked_by: Option<String>,
+    /// When the mark was taken (on a trainer's phone, for offline marks).
+    pub recorded_at: DateTime<Utc>,
+    /// When the server stored it.
+    pub marked_at: DateTime<Utc>,
+}
+
+impl From<AttendanceMark> for MarkResponse {
+    fn from(m: AttendanceMark) -> Self {
+        Self {
+            enrolment_id: m.enrolment_id,
+            participant_id: m.participant_id,
+            status: m.status,
+            note: m.note,
+            source: m.source,
+            marked_by: m.marked_by,
+            recorded_at: m.recorded_at.and_utc(),
+            marked_at: m.marked_at.and_utc(),
+        }
+    }
+}
+
+/// One enrolled person on the roll-call: name, category and unit, and
+/// their current mark (`null` until marked).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RollCallEntry {
+    #[schema(format = Uuid)]
+    pub enrolment_id: String,
+    pub participant: RosterPerson,
+    pub mark: Option<MarkResponse>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MarkInput {
+    pub participant_id: Uuid,
+    pub status: AttendanceStatus,
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+/// The marks to set; people not named keep theirs.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutAttendanceRequest {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub marks: Vec<MarkInput>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PutAttendanceResponse {
+    /// The marks of the people named, as stored now.
+    pub marks: Vec<MarkResponse>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    #[schema(format = Uuid)]
+    pub id: String,
+    #[schema(format = Uuid)]
+    pub enrolment_id: String,
+    #[schema(format = Uuid)]
+    pub participant_id: String,
+    /// `null` for a first mark.
+    pub from: Option<AttendanceStatus>,
+    pub to: AttendanceStatus,
+    pub note: Option<String>,
+    pub source: MarkSource,
+    #[schema(format = Uuid)]
+    pub changed_by: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub changed_at: DateTime<Utc>,
+    /// An offline mark that arrived after one recorded later: kept here,
+    /// not applied.
+    pub superseded: bool,
+}
+
+impl From<AttendanceChange> for HistoryEntry {
+    fn from(c: AttendanceChange) -> Self {
+        Self {
+            id: c.id,
+            enrolment_id: c.enrolment_id,
+            participant_id: c.participant_id,
+            from: c.from_status,
+            to: c.to_status,
+            note: c.note,
+            source: c.source,
+            changed_by: c.changed_by,
+            recorded_at: c.recorded_at.and_utc(),
+            changed_at: c.changed_at.and_utc(),
+            superseded: c.superseded,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckInCodeResponse {
+    /// Six digits, for the participants in the room.
+    #[schema(example = "042917")]
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CheckInRequest {
+    #[schema(example = "042917")]
+    pub code: String,
+    /// A dependant of the caller; by default the caller's own profile.
+    pub participant_id: Option<Uuid>,
+}
+
+/// Either `participant_id` (someone already known) or a new profile:
+/// `full_name`, `category` and the optional fields.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct WalkInRequest {
+    pub participant_id: Option<Uuid>,
+    #[schema(max_length = 200)]
+    pub full_name: Option<String>,
+    pub category: Option<Category>,
+    pub organization_id: Option<Uuid>,
+    pub gender: Option<Gender>,
+    /// Required for students.
+    pub birth_date: Option<NaiveDate>,
+    #[schema(max_length = 20)]
+    pub phone: Option<String>,
+}
+
+/// Who walked in: someone known, or a new profile to create.
+enum WalkInPerson {
+    Known(String),
+    New(ProfileFields),
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WalkInResponse {
+    #[serde(flatten)]
+    pub enrolment: EnrolmentResponse,
+    /// `present`.
+    pub attendance: MarkResponse,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SyncMark {
+    /// The app's own id for the mark, unique to it (a UUID is best).
+    #[schema(max_length = 100)]
+    pub client_mark_id: String,
+    pub session_id: Uuid,
+    pub participant_id: Uuid,
+    pub status: AttendanceStatus,
+    /// When the trainer took the mark, by the phone's clock.
+    pub recorded_at: DateTime<Utc>,
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SyncRequest {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub marks: Vec<SyncMark>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncResultOutcome {
+    Applied,
+    Duplicate,
+    Superseded,
+    Refused,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncResult {
+    pub client_mark_id: String,
+    pub outcome: SyncResultOutcome,
+    /// Why it was refused: `not_enrolled`, `outside_marking_window`,
+    /// `forbidden`, `not_found`, `validation_failed`, or
+    /// `service_unavailable` (send it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SyncResponse {
+    /// One per mark, in the request's order.
+    pub results: Vec<SyncResult>,
+}
+
+fn session(conn: &mut DbConnection, id: &str) -> Result<SessionDetails, AppError> {
+    crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
+}
+
+fn the_mark(outcome: MarkOutcome) -> AttendanceMark {
+    match outcome {
+        MarkOutcome::Applied(m) | MarkOutcome::Unchanged(m) | MarkOutcome::Superseded(m) => m,
+    }
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the enrolled people with their current marks, in enrolment order", body = Page<RollCallEntry>),
+        (status = 403, description = "Not an admin or one of the session's trainers"),
+        (status = 404, description = "No such session"),
+    )
+)]
+#[get("/sessions/{id}/attendance")]
+pub async fn roll_call(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Query(page): Query<PageQuery>,
+) -> Result<web::Json<Page<RollCallEntry>>, AppError> {
+    let page = page.parse()?;
+    let session_id = id.to_string();
+    let result = state
+        .db
+        .run(move |conn| {
+            check_marker(&session(conn, &session_id)?, &caller.user)?;
+            let rows = model::roster(conn, &session_id, &page)?;
+            Ok(Page::from_rows(
+                rows,
+                &page,
+                |(e, _, _)| &e.id,
+                |(e, p, m)| RollCallEntry {
+                    enrolment_id: e.id,
+                    participant: p.into(),
+                    mark: m.map(Into::into),
+                },
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = PutAttendanceRequest,
+    responses(
+        (status = 200, description = "Stored. The same marks again change nothing and add no history", body = PutAttendanceResponse),
+        (status = 403, description = "Not an admin or one of the session's trainers"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "A trainer outside the window, 30 minutes before the start to 7 days after the end (`outside_marking_window`)"),
+        (status = 422, description = "Invalid marks, or people without an enrolled place (`not_enrolled`, listed in `errors`); nothing is stored"),
+    )
+)]
+#[put("/sessions/{id}/attendance")]
+pub async fn put_attendance(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<PutAttendanceRequest>,
+) -> Result<web::Json<PutAttendanceResponse>, AppError> {
+    let mut v = Validator::new();
+    if body.marks.is_empty() || body.marks.len() > MAX_MARKS {
+        v.add("marks", FieldIssue::Range { min: 1, max: MAX_MARKS as i64 });
+    }
+    let mut marks = Vec::with_capacity(body.marks.len());
+    for (i, mark) in body.marks.iter().enumerate() {
+        let field = format!("marks[{i}]");
+        if body.marks[..i].iter().any(|m| m.participant_id == mark.participant_id) {
+            v.add(&format!("{field}.participant_id"), FieldIssue::Duplicate);
+        }
+        let note = v.optional_text(&format!("{field}.note"), mark.note.as_deref(), MAX_NOTE_CHARS);
+        marks.push((mark.participant_id.to_string(), mark.status, note));
+    }
+    v.finish()?;
+    let session_id = id.to_string();
+    let stored = state
+        .db
+        .write(move |conn| {
+            let details = session(conn, &session_id)?;
+            check_marker(&details, &caller.user)?;
+            let now = db::now();
+            check_marking_window(&details.session, &caller.user, now)?;
+            let actor = Actor::user(caller.id());
+            let mut stored = Vec::with_capacity(marks.len());
+            let mut not_enrolled = Vec::new();
+            for (i, (participant_id, status, note)) in marks.into_iter().enumerate() {
+                let mark = NewMark {
+                    participant_id,
+                    status,
+                    note,
+                    source: MarkSource::Trainer,
+                    recorded_at: now,
+                };
+                match model::record_mark(conn, &actor, &session_id, mark) {
+                    Ok(outcome) => stored.push(the_mark(outcome).into()),
+                    Err(AppError::Refused(Refusal::NotEnrolled)) => {
+                        not_enrolled.push(InvalidField::new(
+                            format!("marks[{i}].participant_id"),
+                            FieldIssue::NotEnrolled,
+                        ))
+                    }
+                    Err(err) => return Err(err),
+                }
+            }
+            // All or nothing: the transaction rolls back what was applied.
+            if !not_enrolled.is_empty() {
+                return Err(AppError::RefusedItems(Refusal::NotEnrolled, not_enrolled));
+            }
+            Ok(stored)
+        })
+        .await?;
+    Ok(web::Json(PutAttendanceResponse { marks: stored }))
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of every change of every mark, oldest first: who, when, from what to what, and how", body = Page<HistoryEntry>),
+        (status = 403, description = "Not an admin or one of the session's trainers"),
+        (status = 404, description = "No such session"),
+    )
+)]
+#[get("/sessions/{id}/attendance/history")]
+pub async fn attendance_history(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Query(page): Query<PageQuery>,
+) -> Result<web::Json<Page<HistoryEntry>>, AppError> {
+    let page = page.parse()?;
+    let session_id = id.to_string();
+    let result = state
+        .db
+        .run(move |conn| {
+            check_marker(&session(conn, &session_id)?, &caller.user)?;
+            let rows = model::history(conn, &session_id, &page)?;
+            Ok(Page::from_rows(rows, &page, |c| &c.id, HistoryEntry::from))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    responses(
+        (status = 201, description = "A new code, valid for five minutes; it replaces the previous one", body = CheckInCodeResponse),
+        (status = 403, description = "Not an admin or one of the session's trainers"),
+        (status = 404, description = "No such session"),
+        (status = 409, description = "Before 30 minutes ahead of the start, after the end, or a cancelled session (`outside_marking_window`)"),
+    )
+)]
+#[post("/sessions/{id}/check-in-code")]
+pub async fn open_check_in(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    let session_id = id.to_string();
+    let (code, expires_at) = state
+        .db
+        .write(move |conn| {
+            let details = session(conn, &session_id)?;
+            check_marker(&details, &caller.user)?;
+            model::open_check_in(conn, &Actor::user(caller.id()), &details.session)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CheckInCodeResponse { code, expires_at: expires_at.and_utc() }))
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = CheckInRequest,
+    responses(
+        (status = 200, description = "Marked `present`, or `late` after the first 15 minutes; someone already present stays so", body = MarkResponse),
+        (status = 404, description = "No such session, or a participant who is not the caller or their dependant"),
+        (status = 422, description = "Wrong or expired code (`invalid_code`), or no enrolled place (`not_enrolled`)"),
+        (status = 429, description = "Too many wrong codes for this user or this session; see `Retry-After`"),
+    )
+)]
+#[post("/sessions/{id}/check-in")]
+pub async fn check_in(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<CheckInRequest>,
+) -> Result<web::Json<MarkResponse>, AppError> {
+    let session_id = id.to_string();
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let details = session(conn, &session_id)?;
+            // Themselves or a dependant, whatever the caller's role.
+            let profile_id = crate::participants::model::linked_profile(conn, caller.id())?;
+            let participant_id = match body.participant_id {
+                Some(id) => id.to_string(),
+                None => profile_id
+                    .clone()
+                    .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
+            };
+            let own =
+                ParticipantScope::SelfAndDependants { user_id: caller.id().to_owned(), profile_id };
+            crate::participants::model::find_visible(conn, &own, &participant_id)?
+                .ok_or(AppError::NotFound)?;
+            model::check_in(conn, &caller.user, &details.session, &participant_id, body.code.trim())
+        })
+        .await?;
+    match outcome {
+        CheckIn::Marked(mark) => Ok(web::Json(mark.into())),
+        CheckIn::WrongCode => Err(AppError::Refused(Refusal::InvalidCode)),
+        CheckIn::Throttled(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
+    }
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The session's id")),
+    request_body = WalkInRequest,
+    responses(
+        (status = 201, description = "A new place (`source: walk_in`), even in a full session, marked `present`", body = WalkInResponse),
+        (status = 200, description = "The person already had a place (a waitlisted one moves up); now marked `present`", body = WalkInResponse),
+        (status = 403, description = "Not an admin or one of the session's trainers"),
+        (status = 404, description = "No such session or participant (`participant_not_found`)"),
+        (status = 409, description = "A cancelled session (`session_cancelled`), or a trainer outside the marking window (`outside_marking_window`)"),
+    )
+)]
+#[post("/sessions/{id}/walk-ins")]
+pub async fn add_walk_in(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Uuid>,
+    Json(body): Json<WalkInRequest>,
+) -> Result<HttpResponse, AppError> {
+    let mut v = Validator::new();
+    let person = match (body.participant_id, &body.full_name, body.category) {
+        (Some(id), _, _) => WalkInPerson::Known(id.to_string()),
+        (None, Some(name), Some(category)) => {
+            let profile = ProfileFields {
+                full_name: v.text("full_name", name, MAX_NAME_CHARS),
+                category,
+                organization_id: body.organization_id.map(|id| id.to_string()),
+                gender: body.gender,
+                birth_date: body.birth_date,
+                phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+                email: None,
+            };
+            profile.check(&mut v);
+            WalkInPerson::New(profile)
+        }
+        (None, name, category) => {
+            let missing = [("full_name", name.is_none()), ("category", category.is_none())];
+            let fields = missing
+                .into_iter()
+                .filter(|(_, missing)| *missing)
+                .map(|(field, _)| InvalidField::new(field, FieldIssue::Required))
+                .collect();
+            return Err(AppError::Validation(fields));
+        }
+    };
+    v.finish()?;
+    let session_id = id.to_string();
+    let (place, created, mark) = state
+        .db
+        .write(move |conn| {
+            let details = session(conn, &session_id)?;
+            check_marker(&details, &caller.user)?;
+            check_marking_window(&details.session, &caller.user, db::now())?;
+            let actor = Actor::user(caller.id());
+            let participant_id = match person {
+                WalkInPerson::Known(id) => {
+                    crate::participants::model::find(conn, &id)?
+                        .filter(|p| p.anonymized_at.is_none())
+                        .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
+                    id
+                }
+                WalkInPerson::New(profile) => {
+                    let created_by = Some(caller.id().to_owned());
+                    let links = ProfileLinks { created_by, ..ProfileLinks::default() };
+                    crate::participants::model::create(conn, &actor, profile.into_new(links))?.id
+                }
+            };
+            model::walk_in(conn, &actor, &details, &participant_id)
+        })
+        .await?;
+    let response = WalkInResponse { enrolment: place.into(), attendance: mark.into() };
+    Ok(if created {
+        HttpResponse::Created().json(response)
+    } else {
+        HttpResponse::Ok().json(response)
+    })
+}
+
+#[utoipa::path(
+    tag = "attendance",
+    security(("bearer" = [])),
+    request_body = SyncRequest,
+    responses(
+        (status = 200, description = "One result per mark, in order; each was applied or refused on its own. The same `client_mark_id` again is `duplicate`; a mark recorded before the one in place is `superseded` (kept in the history)", body = SyncResponse),
+    )
+)]
+#[post("/attendance/sync")]
+pub async fn sync(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Json(body): Json<SyncRequest>,
+) -> Result<web::Json<SyncResponse>, AppError> {
+    if body.marks.is_empty() || body.marks.len() > MAX_MARKS {
+        let mut v = Validator::new();
+        v.add("marks", FieldIssue::Range { min: 1, max: MAX_MARKS as i64 });
+        v.finish()?;
+    }
+    let mut results = Vec::with_capacity(body.marks.len());
+    for item in body.marks {
+        let client_mark_id = item.client_mark_id.clone();
+        let mut v = Validator::new();
+        v.text("client_mark_id", &item.client_mark_id, MAX_CLIENT_MARK_ID_CHARS);
+        let recorded_at = v.planning_time("recorded_at", item.recorded_at);
+        let note = v.optional_text("note", item.note.as_deref(), MAX_NOTE_CHARS);
+        let outcome = match v.finish() {
+            Err(err) => Err(err),
+            // Each mark in a transaction of its own: one refusal undoes
+            // nothing else.
+            Ok(()) => {
+                let caller = caller.clone();
+                let mark = NewMark {
+                    participant_id: item.participant_id.to_string(),
+                    status: item.status,
+                    note,
+                    source: MarkSource::OfflineSync,
+                    recorded_at,
+                };
+                let (mark_id, session_id) = (client_mark_id.clone(), item.session_id.to_string());
+                state
+                    .db
+                    .write(move |conn| {
+                        model::sync_mark(conn, &caller.user, &mark_id, &session_id, mark)
+                    })
+                    .await
+            }
+        };
+        let (outcome, reason) = match outcome {
+            Ok(SyncOutcome::Applied) => (SyncResultOutcome::Applied, None),
+            Ok(SyncOutcome::Duplicate) => (SyncResultOutcome::Duplicate, None),
+            Ok(SyncOutcome::Superseded) => (SyncResultOutcome::Superseded, None),
+            Err(err) => (SyncResultOutcome::Refused, Some(err.code().to_owned())),
+        };
+        results.push(SyncResult { client_mark_id, outcome, reason });
+    }
+    Ok(web::Json(SyncResponse { results }))
+}

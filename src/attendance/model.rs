@@ -1,0 +1,508 @@
+//! Marks, their history, self check-in codes and walk-ins.
+//!
+//! Every mark goes through [`record_mark`], which locks the place
+//! (enrolment row) first: marks for one person in one session, from a
+//! trainer, a check-in or an offline batch, are applied one at a time, and
+//! the one recorded later wins whatever the order they arrive in.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::auth::sha256_base64;
+use crate::db::schema::{
+    attendance_changes, attendance_marks, check_in_codes, check_in_failures, enrolments,
+    offline_marks, participants,
+};
+use crate::db::{self, DbConnection};
+use crate::enrolments::{Enrolment, EnrolmentStatus};
+use crate::error::{AppError, Refusal};
+use crate::http::pagination::PageRequest;
+use crate::participants::Participant;
+use crate::sessions::model::SessionDetails;
+use crate::sessions::{Session, SessionStatus};
+use crate::text_enum::text_enum;
+use crate::users::{Role, User};
+
+text_enum! {
+    pub enum AttendanceStatus {
+        Present => "present",
+        Late => "late",
+        Excused => "excused",
+        Absent => "absent",
+    }
+}
+
+text_enum! {
+    pub enum MarkSource {
+        Trainer => "trainer",
+        SelfCheckIn => "self_check_in",
+        OfflineSync => "offline_sync",
+    }
+}
+
+/// Marks are taken from this long before a session starts…
+const WINDOW_OPENS_BEFORE_START: Duration = Duration::minutes(30);
+/// …until this long after it ends; later corrections are for admins.
+const WINDOW_CLOSES_AFTER_END: Duration = Duration::days(7);
+/// A self check-in this long after the start is `late`.
+const LATE_AFTER_START: Duration = Duration::minutes(15);
+/// How long a check-in code works.
+pub const CHECK_IN_CODE_TTL: Duration = Duration::minutes(5);
+/// Wrong codes allowed per user, and per session, in [`CHECK_IN_GUESS_WINDOW`].
+const CHECK_IN_GUESSES_PER_USER: i64 = 5;
+const CHECK_IN_GUESSES_PER_SESSION: i64 = 30;
+const CHECK_IN_GUESS_WINDOW: Duration = Duration::minutes(10);
+/// How far ahead of the server's clock a phone's clock may be.
+const CLOCK_SKEW: Duration = Duration::minutes(5);
+
+#[derive(Clone, Debug, Queryable, Insertable, Serialize)]
+#[diesel(table_name = attendance_marks, treat_none_as_default_value = false)]
+pub struct AttendanceMark {
+    pub enrolment_id: String,
+    pub session_id: String,
+    pub participant_id: String,
+    pub status: AttendanceStatus,
+    pub note: Option<String>,
+    pub source: MarkSource,
+    pub marked_by: Option<String>,
+    pub recorded_at: NaiveDateTime,
+    pub marked_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Queryable, Insertable)]
+#[diesel(table_name = attendance_changes, treat_none_as_default_value = false)]
+pub struct AttendanceChange {
+    pub id: String,
+    pub enrolment_id: String,
+    pub session_id: String,
+    pub participant_id: String,
+    pub from_status: Option<AttendanceStatus>,
+    pub to_status: AttendanceStatus,
+    pub note: Option<String>,
+    pub source: MarkSource,
+    pub changed_by: Option<String>,
+    pub recorded_at: NaiveDateTime,
+    pub changed_at: NaiveDateTime,
+    pub superseded: bool,
+}
+
+/// A mark as it arrives.
+#[derive(Clone, Debug)]
+pub struct NewMark {
+    pub participant_id: String,
+    pub status: AttendanceStatus,
+    pub note: Option<String>,
+    pub source: MarkSource,
+    /// When it was taken; the server's clock for marks sent at once.
+    pub recorded_at: NaiveDateTime,
+}
+
+#[derive(Debug)]
+pub enum MarkOutcome {
+    /// The place now carries this mark.
+    Applied(AttendanceMark),
+    /// It carried it already; nothing changed.
+    Unchanged(AttendanceMark),
+    /// A mark recorded later is in place and stays; this one went to the
+    /// history only.
+    Superseded(AttendanceMark),
+}
+
+/// 403 unless `user` is an admin or teaches the session.
+pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin => Ok(()),
+        Role::Trainer if details.trainer_ids.contains(&user.id) => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Trainers mark from 30 minutes before the start until 7 days after the
+/// end; admins correct at any time.
+pub fn check_marking_window(
+    session: &Session,
+    user: &User,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let opens = session.starts_at - WINDOW_OPENS_BEFORE_START;
+    let closes = session.ends_at + WINDOW_CLOSES_AFTER_END;
+    if user.role == Role::Admin || (opens..=closes).contains(&at) {
+        Ok(())
+    } else {
+        Err(AppError::Refused(Refusal::OutsideMarkingWindow))
+    }
+}
+
+/// The person's enrolled place in the session, or `not_enrolled`.
+fn enrolled_place(
+    conn: &mut DbConnection,
+    session_id: &str,
+    participant_id: &str,
+) -> Result<Enrolment, AppError> {
+    enrolments::table
+        .filter(enrolments::session_id.eq(session_id))
+        .filter(enrolments::participant_id.eq(participant_id))
+        .filter(enrolments::status.eq(EnrolmentStatus::Enrolled))
+        .first(conn)
+        .optional()?
+        .ok_or(AppError::Refused(Refusal::NotEnrolled))
+}
+
+pub fn find_mark(
+    conn: &mut DbConnection,
+    enrolment_id: &str,
+) -> QueryResult<Option<AttendanceMark>> {
+    attendance_marks::table.find(enrolment_id).first(conn).optional()
+}
+
+/// Records a mark on the person's enrolled place in the session. Call
+/// inside a write transaction; the place is locked here.
+pub fn record_mark(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session_id: &str,
+    mark: NewMark,
+) -> Result<MarkOutcome, AppError> {
+    let place = enrolled_place(conn, session_id, &mark.participant_id)?;
+    db::lock_row(conn, db::Table::Enrolments, &place.id)?;
+    let current = find_mark(conn, &place.id)?;
+    let now = db::now();
+    let change = |superseded: bool| AttendanceChange {
+        id: db::new_id(),
+        enrolment_id: place.id.clone(),
+        session_id: session_id.to_owned(),
+        participant_id: mark.participant_id.clone(),
+        from_status: current.as_ref().map(|c| c.status),
+        to_status: mark.status,
+        note: mark.note.clone(),
+        source: mark.source,
+        changed_by: actor.id().map(str::to_owned),
+        recorded_at: mark.recorded_at,
+        changed_at: now,
+        superseded,
+    };
+    if let Some(current) = &current {
+        if current.recorded_at > mark.recorded_at {
+            diesel::insert_into(attendance_changes::table).values(change(true)).execute(conn)?;
+            return Ok(MarkOutcome::Superseded(current.clone()));
+        }
+        if current.status == mark.status && current.note == mark.note {
+            return Ok(MarkOutcome::Unchanged(current.clone()));
+        }
+    }
+    let next = AttendanceMark {
+        enrolment_id: place.id.clone(),
+        session_id: session_id.to_owned(),
+        participant_id: mark.participant_id.clone(),
+        status: mark.status,
+        note: mark.note.clone(),
+        source: mark.source,
+        marked_by: actor.id().map(str::to_owned),
+        recorded_at: mark.recorded_at,
+        marked_at: now,
+    };
+    match &current {
+        Some(_) => diesel::update(attendance_marks::table.find(&place.id))
+            .set((
+                attendance_marks::status.eq(next.status),
+                attendance_marks::note.eq(&next.note),
+                attendance_marks::source.eq(next.source),
+                attendance_marks::marked_by.eq(&next.marked_by),
+                attendance_marks::recorded_at.eq(next.recorded_at),
+                attendance_marks::marked_at.eq(next.marked_at),
+            ))
+            .execute(conn)?,
+        None => diesel::insert_into(attendance_marks::table).values(&next).execute(conn)?,
+    };
+    diesel::insert_into(attendance_changes::table).values(change(false)).execute(conn)?;
+    let changes = FieldChange::diff(current.as_ref(), &next, &["note"]);
+    audit::record(conn, actor, Action::Mark, EntityType::Enrolment, &place.id, changes)?;
+    Ok(MarkOutcome::Applied(next))
+}
+
+/// A session's enrolled places with their people and current marks.
+pub fn roster(
+    conn: &mut DbConnection,
+    session_id: &str,
+    page: &PageRequest,
+) -> QueryResult<Vec<(Enrolment, Participant, Option<AttendanceMark>)>> {
+    let mut query = enrolments::table
+        .inner_join(participants::table)
+        .left_join(attendance_marks::table)
+        .filter(enrolments::session_id.eq(session_id.to_owned()))
+        .filter(enrolments::status.eq(EnrolmentStatus::Enrolled))
+        .select((
+            enrolments::all_columns,
+            participants::all_columns,
+            attendance_marks::all_columns.nullable(),
+        ))
+        .order(enrolments::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(enrolments::id.gt(after.clone()));
+    }
+    query.load(conn)
+}
+
+/// The current marks of these places.
+pub fn marks_of(
+    conn: &mut DbConnection,
+    enrolment_ids: &[&str],
+) -> QueryResult<Vec<AttendanceMark>> {
+    attendance_marks::table.filter(attendance_marks::enrolment_id.eq_any(enrolment_ids)).load(conn)
+}
+
+/// A session's mark changes, oldest first.
+pub fn history(
+    conn: &mut DbConnection,
+    session_id: &str,
+    page: &PageRequest,
+) -> QueryResult<Vec<AttendanceChange>> {
+    let mut query = attendance_changes::table
+        .filter(attendance_changes::session_id.eq(session_id.to_owned()))
+        .order(attendance_changes::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(after) = &page.after {
+        query = query.filter(attendance_changes::id.gt(after.clone()));
+    }
+    query.load(conn)
+}
+
+fn code_hash(session_id: &str, code: &str) -> String {
+    sha256_base64(&format!("{session_id}:{code}"))
+}
+
+/// Opens self check-in: a new 6-digit code replaces the session's old one.
+/// Codes open from 30 minutes before the start until the end. Call inside
+/// a write transaction.
+pub fn open_check_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    session: &Session,
+) -> Result<(String, NaiveDateTime), AppError> {
+    let now = db::now();
+    let open = session.starts_at - WINDOW_OPENS_BEFORE_START..session.ends_at;
+    if !open.contains(&now) || session.status == SessionStatus::Cancelled {
+        return Err(AppError::Refused(Refusal::OutsideMarkingWindow));
+    }
+    let code = six_digit_code();
+    let expires_at = now + CHECK_IN_CODE_TTL;
+    diesel::delete(check_in_codes::table.find(&session.id)).execute(conn)?;
+    diesel::insert_into(check_in_codes::table)
+        .values((
+            check_in_codes::session_id.eq(&session.id),
+            check_in_codes::code_hash.eq(code_hash(&session.id, &code)),
+            check_in_codes::expires_at.eq(expires_at),
+            check_in_codes::created_by.eq(actor.id()),
+            check_in_codes::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    // The code itself stays out of the trail: it is a secret while valid.
+    let changes = vec![FieldChange::redacted("check_in_code")];
+    audit::record(conn, actor, Action::OpenCheckIn, EntityType::Session, &session.id, changes)?;
+    Ok((code, expires_at))
+}
+
+/// A uniformly drawn code from 000000 to 999999.
+fn six_digit_code() -> String {
+    loop {
+        let n = u32::from_le_bytes(crate::auth::random_bytes::<4>());
+        // Below the largest multiple of a million, so that every code is
+        // equally likely.
+        if n < u32::MAX - u32::MAX % 1_000_000 {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
+/// What a check-in attempt came to.
+#[derive(Debug)]
+pub enum CheckIn {
+    Marked(AttendanceMark),
+    /// The code was wrong or expired; the failure is recorded.
+    WrongCode,
+    /// Too many wrong codes lately; try again after this many seconds.
+    Throttled(u64),
+}
+
+/// Checks a self check-in code and marks the person `present` (`late`
+/// after the first 15 minutes). Wrong codes are counted per user and per
+/// session, and refused past a limit; the failure is committed with the
+/// answer, so call inside a write transaction and keep `WrongCode` an `Ok`.
+pub fn check_in(
+    conn: &mut DbConnection,
+    user: &User,
+    session: &Session,
+    participant_id: &str,
+    code: &str,
+) -> Result<CheckIn, AppError> {
+    let now = db::now();
+    let subjects = [
+        sha256_base64(&format!("user:{}", user.id)),
+        sha256_base64(&format!("session:{}", session.id)),
+    ];
+    let limits = [CHECK_IN_GUESSES_PER_USER, CHECK_IN_GUESSES_PER_SESSION];
+    let since = now - CHECK_IN_GUESS_WINDOW;
+    for (subject, limit) in subjects.iter().zip(limits) {
+        let failures: Vec<NaiveDateTime> = check_in_failures::table
+            .filter(check_in_failures::subject_hash.eq(subject))
+            .filter(check_in_failures::failed_at.gt(since))
+            .select(check_in_failures::failed_at)
+            .order(check_in_failures::failed_at.asc())
+            .load(conn)?;
+        if failures.len() as i64 >= limit {
+            let oldest = failures[0];
+            let retry = (oldest + CHECK_IN_GUESS_WINDOW - now).num_seconds().max(1);
+            return Ok(CheckIn::Throttled(retry as u64));
+        }
+    }
+    let stored: Option<(String, NaiveDateTime)> = check_in_codes::table
+        .find(&session.id)
+        .select((check_in_codes::code_hash, check_in_codes::expires_at))
+        .first(conn)
+        .optional()?;
+    let valid = stored
+        .is_some_and(|(hash, expires_at)| now < expires_at && hash == code_hash(&session.id, code));
+    if !valid {
+        for subject in subjects {
+            diesel::insert_into(check_in_failures::table)
+                .values((
+                    check_in_failures::id.eq(db::new_id()),
+                    check_in_failures::subject_hash.eq(subject),
+                    check_in_failures::failed_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        return Ok(CheckIn::WrongCode);
+    }
+    let place = enrolled_place(conn, &session.id, participant_id)?;
+    // Someone already marked present or late stays as they are.
+    if let Some(mark) = find_mark(conn, &place.id)?
+        && matches!(mark.status, AttendanceStatus::Present | AttendanceStatus::Late)
+    {
+        return Ok(CheckIn::Marked(mark));
+    }
+    let status = if now > session.starts_at + LATE_AFTER_START {
+        AttendanceStatus::Late
+    } else {
+        AttendanceStatus::Present
+    };
+    let mark = NewMark {
+        participant_id: participant_id.to_owned(),
+        status,
+        note: None,
+        source: MarkSource::SelfCheckIn,
+        recorded_at: now,
+    };
+    match record_mark(conn, &Actor::user(&user.id), &session.id, mark)? {
+        MarkOutcome::Applied(mark)
+        | MarkOutcome::Unchanged(mark)
+        | MarkOutcome::Superseded(mark) => Ok(CheckIn::Marked(mark)),
+    }
+}
+
+/// Adds a person who came without a place: a new enrolled place (source
+/// `walk_in`) even when the session is full, or their waitlisted place
+/// moved up; then marks them `present`. Call inside a write transaction.
+/// Gives the place and whether it is new.
+pub fn walk_in(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    details: &SessionDetails,
+    participant_id: &str,
+) -> Result<(Enrolment, bool, AttendanceMark), AppError> {
+    let session = &details.session;
+    if session.status == SessionStatus::Cancelled {
+        return Err(AppError::Refused(Refusal::SessionCancelled));
+    }
+    db::lock_row(conn, db::Table::Sessions, &session.id)?;
+    let existing = crate::enrolments::model::active_enrolment(conn, &session.id, participant_id)?;
+    let (place, created) = match existing {
+        Some(place) if place.status == EnrolmentStatus::Enrolled => (place, false),
+        Some(waiting) => {
+            (crate::enrolments::model::admit_waitlisted(conn, actor, &waiting)?, false)
+        }
+        None => (
+            crate::enrolments::model::admit_walk_in(conn, actor, &session.id, participant_id)?,
+            true,
+        ),
+    };
+    let mark = NewMark {
+        participant_id: participant_id.to_owned(),
+        status: AttendanceStatus::Present,
+        note: None,
+        source: MarkSource::Trainer,
+        recorded_at: db::now(),
+    };
+    let mark = match record_mark(conn, actor, &session.id, mark)? {
+        MarkOutcome::Applied(mark)
+        | MarkOutcome::Unchanged(mark)
+        | MarkOutcome::Superseded(mark) => mark,
+    };
+    Ok((place, created, mark))
+}
+
+/// One offline mark's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncOutcome {
+    Applied,
+    Duplicate,
+    Superseded,
+}
+
+/// An offline mark from a trainer's app: checked like a trainer's mark;
+/// the window applies both to when it was recorded and to when it arrives.
+/// The same `client_mark_id` twice changes nothing. Call inside a write
+/// transaction, one per mark.
+pub fn sync_mark(
+    conn: &mut DbConnection,
+    user: &User,
+    client_mark_id: &str,
+    session_id: &str,
+    mark: NewMark,
+) -> Result<SyncOutcome, AppError> {
+    let seen = |conn: &mut DbConnection| {
+        diesel::select(diesel::dsl::exists(offline_marks::table.find(client_mark_id)))
+            .get_result::<bool>(conn)
+    };
+    if seen(conn)? {
+        return Ok(SyncOutcome::Duplicate);
+    }
+    let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
+    check_marker(&details, user)?;
+    let now = db::now();
+    let session = &details.session;
+    check_marking_window(session, user, now)?;
+    if mark.recorded_at > now + CLOCK_SKEW {
+        return Err(AppError::Refused(Refusal::OutsideMarkingWindow));
+    }
+    check_marking_window(session, user, mark.recorded_at)?;
+    // The same mark in two batches at once: both wait on the place's lock,
+    // and the second finds the first one's record.
+    let place = enrolled_place(conn, session_id, &mark.participant_id)?;
+    db::lock_row(conn, db::Table::Enrolments, &place.id)?;
+    if seen(conn)? {
+        return Ok(SyncOutcome::Duplicate);
+    }
+    let outcome = match record_mark(conn, &Actor::user(&user.id), session_id, mark)? {
+        MarkOutcome::Applied(_) | MarkOutcome::Unchanged(_) => SyncOutcome::Applied,
+        MarkOutcome::Superseded(_) => SyncOutcome::Superseded,
+    };
+    let outcome_text = match outcome {
+        SyncOutcome::Superseded => "superseded",
+        _ => "applied",
+    };
+    diesel::insert_into(offline_marks::table)
+        .values((
+            offline_marks::client_mark_id.eq(client_mark_id),
+            offline_marks::outcome.eq(outcome_text),
+            offline_marks::received_by.eq(&user.id),
+            offline_marks::received_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(outcome)
+}
