@@ -210,6 +210,8 @@ pub enum Conflict {
     Anonymized,
     /// A session's capacity below the places already taken.
     CapacityBelowEnrolled,
+    /// An offline mark already received (answered per item, as `duplicate`).
+    DuplicateMark,
 }
 
 impl Conflict {
@@ -220,6 +222,7 @@ impl Conflict {
             Self::LastAdmin => "last_admin",
             Self::Anonymized => "participant_anonymized",
             Self::CapacityBelowEnrolled => "capacity_below_enrolled",
+            Self::DuplicateMark => "duplicate",
         }
     }
 
@@ -244,6 +247,10 @@ impl Conflict {
             Self::CapacityBelowEnrolled => lang.pick(
                 "More people are enrolled than this capacity allows; cancel places first.",
                 "Số người đã ghi danh nhiều hơn sức chứa này; hãy huỷ bớt trước.",
+            ),
+            Self::DuplicateMark => lang.pick(
+                "This offline mark was already received.",
+                "Điểm danh ngoại tuyến này đã được nhận trước đó.",
             ),
         }
     }

@@ -17,7 +17,7 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::enrolments::api::{EnrolmentResponse, RosterPerson};
-use crate::error::{AppError, FieldIssue, InvalidField, Refusal};
+use crate::error::{AppError, Conflict, FieldIssue, InvalidField, Refusal};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -198,8 +198,10 @@ pub struct SyncMark {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncRequest {
-    #[schema(min_items = 1, max_items = 1000)]
-    pub marks: Vec<SyncMark>,
+    /// Each mark is read on its own: one that cannot be read is refused
+    /// (`validation_failed`) and the others still count.
+    #[schema(value_type = Vec<SyncMark>, min_items = 1, max_items = 1000)]
+    pub marks: Vec<serde_json::Value>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -555,8 +557,20 @@ pub async fn sync(
         v.finish()?;
     }
     let mut results = Vec::with_capacity(body.marks.len());
-    for item in body.marks {
-        let client_mark_id = item.client_mark_id.clone();
+    for value in body.marks {
+        let client_mark_id = value["client_mark_id"].as_str().unwrap_or_default().to_owned();
+        let item = match serde_json::from_value::<SyncMark>(value) {
+            Ok(item) => item,
+            Err(_) => {
+                let reason = Some("validation_failed".to_owned());
+                results.push(SyncResult {
+                    client_mark_id,
+                    outcome: SyncResultOutcome::Refused,
+                    reason,
+                });
+                continue;
+            }
+        };
         let mut v = Validator::new();
         v.text("client_mark_id", &item.client_mark_id, MAX_CLIENT_MARK_ID_CHARS);
         let recorded_at = v.planning_time("recorded_at", item.recorded_at);
@@ -587,6 +601,9 @@ pub async fn sync(
             Ok(SyncOutcome::Applied) => (SyncResultOutcome::Applied, None),
             Ok(SyncOutcome::Duplicate) => (SyncResultOutcome::Duplicate, None),
             Ok(SyncOutcome::Superseded) => (SyncResultOutcome::Superseded, None),
+            Err(AppError::Conflict(Conflict::DuplicateMark)) => {
+                (SyncResultOutcome::Duplicate, None)
+            }
             Err(err) => (SyncResultOutcome::Refused, Some(err.code().to_owned())),
         };
         results.push(SyncResult { client_mark_id, outcome, reason });

@@ -1,9 +1,11 @@
 //! Marks, their history, self check-in codes and walk-ins.
 //!
-//! Every mark goes through [`record_mark`], which locks the place
-//! (enrolment row) first: marks for one person in one session, from a
-//! trainer, a check-in or an offline batch, are applied one at a time, and
-//! the one recorded later wins whatever the order they arrive in.
+//! Every mark goes through [`record_mark`], which locks the session's row
+//! first, as every change to a session's places does (enrolling,
+//! cancelling, walk-ins): marks in one session, from a trainer, a check-in
+//! or an offline batch, are applied one at a time, on places read under the
+//! lock, and the one recorded later wins whatever the order they arrive in.
+//! One lock, taken first, also means no two of these can wait on each other.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -17,7 +19,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConnection};
 use crate::enrolments::{Enrolment, EnrolmentStatus};
-use crate::error::{AppError, Refusal};
+use crate::error::{AppError, Conflict, Refusal};
 use crate::http::pagination::PageRequest;
 use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
@@ -158,15 +160,15 @@ pub fn find_mark(
 }
 
 /// Records a mark on the person's enrolled place in the session. Call
-/// inside a write transaction; the place is locked here.
+/// inside a write transaction; the session is locked here.
 pub fn record_mark(
     conn: &mut DbConnection,
     actor: &Actor,
     session_id: &str,
     mark: NewMark,
 ) -> Result<MarkOutcome, AppError> {
+    db::lock_row(conn, db::Table::Sessions, session_id)?;
     let place = enrolled_place(conn, session_id, &mark.participant_id)?;
-    db::lock_row(conn, db::Table::Enrolments, &place.id)?;
     let current = find_mark(conn, &place.id)?;
     let now = db::now();
     let change = |superseded: bool| AttendanceChange {
@@ -184,12 +186,19 @@ pub fn record_mark(
         superseded,
     };
     if let Some(current) = &current {
+        if current.status == mark.status && current.note == mark.note {
+            // The same mark recorded again: nothing changes but the time it
+            // was last recorded, which later arrivals are compared with.
+            if mark.recorded_at > current.recorded_at {
+                diesel::update(attendance_marks::table.find(&place.id))
+                    .set(attendance_marks::recorded_at.eq(mark.recorded_at))
+                    .execute(conn)?;
+            }
+            return Ok(MarkOutcome::Unchanged(current.clone()));
+        }
         if current.recorded_at > mark.recorded_at {
             diesel::insert_into(attendance_changes::table).values(change(true)).execute(conn)?;
             return Ok(MarkOutcome::Superseded(current.clone()));
-        }
-        if current.status == mark.status && current.note == mark.note {
-            return Ok(MarkOutcome::Unchanged(current.clone()));
         }
     }
     let next = AttendanceMark {
@@ -284,6 +293,8 @@ pub fn open_check_in(
     actor: &Actor,
     session: &Session,
 ) -> Result<(String, NaiveDateTime), AppError> {
+    // Two trainers opening a code at once: one after the other.
+    db::lock_row(conn, db::Table::Sessions, &session.id)?;
     let now = db::now();
     let open = session.starts_at - WINDOW_OPENS_BEFORE_START..session.ends_at;
     if !open.contains(&now) || session.status == SessionStatus::Cancelled {
@@ -329,10 +340,11 @@ pub enum CheckIn {
     Throttled(u64),
 }
 
-/// Checks a self check-in code and marks the person `present` (`late`
-/// after the first 15 minutes). Wrong codes are counted per user and per
-/// session, and refused past a limit; the failure is committed with the
-/// answer, so call inside a write transaction and keep `WrongCode` an `Ok`.
+/// Checks a self check-in code for someone with an enrolled place and
+/// marks them `present` (`late` after the first 15 minutes). Wrong codes are
+/// counted per user and per session, and refused past a limit; the failure
+/// is committed with the answer, so call inside a write transaction and
+/// keep `WrongCode` an `Ok`.
 pub fn check_in(
     conn: &mut DbConnection,
     user: &User,
@@ -340,6 +352,12 @@ pub fn check_in(
     participant_id: &str,
     code: &str,
 ) -> Result<CheckIn, AppError> {
+    // Counting and recording guesses one at a time per session, so that
+    // parallel guesses cannot all slip under the limit.
+    db::lock_row(conn, db::Table::Sessions, &session.id)?;
+    // Only people with a place may guess: others cannot use up the
+    // session's allowance of wrong codes.
+    enrolled_place(conn, &session.id, participant_id)?;
     let now = db::now();
     let subjects = [
         sha256_base64(&format!("user:{}", user.id)),
@@ -415,11 +433,14 @@ pub fn walk_in(
     details: &SessionDetails,
     participant_id: &str,
 ) -> Result<(Enrolment, bool, AttendanceMark), AppError> {
+    db::lock_row(conn, db::Table::Sessions, &details.session.id)?;
+    // Read again under the lock: it may have been cancelled meanwhile.
+    let details =
+        crate::sessions::model::find(conn, &details.session.id)?.ok_or(AppError::NotFound)?;
     let session = &details.session;
     if session.status == SessionStatus::Cancelled {
         return Err(AppError::Refused(Refusal::SessionCancelled));
     }
-    db::lock_row(conn, db::Table::Sessions, &session.id)?;
     let existing = crate::enrolments::model::active_enrolment(conn, &session.id, participant_id)?;
     let (place, created) = match existing {
         Some(place) if place.status == EnrolmentStatus::Enrolled => (place, false),
@@ -456,8 +477,8 @@ pub enum SyncOutcome {
 
 /// An offline mark from a trainer's app: checked like a trainer's mark;
 /// the window applies both to when it was recorded and to when it arrives.
-/// The same `client_mark_id` twice changes nothing. Call inside a write
-/// transaction, one per mark.
+/// The same `client_mark_id` from the same account twice changes nothing.
+/// Call inside a write transaction, one per mark.
 pub fn sync_mark(
     conn: &mut DbConnection,
     user: &User,
@@ -466,7 +487,7 @@ pub fn sync_mark(
     mark: NewMark,
 ) -> Result<SyncOutcome, AppError> {
     let seen = |conn: &mut DbConnection| {
-        diesel::select(diesel::dsl::exists(offline_marks::table.find(client_mark_id)))
+        diesel::select(diesel::dsl::exists(offline_marks::table.find((&user.id, client_mark_id))))
             .get_result::<bool>(conn)
     };
     if seen(conn)? {
@@ -480,11 +501,12 @@ pub fn sync_mark(
     if mark.recorded_at > now + CLOCK_SKEW {
         return Err(AppError::Refused(Refusal::OutsideMarkingWindow));
     }
+    // A phone's clock a little ahead must not outrank marks taken since.
+    let mark = NewMark { recorded_at: mark.recorded_at.min(now), ..mark };
     check_marking_window(session, user, mark.recorded_at)?;
-    // The same mark in two batches at once: both wait on the place's lock,
-    // and the second finds the first one's record.
-    let place = enrolled_place(conn, session_id, &mark.participant_id)?;
-    db::lock_row(conn, db::Table::Enrolments, &place.id)?;
+    // The same mark in two batches at once: both wait on the session's
+    // lock, and the second finds the first one's record.
+    db::lock_row(conn, db::Table::Sessions, session_id)?;
     if seen(conn)? {
         return Ok(SyncOutcome::Duplicate);
     }
@@ -498,11 +520,37 @@ pub fn sync_mark(
     };
     diesel::insert_into(offline_marks::table)
         .values((
+            offline_marks::received_by.eq(&user.id),
             offline_marks::client_mark_id.eq(client_mark_id),
             offline_marks::outcome.eq(outcome_text),
-            offline_marks::received_by.eq(&user.id),
             offline_marks::received_at.eq(now),
         ))
-        .execute(conn)?;
+        .execute(conn)
+        .map_err(|err| {
+            // The same id sent at once for another session (so under another
+            // lock) won the race: this one is the duplicate.
+            if db::is_unique_violation(&err) {
+                AppError::Conflict(Conflict::DuplicateMark)
+            } else {
+                err.into()
+            }
+        })?;
     Ok(outcome)
+}
+
+/// Erases the notes on a person's marks and their history (they may say
+/// why someone was absent), when the person is anonymised. The marks stay:
+/// statistics count them.
+pub fn erase_notes(conn: &mut DbConnection, participant_id: &str) -> QueryResult<()> {
+    diesel::update(
+        attendance_marks::table.filter(attendance_marks::participant_id.eq(participant_id)),
+    )
+    .set(attendance_marks::note.eq(None::<String>))
+    .execute(conn)?;
+    diesel::update(
+        attendance_changes::table.filter(attendance_changes::participant_id.eq(participant_id)),
+    )
+    .set(attendance_changes::note.eq(None::<String>))
+    .execute(conn)?;
+    Ok(())
 }

@@ -301,7 +301,6 @@ pub enum Table {
     Programmes,
     Courses,
     Sessions,
-    Enrolments,
 }
 
 impl Table {
@@ -312,7 +311,6 @@ impl Table {
             Self::Programmes => "programmes",
             Self::Courses => "courses",
             Self::Sessions => "sessions",
-            Self::Enrolments => "enrolments",
         }
     }
 }

@@ -195,10 +195,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    offline_marks (client_mark_id) {
+    offline_marks (received_by, client_mark_id) {
+        received_by -> Text,
         client_mark_id -> Text,
         outcome -> Text,
-        received_by -> Nullable<Text>,
         received_at -> Timestamp,
     }
 }

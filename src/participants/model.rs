@@ -330,6 +330,7 @@ pub fn anonymize(
         ..current.clone()
     };
     save(conn, &erased)?;
+    crate::attendance::model::erase_notes(conn, &current.id)?;
     if let Some(user_id) = &current.user_id {
         users::model::erase_participant_account(conn, actor, user_id)?;
     }

@@ -452,8 +452,10 @@ async fn a_thousand_offline_marks_in_any_order_leave_the_latest_of_each() {
     assert_eq!(reply.status, 200, "{:#}", reply.body);
     let results = reply.body["results"].as_array().unwrap();
     assert_eq!(results.len(), 1000);
-    let refused: Vec<&Value> =
-        results.iter().filter(|r| r["outcome"] != "applied" && r["outcome"] != "superseded").collect();
+    let refused: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["outcome"] != "applied" && r["outcome"] != "superseded")
+        .collect();
     assert!(refused.is_empty(), "{refused:#?}");
     let roll =
         app.get(&format!("/api/v1/sessions/{session}/attendance?limit=200"), Some(&admin)).await;
@@ -484,4 +486,140 @@ async fn concurrent_marks_for_one_person_end_in_one_consistent_state() {
     for pair in applied.windows(2) {
         assert_eq!(pair[0]["to"], pair[1]["from"], "each change starts where the last ended");
     }
+}
+
+#[actix_web::test]
+async fn racing_check_ins_wrong_guesses_and_cancels_stay_consistent() {
+    let app = spawn_app().await;
+    let Class { admin, trainer, session, people } = class(&app, Duration::minutes(5), 4).await;
+    app.register("me@example.vn").await;
+    let me = app.login("me@example.vn", PASSWORD).await.access;
+    let enrol = format!("/api/v1/sessions/{session}/enrolments");
+    assert_eq!(app.post(&enrol, Some(&me), &json!({})).await.status, 201);
+    let code_path = format!("/api/v1/sessions/{session}/check-in-code");
+    let code = app
+        .request(actix_web::http::Method::POST, &code_path, Some(&trainer.access), &[], None)
+        .await;
+    let code = code.body["code"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/sessions/{session}/check-in");
+
+    // Ten check-ins at once of someone not yet marked: one change.
+    let body = json!({"code": code});
+    let replies = join_all((0..10).map(|_| app.post(&path, Some(&me), &body))).await;
+    assert!(replies.iter().all(|r| r.status == 200 && r.body["status"] == "present"));
+    assert_eq!(history(&app, &admin, &session).await.len(), 1);
+
+    // Twenty wrong guesses at once: no more than five are even tried.
+    let wrong = json!({"code": if code == "000000" { "111111" } else { "000000" }});
+    let guesses = join_all((0..20).map(|_| app.post(&path, Some(&me), &wrong))).await;
+    let tried = guesses.iter().filter(|r| r.status == 422).count();
+    assert_eq!(tried, 5, "{:?}", guesses.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(guesses.iter().all(|r| r.status == 422 || r.status == 429));
+
+    // Marks and cancellations of the same places at once: no 5xx, and each
+    // place ends either cancelled or marked.
+    let marks = json!(
+        people
+            .iter()
+            .map(|p| json!({"participant_id": p, "status": "present"}))
+            .collect::<Vec<_>>()
+    );
+    let roster =
+        app.get(&format!("/api/v1/sessions/{session}/enrolments?limit=200"), Some(&admin)).await;
+    let places: Vec<String> = items(&roster)
+        .iter()
+        .filter(|e| people.iter().any(|p| e["participant_id"] == p.as_str()))
+        .map(id)
+        .collect();
+    let put = app.put_marks(&trainer.access, &session, marks);
+    let cancels = join_all(places.iter().map(|place| app.cancel(&admin, place)));
+    let (put, cancels) = futures_util::future::join(put, cancels).await;
+    assert!(put.status == 200 || put.status == 422, "{:#}", put.body);
+    assert!(cancels.iter().all(|r| r.status == 200));
+    let read = app.session(&admin, &session).await;
+    assert_eq!(read["enrolled_count"], 1, "only the checked-in person keeps a place");
+}
+
+#[actix_web::test]
+async fn offline_marks_compare_with_the_latest_recording_and_are_read_one_by_one() {
+    let app = spawn_app().await;
+    let Class { admin, trainer, session, people } = class(&app, Duration::minutes(5), 2).await;
+    let now = Utc::now();
+    let item = |client: &str, status: &str, minutes_ago: i64| {
+        json!({"client_mark_id": client, "session_id": session, "participant_id": people[0],
+            "status": status, "recorded_at": now - Duration::minutes(minutes_ago)})
+    };
+    let sync = |marks: Value| {
+        let (app, token) = (&app, &trainer.access);
+        async move {
+            let reply =
+                app.post("/api/v1/attendance/sync", Some(token), &json!({"marks": marks})).await;
+            assert_eq!(reply.status, 200, "{:#}", reply.body);
+            reply.body["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["outcome"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // present at -3, present again at -1, then absent at -2 arrives: the
+    // latest recording said present.
+    assert_eq!(
+        sync(json!([item("a", "present", 3), item("b", "present", 1)])).await,
+        ["applied", "applied"]
+    );
+    assert_eq!(sync(json!([item("c", "absent", 2)])).await, ["superseded"]);
+    assert_eq!(mark_of(&app, &admin, &session, &people[0]).await["status"], "present");
+
+    // A mark that cannot be read is refused alone.
+    let batch = json!([
+        {"client_mark_id": "d", "session_id": session, "participant_id": people[1], "status": "asleep", "recorded_at": now},
+        {"client_mark_id": "e", "session_id": session, "participant_id": people[1], "status": "late", "recorded_at": now},
+        {"client_mark_id": "f", "session_id": "not-a-uuid", "participant_id": people[1], "status": "late", "recorded_at": now},
+    ]);
+    let reply =
+        app.post("/api/v1/attendance/sync", Some(&trainer.access), &json!({"marks": batch})).await;
+    let results = reply.body["results"].as_array().unwrap();
+    assert_eq!(results[0]["reason"], "validation_failed");
+    assert_eq!(results[0]["client_mark_id"], "d");
+    assert_eq!(results[1]["outcome"], "applied");
+    assert_eq!(results[2]["reason"], "validation_failed");
+
+    // Mark ids belong to the account that sent them.
+    let other = app.user_with_role(&admin, "gv2@example.vn", "trainer").await;
+    let other_id = other.user["id"].as_str().unwrap().to_owned();
+    let theirs = app.running_session(&admin, &[&other_id], Duration::minutes(5), 5).await;
+    let person = app.people(&admin, 1).await.remove(0);
+    assert_eq!(app.enrol(&admin, &theirs, &person).await.status, 201);
+    let same_id = json!({"client_mark_id": "a", "session_id": theirs, "participant_id": person,
+        "status": "present", "recorded_at": now});
+    let reply = app
+        .post("/api/v1/attendance/sync", Some(&other.access), &json!({"marks": [same_id]}))
+        .await;
+    assert_eq!(reply.body["results"][0]["outcome"], "applied");
+
+    // A code opens only around the session.
+    app.move_session(&session, now + Duration::hours(2), Duration::hours(1));
+    let code_path = format!("/api/v1/sessions/{session}/check-in-code");
+    app.request(actix_web::http::Method::POST, &code_path, Some(&trainer.access), &[], None)
+        .await
+        .assert_problem(409, "outside_marking_window");
+}
+
+#[actix_web::test]
+async fn anonymising_a_person_erases_the_notes_on_their_marks() {
+    let app = spawn_app().await;
+    let Class { admin, trainer, session, people } = class(&app, Duration::minutes(5), 1).await;
+    let marks = json!([{"participant_id": people[0], "status": "excused", "note": "Ốm, có giấy của trạm y tế"}]);
+    assert_eq!(app.put_marks(&trainer.access, &session, marks).await.status, 200);
+    let path = format!("/api/v1/participants/{}/anonymize", people[0]);
+    assert_eq!(
+        app.request(actix_web::http::Method::POST, &path, Some(&admin), &[], None).await.status,
+        200
+    );
+    let mark = mark_of(&app, &admin, &session, &people[0]).await;
+    assert_eq!((mark["status"].as_str(), mark["note"].clone()), (Some("excused"), Value::Null));
+    let changes = history(&app, &admin, &session).await;
+    assert!(changes.iter().all(|c| c["note"].is_null()));
 }

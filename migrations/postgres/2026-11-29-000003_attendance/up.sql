@@ -32,13 +32,15 @@ CREATE TABLE attendance_changes (
 );
 CREATE INDEX attendance_changes_session_idx ON attendance_changes (session_id, id);
 
--- Offline marks already received, by the id the trainer's app gave them:
--- the same mark sent twice is answered `duplicate` and changes nothing.
+-- Offline marks already received, by the account that sent them and the
+-- id its app gave them: the same mark sent twice is answered `duplicate`
+-- and changes nothing.
 CREATE TABLE offline_marks (
-    client_mark_id TEXT PRIMARY KEY NOT NULL,
+    received_by    TEXT NOT NULL REFERENCES users (id),
+    client_mark_id TEXT NOT NULL,
     outcome        TEXT NOT NULL,
-    received_by    TEXT REFERENCES users (id),
-    received_at    TIMESTAMP NOT NULL
+    received_at    TIMESTAMP NOT NULL,
+    PRIMARY KEY (received_by, client_mark_id)
 );
 
 -- The open self check-in code of a session (one at a time), stored as a
