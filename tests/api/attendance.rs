@@ -40,6 +40,20 @@ async fn history(app: &TestApp, token: &str, session: &str) -> Vec<Value> {
     items(&reply).clone()
 }
 
+/// Sends an offline batch and gives each mark's outcome and reason.
+async fn sync_outcomes(app: &TestApp, token: &str, marks: Value) -> Vec<(String, String)> {
+    let reply = app.post("/api/v1/attendance/sync", Some(token), &json!({"marks": marks})).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    let results = reply.body["results"].as_array().unwrap();
+    results
+        .iter()
+        .map(|r| {
+            let text = |key: &str| r[key].as_str().unwrap_or_default().to_owned();
+            (text("outcome"), text("reason"))
+        })
+        .collect()
+}
+
 async fn mark_of(app: &TestApp, token: &str, session: &str, person: &str) -> Value {
     let reply =
         app.get(&format!("/api/v1/sessions/{session}/attendance?limit=200"), Some(token)).await;
@@ -332,25 +346,7 @@ async fn offline_batches_apply_once_and_the_later_recording_wins() {
     let Class { admin, trainer, session, people } = class(&app, Duration::minutes(5), 3).await;
     let now = Utc::now();
     let at = |minutes: i64| now - Duration::minutes(minutes);
-    let sync = |marks: Value| {
-        let (app, token) = (&app, &trainer.access);
-        async move {
-            let reply =
-                app.post("/api/v1/attendance/sync", Some(token), &json!({"marks": marks})).await;
-            assert_eq!(reply.status, 200, "{:#}", reply.body);
-            reply.body["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| {
-                    (
-                        r["outcome"].as_str().unwrap().to_owned(),
-                        r["reason"].as_str().unwrap_or("").to_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        }
-    };
+    let sync = |marks: Value| sync_outcomes(&app, &trainer.access, marks);
     let item = |client: &str, person: &str, status: &str, recorded: chrono::DateTime<Utc>| {
         json!({"client_mark_id": client, "session_id": session, "participant_id": person,
             "status": status, "recorded_at": recorded})
@@ -549,19 +545,9 @@ async fn offline_marks_compare_with_the_latest_recording_and_are_read_one_by_one
         json!({"client_mark_id": client, "session_id": session, "participant_id": people[0],
             "status": status, "recorded_at": now - Duration::minutes(minutes_ago)})
     };
-    let sync = |marks: Value| {
-        let (app, token) = (&app, &trainer.access);
-        async move {
-            let reply =
-                app.post("/api/v1/attendance/sync", Some(token), &json!({"marks": marks})).await;
-            assert_eq!(reply.status, 200, "{:#}", reply.body);
-            reply.body["results"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["outcome"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
+    let sync = async |marks: Value| {
+        let outcomes = sync_outcomes(&app, &trainer.access, marks).await;
+        outcomes.into_iter().map(|(outcome, _)| outcome).collect::<Vec<_>>()
     };
     // present at -3, present again at -1, then absent at -2 arrives: the
     // latest recording said present.
