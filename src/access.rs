@@ -1,6 +1,7 @@
 //! Who may see and change which participant profiles (PRODUCT.md, "Privacy
-//! and access"). Every participant query and write goes through here, so
-//! that the rule lives in one place:
+//! and access"). Reads and writes of profiles on a caller's behalf go
+//! through here, so that the rule lives in one place (rosters add their
+//! session's own rule: a trainer's sessions, a coordinator's unit):
 //!
 //! - admins: every profile;
 //! - coordinators: the profiles of their own unit;
@@ -44,11 +45,15 @@ impl ParticipantScope {
             // one they would see nothing.
             Role::Coordinator => Self::Unit(caller.organization_id.clone().unwrap_or_default()),
             Role::Trainer => Self::Rosters { trainer_id: caller.id.clone() },
-            Role::Participant => Self::SelfAndDependants {
-                user_id: caller.id.clone(),
-                profile_id: linked_profile(conn, &caller.id)?,
-            },
+            Role::Participant => Self::own(conn, caller)?,
         })
+    }
+
+    /// The caller's own profile and their dependants, whatever their role:
+    /// what `/me` shows, and whom they may check in.
+    pub fn own(conn: &mut DbConnection, caller: &User) -> QueryResult<Self> {
+        let profile_id = linked_profile(conn, &caller.id)?;
+        Ok(Self::SelfAndDependants { user_id: caller.id.clone(), profile_id })
     }
 
     /// Narrows a participant query to the profiles in scope.

@@ -256,8 +256,8 @@ impl Conflict {
     }
 }
 
-/// Why an enrolment (or, later, a mark) was refused: the `code` that
-/// clients switch on, also the `reason` of a refused item in a bulk answer.
+/// Why an enrolment, a mark or a check-in was refused: the `code` that
+/// clients switch on, also the `reason` of a refused item in a batch.
 /// A state that may change (a seat, a window, a guardian on file) is `409`;
 /// a session that is not meant for this person's audience is `422`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

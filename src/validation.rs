@@ -104,6 +104,13 @@ impl Validator {
         time.naive_utc().trunc_subsecs(6)
     }
 
+    /// Checks that a list holds from 1 to `max` items.
+    pub fn count(&mut self, field: &str, len: usize, max: usize) {
+        if len == 0 || len > max {
+            self.add(field, FieldIssue::Range { min: 1, max: max as i64 });
+        }
+    }
+
     pub fn has_problems(&self) -> bool {
         !self.problems.is_empty()
     }

@@ -8,8 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::model::{
-    self, AttendanceChange, CheckIn, MarkOutcome, NewMark, SyncOutcome, check_marker,
-    check_marking_window,
+    self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marker, check_marking_window,
 };
 use super::{AttendanceMark, AttendanceStatus, MarkSource};
 use crate::access::ParticipantScope;
@@ -67,7 +66,7 @@ impl From<AttendanceMark> for MarkResponse {
 
 /// One enrolled person on the roll-call: name, category and unit, and
 /// their current mark (`null` until marked).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct RollCallEntry {
     #[schema(format = Uuid)]
     pub enrolment_id: String,
@@ -154,7 +153,7 @@ pub struct CheckInRequest {
 
 /// Either `participant_id` (someone already known) or a new profile:
 /// `full_name`, `category` and the optional fields.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct WalkInRequest {
     pub participant_id: Option<Uuid>,
     #[schema(max_length = 200)]
@@ -234,12 +233,6 @@ fn session(conn: &mut DbConnection, id: &str) -> Result<SessionDetails, AppError
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
-fn the_mark(outcome: MarkOutcome) -> AttendanceMark {
-    match outcome {
-        MarkOutcome::Applied(m) | MarkOutcome::Unchanged(m) | MarkOutcome::Superseded(m) => m,
-    }
-}
-
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
@@ -300,9 +293,7 @@ pub async fn put_attendance(
     Json(body): Json<PutAttendanceRequest>,
 ) -> Result<web::Json<PutAttendanceResponse>, AppError> {
     let mut v = Validator::new();
-    if body.marks.is_empty() || body.marks.len() > MAX_MARKS {
-        v.add("marks", FieldIssue::Range { min: 1, max: MAX_MARKS as i64 });
-    }
+    v.count("marks", body.marks.len(), MAX_MARKS);
     let mut marks = Vec::with_capacity(body.marks.len());
     for (i, mark) in body.marks.iter().enumerate() {
         let field = format!("marks[{i}]");
@@ -333,7 +324,7 @@ pub async fn put_attendance(
                     recorded_at: now,
                 };
                 match model::record_mark(conn, &actor, &session_id, mark) {
-                    Ok(outcome) => stored.push(the_mark(outcome).into()),
+                    Ok(outcome) => stored.push(outcome.into_mark().into()),
                     Err(AppError::Refused(Refusal::NotEnrolled)) => {
                         not_enrolled.push(InvalidField::new(
                             format!("marks[{i}].participant_id"),
@@ -437,15 +428,16 @@ pub async fn check_in(
         .write(move |conn| {
             let details = session(conn, &session_id)?;
             // Themselves or a dependant, whatever the caller's role.
-            let profile_id = crate::participants::model::linked_profile(conn, caller.id())?;
-            let participant_id = match body.participant_id {
-                Some(id) => id.to_string(),
-                None => profile_id
-                    .clone()
-                    .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
+            let own = ParticipantScope::own(conn, &caller.user)?;
+            let participant_id = match (body.participant_id, &own) {
+                (Some(id), _) => id.to_string(),
+                (None, ParticipantScope::SelfAndDependants { profile_id: Some(own), .. }) => {
+                    own.clone()
+                }
+                (None, _) => {
+                    return Err(AppError::validation("participant_id", FieldIssue::Required));
+                }
             };
-            let own =
-                ParticipantScope::SelfAndDependants { user_id: caller.id().to_owned(), profile_id };
             crate::participants::model::find_visible(conn, &own, &participant_id)?
                 .ok_or(AppError::NotFound)?;
             model::check_in(conn, &caller.user, &details.session, &participant_id, body.code.trim())
@@ -551,11 +543,9 @@ pub async fn sync(
     caller: AuthUser,
     Json(body): Json<SyncRequest>,
 ) -> Result<web::Json<SyncResponse>, AppError> {
-    if body.marks.is_empty() || body.marks.len() > MAX_MARKS {
-        let mut v = Validator::new();
-        v.add("marks", FieldIssue::Range { min: 1, max: MAX_MARKS as i64 });
-        v.finish()?;
-    }
+    let mut v = Validator::new();
+    v.count("marks", body.marks.len(), MAX_MARKS);
+    v.finish()?;
     let mut results = Vec::with_capacity(body.marks.len());
     for value in body.marks {
         let client_mark_id = value["client_mark_id"].as_str().unwrap_or_default().to_owned();

@@ -112,6 +112,15 @@ pub enum MarkOutcome {
     Superseded(AttendanceMark),
 }
 
+impl MarkOutcome {
+    /// The mark in place afterwards.
+    pub fn into_mark(self) -> AttendanceMark {
+        match self {
+            Self::Applied(mark) | Self::Unchanged(mark) | Self::Superseded(mark) => mark,
+        }
+    }
+}
+
 /// 403 unless `user` is an admin or teaches the session.
 pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
     match user.role {
@@ -365,6 +374,9 @@ pub fn check_in(
     ];
     let limits = [CHECK_IN_GUESSES_PER_USER, CHECK_IN_GUESSES_PER_SESSION];
     let since = now - CHECK_IN_GUESS_WINDOW;
+    // Failures older than the window count for nothing: forget them.
+    diesel::delete(check_in_failures::table.filter(check_in_failures::failed_at.le(since)))
+        .execute(conn)?;
     for (subject, limit) in subjects.iter().zip(limits) {
         let failures: Vec<NaiveDateTime> = check_in_failures::table
             .filter(check_in_failures::subject_hash.eq(subject))
@@ -416,11 +428,8 @@ pub fn check_in(
         source: MarkSource::SelfCheckIn,
         recorded_at: now,
     };
-    match record_mark(conn, &Actor::user(&user.id), &session.id, mark)? {
-        MarkOutcome::Applied(mark)
-        | MarkOutcome::Unchanged(mark)
-        | MarkOutcome::Superseded(mark) => Ok(CheckIn::Marked(mark)),
-    }
+    let mark = record_mark(conn, &Actor::user(&user.id), &session.id, mark)?.into_mark();
+    Ok(CheckIn::Marked(mark))
 }
 
 /// Adds a person who came without a place: a new enrolled place (source
@@ -459,11 +468,7 @@ pub fn walk_in(
         source: MarkSource::Trainer,
         recorded_at: db::now(),
     };
-    let mark = match record_mark(conn, actor, &session.id, mark)? {
-        MarkOutcome::Applied(mark)
-        | MarkOutcome::Unchanged(mark)
-        | MarkOutcome::Superseded(mark) => mark,
-    };
+    let mark = record_mark(conn, actor, &session.id, mark)?.into_mark();
     Ok((place, created, mark))
 }
 

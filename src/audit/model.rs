@@ -75,8 +75,9 @@ impl FieldChange {
     }
 
     /// The fields that differ between two snapshots of an entity (`before`
-    /// is `None` for a create), as their API representation shows them.
-    /// Ids and timestamps are not changes; `personal` fields are redacted.
+    /// is `None` for a create), as their serialized form shows them. The
+    /// id and the row's own `created_at`/`updated_at` are not changes;
+    /// `personal` fields are redacted.
     pub fn diff(
         before: Option<&impl Serialize>,
         after: &impl Serialize,
@@ -145,7 +146,7 @@ pub fn record(
     diesel::insert_into(audit_events::table).values(&event).execute(conn).map(drop)
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AuditFilter {
     pub actor_id: Option<String>,
     pub entity_type: Option<EntityType>,

@@ -284,15 +284,13 @@ pub async fn me(
     let response = state
         .db
         .run(move |conn| {
-            let user_id = user.id.clone();
+            // Shown as to a guardian, whatever the caller's role.
+            let scope = ParticipantScope::own(conn, &user)?;
             let account = user_response(conn, user)?;
             let dependants = match &account.participant_id {
                 Some(profile) => participants::model::dependants(conn, profile)?,
                 None => Vec::new(),
             };
-            // Shown as to a guardian, whatever the caller's role.
-            let profile_id = account.participant_id.clone();
-            let scope = ParticipantScope::SelfAndDependants { user_id, profile_id };
             let dependants =
                 dependants.into_iter().map(|p| ParticipantResponse::new(p, &scope)).collect();
             Ok(MeResponse { account, dependants })

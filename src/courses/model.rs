@@ -44,7 +44,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, course: Course) -> Result<
 
 /// A change to a course; `None` leaves a field as it is, `Some(None)`
 /// clears a nullable one. Lists come already joined.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CourseUpdate {
     pub title: Option<String>,
     pub summary: Option<Option<String>>,

@@ -338,7 +338,8 @@ pub fn lock_row(conn: &mut DbConnection, table: Table, id: &str) -> QueryResult<
 pub type DbBackend = <DbConnection as Connection>::Backend;
 
 /// A list stored in one TEXT column, one item per line. Items never hold a
-/// line break: validation refuses control characters in every text field.
+/// line break: list items are checked with `Validator::text`, which refuses
+/// control characters.
 pub fn join_lines<T: AsRef<str>>(items: &[T]) -> String {
     items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("\n")
 }

@@ -5,6 +5,15 @@ use diesel::prelude::*;
 use super::DbConnection;
 use super::schema::app_settings;
 
+/// Reads `key`, if it is stored.
+pub fn get(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
+    app_settings::table
+        .select(app_settings::value)
+        .filter(app_settings::key.eq(key))
+        .first(conn)
+        .optional()
+}
+
 /// Reads `key`, or stores `make()` under it when it is missing, and returns
 /// whichever value ended up stored (a concurrent first start keeps one).
 pub fn get_or_insert(
@@ -13,12 +22,7 @@ pub fn get_or_insert(
     make: impl FnOnce() -> String,
 ) -> QueryResult<String> {
     super::write_transaction(conn, |conn| {
-        let existing = app_settings::table
-            .select(app_settings::value)
-            .filter(app_settings::key.eq(key))
-            .first::<String>(conn)
-            .optional()?;
-        if let Some(value) = existing {
+        if let Some(value) = get(conn, key)? {
             return Ok(value);
         }
         let value = make();

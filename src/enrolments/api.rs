@@ -14,10 +14,11 @@ use super::{Enrolment, EnrolmentSource, EnrolmentStatus};
 use crate::access::ParticipantScope;
 use crate::attendance::AttendanceMark;
 use crate::attendance::api::MarkResponse;
+use crate::attendance::model::check_marker;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
-use crate::error::{AppError, FieldIssue, Refusal};
+use crate::error::{AppError, FieldIssue};
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -70,7 +71,7 @@ impl From<Enrolment> for EnrolmentResponse {
 
 /// Who holds a place, as a roster shows them to trainers too: name,
 /// category and unit only.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct RosterPerson {
     #[schema(format = Uuid)]
     pub id: String,
@@ -91,7 +92,7 @@ impl From<Participant> for RosterPerson {
     }
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct RosterEntry {
     #[serde(flatten)]
     pub enrolment: EnrolmentResponse,
@@ -112,7 +113,7 @@ pub struct SessionSummary {
     pub status: SessionStatus,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct MyEnrolment {
     #[serde(flatten)]
     pub enrolment: EnrolmentResponse,
@@ -207,13 +208,7 @@ fn enrol_as(
     participant_id: &str,
 ) -> Result<Enrolled, AppError> {
     let source = source_for(caller.user.role)?;
-    if crate::sessions::model::find(conn, session_id)?.is_none() {
-        return Err(AppError::NotFound);
-    }
-    if crate::participants::model::find_visible(conn, scope, participant_id)?.is_none() {
-        return Err(AppError::Refused(Refusal::ParticipantNotFound));
-    }
-    model::enrol(conn, &Actor::user(caller.id()), session_id, participant_id, source)
+    model::enrol(conn, &Actor::user(caller.id()), scope, session_id, participant_id, source)
 }
 
 #[utoipa::path(
@@ -276,36 +271,33 @@ pub async fn enrol_many(
     Json(body): Json<BulkEnrolRequest>,
 ) -> Result<web::Json<BulkEnrolResponse>, AppError> {
     source_for(caller.user.role)?;
-    if body.participant_ids.is_empty() || body.participant_ids.len() > MAX_BULK {
-        let mut v = Validator::new();
-        v.add("participant_ids", FieldIssue::Range { min: 1, max: MAX_BULK as i64 });
-        v.finish()?;
-    }
+    let mut v = Validator::new();
+    v.count("participant_ids", body.participant_ids.len(), MAX_BULK);
+    v.finish()?;
     let session_id = id.to_string();
-    {
-        let session_id = session_id.clone();
-        let exists = state
+    // A missing session answers the whole request; the caller's reach is the
+    // same for every item.
+    let scope = {
+        let (session_id, user) = (session_id.clone(), caller.user.clone());
+        state
             .db
-            .run(move |conn| Ok(crate::sessions::model::find(conn, &session_id)?.is_some()))
-            .await?;
-        if !exists {
-            return Err(AppError::NotFound);
-        }
-    }
+            .run(move |conn| {
+                crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
+                Ok(ParticipantScope::of(conn, &user)?)
+            })
+            .await?
+    };
     let mut results = Vec::with_capacity(body.participant_ids.len());
     for participant_id in body.participant_ids {
         let participant_id = participant_id.to_string();
         // Each person in a transaction of their own: one refusal undoes
         // nothing else.
         let outcome = {
-            let (caller, session_id, participant_id) =
-                (caller.clone(), session_id.clone(), participant_id.clone());
+            let (caller, scope, session_id, participant_id) =
+                (caller.clone(), scope.clone(), session_id.clone(), participant_id.clone());
             state
                 .db
-                .write(move |conn| {
-                    let scope = ParticipantScope::of(conn, &caller.user)?;
-                    enrol_as(conn, &caller, &scope, &session_id, &participant_id)
-                })
+                .write(move |conn| enrol_as(conn, &caller, &scope, &session_id, &participant_id))
                 .await
         };
         results.push(match outcome {
@@ -360,12 +352,14 @@ pub async fn roster(
         .run(move |conn| {
             let session =
                 crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
-            let organization_id = match caller.user.role {
-                Role::Admin => None,
-                Role::Trainer if session.trainer_ids.contains(&caller.user.id) => None,
-                // No unit (a CHECK forbids it) would mean no rows, not all.
-                Role::Coordinator => Some(caller.user.organization_id.clone().unwrap_or_default()),
-                Role::Trainer | Role::Participant => return Err(AppError::Forbidden),
+            // Those who take the roll-call see every row; a coordinator their
+            // unit's (no unit, which a CHECK forbids, would mean no rows).
+            let organization_id = match check_marker(&session, &caller.user) {
+                Ok(()) => None,
+                Err(_) if caller.user.role == Role::Coordinator => {
+                    Some(caller.user.organization_id.clone().unwrap_or_default())
+                }
+                Err(refused) => return Err(refused),
             };
             let filter = RosterFilter { status: query.status, organization_id };
             let rows = model::roster(conn, &session_id, &filter, &page)?;
@@ -392,10 +386,9 @@ fn visible_enrolment(
     crate::participants::model::find_visible(conn, &scope, &enrolment.participant_id)?
         .ok_or(AppError::NotFound)?;
     if caller.user.role == Role::Trainer {
-        let session = crate::sessions::model::find(conn, &enrolment.session_id)?;
-        if !session.is_some_and(|s| s.trainer_ids.contains(&caller.user.id)) {
-            return Err(AppError::NotFound);
-        }
+        let session =
+            crate::sessions::model::find(conn, &enrolment.session_id)?.ok_or(AppError::NotFound)?;
+        check_marker(&session, &caller.user).map_err(|_| AppError::NotFound)?;
     }
     Ok(enrolment)
 }

@@ -21,6 +21,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::access::ParticipantScope;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{enrolments, participants, sessions};
 use crate::db::{self, DbConnection};
@@ -101,12 +102,13 @@ pub enum Enrolled {
     Existing(Enrolment),
 }
 
-/// Enrols `participant` (read by the caller's scope) in a session, or
-/// refuses with the reason. Call inside a write transaction: see the module
-/// documentation for why the seats hold.
+/// Enrols a participant that `scope` lets the caller reach in a session,
+/// or refuses with the reason. Call inside a write transaction: see the
+/// module documentation for why the seats hold.
 pub fn enrol(
     conn: &mut DbConnection,
     actor: &Actor,
+    scope: &ParticipantScope,
     session_id: &str,
     participant_id: &str,
     source: EnrolmentSource,
@@ -114,7 +116,7 @@ pub fn enrol(
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
     db::lock_row(conn, db::Table::Participants, participant_id)?;
-    let participant = crate::participants::model::find(conn, participant_id)?
+    let participant = crate::participants::model::find_visible(conn, scope, participant_id)?
         .filter(|p| p.anonymized_at.is_none())
         .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
     if let Some(existing) = active_enrolment(conn, session_id, participant_id)? {
@@ -353,36 +355,15 @@ pub fn promote_from_waitlist(
         let Some(next) = next else {
             return Ok(promoted);
         };
-        let now = db::now();
-        let moved = Enrolment {
-            status: EnrolmentStatus::Enrolled,
-            waitlist_position: None,
-            updated_at: now,
-            ..next.clone()
-        };
-        diesel::update(enrolments::table.find(&next.id))
-            .set((
-                enrolments::status.eq(moved.status),
-                enrolments::waitlist_position.eq(None::<i32>),
-                enrolments::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-        diesel::update(sessions::table.find(session_id))
-            .set((
-                sessions::enrolled_count.eq(sessions::enrolled_count + 1),
-                sessions::waitlisted_count.eq(sessions::waitlisted_count - 1),
-            ))
-            .execute(conn)?;
-        close_waitlist_gap(conn, session_id, next.waitlist_position.unwrap_or(0))?;
-        let changes = FieldChange::diff(Some(&next), &moved, &[]);
-        audit::record(conn, actor, Action::Promote, EntityType::Enrolment, &next.id, changes)?;
+        admit_waitlisted(conn, actor, &next)?;
         promoted += 1;
     }
 }
 
-/// Moves a waitlisted person who came to the session into an enrolled
-/// place, seats or not (they are in the room), closing the waitlist's gap.
-/// Call inside a write transaction that holds the session's lock.
+/// Moves a waitlisted person into an enrolled place, closing the
+/// waitlist's gap: the first in line when a seat frees, or anyone who came
+/// to the session, seats or not (they are in the room). Call inside a write
+/// transaction that holds the session's lock.
 pub fn admit_waitlisted(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -465,7 +446,7 @@ pub fn cancel_all(
     Ok(())
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RosterFilter {
     /// Only places of this status; by default enrolled and waitlisted.
     pub status: Option<EnrolmentStatus>,

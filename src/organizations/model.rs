@@ -49,7 +49,7 @@ pub fn create(
 
 /// What an admin may change on a unit; `None` leaves a field as it is,
 /// `Some(None)` clears a nullable one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OrganizationUpdate {
     pub kind: Option<OrganizationKind>,
     pub name: Option<String>,

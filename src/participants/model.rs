@@ -193,7 +193,6 @@ pub fn create(
 
 /// A change to a profile; `None` leaves a field as it is, `Some(None)`
 /// clears a nullable one.
-#[derive(Default)]
 pub struct ProfileUpdate {
     pub full_name: Option<String>,
     pub category: Option<Category>,
@@ -499,9 +498,13 @@ pub fn find_visible(
 }
 
 /// Gives a search key to profiles stored before keys existed (the
-/// migration that added the column cannot fold names in SQL). Cheap when
-/// there are none: one scan at start-up.
+/// migration that added the column cannot fold names in SQL). Runs once
+/// per database: an `app_settings` entry records that it has.
 pub fn fill_missing_search_names(conn: &mut DbConnection) -> QueryResult<usize> {
+    const DONE: &str = "participant_search_names_filled";
+    if crate::db::settings::get(conn, DONE)?.is_some() {
+        return Ok(0);
+    }
     let missing: Vec<(String, String)> = participants::table
         .filter(participants::search_name.eq(""))
         .filter(participants::full_name.ne(""))
@@ -512,6 +515,7 @@ pub fn fill_missing_search_names(conn: &mut DbConnection) -> QueryResult<usize> 
             .set(participants::search_name.eq(search::search_name(name)))
             .execute(conn)?;
     }
+    crate::db::settings::get_or_insert(conn, DONE, || db::now().to_string())?;
     Ok(missing.len())
 }
 

@@ -42,7 +42,7 @@ pub fn create(
 
 /// A change to a programme; `None` leaves a field as it is, `Some(None)`
 /// clears the theme.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ProgrammeUpdate {
     pub name: Option<String>,
     pub theme: Option<Option<String>>,

@@ -609,3 +609,63 @@ async fn anonymising_a_person_erases_the_notes_on_their_marks() {
     let changes = history(&app, &admin, &session).await;
     assert!(changes.iter().all(|c| c["note"].is_null()));
 }
+
+#[actix_web::test]
+async fn codes_expire_and_every_trainer_action_keeps_to_its_window_and_session() {
+    let app = spawn_app().await;
+    let Class { admin, trainer, session, people } = class(&app, Duration::minutes(5), 1).await;
+    let post = |path: String, token: String, body: Option<Value>| {
+        let app = &app;
+        async move {
+            match body {
+                Some(body) => app.post(&path, Some(&token), &body).await,
+                None => {
+                    app.request(actix_web::http::Method::POST, &path, Some(&token), &[], None).await
+                }
+            }
+        }
+    };
+    let code_path = format!("/api/v1/sessions/{session}/check-in-code");
+    let walk_in_path = format!("/api/v1/sessions/{session}/walk-ins");
+    let walk_in = json!({"participant_id": people[0]});
+
+    // Someone who does not teach the session opens nothing and adds no one.
+    let other = app.user_with_role(&admin, "gv2@example.vn", "trainer").await.access;
+    post(code_path.clone(), other.clone(), None).await.assert_problem(403, "forbidden");
+    post(walk_in_path.clone(), other, Some(walk_in.clone())).await.assert_problem(403, "forbidden");
+
+    // An expired code is as wrong as a wrong one.
+    app.register("me@example.vn").await;
+    let me = app.login("me@example.vn", PASSWORD).await.access;
+    assert_eq!(
+        app.post(&format!("/api/v1/sessions/{session}/enrolments"), Some(&me), &json!({}))
+            .await
+            .status,
+        201
+    );
+    let code = post(code_path.clone(), trainer.access.clone(), None).await.body["code"].clone();
+    app.execute_sql(&format!(
+        "UPDATE check_in_codes SET expires_at = '2001-01-01 00:00:00' WHERE session_id = '{session}'"
+    ));
+    let check_in = format!("/api/v1/sessions/{session}/check-in");
+    app.post(&check_in, Some(&me), &json!({"code": code}))
+        .await
+        .assert_problem(422, "invalid_code");
+
+    // Offline marks recorded before the window opened are refused.
+    let now = Utc::now();
+    let early = json!([{"client_mark_id": "early", "session_id": session, "participant_id": people[0],
+        "status": "present", "recorded_at": now - Duration::minutes(40)}]);
+    assert_eq!(
+        sync_outcomes(&app, &trainer.access, early).await,
+        [("refused".to_owned(), "outside_marking_window".to_owned())]
+    );
+
+    // A week after the end, walk-ins are for admins too.
+    let length = Duration::minutes(90);
+    app.move_session(&session, now - length - Duration::days(8), length);
+    post(walk_in_path.clone(), trainer.access.clone(), Some(walk_in.clone()))
+        .await
+        .assert_problem(409, "outside_marking_window");
+    assert_eq!(post(walk_in_path, admin, Some(walk_in)).await.status, 200);
+}
