@@ -28,6 +28,9 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub login_throttle: LoginThrottle,
+    /// The local zone of the people taking part: days (a session's day,
+    /// day groups in statistics) are counted in it.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Failed-login limits: beyond `per_account` failures for one email, or
@@ -81,6 +84,7 @@ impl Config {
                 per_address: 30,
                 window: Duration::from_secs(15 * 60),
             },
+            timezone: chrono_tz::Asia::Ho_Chi_Minh,
         }
     }
 
@@ -121,6 +125,11 @@ impl Config {
         }
         if let Some(permits) = parse_var(&var, "LOPHOC_HASH_CONCURRENCY")? {
             config.hash_concurrency = permits;
+        }
+        if let Some(zone) = var("LOPHOC_TIMEZONE") {
+            config.timezone = zone.parse().map_err(|_| {
+                format!("LOPHOC_TIMEZONE must be an IANA time zone such as Asia/Ho_Chi_Minh, not {zone:?}")
+            })?;
         }
         Ok(config)
     }
@@ -171,6 +180,15 @@ mod tests {
         let err = from(&[("LOPHOC_BODY_LIMIT_BYTES", "lots")]).unwrap_err();
         assert!(err.contains("LOPHOC_BODY_LIMIT_BYTES"));
         assert!(from(&[("LOPHOC_WORKERS", "0")]).is_err());
+    }
+
+    #[test]
+    fn the_zone_is_viet_nams_unless_named() {
+        assert_eq!(from(&[]).unwrap().timezone, chrono_tz::Asia::Ho_Chi_Minh);
+        let bangkok = from(&[("LOPHOC_TIMEZONE", "Asia/Bangkok")]).unwrap();
+        assert_eq!(bangkok.timezone, chrono_tz::Asia::Bangkok);
+        let err = from(&[("LOPHOC_TIMEZONE", "Hanoi")]).unwrap_err();
+        assert!(err.contains("LOPHOC_TIMEZONE"), "{err}");
     }
 
     #[test]

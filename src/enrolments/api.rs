@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -206,9 +207,11 @@ fn enrol_as(
     scope: &ParticipantScope,
     session_id: &str,
     participant_id: &str,
+    zone: Tz,
 ) -> Result<Enrolled, AppError> {
     let source = source_for(caller.user.role)?;
-    model::enrol(conn, &Actor::user(caller.id()), scope, session_id, participant_id, source)
+    let actor = Actor::user(caller.id());
+    model::enrol(conn, &actor, scope, session_id, participant_id, source, zone)
 }
 
 #[utoipa::path(
@@ -233,6 +236,7 @@ pub async fn enrol(
     Json(body): Json<EnrolRequest>,
 ) -> Result<HttpResponse, AppError> {
     let session_id = id.to_string();
+    let zone = state.config.timezone;
     let enrolled = state
         .db
         .write(move |conn| {
@@ -243,7 +247,7 @@ pub async fn enrol(
                 None => crate::participants::model::linked_profile(conn, caller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
-            enrol_as(conn, &caller, &scope, &session_id, &participant_id)
+            enrol_as(conn, &caller, &scope, &session_id, &participant_id, zone)
         })
         .await?;
     Ok(match enrolled {
@@ -275,6 +279,7 @@ pub async fn enrol_many(
     v.count("participant_ids", body.participant_ids.len(), MAX_BULK);
     v.finish()?;
     let session_id = id.to_string();
+    let zone = state.config.timezone;
     // A missing session answers the whole request; the caller's reach is the
     // same for every item.
     let scope = {
@@ -297,7 +302,9 @@ pub async fn enrol_many(
                 (caller.clone(), scope.clone(), session_id.clone(), participant_id.clone());
             state
                 .db
-                .write(move |conn| enrol_as(conn, &caller, &scope, &session_id, &participant_id))
+                .write(move |conn| {
+                    enrol_as(conn, &caller, &scope, &session_id, &participant_id, zone)
+                })
                 .await
         };
         results.push(match outcome {

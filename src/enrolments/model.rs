@@ -18,6 +18,7 @@
 //!   session; the lock makes the second request find the first one's row.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -112,6 +113,7 @@ pub fn enrol(
     session_id: &str,
     participant_id: &str,
     source: EnrolmentSource,
+    zone: Tz,
 ) -> Result<Enrolled, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
@@ -122,7 +124,7 @@ pub fn enrol(
     if let Some(existing) = active_enrolment(conn, session_id, participant_id)? {
         return Ok(Enrolled::Existing(existing));
     }
-    check_enrolment(conn, &details, &participant, db::now())?;
+    check_enrolment(conn, &details, &participant, db::now(), zone)?;
 
     let session = &details.session;
     let seat_taken = diesel::update(
@@ -168,6 +170,7 @@ fn check_enrolment(
     details: &SessionDetails,
     participant: &Participant,
     now: NaiveDateTime,
+    zone: Tz,
 ) -> Result<(), AppError> {
     let session = &details.session;
     let refuse = |refusal| Err(AppError::Refused(refusal));
@@ -188,15 +191,18 @@ fn check_enrolment(
     if has_overlapping_place(conn, participant, details)? {
         return refuse(Refusal::ScheduleConflict);
     }
-    if needs_guardian(participant, session.starts_at.date()) {
+    if needs_guardian(participant, local_day(session.starts_at, zone)) {
         return refuse(Refusal::GuardianRequired);
     }
     Ok(())
 }
 
-/// A student under 16 on the session's day without a guardian. The day is
-/// taken in UTC until the configured local zone is in use: a session before
-/// 07:00 in Viet Nam counts as the day before.
+/// The day a UTC time falls on in the local zone.
+pub fn local_day(at: NaiveDateTime, zone: Tz) -> NaiveDate {
+    at.and_utc().with_timezone(&zone).date_naive()
+}
+
+/// A student under 16 on the session's (local) day without a guardian.
 fn needs_guardian(participant: &Participant, on: NaiveDate) -> bool {
     let under_age = participant
         .birth_date
@@ -536,6 +542,12 @@ mod tests {
         assert!(!needs_guardian(&student(born(2010, 10, 2), None), day), "16 today");
         assert!(!needs_guardian(&student(born(2012, 1, 1), Some("parent")), day));
         assert!(needs_guardian(&student(None, None), day));
+        // 06:30 on 2 October in Viet Nam is still 1 October in UTC: the day
+        // that counts is the local one.
+        let early = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(23, 30, 0).unwrap();
+        let on = local_day(early, chrono_tz::Asia::Ho_Chi_Minh);
+        assert_eq!(on, day);
+        assert!(!needs_guardian(&student(born(2010, 10, 2), None), on));
         let mut adult = student(born(2015, 1, 1), None);
         adult.category = Category::Learner;
         assert!(!needs_guardian(&adult, day), "only students");

@@ -1,6 +1,7 @@
 //! Enrolment: who may enrol whom, the refusal reasons, the waitlist, bulk
 //! enrolment, and capacity under concurrency.
 
+use chrono::Datelike;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -565,4 +566,28 @@ async fn one_person_racing_into_two_overlapping_sessions_gets_one() {
     let held = app.session(&admin, &first).await["enrolled_count"].as_i64().unwrap()
         + app.session(&admin, &second).await["enrolled_count"].as_i64().unwrap();
     assert_eq!(held, 20);
+}
+
+/// "Under 16 on the session's day" counts the day in Viet Nam: a session at
+/// 06:30 there is still the day before in UTC.
+#[actix_web::test]
+async fn the_guardian_rule_counts_the_local_day() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let course = json!({"title": "Sáng sớm", "duration_minutes": 60});
+    let course = id(&app.post("/api/v1/courses", Some(&admin), &course).await.body);
+    let local_day = chrono::Utc::now().date_naive() + chrono::Duration::days(20);
+    let starts = (local_day - chrono::Duration::days(1)).and_hms_opt(23, 30, 0).unwrap().and_utc();
+    let body = json!({"course_id": course, "starts_at": starts, "ends_at": starts + chrono::Duration::hours(1),
+        "venue": "Trường", "capacity": 5, "trainer_ids": []});
+    let session = id(&app.post("/api/v1/sessions", Some(&admin), &body).await.body);
+    let sixteen_that_day = local_day.with_year(local_day.year() - 16).unwrap();
+    let birthday =
+        json!({"full_name": "Vừa 16", "category": "student", "birth_date": sixteen_that_day});
+    let student = id(&app.create_participant(&admin, birthday).await);
+    assert_eq!(app.enrol(&admin, &session, &student).await.status, 201, "16 on the local day");
+    let younger = json!({"full_name": "Mai 16", "category": "student",
+        "birth_date": sixteen_that_day + chrono::Duration::days(1)});
+    let younger = id(&app.create_participant(&admin, younger).await);
+    app.enrol(&admin, &session, &younger).await.assert_problem(409, "guardian_required");
 }
