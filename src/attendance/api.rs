@@ -501,6 +501,8 @@ pub async fn add_walk_in(
     let (place, created, mark) = state
         .db
         .write(move |conn| {
+            // Locked before it is read: a cancel meanwhile is seen.
+            db::lock_row(conn, db::Table::Sessions, &session_id)?;
             let details = session(conn, &session_id)?;
             check_marker(&details, &caller.user)?;
             check_marking_window(&details.session, &caller.user, db::now())?;

@@ -366,7 +366,7 @@ pub fn check_in(
     db::lock_row(conn, db::Table::Sessions, &session.id)?;
     // Only people with a place may guess: others cannot use up the
     // session's allowance of wrong codes.
-    enrolled_place(conn, &session.id, participant_id)?;
+    let place = enrolled_place(conn, &session.id, participant_id)?;
     let now = db::now();
     let subjects = [
         sha256_base64(&format!("user:{}", user.id)),
@@ -409,7 +409,6 @@ pub fn check_in(
         }
         return Ok(CheckIn::WrongCode);
     }
-    let place = enrolled_place(conn, &session.id, participant_id)?;
     // Someone already marked present or late stays as they are.
     if let Some(mark) = find_mark(conn, &place.id)?
         && matches!(mark.status, AttendanceStatus::Present | AttendanceStatus::Late)
@@ -434,18 +433,15 @@ pub fn check_in(
 
 /// Adds a person who came without a place: a new enrolled place (source
 /// `walk_in`) even when the session is full, or their waitlisted place
-/// moved up; then marks them `present`. Call inside a write transaction.
-/// Gives the place and whether it is new.
+/// moved up; then marks them `present`. Call inside a write transaction
+/// that locked the session before reading `details`. Gives the place and
+/// whether it is new.
 pub fn walk_in(
     conn: &mut DbConnection,
     actor: &Actor,
     details: &SessionDetails,
     participant_id: &str,
 ) -> Result<(Enrolment, bool, AttendanceMark), AppError> {
-    db::lock_row(conn, db::Table::Sessions, &details.session.id)?;
-    // Read again under the lock: it may have been cancelled meanwhile.
-    let details =
-        crate::sessions::model::find(conn, &details.session.id)?.ok_or(AppError::NotFound)?;
     let session = &details.session;
     if session.status == SessionStatus::Cancelled {
         return Err(AppError::Refused(Refusal::SessionCancelled));

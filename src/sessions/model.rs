@@ -253,13 +253,13 @@ pub fn update(
         return Ok(current);
     }
     next.updated_at = db::now();
-    let updated =
+    let written =
         diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(next.capacity)))
             .set(SessionChanges::from(&next))
-            .returning(sessions::all_columns)
-            .get_result::<Session>(conn)
-            .optional()?
-            .ok_or(AppError::Conflict(Conflict::CapacityBelowEnrolled))?;
+            .execute(conn)?;
+    if written == 0 {
+        return Err(AppError::Conflict(Conflict::CapacityBelowEnrolled));
+    }
     if trainer_ids != current.trainer_ids {
         set_trainers(conn, id, &trainer_ids)?;
     }
@@ -267,11 +267,10 @@ pub fn update(
     // A cancelled session's places go with it; new seats go to the people
     // waiting, unless the session is over. Both under the lock taken above.
     // Turning the waitlist off keeps the people already on it.
-    if updated.status == SessionStatus::Cancelled
-        && current.session.status != SessionStatus::Cancelled
+    if next.status == SessionStatus::Cancelled && current.session.status != SessionStatus::Cancelled
     {
         enrolments::model::cancel_all(conn, actor, id)?;
-    } else if updated.capacity > current.session.capacity && updated.ends_at > db::now() {
+    } else if next.capacity > current.session.capacity && next.ends_at > db::now() {
         enrolments::model::promote_from_waitlist(conn, actor, id)?;
     }
     // Read back whole: the counts may have moved.
