@@ -9,6 +9,7 @@
 //! nothing.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::audit::Actor;
@@ -64,7 +65,7 @@ pub fn load(config: &Config, password: Option<String>) -> Result<DemoOutcome, St
         if demo_loaded(conn)? {
             return Ok(None);
         }
-        populate(conn, &password_hash).map(Some)
+        populate(conn, &password_hash, config.timezone).map(Some)
     })
     .map_err(|err: AppError| format!("loading the demo failed: {err}"))?;
     Ok(match loaded {
@@ -92,6 +93,7 @@ struct Units {
 fn populate(
     conn: &mut DbConnection,
     password_hash: &str,
+    zone: Tz,
 ) -> Result<(Vec<String>, usize), AppError> {
     let actor = Actor::system();
     let units = create_units(conn, &actor)?;
@@ -147,7 +149,7 @@ fn populate(
     accounts.push(parent_email);
 
     let count = create_participants(conn, &actor, &units, parent_profile)?;
-    create_programme(conn, &actor, &trainers)?;
+    create_programme(conn, &actor, &trainers, zone)?;
     Ok((accounts, count))
 }
 
@@ -304,6 +306,7 @@ fn create_programme(
     conn: &mut DbConnection,
     actor: &Actor,
     trainers: &[String],
+    zone: Tz,
 ) -> Result<(), AppError> {
     let now = db::now();
     let day = |d: u32| NaiveDate::from_ymd_opt(2023, 10, d).expect("a day of the week");
@@ -396,7 +399,7 @@ fn create_programme(
                 updated_at: now,
             };
             let trainer = trainers[index % trainers.len()].clone();
-            sessions::model::create(conn, actor, session, &[trainer])?;
+            sessions::model::create(conn, actor, session, &[trainer], zone)?;
         }
     }
     Ok(())

@@ -1,12 +1,14 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use actix_web::App;
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
+use crate::sheets::FileFormat;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +20,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
                        for Vietnamese messages."
     ),
     components(schemas(Problem)),
-    modifiers(&BearerScheme, &ProblemResponses),
+    modifiers(&BearerScheme, &ProblemResponses, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
         (name = "users", description = "Accounts and roles (admins)"),
@@ -29,6 +31,7 @@ use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
         (name = "sessions", description = "Meetings of a course: time, place, trainers, seats"),
         (name = "enrolments", description = "Places in sessions: capacity, waitlists, refusals with reasons"),
         (name = "attendance", description = "Roll-call, self check-in, walk-ins and offline sync, with every change kept"),
+        (name = "reports", description = "Statistics and exports: the figures each unit reports, as JSON, CSV or XLSX"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
     )
@@ -46,6 +49,7 @@ pub fn document() -> Document {
     // Modifiers run before routes are collected, so run them again now.
     BearerScheme.modify(&mut document);
     ProblemResponses.modify(&mut document);
+    BinaryFiles.modify(&mut document);
     document
 }
 
@@ -102,6 +106,30 @@ impl Modify for ProblemResponses {
                             .schema(Some(Ref::from_schema_name("Problem")))
                             .build();
                         response.content.insert(PROBLEM_CONTENT_TYPE.to_owned(), problem);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Describes XLSX downloads as what they are, a binary string: the path
+/// macro can name the media type but has no type for raw bytes.
+struct BinaryFiles;
+
+impl Modify for BinaryFiles {
+    fn modify(&self, openapi: &mut Document) {
+        let xlsx = FileFormat::Xlsx.content_type();
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && let Some(content) = response.content.get_mut(xlsx)
+                    {
+                        let binary = ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                        content.schema = Some(binary.into());
                     }
                 }
             }

@@ -2,11 +2,13 @@
 //! HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
+use tokio::sync::Semaphore;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::SwaggerUi;
@@ -19,7 +21,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::{
     attendance, audit, auth, courses, enrolments, error, health, http, openapi, organizations,
-    participants, programmes, sessions, telemetry, users,
+    participants, programmes, reports, sessions, telemetry, users,
 };
 
 /// What every handler can reach, through `web::Data<AppState>`.
@@ -28,6 +30,8 @@ pub struct AppState {
     pub passwords: Passwords,
     pub tokens: AccessTokens,
     pub config: Config,
+    /// How many exports may stream at once (see `reports::api`).
+    pub export_slots: Arc<Semaphore>,
 }
 
 /// Every route of the API. Registered through utoipa-actix-web, so that
@@ -79,6 +83,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(attendance::api::check_in)
             .service(attendance::api::add_walk_in)
             .service(attendance::api::sync)
+            .service(reports::api::enrolment_stats)
+            .service(reports::api::export_enrolments)
             .service(audit::api::list_audit_events),
     );
 }
@@ -106,6 +112,8 @@ impl Application {
             db,
             passwords,
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
+            // A quarter of the pool, so that exports never starve the API.
+            export_slots: Arc::new(Semaphore::new((config.db_pool_size as usize / 4).max(1))),
             config: config.clone(),
         });
         let document = openapi::document();
@@ -175,6 +183,8 @@ fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBoo
     db::run_migrations(&mut conn).map_err(|err| format!("migrating the database failed: {err}"))?;
     participants::model::fill_missing_search_names(&mut conn)
         .map_err(|err| format!("indexing participant names failed: {err}"))?;
+    sessions::model::fill_local_days(&mut conn, config.timezone)
+        .map_err(|err| format!("computing sessions' local days failed: {err}"))?;
     let jwt_secret = match (&config.jwt_secret, db.backend()) {
         (Some(secret), _) => secret.expose().as_bytes().to_vec(),
         // One SQLite file means one server: a secret kept in the database

@@ -127,6 +127,15 @@ impl ManageConnection for ConnectionManager {
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// A connection from the pool, or 503 when none frees up in time.
+fn check_out(pool: &Pool) -> Result<PooledConnection, AppError> {
+    pool.get().map_err(|err| {
+        tracing::error!(error = %err, "no database connection available");
+        AppError::ServiceUnavailable { retry_after_secs: 5 }
+    })
+}
 
 /// The handle that request handlers use: a pool plus the blocking-pool
 /// plumbing, so that no diesel call ever runs on an actix worker thread.
@@ -164,15 +173,18 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || {
-            let mut conn = pool.get().map_err(|err| {
-                tracing::error!(error = %err, "no database connection available");
-                AppError::ServiceUnavailable { retry_after_secs: 5 }
-            })?;
-            work(&mut conn)
-        })
-        .await
-        .map_err(|err| AppError::internal("blocking task failed", err))?
+        web::block(move || work(&mut *check_out(&pool)?))
+            .await
+            .map_err(|err| AppError::internal("blocking task failed", err))?
+    }
+
+    /// A pooled connection, taken on the blocking pool, for work that runs
+    /// longer than one call (a streamed export) on a thread of its own.
+    pub async fn connection(&self) -> Result<PooledConnection, AppError> {
+        let pool = self.pool.clone();
+        web::block(move || check_out(&pool))
+            .await
+            .map_err(|err| AppError::internal("blocking task failed", err))?
     }
 
     /// Runs `work` inside a write transaction (see [`write_transaction`]).
@@ -185,7 +197,7 @@ impl Db {
     }
 
     /// Runs blocking start-up work (migrations, bootstrap) on a connection.
-    pub fn get(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, r2d2::PoolError> {
+    pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
         self.pool.get()
     }
 }
@@ -279,6 +291,8 @@ pub enum LockKey {
     Guardians = 4,
     /// Loading the demo data.
     Demo = 5,
+    /// Rewriting sessions' local days at start-up.
+    LocalDays = 6,
 }
 
 /// Serialises this transaction with every other one taking the same key.

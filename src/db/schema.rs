@@ -97,6 +97,7 @@ diesel::table! {
         waitlisted_count -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        local_day -> Nullable<Date>,
     }
 }
 

@@ -32,3 +32,18 @@ pub fn get_or_insert(
         Ok(value)
     })
 }
+
+/// Stores `value` under `key`, replacing what was there. Call inside a
+/// transaction that serialises its writers (`serialize_with_others`): the
+/// update-then-insert is not atomic on its own.
+pub fn put(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
+    let updated = diesel::update(app_settings::table.find(key))
+        .set(app_settings::value.eq(value))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(app_settings::table)
+            .values((app_settings::key.eq(key), app_settings::value.eq(value)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -28,6 +28,7 @@ use crate::db::schema::{enrolments, participants, sessions};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Refusal};
 use crate::http::pagination::PageRequest;
+use crate::local_time::local_day;
 use crate::participants::{Category, Participant};
 use crate::sessions::SessionStatus;
 use crate::sessions::model::SessionDetails;
@@ -195,11 +196,6 @@ fn check_enrolment(
         return refuse(Refusal::GuardianRequired);
     }
     Ok(())
-}
-
-/// The day a UTC time falls on in the local zone.
-pub fn local_day(at: NaiveDateTime, zone: Tz) -> NaiveDate {
-    at.and_utc().with_timezone(&zone).date_naive()
 }
 
 /// A student under 16 on the session's (local) day without a guardian.

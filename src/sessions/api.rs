@@ -207,8 +207,9 @@ pub async fn create_session(
     let trainers = trainer_ids(&mut v, &body.trainer_ids);
     v.finish()?;
     let actor = Actor::user(caller.id());
+    let zone = state.config.timezone;
     let details =
-        state.db.write(move |conn| model::create(conn, &actor, session, &trainers)).await?;
+        state.db.write(move |conn| model::create(conn, &actor, session, &trainers, zone)).await?;
     Ok(HttpResponse::Created().json(SessionResponse::from(details)))
 }
 
@@ -307,6 +308,8 @@ pub async fn update_session(
     };
     v.finish()?;
     let (actor, id) = (Actor::user(caller.id()), id.to_string());
-    let details = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
+    let zone = state.config.timezone;
+    let details =
+        state.db.write(move |conn| model::update(conn, &actor, &id, update, zone)).await?;
     Ok(web::Json(details.into()))
 }

@@ -1,15 +1,17 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use chrono_tz::Tz;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{courses, session_trainers, sessions, users};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, settings};
 use crate::enrolments;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
+use crate::local_time::local_day;
 use crate::participants::Category;
 use crate::text_enum::text_enum;
 use crate::users::Role;
@@ -25,7 +27,9 @@ text_enum! {
 
 /// A session as stored. `enrolled_count` and `waitlisted_count` belong to
 /// the enrolment transactions: nothing here writes them.
-#[derive(Clone, Debug, Queryable, Insertable, Serialize)]
+/// Its `local_day` column is not here: it follows from `starts_at` and the
+/// configured zone, and is written beside the session (see [`create`]).
+#[derive(Clone, Debug, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct Session {
     pub id: String,
@@ -177,16 +181,20 @@ fn snapshot(session: &Session, trainer_ids: &[String]) -> serde_json::Value {
     value
 }
 
+/// Adds a session, with the day it falls on in `zone` (see
+/// [`fill_local_days`]).
 pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
     session: Session,
     trainer_ids: &[String],
+    zone: Tz,
 ) -> Result<SessionDetails, AppError> {
     check(&session)?;
     let (programme_id, course_targets) = course_of(conn, &session.course_id)?;
     let trainer_ids = check_trainers(conn, trainer_ids)?;
-    diesel::insert_into(sessions::table).values(&session).execute(conn)?;
+    let local_day = sessions::local_day.eq(local_day(session.starts_at, zone));
+    diesel::insert_into(sessions::table).values((&session, local_day)).execute(conn)?;
     set_trainers(conn, &session.id, &trainer_ids)?;
     let changes = FieldChange::diff(None::<&()>, &snapshot(&session, &trainer_ids), &[]);
     audit::record(conn, actor, Action::Create, EntityType::Session, &session.id, changes)?;
@@ -218,6 +226,7 @@ pub fn update(
     actor: &Actor,
     id: &str,
     update: SessionUpdate,
+    zone: Tz,
 ) -> Result<SessionDetails, AppError> {
     db::lock_row(conn, db::Table::Sessions, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
@@ -255,7 +264,10 @@ pub fn update(
     next.updated_at = db::now();
     let written =
         diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(next.capacity)))
-            .set(SessionChanges::from(&next))
+            .set((
+                SessionChanges::from(&next),
+                sessions::local_day.eq(local_day(next.starts_at, zone)),
+            ))
             .execute(conn)?;
     if written == 0 {
         return Err(AppError::Conflict(Conflict::CapacityBelowEnrolled));
@@ -275,6 +287,33 @@ pub fn update(
     }
     // Read back whole: the counts may have moved.
     find(conn, id)?.ok_or(AppError::NotFound)
+}
+
+/// The `app_settings` key naming the zone that `sessions.local_day` was
+/// computed in.
+const LOCAL_DAY_ZONE: &str = "sessions_local_day_zone";
+
+/// Brings every session's `local_day` into `zone`, once per database and
+/// again whenever the configured zone changes (or when sessions written
+/// before the column existed have none). Run at start-up, before serving:
+/// every write after that stores the day with the session.
+pub fn fill_local_days(conn: &mut DbConnection, zone: Tz) -> QueryResult<usize> {
+    db::write_transaction(conn, |conn| {
+        // Two servers starting at once rewrite the days one after the other.
+        db::serialize_with_others(conn, db::LockKey::LocalDays)?;
+        if settings::get(conn, LOCAL_DAY_ZONE)?.as_deref() == Some(zone.name()) {
+            return Ok(0);
+        }
+        let starts: Vec<(String, NaiveDateTime)> =
+            sessions::table.select((sessions::id, sessions::starts_at)).load(conn)?;
+        for (id, starts_at) in &starts {
+            diesel::update(sessions::table.find(id))
+                .set(sessions::local_day.eq(local_day(*starts_at, zone)))
+                .execute(conn)?;
+        }
+        settings::put(conn, LOCAL_DAY_ZONE, zone.name())?;
+        Ok(starts.len())
+    })
 }
 
 #[derive(Debug, Default)]
@@ -314,7 +353,7 @@ fn load(
 ) -> QueryResult<Vec<SessionDetails>> {
     let mut query = sessions::table
         .inner_join(courses::table)
-        .select((sessions::all_columns, courses::programme_id, courses::target_categories))
+        .select((Session::as_select(), courses::programme_id, courses::target_categories))
         .order(sessions::id.asc())
         .limit(page.fetch_limit())
         .into_boxed();

@@ -125,6 +125,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
+    /// The body as it came (a CSV or XLSX file).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -241,7 +243,12 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        Reply { status: response.status(), headers: response.headers().clone(), body }
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body,
+            bytes: bytes.to_vec(),
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {

@@ -13,4 +13,5 @@ mod helpers;
 mod operations;
 mod organizations;
 mod participants;
+mod reports;
 mod users;

@@ -1,0 +1,203 @@
+//! The enrolment export: one line per enrolment, streamed. Rows go from the
+//! database cursor through the file writer into chunks of [`CHUNK_BYTES`],
+//! and at most [`CHUNKS_AHEAD`] chunks wait for a slow client before the
+//! writer blocks; so the server holds a few hundred kilobytes whatever the
+//! number of rows.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use actix_web::web::Bytes;
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use diesel::QueryableByName;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+use tokio::sync::mpsc;
+
+use super::filter::ReportFilter;
+use super::sql::{self, Statement};
+use crate::attendance::AttendanceStatus;
+use crate::db::{Backend, DbConnection};
+use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
+use crate::local_time;
+use crate::participants::{Category, Gender};
+use crate::sheets::{Cell, FileFormat, Sheet};
+
+pub const CHUNK_BYTES: usize = 64 * 1024;
+pub const CHUNKS_AHEAD: usize = 4;
+
+const HEADER: [&str; 15] = [
+    "enrolment_id",
+    "participant_id",
+    "participant_name",
+    "category",
+    "gender",
+    "organization_name",
+    "programme_name",
+    "course_title",
+    "session_id",
+    "session_starts_at",
+    "session_venue",
+    "status",
+    "waitlist_position",
+    "source",
+    "attendance",
+];
+
+/// In the order of the sessions, each session's places in the order they
+/// were made (ids are UUIDv7). `enrolments_session_idx` serves the second
+/// part, so SQLite sorts nothing larger than one session's places.
+const SELECT: &str =
+    "SELECT e.id AS enrolment_id, e.participant_id, pt.full_name AS participant_name,
+pt.category, pt.gender, o.name AS organization_name, p.name AS programme_name,
+c.title AS course_title, s.id AS session_id, s.starts_at AS session_starts_at,
+s.venue AS session_venue, e.status, e.waitlist_position, e.source, m.status AS attendance";
+
+const ORDER: &str = "\nORDER BY s.starts_at, s.id, e.id";
+
+/// One enrolment as the export lists it. An anonymised person's name is
+/// empty: their category, gender and unit stay, as in the statistics.
+#[derive(QueryableByName)]
+struct ExportRow {
+    #[diesel(sql_type = Text)]
+    enrolment_id: String,
+    #[diesel(sql_type = Text)]
+    participant_id: String,
+    #[diesel(sql_type = Text)]
+    participant_name: String,
+    #[diesel(sql_type = Text)]
+    category: Category,
+    #[diesel(sql_type = Text)]
+    gender: Gender,
+    #[diesel(sql_type = Nullable<Text>)]
+    organization_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    programme_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    course_title: String,
+    #[diesel(sql_type = Text)]
+    session_id: String,
+    #[diesel(sql_type = Timestamp)]
+    session_starts_at: NaiveDateTime,
+    #[diesel(sql_type = Text)]
+    session_venue: String,
+    #[diesel(sql_type = Text)]
+    status: EnrolmentStatus,
+    #[diesel(sql_type = Nullable<Integer>)]
+    waitlist_position: Option<i32>,
+    #[diesel(sql_type = Text)]
+    source: EnrolmentSource,
+    #[diesel(sql_type = Nullable<Text>)]
+    attendance: Option<AttendanceStatus>,
+}
+
+#[derive(Debug)]
+pub enum ExportError {
+    Database(diesel::result::Error),
+    Output(io::Error),
+}
+
+impl ExportError {
+    /// The client stopped reading (closed the connection): nothing failed.
+    pub fn is_client_gone(&self) -> bool {
+        matches!(self, Self::Output(err) if err.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<diesel::result::Error> for ExportError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Database(err)
+    }
+}
+
+impl From<io::Error> for ExportError {
+    fn from(err: io::Error) -> Self {
+        Self::Output(err)
+    }
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Database(err) => write!(f, "database: {err}"),
+            Self::Output(err) => write!(f, "output: {err}"),
+        }
+    }
+}
+
+/// Writes the export of `filter` to `out` as `format`, times in `zone`.
+pub fn write<W: Write>(
+    conn: &mut DbConnection,
+    filter: &ReportFilter,
+    format: FileFormat,
+    zone: Tz,
+    out: W,
+) -> Result<W, ExportError> {
+    let backend = match conn {
+        DbConnection::Sqlite(_) => Backend::Sqlite,
+        DbConnection::Postgresql(_) => Backend::Postgres,
+    };
+    let mut statement = Statement::new(backend);
+    statement.push(SELECT);
+    filter.push_from_where(&mut statement);
+    statement.push(ORDER);
+    let mut sheet = Sheet::start(format, out, "Enrolments", &HEADER)?;
+    sql::for_each_row(conn, statement, |row: ExportRow| {
+        let position = row.waitlist_position.map(i64::from);
+        let cells = [
+            Cell::Text(&row.enrolment_id),
+            Cell::Text(&row.participant_id),
+            Cell::Text(&row.participant_name),
+            Cell::Text(row.category.as_str()),
+            Cell::Text(row.gender.as_str()),
+            Cell::from(row.organization_name.as_deref()),
+            Cell::from(row.programme_name.as_deref()),
+            Cell::Text(&row.course_title),
+            Cell::Text(&row.session_id),
+            Cell::Time(local_time::wall_clock(row.session_starts_at, zone)),
+            Cell::Text(&row.session_venue),
+            Cell::Text(row.status.as_str()),
+            position.map_or(Cell::Empty, Cell::Count),
+            Cell::Text(row.source.as_str()),
+            Cell::from(row.attendance.map(AttendanceStatus::as_str)),
+        ];
+        sheet.row(&cells).map_err(ExportError::from)
+    })?;
+    Ok(sheet.finish()?)
+}
+
+/// The writing end of a streamed response body: bytes are gathered into
+/// chunks and handed to the response through a bounded channel, blocking
+/// (on the blocking pool, never an actix worker) while the client is
+/// behind. A closed channel (the client left) is `BrokenPipe`.
+pub struct ChunkSender {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buffer: Vec<u8>,
+}
+
+impl ChunkSender {
+    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>) -> Self {
+        Self { tx, buffer: Vec::with_capacity(CHUNK_BYTES) }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
+        self.tx
+            .blocking_send(Ok(Bytes::from(chunk)))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client has gone"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buffer.extend_from_slice(data);
+        if self.buffer.len() >= CHUNK_BYTES {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buffer.is_empty() { Ok(()) } else { self.send() }
+    }
+}

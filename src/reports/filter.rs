@@ -1,0 +1,112 @@
+//! What a report covers: the filters both reports take, and the caller's
+//! reach (PRODUCT.md: admins see everything, coordinators only their unit;
+//! trainers and participants see no reports).
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::sql::{Statement, Value};
+use crate::error::{AppError, FieldIssue};
+use crate::users::{Role, User};
+use crate::validation::Validator;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// Only sessions of this programme's courses.
+    pub programme_id: Option<Uuid>,
+    /// Only sessions of this course.
+    pub course_id: Option<Uuid>,
+    /// Only people of this unit. A coordinator's reports always cover their
+    /// own unit; naming another answers 403.
+    pub organization_id: Option<Uuid>,
+    /// Only sessions on or after this day (`YYYY-MM-DD`, local zone).
+    pub from: Option<NaiveDate>,
+    /// Only sessions on or before this day (`YYYY-MM-DD`, local zone).
+    pub to: Option<NaiveDate>,
+}
+
+/// The enrolments a report counts or lists.
+#[derive(Clone, Debug, Default)]
+pub struct ReportFilter {
+    pub programme_id: Option<String>,
+    pub course_id: Option<String>,
+    /// The people's unit: a coordinator's own, or the one an admin names.
+    pub organization_id: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// Every enrolment with what reports read of it: the session, its course
+/// and programme, the person, their unit, and the current attendance mark.
+const ENROLMENTS: &str = "
+FROM enrolments e
+JOIN sessions s ON s.id = e.session_id
+JOIN courses c ON c.id = s.course_id
+LEFT JOIN programmes p ON p.id = c.programme_id
+JOIN participants pt ON pt.id = e.participant_id
+LEFT JOIN organizations o ON o.id = pt.organization_id
+LEFT JOIN attendance_marks m ON m.enrolment_id = e.id";
+
+impl ReportFilter {
+    /// The filter for `caller`, or 403 for a role that sees no reports and
+    /// for a coordinator naming another unit; 400 for days out of order.
+    pub fn for_caller(caller: &User, query: ReportQuery) -> Result<Self, AppError> {
+        let named_unit = query.organization_id.map(|id| id.to_string());
+        let organization_id = match caller.role {
+            Role::Admin => named_unit,
+            Role::Coordinator => {
+                // Coordinators always have a unit (a CHECK constraint).
+                let own = caller.organization_id.clone().ok_or(AppError::Forbidden)?;
+                match named_unit {
+                    Some(other) if other != own => return Err(AppError::Forbidden),
+                    _ => Some(own),
+                }
+            }
+            Role::Trainer | Role::Participant => return Err(AppError::Forbidden),
+        };
+        let mut v = Validator::new();
+        let from = query.from.map(|day| v.planning_date("from", day));
+        let to = query.to.map(|day| v.planning_date("to", day));
+        if let (Some(from), Some(to)) = (from, to)
+            && to < from
+        {
+            v.add("to", FieldIssue::Before("from"));
+        }
+        v.finish_params()?;
+        Ok(Self {
+            programme_id: query.programme_id.map(|id| id.to_string()),
+            course_id: query.course_id.map(|id| id.to_string()),
+            organization_id,
+            from,
+            to,
+        })
+    }
+
+    /// Appends the `FROM … WHERE …` part of a report query.
+    pub fn push_from_where(&self, sql: &mut Statement) {
+        sql.push(ENROLMENTS);
+        let mut keyword = "\nWHERE ";
+        let mut condition = |sql: &mut Statement, column: &str, value: Value| {
+            sql.push(keyword).push(column).bind(value);
+            keyword = " AND ";
+        };
+        if let Some(programme) = &self.programme_id {
+            condition(sql, "c.programme_id = ", Value::Text(programme.clone()));
+        }
+        if let Some(course) = &self.course_id {
+            condition(sql, "s.course_id = ", Value::Text(course.clone()));
+        }
+        if let Some(unit) = &self.organization_id {
+            condition(sql, "pt.organization_id = ", Value::Text(unit.clone()));
+        }
+        if let Some(from) = self.from {
+            condition(sql, "s.local_day >= ", Value::Date(from));
+        }
+        if let Some(to) = self.to {
+            condition(sql, "s.local_day <= ", Value::Date(to));
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Report queries are written as SQL text, because their shape (which
+//! columns are grouped, which filters apply) is chosen per request. The
+//! text holds only fragments written here; every value from a request is a
+//! bound parameter. This is the one place that knows how each backend
+//! spells a parameter and how it streams rows.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::backend::Backend;
+use diesel::connection::DefaultLoadingMode;
+use diesel::deserialize::QueryableByName;
+use diesel::pg::{Pg, PgRowByRowLoadingMode};
+use diesel::prelude::*;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Date, HasSqlType, Text, Timestamp};
+use diesel::sqlite::Sqlite;
+
+use crate::db::{Backend as DbKind, DbConnection};
+
+/// A value bound to a parameter.
+#[derive(Clone, Debug)]
+pub enum Value {
+    Text(String),
+    Date(NaiveDate),
+    Time(NaiveDateTime),
+}
+
+/// SQL text and its parameters, in the order they appear in the text.
+#[derive(Debug)]
+pub struct Statement {
+    backend: DbKind,
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Statement {
+    pub fn new(backend: DbKind) -> Self {
+        Self { backend, sql: String::new(), values: Vec::new() }
+    }
+
+    pub fn backend(&self) -> DbKind {
+        self.backend
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a parameter holding `value`: `?` on SQLite, `$n` on
+    /// PostgreSQL. Parameters must be appended in the order of the text.
+    pub fn bind(&mut self, value: Value) -> &mut Self {
+        self.values.push(value);
+        match self.backend {
+            DbKind::Sqlite => self.sql.push('?'),
+            DbKind::Postgres => self.sql.push_str(&format!("${}", self.values.len())),
+        }
+        self
+    }
+
+    /// A text column compared byte by byte, so that both backends sort
+    /// names alike (PostgreSQL would otherwise use the database's locale).
+    pub fn push_text_order(&mut self, column: &str) -> &mut Self {
+        self.push(column);
+        match self.backend {
+            DbKind::Sqlite => self,
+            DbKind::Postgres => self.push(" COLLATE \"C\""),
+        }
+    }
+
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        &self.sql
+    }
+
+    fn boxed<DB>(self) -> BoxedSqlQuery<'static, DB, SqlQuery>
+    where
+        DB: Backend + HasSqlType<Text> + HasSqlType<Date> + HasSqlType<Timestamp>,
+        String: ToSql<Text, DB>,
+        NaiveDate: ToSql<Date, DB>,
+        NaiveDateTime: ToSql<Timestamp, DB>,
+    {
+        let mut query = diesel::sql_query(self.sql).into_boxed::<DB>();
+        for value in self.values {
+            query = match value {
+                Value::Text(text) => query.bind::<Text, _>(text),
+                Value::Date(date) => query.bind::<Date, _>(date),
+                Value::Time(time) => query.bind::<Timestamp, _>(time),
+            };
+        }
+        query
+    }
+}
+
+/// Runs `statement` and gives its rows to `each`, one at a time, without
+/// holding them all: SQLite steps through its result, PostgreSQL sends
+/// rows one by one (libpq's single-row mode) instead of the whole result.
+/// Dropping out early (an `Err` from `each`) still reads PostgreSQL's rest
+/// of the result, so that the connection can be used again.
+pub fn for_each_row<U, E>(
+    conn: &mut DbConnection,
+    statement: Statement,
+    mut each: impl FnMut(U) -> Result<(), E>,
+) -> Result<(), E>
+where
+    U: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(conn) => {
+            let rows = statement.boxed::<Sqlite>().load_iter::<U, DefaultLoadingMode>(conn)?;
+            for row in rows {
+                each(row?)?;
+            }
+        }
+        DbConnection::Postgresql(conn) => {
+            let rows = statement.boxed::<Pg>().load_iter::<U, PgRowByRowLoadingMode>(conn)?;
+            for row in rows {
+                each(row?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs `statement` and loads all its rows: for results known to be small
+/// (a grouped table).
+pub fn load<U>(conn: &mut DbConnection, statement: Statement) -> QueryResult<Vec<U>>
+where
+    U: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+{
+    match conn {
+        DbConnection::Sqlite(conn) => statement.boxed::<Sqlite>().load(conn),
+        DbConnection::Postgresql(conn) => statement.boxed::<Pg>().load(conn),
+    }
+}

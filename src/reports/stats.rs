@@ -1,0 +1,483 @@
+//! Enrolment statistics: counts grouped by any of seven keys, computed by
+//! the database (one grouped query for the rows, one for the totals).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use chrono_tz::Tz;
+use diesel::QueryableByName;
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::filter::ReportFilter;
+use super::sql::{self, Statement, Value};
+use crate::db::{Backend, DbConnection};
+use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::local_time;
+use crate::participants::{Category, Gender};
+use crate::sheets::Cell;
+
+/// What rows can be grouped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKey {
+    /// The person's category (their audience).
+    Category,
+    /// The person's unit.
+    Organization,
+    Gender,
+    Course,
+    Session,
+    Programme,
+    /// The session's day in the local zone.
+    Day,
+}
+
+/// How a group key is selected: (alias, expression, SQL type of its NULL
+/// when not grouped). Every query selects every alias, so that one row
+/// type reads them all.
+type Column = (&'static str, &'static str, &'static str);
+
+impl GroupKey {
+    pub const ALL: [GroupKey; 7] = [
+        Self::Category,
+        Self::Organization,
+        Self::Gender,
+        Self::Course,
+        Self::Session,
+        Self::Programme,
+        Self::Day,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Category => "category",
+            Self::Organization => "organization",
+            Self::Gender => "gender",
+            Self::Course => "course",
+            Self::Session => "session",
+            Self::Programme => "programme",
+            Self::Day => "day",
+        }
+    }
+
+    /// Reads `group_by`: keys separated by commas, each at most once; blank
+    /// means no grouping (the rows are the totals).
+    pub fn parse_list(text: &str) -> Result<Vec<GroupKey>, AppError> {
+        let mut keys = Vec::new();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            let Some(key) = Self::ALL.into_iter().find(|k| k.as_str() == word) else {
+                let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
+                let issue =
+                    FieldIssue::Invalid(format!("unknown key `{word}`; use {}", names.join(", ")));
+                return Err(AppError::BadParameter(vec![InvalidField::new("group_by", issue)]));
+            };
+            if keys.contains(&key) {
+                let issue = FieldIssue::Duplicate;
+                return Err(AppError::BadParameter(vec![InvalidField::new("group_by", issue)]));
+            }
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+
+    fn columns(self) -> &'static [Column] {
+        match self {
+            Self::Category => &[("category", "pt.category", "TEXT")],
+            Self::Organization => &[
+                ("organization_id", "pt.organization_id", "TEXT"),
+                ("organization_name", "o.name", "TEXT"),
+            ],
+            Self::Gender => &[("gender", "pt.gender", "TEXT")],
+            Self::Course => {
+                &[("course_id", "s.course_id", "TEXT"), ("course_title", "c.title", "TEXT")]
+            }
+            Self::Session => &[
+                ("session_id", "s.id", "TEXT"),
+                ("session_starts_at", "s.starts_at", "TIMESTAMP"),
+                ("session_venue", "s.venue", "TEXT"),
+            ],
+            Self::Programme => {
+                &[("programme_id", "c.programme_id", "TEXT"), ("programme_name", "p.name", "TEXT")]
+            }
+            Self::Day => &[("day", "s.local_day", "DATE")],
+        }
+    }
+
+    /// Sorts rows by this key: by name where there is one (a missing unit
+    /// or programme last), then by id, so that equal names stay apart.
+    fn push_order(self, sql: &mut Statement) {
+        match self {
+            Self::Category => sql.push_text_order("pt.category"),
+            Self::Gender => sql.push_text_order("pt.gender"),
+            Self::Organization => {
+                sql.push("o.name IS NULL, ").push_text_order("o.name").push(", pt.organization_id")
+            }
+            Self::Course => sql.push_text_order("c.title").push(", s.course_id"),
+            Self::Session => sql.push("s.starts_at, s.id"),
+            Self::Programme => {
+                sql.push("p.name IS NULL, ").push_text_order("p.name").push(", c.programme_id")
+            }
+            Self::Day => sql.push("s.local_day"),
+        };
+    }
+}
+
+/// The counts of one row, or of all of them.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct Counts {
+    /// Places held (`enrolled`), walk-ins included.
+    pub enrolled: i64,
+    pub waitlisted: i64,
+    pub cancelled: i64,
+    /// Held places marked `present` or `late`.
+    pub attended: i64,
+    /// Distinct people holding a place: the people reached. In the totals
+    /// this is counted again, not summed, so a person in two rows counts once.
+    pub people: i64,
+    /// Distinct people marked `present` or `late` at least once.
+    pub people_attended: i64,
+    /// Attended places over held places, in sessions that have ended; a
+    /// share from 0 to 1, to four decimals. `null` before any has ended.
+    #[schema(required = true)]
+    pub attendance_rate: Option<f64>,
+}
+
+/// One grouped row as the database gives it: every key's columns (NULL
+/// where not grouped) and the counts.
+#[derive(Debug, QueryableByName)]
+struct GroupRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    category: Option<Category>,
+    #[diesel(sql_type = Nullable<Text>)]
+    organization_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    organization_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    gender: Option<Gender>,
+    #[diesel(sql_type = Nullable<Text>)]
+    course_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    course_title: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    session_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    session_starts_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    session_venue: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    programme_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    programme_name: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    day: Option<NaiveDate>,
+    #[diesel(sql_type = BigInt)]
+    enrolled: i64,
+    #[diesel(sql_type = BigInt)]
+    waitlisted: i64,
+    #[diesel(sql_type = BigInt)]
+    cancelled: i64,
+    #[diesel(sql_type = BigInt)]
+    attended: i64,
+    #[diesel(sql_type = BigInt)]
+    people: i64,
+    #[diesel(sql_type = BigInt)]
+    people_attended: i64,
+    #[diesel(sql_type = BigInt)]
+    held: i64,
+    #[diesel(sql_type = BigInt)]
+    held_attended: i64,
+}
+
+impl GroupRow {
+    fn counts(&self) -> Counts {
+        let rate = |attended: i64, held: i64| {
+            (held > 0).then(|| (attended as f64 / held as f64 * 10_000.0).round() / 10_000.0)
+        };
+        Counts {
+            enrolled: self.enrolled,
+            waitlisted: self.waitlisted,
+            cancelled: self.cancelled,
+            attended: self.attended,
+            people: self.people,
+            people_attended: self.people_attended,
+            attendance_rate: rate(self.held_attended, self.held),
+        }
+    }
+}
+
+/// Attendance counts only on held places: a mark left on a place that was
+/// later cancelled (with its session) is not someone reached.
+const COUNTS: &str = "
+COALESCE(SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END), 0) AS enrolled,
+COALESCE(SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END), 0) AS waitlisted,
+COALESCE(SUM(CASE WHEN e.status = 'cancelled' THEN 1 ELSE 0 END), 0) AS cancelled,
+COALESCE(SUM(CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late') THEN 1 ELSE 0 END), 0) AS attended,
+COUNT(DISTINCT CASE WHEN e.status = 'enrolled' THEN e.participant_id END) AS people,
+COUNT(DISTINCT CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late') THEN e.participant_id END) AS people_attended";
+
+fn grouped(
+    backend: Backend,
+    filter: &ReportFilter,
+    keys: &[GroupKey],
+    now: NaiveDateTime,
+) -> Statement {
+    let mut sql = Statement::new(backend);
+    sql.push("SELECT ");
+    for key in GroupKey::ALL {
+        for (alias, expression, null_type) in key.columns() {
+            if keys.contains(&key) {
+                sql.push(&format!("{expression} AS {alias}, "));
+            } else {
+                sql.push(&format!("CAST(NULL AS {null_type}) AS {alias}, "));
+            }
+        }
+    }
+    sql.push(COUNTS);
+    // The rate's denominator: places in sessions that have ended.
+    sql.push(",\nCOALESCE(SUM(CASE WHEN e.status = 'enrolled' AND s.ends_at <= ")
+        .bind(Value::Time(now))
+        .push(" THEN 1 ELSE 0 END), 0) AS held");
+    sql.push(",\nCOALESCE(SUM(CASE WHEN e.status = 'enrolled' AND s.ends_at <= ")
+        .bind(Value::Time(now))
+        .push(" AND m.status IN ('present', 'late') THEN 1 ELSE 0 END), 0) AS held_attended");
+    filter.push_from_where(&mut sql);
+    if !keys.is_empty() {
+        let expressions: Vec<&str> =
+            keys.iter().flat_map(|k| k.columns()).map(|(_, expression, _)| *expression).collect();
+        sql.push("\nGROUP BY ").push(&expressions.join(", "));
+        sql.push("\nORDER BY ");
+        for (i, key) in keys.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            key.push_order(&mut sql);
+        }
+    }
+    sql
+}
+
+/// One row of the table, with the columns of the requested keys only.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsRow {
+    /// With `category`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<Category>,
+    /// With `organization`; `null` for people in no unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable)]
+    pub organization_id: Option<Option<String>>,
+    /// With `organization`: the unit's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable)]
+    pub organization_name: Option<Option<String>>,
+    /// With `gender`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gender: Option<Gender>,
+    /// With `course`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub course_id: Option<String>,
+    /// With `course`: the course's title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course_title: Option<String>,
+    /// With `session`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid)]
+    pub session_id: Option<String>,
+    /// With `session`: its start, with the local zone's offset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_starts_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// With `session`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_venue: Option<String>,
+    /// With `programme`; `null` for courses in no programme.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = Uuid, nullable)]
+    pub programme_id: Option<Option<String>>,
+    /// With `programme`: the programme's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable)]
+    pub programme_name: Option<Option<String>>,
+    /// With `day`: the session's local day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<NaiveDate>,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// The statistics of one request: rows in the order of `group_by`, and the
+/// totals over all of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub group_by: Vec<GroupKey>,
+    pub rows: Vec<StatsRow>,
+    pub totals: Counts,
+}
+
+impl Stats {
+    /// Computes the table in the database. `now` decides which sessions
+    /// have ended, for the attendance rate.
+    pub fn compute(
+        conn: &mut DbConnection,
+        filter: &ReportFilter,
+        group_by: Vec<GroupKey>,
+        now: NaiveDateTime,
+        zone: Tz,
+    ) -> Result<Self, AppError> {
+        let backend = match conn {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgresql(_) => Backend::Postgres,
+        };
+        let totals: Vec<GroupRow> = sql::load(conn, grouped(backend, filter, &[], now))?;
+        let totals = totals.first().map(GroupRow::counts).ok_or_else(|| {
+            AppError::internal("statistics", "an aggregate without GROUP BY gave no row")
+        })?;
+        let rows: Vec<GroupRow> = sql::load(conn, grouped(backend, filter, &group_by, now))?;
+        let has = |key| group_by.contains(&key);
+        let rows = rows
+            .into_iter()
+            .map(|row| StatsRow {
+                counts: row.counts(),
+                category: row.category,
+                organization_id: has(GroupKey::Organization).then_some(row.organization_id),
+                organization_name: has(GroupKey::Organization).then_some(row.organization_name),
+                gender: row.gender,
+                course_id: row.course_id,
+                course_title: row.course_title,
+                session_id: row.session_id,
+                session_starts_at: row
+                    .session_starts_at
+                    .map(|at| local_time::with_offset(at, zone)),
+                session_venue: row.session_venue,
+                programme_id: has(GroupKey::Programme).then_some(row.programme_id),
+                programme_name: has(GroupKey::Programme).then_some(row.programme_name),
+                day: row.day,
+            })
+            .collect();
+        Ok(Self { group_by, rows, totals })
+    }
+
+    /// The header of the table as a file: each key's columns, then the counts.
+    pub fn header(&self) -> Vec<&'static str> {
+        let keys = self.group_by.iter().flat_map(|k| k.columns()).map(|(alias, _, _)| *alias);
+        keys.chain(COUNT_COLUMNS).collect()
+    }
+
+    /// The table's rows as cells, then a `total` row (unless the table has
+    /// no keys, when its one row is the total).
+    pub fn for_each_line(
+        &self,
+        mut line: impl FnMut(&[Cell<'_>]) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        let mut cells = Vec::new();
+        for row in &self.rows {
+            cells.clear();
+            for key in &self.group_by {
+                push_key_cells(&mut cells, *key, row);
+            }
+            push_counts(&mut cells, &row.counts);
+            line(&cells)?;
+        }
+        if !self.group_by.is_empty() {
+            let width: usize = self.group_by.iter().map(|k| k.columns().len()).sum();
+            cells.clear();
+            cells.push(Cell::Text("total"));
+            cells.resize(width, Cell::Empty);
+            push_counts(&mut cells, &self.totals);
+            line(&cells)?;
+        }
+        Ok(())
+    }
+
+    /// What the file's one sheet is called, naming the grouping in the 31
+    /// characters that Excel allows a sheet name.
+    pub fn title(&self) -> String {
+        let keys: Vec<&str> = self.group_by.iter().map(|k| k.as_str()).collect();
+        let keys = keys.join(", ");
+        let candidates = match keys.is_empty() {
+            true => vec!["Enrolment totals".to_owned()],
+            false => vec![format!("Enrolments by {keys}"), format!("By {keys}")],
+        };
+        candidates
+            .into_iter()
+            .find(|title| title.chars().count() <= 31)
+            .unwrap_or_else(|| "Enrolment statistics".into())
+    }
+}
+
+const COUNT_COLUMNS: [&str; 7] = [
+    "enrolled",
+    "waitlisted",
+    "cancelled",
+    "attended",
+    "people",
+    "people_attended",
+    "attendance_rate",
+];
+
+fn push_key_cells<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRow) {
+    let text = |value: &'a Option<String>| Cell::from(value.as_deref());
+    let nested =
+        |value: &'a Option<Option<String>>| Cell::from(value.as_ref().and_then(|v| v.as_deref()));
+    match key {
+        GroupKey::Category => cells.push(Cell::from(row.category.map(Category::as_str))),
+        GroupKey::Organization => {
+            cells.extend([nested(&row.organization_id), nested(&row.organization_name)])
+        }
+        GroupKey::Gender => cells.push(Cell::from(row.gender.map(Gender::as_str))),
+        GroupKey::Course => cells.extend([text(&row.course_id), text(&row.course_title)]),
+        GroupKey::Session => cells.extend([
+            text(&row.session_id),
+            row.session_starts_at.map_or(Cell::Empty, |at| Cell::Time(at.naive_local())),
+            text(&row.session_venue),
+        ]),
+        GroupKey::Programme => {
+            cells.extend([nested(&row.programme_id), nested(&row.programme_name)])
+        }
+        GroupKey::Day => cells.push(row.day.map_or(Cell::Empty, Cell::Day)),
+    }
+}
+
+fn push_counts(cells: &mut Vec<Cell<'_>>, counts: &Counts) {
+    cells.extend([
+        Cell::Count(counts.enrolled),
+        Cell::Count(counts.waitlisted),
+        Cell::Count(counts.cancelled),
+        Cell::Count(counts.attended),
+        Cell::Count(counts.people),
+        Cell::Count(counts.people_attended),
+        counts.attendance_rate.map_or(Cell::Empty, Cell::Ratio),
+    ]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_by_reads_known_keys_once_each() {
+        assert_eq!(
+            GroupKey::parse_list("category, day").unwrap(),
+            [GroupKey::Category, GroupKey::Day]
+        );
+        assert!(GroupKey::parse_list("").unwrap().is_empty());
+        for bad in ["category,unit", "day,day", "Category"] {
+            assert!(matches!(GroupKey::parse_list(bad), Err(AppError::BadParameter(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parameters_follow_each_backends_spelling() {
+        let filter = ReportFilter {
+            programme_id: Some("p".into()),
+            to: NaiveDate::from_ymd_opt(2023, 10, 8),
+            ..ReportFilter::default()
+        };
+        let now = NaiveDateTime::default();
+        let pg = grouped(Backend::Postgres, &filter, &[GroupKey::Day], now);
+        let lite = grouped(Backend::Sqlite, &filter, &[GroupKey::Day], now);
+        let (pg, lite) = (pg.text(), lite.text());
+        assert!(pg.contains("c.programme_id = $3") && pg.contains("s.local_day <= $4"), "{pg}");
+        assert!(lite.contains("c.programme_id = ?") && !lite.contains('$'), "{lite}");
+    }
+}

@@ -1,0 +1,90 @@
+//! Tables as files a spreadsheet opens: CSV and XLSX, written row by row to
+//! any `Write`, so that a file of any length needs the memory of one row.
+
+mod csv;
+mod xlsx;
+
+use std::io::{self, Write};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// One cell of a row.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell<'a> {
+    Empty,
+    Text(&'a str),
+    Count(i64),
+    /// A share from 0 to 1, shown as a percentage in XLSX.
+    Ratio(f64),
+    Day(NaiveDate),
+    /// A local wall-clock time.
+    Time(NaiveDateTime),
+}
+
+impl<'a> From<Option<&'a str>> for Cell<'a> {
+    fn from(text: Option<&'a str>) -> Self {
+        text.map_or(Cell::Empty, Cell::Text)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// UTF-8 with a byte-order mark (so that Excel reads Vietnamese), comma
+    /// separated, one header row. Text that a spreadsheet would run as a
+    /// formula (beginning with `=`, `+`, `-`, `@`) is prefixed with `'`.
+    Csv,
+    /// An Excel workbook of one sheet with a header row; numbers, days and
+    /// times are typed cells.
+    Xlsx,
+}
+
+impl FileFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// A sheet being written: the header first, then rows, then [`Sheet::finish`].
+pub enum Sheet<W: Write> {
+    Csv(csv::CsvSheet<W>),
+    Xlsx(Box<xlsx::XlsxSheet<W>>),
+}
+
+impl<W: Write> Sheet<W> {
+    /// Starts a file with its header row. `title` names the sheet in XLSX
+    /// (at most 31 characters, as Excel requires).
+    pub fn start(format: FileFormat, out: W, title: &str, header: &[&str]) -> io::Result<Self> {
+        Ok(match format {
+            FileFormat::Csv => Self::Csv(csv::CsvSheet::start(out, header)?),
+            FileFormat::Xlsx => Self::Xlsx(Box::new(xlsx::XlsxSheet::start(out, title, header)?)),
+        })
+    }
+
+    pub fn row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        match self {
+            Self::Csv(sheet) => sheet.row(cells),
+            Self::Xlsx(sheet) => sheet.row(cells),
+        }
+    }
+
+    /// Ends the file and gives back the writer, flushed.
+    pub fn finish(self) -> io::Result<W> {
+        match self {
+            Self::Csv(sheet) => sheet.finish(),
+            Self::Xlsx(sheet) => sheet.finish(),
+        }
+    }
+}

@@ -1,0 +1,717 @@
+//! Statistics and exports: the figures of a small seeded commune, worked
+//! out by hand, on every grouping and filter; the files parsed back.
+
+use std::io::Read;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Reply, TestApp, spawn_app, start};
+
+/// The seeded commune. Units: A (a hamlet), B (a school); p6 has no unit.
+///
+/// | person | category | gender      | unit |
+/// |--------|----------|-------------|------|
+/// | p1     | student  | female      | A    |
+/// | p2     | student  | male        | A    |
+/// | p3     | parent   | female      | A    |
+/// | p4     | official | male        | B    |
+/// | p5     | worker   | female      | B    |
+/// | p6     | learner  | unspecified | —    |
+///
+/// Courses: C1 "Tìm kiếm…" and C2 "An toàn…" in programme P; C3 "Kỹ
+/// năng số…" in none. Sessions (local time, Viet Nam):
+///
+/// | session | course | starts            | places (status, mark)                                     |
+/// |---------|--------|-------------------|-----------------------------------------------------------|
+/// | S1      | C1     | 2023-10-02 08:00  | p1 E present, p2 E late, p3 E absent, p4 E –, p5 cancelled |
+/// | S2      | C1     | 2023-10-03 06:30  | p1 E excused, p4 E present, p6 E present, p5 waitlisted    |
+/// | S3      | C2     | 2023-10-04 08:00  | p2 E present, p3 cancelled (mark present kept), p5 E present |
+/// | S4      | C3     | 2099-10-05 08:00  | p1 E –, p4 E present, p6 waitlisted                         |
+///
+/// S2 starts on 2 October in UTC: its day is the local 3 October. S4 has
+/// not taken place, so it counts in `attended` but not in the rate.
+struct Commune {
+    admin: String,
+    unit_a: String,
+    unit_b: String,
+    programme: String,
+    courses: [String; 3],
+    sessions: [String; 4],
+    people: [String; 6],
+}
+
+async fn seed(app: &TestApp) -> Commune {
+    let admin = app.admin_token().await;
+    let org = |name: &str, kind: &str| json!({"name": name, "kind": kind});
+    let unit_a =
+        app.post("/api/v1/organizations", Some(&admin), &org("Xóm Đồng Tâm", "hamlet")).await;
+    let unit_b = app
+        .post("/api/v1/organizations", Some(&admin), &org("Trường THCS Trung Hội", "school"))
+        .await;
+    let (unit_a, unit_b) = (id(&unit_a), id(&unit_b));
+    let programme = app.create_programme(&admin).await;
+
+    let mut courses = Vec::new();
+    for (title, programme) in [
+        ("Tìm kiếm thông tin hiệu quả", Some(&programme)),
+        ("An toàn trên mạng", Some(&programme)),
+        ("Kỹ năng số cơ bản", None),
+    ] {
+        let body = json!({"title": title, "duration_minutes": 90, "programme_id": programme});
+        courses.push(id(&app.post("/api/v1/courses", Some(&admin), &body).await));
+    }
+    let mut sessions = Vec::new();
+    for (course, starts, ends) in [
+        (0, "2023-10-02T08:00:00+07:00", "2023-10-02T09:30:00+07:00"),
+        (0, "2023-10-03T06:30:00+07:00", "2023-10-03T08:00:00+07:00"),
+        (1, "2023-10-04T08:00:00+07:00", "2023-10-04T09:30:00+07:00"),
+        (2, "2099-10-05T08:00:00+07:00", "2099-10-05T09:30:00+07:00"),
+    ] {
+        let body = json!({"course_id": courses[course], "starts_at": starts, "ends_at": ends,
+            "venue": "Nhà văn hoá", "capacity": 30, "trainer_ids": []});
+        sessions.push(id(&app.post("/api/v1/sessions", Some(&admin), &body).await));
+    }
+    let mut people = Vec::new();
+    for (name, category, gender, unit) in [
+        ("Nguyễn Thị Lan", "student", "female", Some(&unit_a)),
+        ("Trần Văn Nam", "student", "male", Some(&unit_a)),
+        ("Lê Thị Hoa", "parent", "female", Some(&unit_a)),
+        ("Phạm Văn Đức", "official", "male", Some(&unit_b)),
+        ("Hoàng Thị Mai", "worker", "female", Some(&unit_b)),
+        ("Vũ An", "learner", "unspecified", None),
+    ] {
+        let body = json!({"full_name": name, "category": category, "gender": gender,
+            "organization_id": unit, "birth_date": "2008-05-01"});
+        people.push(app.create_participant(&admin, body).await["id"].as_str().unwrap().to_owned());
+    }
+    let places = [
+        (0, 0, "enrolled", Some("present")),
+        (0, 1, "enrolled", Some("late")),
+        (0, 2, "enrolled", Some("absent")),
+        (0, 3, "enrolled", None),
+        (0, 4, "cancelled", None),
+        (1, 0, "enrolled", Some("excused")),
+        (1, 3, "enrolled", Some("present")),
+        (1, 5, "enrolled", Some("present")),
+        (1, 4, "waitlisted", None),
+        (2, 1, "enrolled", Some("present")),
+        (2, 2, "cancelled", Some("present")),
+        (2, 4, "enrolled", Some("present")),
+        (3, 0, "enrolled", None),
+        (3, 3, "enrolled", Some("present")),
+        (3, 5, "waitlisted", None),
+    ];
+    let mut sql = String::new();
+    for (session, person, status, mark) in places {
+        let (session, person) = (&sessions[session], &people[person]);
+        let enrolment = uuid::Uuid::now_v7();
+        let position = if status == "waitlisted" { "1" } else { "NULL" };
+        sql.push_str(&format!(
+            "INSERT INTO enrolments (id, session_id, participant_id, status, waitlist_position,
+                 source, created_at, updated_at)
+             VALUES ('{enrolment}', '{session}', '{person}', '{status}', {position}, 'admin',
+                 '2023-09-01 00:00:00', '2023-09-01 00:00:00');"
+        ));
+        if let Some(mark) = mark {
+            sql.push_str(&format!(
+                "INSERT INTO attendance_marks (enrolment_id, session_id, participant_id, status,
+                     source, recorded_at, marked_at)
+                 VALUES ('{enrolment}', '{session}', '{person}', '{mark}', 'trainer',
+                     '2023-10-02 02:00:00', '2023-10-02 02:00:00');"
+            ));
+        }
+    }
+    app.execute_sql(&sql);
+    Commune {
+        admin,
+        unit_a,
+        unit_b,
+        programme,
+        courses: courses.try_into().unwrap(),
+        sessions: sessions.try_into().unwrap(),
+        people: people.try_into().unwrap(),
+    }
+}
+
+/// The id of what a `201` created.
+fn id(reply: &Reply) -> String {
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+/// The counts of a row or of the totals, in the order of
+/// [`COUNTS`]: enrolled, waitlisted, cancelled, attended, people,
+/// people_attended, and the rate (`null` before any session ended).
+fn counts(row: &Value) -> (i64, i64, i64, i64, i64, i64, Value) {
+    let n = |key: &str| row[key].as_i64().unwrap_or_else(|| panic!("{key} in {row:#}"));
+    (
+        n("enrolled"),
+        n("waitlisted"),
+        n("cancelled"),
+        n("attended"),
+        n("people"),
+        n("people_attended"),
+        row["attendance_rate"].clone(),
+    )
+}
+
+async fn stats(app: &TestApp, token: &str, query: &str) -> Value {
+    let reply = app.get(&format!("/api/v1/stats/enrolments?{query}"), Some(token)).await;
+    assert_eq!(reply.status, 200, "{query}: {:#}", reply.body);
+    reply.body
+}
+
+fn rows(body: &Value) -> &Vec<Value> {
+    body["rows"].as_array().unwrap_or_else(|| panic!("rows in {body:#}"))
+}
+
+/// The whole commune: 11 places held (4 + 3 + 2 + 2), 2 waitlisted, 2
+/// cancelled; 7 attended (2 + 2 + 2 + 1); people p1–p6 all hold a place,
+/// p3 never attended; 6 of the 9 places of ended sessions attended.
+const ALL: (i64, i64, i64, i64, i64, i64) = (11, 2, 2, 7, 6, 5);
+
+fn rate(value: f64) -> Value {
+    json!(value)
+}
+
+#[actix_web::test]
+async fn totals_and_each_single_grouping_match_the_hand_count() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+
+    let body = stats(&app, &c.admin, "").await;
+    let (e, w, x, a, p, pa, r) = counts(&body["totals"]);
+    assert_eq!((e, w, x, a, p, pa), ALL);
+    assert_eq!(r, rate(0.6667));
+    assert_eq!(body["group_by"], json!([]));
+    assert_eq!(rows(&body).len(), 1, "without keys the one row is the totals");
+    assert_eq!(rows(&body)[0], body["totals"]);
+
+    // By category, in byte order of the spelling.
+    let body = stats(&app, &c.admin, "group_by=category").await;
+    assert_eq!(body["group_by"], json!(["category"]));
+    let expected = [
+        ("learner", (1, 1, 0, 1, 1, 1), json!(1.0)),
+        ("official", (3, 0, 0, 2, 1, 1), rate(0.5)),
+        ("parent", (1, 0, 1, 0, 1, 0), rate(0.0)),
+        ("student", (5, 0, 0, 3, 2, 2), rate(0.75)),
+        ("worker", (1, 1, 1, 1, 1, 1), json!(1.0)),
+    ];
+    assert_eq!(rows(&body).len(), expected.len(), "{body:#}");
+    for (row, (category, figures, r)) in rows(&body).iter().zip(expected) {
+        assert_eq!(row["category"], category);
+        let (e, w, x, a, p, pa, got) = counts(row);
+        assert_eq!((e, w, x, a, p, pa), figures, "{category}");
+        assert_eq!(got, r, "{category}");
+        assert!(row.get("organization_id").is_none(), "only the keys asked for: {row:#}");
+    }
+    assert_eq!(body["totals"]["people"], 6, "computed, not summed (7 by rows would be wrong)");
+
+    // By unit: names in byte order ("Trường" before "Xóm"), no unit last.
+    let body = stats(&app, &c.admin, "group_by=organization").await;
+    let expected = [
+        (json!(c.unit_b), json!("Trường THCS Trung Hội"), (4, 1, 1, 3, 2, 2), rate(0.6667)),
+        (json!(c.unit_a), json!("Xóm Đồng Tâm"), (6, 0, 1, 3, 3, 2), rate(0.6)),
+        (Value::Null, Value::Null, (1, 1, 0, 1, 1, 1), json!(1.0)),
+    ];
+    assert_eq!(rows(&body).len(), 3, "{body:#}");
+    for (row, (unit, name, figures, r)) in rows(&body).iter().zip(expected) {
+        assert_eq!((&row["organization_id"], &row["organization_name"]), (&unit, &name));
+        let (e, w, x, a, p, pa, got) = counts(row);
+        assert_eq!(((e, w, x, a, p, pa), got), (figures, r), "{name}");
+    }
+    assert!(
+        rows(&body)[2].as_object().unwrap().contains_key("organization_id"),
+        "null, not absent"
+    );
+
+    let body = stats(&app, &c.admin, "group_by=gender").await;
+    let expected = [
+        ("female", (5, 1, 2, 2, 3, 2), rate(0.5)),
+        ("male", (5, 0, 0, 4, 2, 2), rate(0.75)),
+        ("unspecified", (1, 1, 0, 1, 1, 1), json!(1.0)),
+    ];
+    assert_eq!(rows(&body).len(), 3, "{body:#}");
+    for (row, (gender, figures, r)) in rows(&body).iter().zip(expected) {
+        assert_eq!(row["gender"], gender);
+        let (e, w, x, a, p, pa, got) = counts(row);
+        assert_eq!(((e, w, x, a, p, pa), got), (figures, r), "{gender}");
+    }
+
+    // By course, titles in byte order: "An…", "Kỹ…", "Tìm…". C3's only
+    // session has not taken place: no rate yet.
+    let body = stats(&app, &c.admin, "group_by=course").await;
+    let expected = [
+        (&c.courses[1], "An toàn trên mạng", (2, 0, 1, 2, 2, 2), json!(1.0)),
+        (&c.courses[2], "Kỹ năng số cơ bản", (2, 1, 0, 1, 2, 1), Value::Null),
+        (&c.courses[0], "Tìm kiếm thông tin hiệu quả", (7, 1, 1, 4, 5, 4), rate(0.5714)),
+    ];
+    assert_eq!(rows(&body).len(), 3, "{body:#}");
+    for (row, (course, title, figures, r)) in rows(&body).iter().zip(expected) {
+        assert_eq!(
+            (row["course_id"].as_str(), row["course_title"].as_str()),
+            (Some(course.as_str()), Some(title))
+        );
+        let (e, w, x, a, p, pa, got) = counts(row);
+        assert_eq!(((e, w, x, a, p, pa), got), (figures, r), "{title}");
+    }
+
+    // By session, in time order, with its start in the local zone.
+    let body = stats(&app, &c.admin, "group_by=session").await;
+    let expected = [
+        ("2023-10-02T08:00:00+07:00", (4, 0, 1, 2, 4, 2), rate(0.5)),
+        ("2023-10-03T06:30:00+07:00", (3, 1, 0, 2, 3, 2), rate(0.6667)),
+        ("2023-10-04T08:00:00+07:00", (2, 0, 1, 2, 2, 2), json!(1.0)),
+        ("2099-10-05T08:00:00+07:00", (2, 1, 0, 1, 2, 1), Value::Null),
+    ];
+    assert_eq!(rows(&body).len(), 4, "{body:#}");
+    for ((row, session), (starts, figures, r)) in rows(&body).iter().zip(&c.sessions).zip(expected)
+    {
+        assert_eq!(row["session_id"], session.as_str());
+        assert_eq!(row["session_starts_at"], starts);
+        assert_eq!(row["session_venue"], "Nhà văn hoá");
+        let (e, w, x, a, p, pa, got) = counts(row);
+        assert_eq!(((e, w, x, a, p, pa), got), (figures, r), "{starts}");
+    }
+
+    let body = stats(&app, &c.admin, "group_by=programme").await;
+    assert_eq!(rows(&body).len(), 2, "{body:#}");
+    assert_eq!(rows(&body)[0]["programme_id"], c.programme.as_str());
+    assert_eq!(rows(&body)[0]["programme_name"], "Tuần lễ học tập suốt đời 2023");
+    let (e, w, x, a, p, pa, r) = counts(&rows(&body)[0]);
+    assert_eq!(((e, w, x, a, p, pa), r), ((9, 1, 2, 6, 6, 5), rate(0.6667)));
+    assert_eq!(rows(&body)[1]["programme_id"], Value::Null, "C3 is in no programme");
+    let (e, w, x, a, p, pa, r) = counts(&rows(&body)[1]);
+    assert_eq!(((e, w, x, a, p, pa), r), ((2, 1, 0, 1, 2, 1), Value::Null));
+
+    // By local day: S2 (06:30 on 3 October in Viet Nam, still 2 October in
+    // UTC) has a day of its own.
+    let body = stats(&app, &c.admin, "group_by=day").await;
+    let days: Vec<&str> = rows(&body).iter().map(|r| r["day"].as_str().unwrap()).collect();
+    assert_eq!(days, ["2023-10-02", "2023-10-03", "2023-10-04", "2099-10-05"]);
+    let enrolled: Vec<i64> = rows(&body).iter().map(|r| r["enrolled"].as_i64().unwrap()).collect();
+    assert_eq!(enrolled, [4, 3, 2, 2]);
+}
+
+#[actix_web::test]
+async fn groupings_combine_and_filters_narrow_the_totals() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+
+    // Each category lives in one unit here, so the rows are the
+    // categories' with their unit beside them.
+    let body = stats(&app, &c.admin, "group_by=category,organization").await;
+    let pairs: Vec<(&str, Option<&str>, i64)> = rows(&body)
+        .iter()
+        .map(|r| {
+            (
+                r["category"].as_str().unwrap(),
+                r["organization_name"].as_str(),
+                r["enrolled"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("learner", None, 1),
+            ("official", Some("Trường THCS Trung Hội"), 3),
+            ("parent", Some("Xóm Đồng Tâm"), 1),
+            ("student", Some("Xóm Đồng Tâm"), 5),
+            ("worker", Some("Trường THCS Trung Hội"), 1),
+        ]
+    );
+    let body = stats(&app, &c.admin, "group_by=programme,day").await;
+    let pairs: Vec<(Option<&str>, &str, i64)> = rows(&body)
+        .iter()
+        .map(|r| {
+            (
+                r["programme_name"].as_str(),
+                r["day"].as_str().unwrap(),
+                r["people"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let p = Some("Tuần lễ học tập suốt đời 2023");
+    assert_eq!(
+        pairs,
+        [(p, "2023-10-02", 4), (p, "2023-10-03", 3), (p, "2023-10-04", 2), (None, "2099-10-05", 2)]
+    );
+
+    // Filters: each narrows the totals to what the hand count gives.
+    for (query, figures, r) in [
+        (format!("programme_id={}", c.programme), (9, 1, 2, 6, 6, 5), rate(0.6667)),
+        (format!("course_id={}", c.courses[0]), (7, 1, 1, 4, 5, 4), rate(0.5714)),
+        // S2 and S3 by their local days; S2 starts on 2 October in UTC.
+        ("from=2023-10-03&to=2023-10-04".to_owned(), (5, 1, 1, 4, 5, 4), rate(0.8)),
+        ("from=2023-10-05".to_owned(), (2, 1, 0, 1, 2, 1), Value::Null),
+        ("to=2023-10-02".to_owned(), (4, 0, 1, 2, 4, 2), rate(0.5)),
+        (format!("organization_id={}", c.unit_a), (6, 0, 1, 3, 3, 2), rate(0.6)),
+        (
+            format!("programme_id={}&organization_id={}&from=2023-10-03", c.programme, c.unit_b),
+            (2, 1, 0, 2, 2, 2),
+            json!(1.0),
+        ),
+    ] {
+        let body = stats(&app, &c.admin, &query).await;
+        let (e, w, x, a, p, pa, got) = counts(&body["totals"]);
+        assert_eq!(((e, w, x, a, p, pa), got), (figures, r), "{query}");
+    }
+}
+
+#[actix_web::test]
+async fn coordinators_see_their_unit_and_other_roles_no_reports() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+    let coordinator = app.coordinator_of(&c.admin, "dieuphoi@trunghoi.vn", &c.unit_a).await.access;
+
+    let body = stats(&app, &coordinator, "group_by=organization").await;
+    assert_eq!(rows(&body).len(), 1, "their unit only: {body:#}");
+    assert_eq!(rows(&body)[0]["organization_id"], c.unit_a.as_str());
+    let (e, w, x, a, p, pa, r) = counts(&body["totals"]);
+    assert_eq!(((e, w, x, a, p, pa), r), ((6, 0, 1, 3, 3, 2), rate(0.6)));
+    // Naming their own unit is the same; another unit is refused.
+    let own = stats(&app, &coordinator, &format!("organization_id={}", c.unit_a)).await;
+    assert_eq!(own["totals"], body["totals"]);
+    for path in ["stats", "exports"] {
+        let other = format!("/api/v1/{path}/enrolments?organization_id={}", c.unit_b);
+        app.get(&other, Some(&coordinator)).await.assert_problem(403, "forbidden");
+    }
+    let export = app.get("/api/v1/exports/enrolments", Some(&coordinator)).await;
+    assert_eq!(export.status, 200);
+    let lines = csv_lines(&export);
+    assert_eq!(lines.len(), 1 + 6 + 1, "header, p1–p3's places and their cancelled one");
+    assert!(lines[1..].iter().all(|l| l.contains(",Xóm Đồng Tâm,")), "{lines:#?}");
+
+    let trainer = app.user_with_role(&c.admin, "gv@trunghoi.vn", "trainer").await.access;
+    let participant = app.user_with_role(&c.admin, "hv@trunghoi.vn", "participant").await.access;
+    for token in [&trainer, &participant] {
+        for path in ["/api/v1/stats/enrolments", "/api/v1/exports/enrolments?format=xlsx"] {
+            app.get(path, Some(token)).await.assert_problem(403, "forbidden");
+        }
+    }
+    app.get("/api/v1/stats/enrolments", None).await.assert_problem(401, "missing_token");
+}
+
+#[actix_web::test]
+async fn bad_parameters_are_named_in_a_problem() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for (query, field) in [
+        ("group_by=category,unit", "group_by"),
+        ("group_by=day,day", "group_by"),
+        ("from=2023-13-01", "from"),
+        ("to=yesterday", "to"),
+        ("from=2023-10-05&to=2023-10-04", "to"),
+        ("from=1850-01-01", "from"),
+        ("format=pdf", "format"),
+        ("programme_id=42", "programme_id"),
+        ("organization_id=", "organization_id"),
+    ] {
+        let reply = app.get(&format!("/api/v1/stats/enrolments?{query}"), Some(&admin)).await;
+        reply.assert_problem(400, "invalid_parameter");
+        assert_eq!(reply.error_fields(), [field], "{query}");
+    }
+    let reply = app.get("/api/v1/exports/enrolments?format=json", Some(&admin)).await;
+    reply.assert_problem(400, "invalid_parameter");
+    assert_eq!(reply.error_fields(), ["format"]);
+}
+
+/// The lines of a CSV reply, after checking its type and byte-order mark.
+fn csv_lines(reply: &Reply) -> Vec<String> {
+    assert_eq!(reply.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = std::str::from_utf8(&reply.bytes).expect("UTF-8");
+    let text = text.strip_prefix('\u{feff}').expect("a byte-order mark first");
+    assert!(text.ends_with("\r\n"), "CRLF line ends");
+    text.trim_end_matches("\r\n").split("\r\n").map(str::to_owned).collect()
+}
+
+#[actix_web::test]
+async fn statistics_download_as_csv_and_xlsx() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+
+    let reply =
+        app.get("/api/v1/stats/enrolments?group_by=category&format=csv", Some(&c.admin)).await;
+    assert_eq!(reply.status, 200);
+    let today = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh).date_naive();
+    assert_eq!(
+        reply.header("content-disposition"),
+        Some(format!("attachment; filename=\"lophoc-enrolment-stats-{today}.csv\"").as_str())
+    );
+    assert_eq!(
+        csv_lines(&reply),
+        [
+            "category,enrolled,waitlisted,cancelled,attended,people,people_attended,attendance_rate",
+            "learner,1,1,0,1,1,1,1.0000",
+            "official,3,0,0,2,1,1,0.5000",
+            "parent,1,0,1,0,1,0,0.0000",
+            "student,5,0,0,3,2,2,0.7500",
+            "worker,1,1,1,1,1,1,1.0000",
+            "total,11,2,2,7,6,5,0.6667",
+        ]
+    );
+
+    let reply = app
+        .get("/api/v1/stats/enrolments?group_by=organization,session&format=xlsx", Some(&c.admin))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    assert!(reply.header("content-disposition").unwrap().ends_with(".xlsx\""));
+    let book = Workbook::read(&reply.bytes);
+    // "Enrolments by organization, session" is longer than Excel allows.
+    assert_eq!(book.sheet_name, "By organization, session");
+    let header: Vec<&str> = book.rows[0].iter().map(Cell::text).collect();
+    assert_eq!(
+        header,
+        [
+            "organization_id",
+            "organization_name",
+            "session_id",
+            "session_starts_at",
+            "session_venue",
+            "enrolled",
+            "waitlisted",
+            "cancelled",
+            "attended",
+            "people",
+            "people_attended",
+            "attendance_rate"
+        ]
+    );
+    // Unit B in S1: p4 held a place and was not marked, p5 cancelled.
+    let first = &book.rows[1];
+    assert_eq!(first[0], Cell::Text(c.unit_b.clone()));
+    assert_eq!(first[1], Cell::Text("Trường THCS Trung Hội".into()));
+    // 08:00 on 2 October 2023 on the local clock, as a typed date-time.
+    assert_eq!(first[3], Cell::Number(45201.0 + 8.0 / 24.0, Some(2)));
+    assert_eq!(&first[5..9], [1.0, 0.0, 1.0, 0.0].map(|n| Cell::Number(n, None)));
+    assert_eq!(first[11], Cell::Number(0.0, Some(4)), "a percentage");
+    let last = book.rows.last().unwrap();
+    assert_eq!(last[0], Cell::Text("total".into()));
+    assert_eq!(last[5], Cell::Number(11.0, None));
+    assert_eq!(last[11], Cell::Number(0.6667, Some(4)));
+    let of_unit_a = book.rows.iter().filter(|r| r.first() == Some(&Cell::Text(c.unit_a.clone())));
+    assert_eq!(of_unit_a.count(), 4, "unit A has places in all four sessions");
+    assert_eq!(book.rows.len(), 1 + 4 + 4 + 2 + 1, "header, units B, A and none, totals");
+}
+
+#[actix_web::test]
+async fn the_export_lists_every_enrolment_in_session_order() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+    // A name a spreadsheet would run as a formula, and one with a comma.
+    let path = format!("/api/v1/participants/{}", c.people[5]);
+    let rename = json!({"full_name": "=HYPERLINK(\"http://x\",\"Vũ, An\")"});
+    assert_eq!(app.patch(&path, Some(&c.admin), &rename).await.status, 200);
+
+    let reply = app.get("/api/v1/exports/enrolments", Some(&c.admin)).await;
+    assert_eq!(reply.status, 200);
+    let disposition = reply.header("content-disposition").unwrap();
+    assert!(disposition.starts_with("attachment; filename=\"lophoc-enrolments-"), "{disposition}");
+    let lines = csv_lines(&reply);
+    assert_eq!(
+        lines[0],
+        "enrolment_id,participant_id,participant_name,category,gender,organization_name,\
+         programme_name,course_title,session_id,session_starts_at,session_venue,status,\
+         waitlist_position,source,attendance"
+    );
+    assert_eq!(lines.len(), 1 + 15, "every place, cancelled and waitlisted too");
+    // Sessions in time order: S1's five places first, S4's three last.
+    let sessions: Vec<usize> = lines[1..]
+        .iter()
+        .map(|line| c.sessions.iter().position(|s| line.contains(s.as_str())).unwrap())
+        .collect();
+    assert_eq!(sessions, [0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3]);
+    let line_of = |session: usize, person: usize| {
+        lines[1..]
+            .iter()
+            .find(|l| l.contains(&c.sessions[session]) && l.contains(&c.people[person]))
+            .unwrap_or_else(|| panic!("S{} p{}", session + 1, person + 1))
+            .clone()
+    };
+    let s2 = &c.sessions[1];
+    assert!(
+        line_of(1, 0).ends_with(&format!(
+            ",Nguyễn Thị Lan,student,female,Xóm Đồng Tâm,Tuần lễ học tập suốt đời 2023,\
+             Tìm kiếm thông tin hiệu quả,{s2},2023-10-03 06:30,Nhà văn hoá,enrolled,,admin,excused"
+        )),
+        "{}",
+        line_of(1, 0)
+    );
+    assert!(line_of(1, 4).ends_with(",waitlisted,1,admin,"), "no mark: {}", line_of(1, 4));
+    assert!(line_of(2, 2).contains(",cancelled,,admin,present"), "the mark stays listed");
+    assert!(
+        line_of(1, 5)
+            .contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"Vũ, An\"\")\",learner,unspecified,,"),
+        "a formula is text, quoted: {}",
+        line_of(1, 5)
+    );
+
+    // Anonymising p3 empties their name; the counts stay.
+    let before = stats(&app, &c.admin, "group_by=category").await;
+    let path = format!("/api/v1/participants/{}/anonymize", c.people[2]);
+    assert_eq!(app.post(&path, Some(&c.admin), &json!({})).await.status, 200);
+    assert_eq!(stats(&app, &c.admin, "group_by=category").await, before);
+    let reply = app.get("/api/v1/exports/enrolments", Some(&c.admin)).await;
+    let anonymous = csv_lines(&reply).into_iter().find(|l| l.contains(&c.people[2])).unwrap();
+    assert!(
+        anonymous.contains(&format!("{},,parent,female,Xóm Đồng Tâm,", c.people[2])),
+        "{anonymous}"
+    );
+
+    // The same rows as a workbook, filtered to one course.
+    let query = format!("/api/v1/exports/enrolments?format=xlsx&course_id={}", c.courses[1]);
+    let reply = app.get(&query, Some(&c.admin)).await;
+    assert_eq!(reply.status, 200);
+    let book = Workbook::read(&reply.bytes);
+    assert_eq!(book.sheet_name, "Enrolments");
+    assert_eq!(book.rows.len(), 1 + 3, "S3's three places");
+    assert_eq!(book.rows[0][2], Cell::Text("participant_name".into()));
+    let p2 = book.rows.iter().find(|r| r[1] == Cell::Text(c.people[1].clone())).unwrap();
+    assert_eq!(p2[2], Cell::Text("Trần Văn Nam".into()));
+    assert_eq!(p2[9], Cell::Number(45203.0 + 8.0 / 24.0, Some(2)), "08:00 on 4 October, typed");
+    assert_eq!(p2[14], Cell::Text("present".into()));
+}
+
+#[actix_web::test]
+async fn a_long_export_arrives_whole_in_many_chunks() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+    // 3,000 more places in S2, enough for tens of chunks.
+    let mut sql = String::new();
+    for n in 0..3000 {
+        let person = uuid::Uuid::now_v7();
+        sql.push_str(&format!(
+            "INSERT INTO participants (id, full_name, search_name, category, gender, created_at, updated_at)
+             VALUES ('{person}', 'Người Học {n}', 'nguoi hoc {n}', 'learner', 'male',
+                 '2023-09-01 00:00:00', '2023-09-01 00:00:00');
+             INSERT INTO enrolments (id, session_id, participant_id, status, source, created_at, updated_at)
+             VALUES ('{}', '{}', '{person}', 'enrolled', 'import', '2023-09-01 00:00:00', '2023-09-01 00:00:00');",
+            uuid::Uuid::now_v7(),
+            c.sessions[1]
+        ));
+    }
+    app.execute_sql(&format!("BEGIN; {sql} COMMIT;"));
+
+    let reply = app.get("/api/v1/exports/enrolments", Some(&c.admin)).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.bytes.len() > 10 * 64 * 1024, "{} bytes", reply.bytes.len());
+    let lines = csv_lines(&reply);
+    assert_eq!(lines.len(), 1 + 15 + 3000);
+    assert!(lines.last().unwrap().contains(&c.sessions[3]), "S4 still last");
+
+    let reply = app.get("/api/v1/exports/enrolments?format=xlsx", Some(&c.admin)).await;
+    let book = Workbook::read(&reply.bytes);
+    assert_eq!(book.rows.len(), 1 + 15 + 3000);
+    let body = stats(&app, &c.admin, "").await;
+    assert_eq!(body["totals"]["people"], 6 + 3000);
+}
+
+#[actix_web::test]
+async fn local_days_follow_a_change_of_zone_at_start_up() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+    let days = |body: &Value| -> Vec<String> {
+        rows(body).iter().map(|r| r["day"].as_str().unwrap().to_owned()).collect()
+    };
+    let body = stats(&app, &c.admin, "group_by=day").await;
+    assert_eq!(days(&body), ["2023-10-02", "2023-10-03", "2023-10-04", "2099-10-05"]);
+
+    // Restarted in UTC, S2 (23:30 UTC on 2 October) moves to 2 October.
+    let db = app.stop();
+    let mut config = db.config();
+    config.timezone = chrono_tz::UTC;
+    let app = start(db, config).await;
+    let admin = app.admin_token().await;
+    let body = stats(&app, &admin, "group_by=day").await;
+    assert_eq!(days(&body), ["2023-10-02", "2023-10-04", "2099-10-05"]);
+    assert_eq!(rows(&body)[0]["enrolled"], 4 + 3);
+    let body = stats(&app, &admin, "group_by=session").await;
+    assert_eq!(rows(&body)[1]["session_starts_at"], "2023-10-02T23:30:00Z");
+}
+
+/// A cell of a sheet as the file holds it: text, or a number with its
+/// style index (dates, times and percentages are styled numbers), or
+/// nothing (a column the row skips).
+#[derive(Debug, PartialEq)]
+enum Cell {
+    Empty,
+    Text(String),
+    Number(f64, Option<u32>),
+}
+
+impl Cell {
+    fn text(&self) -> &str {
+        match self {
+            Cell::Text(text) => text,
+            other => panic!("{other:?} where text was expected"),
+        }
+    }
+}
+
+/// The one sheet of an XLSX file, read with the zip crate and a reader of
+/// just the SpreadsheetML that lophoc writes (inline strings, `<v>`
+/// numbers), so that the test does not trust lophoc's own writer.
+struct Workbook {
+    sheet_name: String,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Workbook {
+    fn read(bytes: &[u8]) -> Self {
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip archive");
+        let mut part = |name: &str| {
+            let mut text = String::new();
+            archive
+                .by_name(name)
+                .unwrap_or_else(|_| panic!("{name}"))
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        };
+        for required in
+            ["[Content_Types].xml", "_rels/.rels", "xl/_rels/workbook.xml.rels", "xl/styles.xml"]
+        {
+            assert!(part(required).starts_with("<?xml"), "{required}");
+        }
+        let workbook = part("xl/workbook.xml");
+        let sheet_name = between(&workbook, "<sheet name=\"", "\"").to_owned();
+        let sheet = part("xl/worksheets/sheet1.xml");
+        let mut rows = Vec::new();
+        for (r, row) in sheet.split("<row ").skip(1).enumerate() {
+            assert!(row.starts_with(&format!("r=\"{}\"", r + 1)), "rows numbered from 1");
+            let mut cells = Vec::new();
+            for cell in row.split("<c ").skip(1) {
+                // Cells name their place (`r="C2"`); skipped ones are empty.
+                let place = between(cell, "r=\"", "\"");
+                let letters = place.trim_end_matches(|c: char| c.is_ascii_digit());
+                let column = letters.bytes().fold(0, |n, b| n * 26 + usize::from(b - b'A' + 1)) - 1;
+                assert!(column >= cells.len(), "cells in column order");
+                cells.resize_with(column, || Cell::Empty);
+                let style = cell
+                    .split_once(" s=\"")
+                    .filter(|(attributes, _)| !attributes.contains('>'))
+                    .map(|(_, rest)| rest[..rest.find('"').unwrap()].parse().unwrap());
+                if cell.contains("t=\"inlineStr\"") {
+                    let text = between(cell, "<t xml:space=\"preserve\">", "</t>");
+                    let text =
+                        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"");
+                    cells.push(Cell::Text(text.replace("&amp;", "&")));
+                } else {
+                    cells.push(Cell::Number(between(cell, "<v>", "</v>").parse().unwrap(), style));
+                }
+            }
+            rows.push(cells);
+        }
+        Self { sheet_name, rows }
+    }
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("{start} in {text}")) + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}
