@@ -50,7 +50,11 @@ pub struct XlsxSheet<W: Write> {
 impl<W: Write> XlsxSheet<W> {
     pub fn start(out: W, title: &str, header: &[&str]) -> io::Result<Self> {
         let mut zip = ZipWriter::new_stream(out);
-        let options = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        // Level 1: most of the size saving of deflate at a fraction of the
+        // time of the default level, for sheets of a million rows.
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1));
         let workbook = format!(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="{}" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
