@@ -80,19 +80,27 @@ pub async fn enrolment_stats(
     let group_by = GroupKey::parse_list(shape.group_by.as_deref().unwrap_or(""))?;
     let zone = state.config.timezone;
     let now = db::now();
-    let stats =
-        state.db.run(move |conn| Stats::compute(conn, &filter, group_by, now, zone)).await?;
     let format = match shape.format.unwrap_or(StatsFormat::Json) {
-        StatsFormat::Json => return Ok(HttpResponse::Ok().json(stats)),
-        StatsFormat::Csv => FileFormat::Csv,
-        StatsFormat::Xlsx => FileFormat::Xlsx,
+        StatsFormat::Json => None,
+        StatsFormat::Csv => Some(FileFormat::Csv),
+        StatsFormat::Xlsx => Some(FileFormat::Xlsx),
     };
-    let written = (|| {
-        let mut sheet = Sheet::start(format, Vec::new(), &stats.title(), &stats.header())?;
-        stats.for_each_line(|cells| sheet.row(cells))?;
-        sheet.finish()
-    })()
-    .map_err(|err: io::Error| AppError::internal("writing statistics", err))?;
+    // The file is written on the blocking pool too: deflating a long table
+    // would hold up an actix worker.
+    let (stats, written) = state
+        .db
+        .run(move |conn| {
+            let stats = Stats::compute(conn, &filter, group_by, now, zone)?;
+            let written = format
+                .map(|format| stats_file(&stats, format))
+                .transpose()
+                .map_err(|err| AppError::internal("writing statistics", err))?;
+            Ok((stats, written))
+        })
+        .await?;
+    let (Some(format), Some(written)) = (format, written) else {
+        return Ok(HttpResponse::Ok().json(stats));
+    };
     Ok(file(format, "lophoc-enrolment-stats", zone).body(written))
 }
 
@@ -139,16 +147,24 @@ pub async fn export_enrolments(
     actix_web::rt::task::spawn_blocking(move || {
         let _slot = slot;
         let failed = tx.clone();
-        match export::write(&mut conn, &filter, format, zone, ChunkSender::new(tx)) {
-            Ok(_) => {}
-            Err(err) if err.is_client_gone() => tracing::info!("export stopped: the client left"),
-            Err(err) => {
-                tracing::error!(error = %err, "export failed");
-                // Ends the response with an error, so that the client sees
-                // a broken download rather than a complete-looking file.
-                let _ = failed.blocking_send(Err(io::Error::other("export failed")));
+        let sender = ChunkSender::new(tx, tokio::runtime::Handle::current());
+        // A panic must end the response as a failure too, not as a short
+        // file that looks complete.
+        let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            export::write(&mut conn, &filter, format, zone, sender)
+        }));
+        let failure = match written {
+            Ok(Ok(_)) => return,
+            Ok(Err(err)) if err.is_client_gone() => {
+                return tracing::info!("export stopped: the client left or stopped reading");
             }
-        }
+            Ok(Err(err)) => err.to_string(),
+            Err(_) => "a panic".to_owned(),
+        };
+        tracing::error!(error = %failure, "export failed");
+        // Ends the response with an error, so that the client sees a
+        // broken download rather than a complete-looking file.
+        let _ = failed.blocking_send(Err(io::Error::other("export failed")));
     });
     // Until the first chunk the answer can still be a problem document.
     let first = match rx.recv().await {
@@ -158,6 +174,13 @@ pub async fn export_enrolments(
     let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let body = futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest);
     Ok(file(format, "lophoc-enrolments", zone).streaming::<_, io::Error>(body))
+}
+
+/// The statistics as a file: the table, then its totals row.
+fn stats_file(stats: &Stats, format: FileFormat) -> io::Result<Vec<u8>> {
+    let mut sheet = Sheet::start(format, Vec::new(), &stats.title(), &stats.header())?;
+    stats.for_each_line(|cells| sheet.row(cells))?;
+    sheet.finish()
 }
 
 /// A `200` for a file download: its type, and a name with today's date.

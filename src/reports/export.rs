@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use super::filter::ReportFilter;
 use super::sql::{self, Statement};
 use crate::attendance::AttendanceStatus;
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
 use crate::local_time;
 use crate::participants::{Category, Gender};
@@ -25,6 +25,10 @@ use crate::sheets::{Cell, FileFormat, Sheet};
 
 pub const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;
+
+/// How long a chunk may wait for a client that has stopped reading before
+/// the export gives up, freeing its connection and its slot.
+const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 const HEADER: [&str; 15] = [
     "enrolment_id",
@@ -133,11 +137,7 @@ pub fn write<W: Write>(
     zone: Tz,
     out: W,
 ) -> Result<W, ExportError> {
-    let backend = match conn {
-        DbConnection::Sqlite(_) => Backend::Sqlite,
-        DbConnection::Postgresql(_) => Backend::Postgres,
-    };
-    let mut statement = Statement::new(backend);
+    let mut statement = Statement::for_connection(conn);
     statement.push(SELECT);
     filter.push_from_where(&mut statement);
     statement.push(ORDER);
@@ -169,22 +169,31 @@ pub fn write<W: Write>(
 /// The writing end of a streamed response body: bytes are gathered into
 /// chunks and handed to the response through a bounded channel, blocking
 /// (on the blocking pool, never an actix worker) while the client is
-/// behind. A closed channel (the client left) is `BrokenPipe`.
+/// behind. A closed channel (the client left), or a client that takes no
+/// chunk for [`SEND_DEADLINE`], is `BrokenPipe`.
 pub struct ChunkSender {
     tx: mpsc::Sender<io::Result<Bytes>>,
+    /// The runtime whose timer bounds the wait.
+    runtime: tokio::runtime::Handle,
     buffer: Vec<u8>,
 }
 
 impl ChunkSender {
-    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>) -> Self {
-        Self { tx, buffer: Vec::with_capacity(CHUNK_BYTES) }
+    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>, runtime: tokio::runtime::Handle) -> Self {
+        Self { tx, runtime, buffer: Vec::with_capacity(CHUNK_BYTES) }
     }
 
     fn send(&mut self) -> io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES));
-        self.tx
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client has gone"))
+        let chunk =
+            Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES)));
+        let sent =
+            self.runtime.block_on(tokio::time::timeout(SEND_DEADLINE, self.tx.send(Ok(chunk))));
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => {
+                Err(io::Error::new(io::ErrorKind::BrokenPipe, "the client has gone"))
+            }
+        }
     }
 }
 

@@ -38,8 +38,12 @@ impl Statement {
         Self { backend, sql: String::new(), values: Vec::new() }
     }
 
-    pub fn backend(&self) -> DbKind {
-        self.backend
+    /// An empty statement in the dialect of `conn`'s backend.
+    pub fn for_connection(conn: &DbConnection) -> Self {
+        Self::new(match conn {
+            DbConnection::Sqlite(_) => DbKind::Sqlite,
+            DbConnection::Postgresql(_) => DbKind::Postgres,
+        })
     }
 
     pub fn push(&mut self, sql: &str) -> &mut Self {

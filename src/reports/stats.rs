@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::filter::ReportFilter;
 use super::sql::{self, Statement, Value};
-use crate::db::{Backend, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{AppError, FieldIssue, InvalidField};
 use crate::local_time;
 use crate::participants::{Category, Gender};
@@ -215,13 +215,13 @@ COALESCE(SUM(CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late')
 COUNT(DISTINCT CASE WHEN e.status = 'enrolled' THEN e.participant_id END) AS people,
 COUNT(DISTINCT CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late') THEN e.participant_id END) AS people_attended";
 
+/// The grouped query, written into `sql` (empty, of the right dialect).
 fn grouped(
-    backend: Backend,
+    mut sql: Statement,
     filter: &ReportFilter,
     keys: &[GroupKey],
     now: NaiveDateTime,
 ) -> Statement {
-    let mut sql = Statement::new(backend);
     sql.push("SELECT ");
     for key in GroupKey::ALL {
         for (alias, expression, null_type) in key.columns() {
@@ -324,15 +324,13 @@ impl Stats {
         now: NaiveDateTime,
         zone: Tz,
     ) -> Result<Self, AppError> {
-        let backend = match conn {
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-            DbConnection::Postgresql(_) => Backend::Postgres,
-        };
-        let totals: Vec<GroupRow> = sql::load(conn, grouped(backend, filter, &[], now))?;
+        let totals = grouped(Statement::for_connection(conn), filter, &[], now);
+        let totals: Vec<GroupRow> = sql::load(conn, totals)?;
         let totals = totals.first().map(GroupRow::counts).ok_or_else(|| {
             AppError::internal("statistics", "an aggregate without GROUP BY gave no row")
         })?;
-        let rows: Vec<GroupRow> = sql::load(conn, grouped(backend, filter, &group_by, now))?;
+        let rows = grouped(Statement::for_connection(conn), filter, &group_by, now);
+        let rows: Vec<GroupRow> = sql::load(conn, rows)?;
         let has = |key| group_by.contains(&key);
         let rows = rows
             .into_iter()
@@ -453,6 +451,7 @@ fn push_counts(cells: &mut Vec<Cell<'_>>, counts: &Counts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Backend;
 
     #[test]
     fn group_by_reads_known_keys_once_each() {
@@ -474,8 +473,8 @@ mod tests {
             ..ReportFilter::default()
         };
         let now = NaiveDateTime::default();
-        let pg = grouped(Backend::Postgres, &filter, &[GroupKey::Day], now);
-        let lite = grouped(Backend::Sqlite, &filter, &[GroupKey::Day], now);
+        let pg = grouped(Statement::new(Backend::Postgres), &filter, &[GroupKey::Day], now);
+        let lite = grouped(Statement::new(Backend::Sqlite), &filter, &[GroupKey::Day], now);
         let (pg, lite) = (pg.text(), lite.text());
         assert!(pg.contains("c.programme_id = $3") && pg.contains("s.local_day <= $4"), "{pg}");
         assert!(lite.contains("c.programme_id = ?") && !lite.contains('$'), "{lite}");

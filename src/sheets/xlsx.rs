@@ -139,8 +139,9 @@ fn column_name(index: usize) -> String {
     String::from_utf8(name).unwrap_or_default()
 }
 
-/// Text as XML character data. Names and titles never hold control
-/// characters (requests with them are refused), which XML could not carry.
+/// Text as XML character data. Characters that XML 1.0 cannot carry
+/// (control characters, U+FFFE, U+FFFF) are left out: requests with control
+/// characters are refused, but rows imported by other means are not checked.
 fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -149,6 +150,8 @@ fn escape(text: &str) -> String {
             '<' => escaped.push_str("&lt;"),
             '>' => escaped.push_str("&gt;"),
             '"' => escaped.push_str("&quot;"),
+            '\t' | '\n' | '\r' => escaped.push(c),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {}
             c => escaped.push(c),
         }
     }
@@ -193,5 +196,6 @@ mod tests {
         assert_eq!(sheet_name("Enrolments by category/day"), "Enrolments by categoryday");
         assert_eq!(sheet_name(&"x".repeat(40)).len(), 31);
         assert_eq!(escape("Lan & <Hoa>"), "Lan &amp; &lt;Hoa&gt;");
+        assert_eq!(escape("Lan\u{0}\u{ffff}\u{1b}Hoa"), "LanHoa", "not XML characters");
     }
 }
