@@ -36,8 +36,9 @@ pub enum FileFormat {
     /// separated, one header row. Text that a spreadsheet would run as a
     /// formula (beginning with `=`, `+`, `-`, `@`) is prefixed with `'`.
     Csv,
-    /// An Excel workbook of one sheet with a header row; numbers, days and
-    /// times are typed cells.
+    /// An Excel workbook with a header row; numbers, days and times are
+    /// typed cells. Past Excel's 1,048,576 rows a sheet, the rows go on to
+    /// a next sheet, with the header again.
     Xlsx,
 }
 

@@ -12,14 +12,12 @@ use zip::{CompressionMethod, ZipWriter};
 
 use super::Cell;
 
-const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>"#;
+/// Excel's limit of rows on one sheet; longer tables go on to more sheets,
+/// each with the header again.
+const ROWS_PER_SHEET: u32 = 1_048_576;
 
 const PACKAGE_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
-
-const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#;
 
 /// The cell formats the sheet uses, by their index in `cellXfs`.
 mod style {
@@ -42,44 +40,68 @@ const SHEET_END: &str = "</sheetData></worksheet>";
 
 pub struct XlsxSheet<W: Write> {
     zip: ZipWriter<StreamWriter<W>>,
+    options: SimpleFileOptions,
+    title: String,
+    header: Vec<String>,
+    /// Sheets begun so far; the last is being written.
+    sheets: u32,
+    rows_per_sheet: u32,
+    /// Rows written on the current sheet, its header included.
+    rows: u32,
     /// The row being written, sent to the compressor whole.
     xml: String,
-    rows: u32,
 }
 
 impl<W: Write> XlsxSheet<W> {
     pub fn start(out: W, title: &str, header: &[&str]) -> io::Result<Self> {
-        let mut zip = ZipWriter::new_stream(out);
+        Self::start_with_limit(out, title, header, ROWS_PER_SHEET)
+    }
+
+    /// The sheets come first, as their rows arrive; the parts that list
+    /// them (workbook, relationships, content types) are written at the
+    /// end, when their number is known. A zip archive's order is free.
+    fn start_with_limit(
+        out: W,
+        title: &str,
+        header: &[&str],
+        rows_per_sheet: u32,
+    ) -> io::Result<Self> {
         // Level 1: most of the size saving of deflate at a fraction of the
         // time of the default level, for sheets of a million rows.
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(1));
-        let workbook = format!(
-            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="{}" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
-            escape(&sheet_name(title))
-        );
-        let parts = [
-            ("[Content_Types].xml", CONTENT_TYPES),
-            ("_rels/.rels", PACKAGE_RELS),
-            ("xl/workbook.xml", workbook.as_str()),
-            ("xl/_rels/workbook.xml.rels", WORKBOOK_RELS),
-            ("xl/styles.xml", STYLES),
-        ];
-        for (name, xml) in parts {
-            zip.start_file(name, options)?;
-            zip.write_all(xml.as_bytes())?;
-        }
-        zip.start_file("xl/worksheets/sheet1.xml", options)?;
-        zip.write_all(SHEET_START.as_bytes())?;
-        let mut sheet = Self { zip, xml: String::new(), rows: 0 };
-        let cells: Vec<Cell<'_>> = header.iter().map(|name| Cell::Text(name)).collect();
-        sheet.write_row(&cells, Some(style::HEADER))?;
+        let mut sheet = Self {
+            zip: ZipWriter::new_stream(out),
+            options,
+            title: title.to_owned(),
+            header: header.iter().map(|name| (*name).to_owned()).collect(),
+            sheets: 0,
+            rows_per_sheet,
+            rows: 0,
+            xml: String::new(),
+        };
+        sheet.begin_sheet()?;
         Ok(sheet)
     }
 
+    fn begin_sheet(&mut self) -> io::Result<()> {
+        self.sheets += 1;
+        self.rows = 0;
+        self.zip.start_file(format!("xl/worksheets/sheet{}.xml", self.sheets), self.options)?;
+        self.zip.write_all(SHEET_START.as_bytes())?;
+        let header = std::mem::take(&mut self.header);
+        let cells: Vec<Cell<'_>> = header.iter().map(|name| Cell::Text(name)).collect();
+        let written = self.write_row(&cells, Some(style::HEADER));
+        self.header = header;
+        written
+    }
+
     pub fn row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        if self.rows == self.rows_per_sheet {
+            self.zip.write_all(SHEET_END.as_bytes())?;
+            self.begin_sheet()?;
+        }
         self.write_row(cells, None)
     }
 
@@ -114,16 +136,61 @@ impl<W: Write> XlsxSheet<W> {
 
     pub fn finish(mut self) -> io::Result<W> {
         self.zip.write_all(SHEET_END.as_bytes())?;
+        let numbers = 1..=self.sheets;
+        let mut content_types = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>"#,
+        );
+        let mut workbook = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>"#,
+        );
+        let mut relationships = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
+        );
+        for n in numbers {
+            content_types.push_str(&format!(
+                r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
+            ));
+            workbook.push_str(&format!(
+                r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
+                escape(&sheet_name(&self.title, n))
+            ));
+            relationships.push_str(&format!(
+                r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
+            ));
+        }
+        content_types.push_str("</Types>");
+        workbook.push_str("</sheets></workbook>");
+        relationships.push_str(&format!(
+            r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
+            self.sheets + 1
+        ));
+        let parts = [
+            ("[Content_Types].xml", content_types.as_str()),
+            ("_rels/.rels", PACKAGE_RELS),
+            ("xl/workbook.xml", workbook.as_str()),
+            ("xl/_rels/workbook.xml.rels", relationships.as_str()),
+            ("xl/styles.xml", STYLES),
+        ];
+        for (name, xml) in parts {
+            self.zip.start_file(name, self.options)?;
+            self.zip.write_all(xml.as_bytes())?;
+        }
         let mut out = self.zip.finish()?.into_inner();
         out.flush()?;
         Ok(out)
     }
 }
 
-/// A sheet name as Excel accepts it: at most 31 characters, none of
-/// `[]:*?/\`.
-fn sheet_name(title: &str) -> String {
-    title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(31).collect()
+/// The name of sheet `n` as Excel accepts it: at most 31 characters, none
+/// of `[]:*?/\`; from the second sheet on, with its number.
+fn sheet_name(title: &str, n: u32) -> String {
+    let suffix = if n == 1 { String::new() } else { format!(" ({n})") };
+    let kept = 31 - suffix.chars().count();
+    let name: String = title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(kept).collect();
+    name + &suffix
 }
 
 /// `A` for the first column, `Z`, then `AA`, `AB`…
@@ -178,6 +245,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rows_past_a_sheets_limit_go_on_to_the_next_sheet() {
+        let mut sheet = XlsxSheet::start_with_limit(Vec::new(), "Enrolments", &["n"], 3).unwrap();
+        for n in 1..=5 {
+            sheet.row(&[Cell::Count(n)]).unwrap();
+        }
+        let bytes = sheet.finish().unwrap();
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut part = |name: &str| {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+            text
+        };
+        let workbook = part("xl/workbook.xml");
+        assert!(workbook.contains(r#"<sheet name="Enrolments" sheetId="1" r:id="rId1"/>"#));
+        assert!(workbook.contains(r#"<sheet name="Enrolments (2)" sheetId="2" r:id="rId2"/>"#));
+        assert!(workbook.contains(r#"<sheet name="Enrolments (3)" sheetId="3" r:id="rId3"/>"#));
+        // Each sheet: the header, then at most two rows (3 with the header).
+        let values = |xml: String| -> Vec<String> {
+            xml.split("<v>").skip(1).map(|v| v[..v.find('<').unwrap()].to_owned()).collect()
+        };
+        assert_eq!(values(part("xl/worksheets/sheet1.xml")), ["1", "2"]);
+        assert_eq!(values(part("xl/worksheets/sheet2.xml")), ["3", "4"]);
+        assert_eq!(values(part("xl/worksheets/sheet3.xml")), ["5"]);
+        assert!(part("xl/worksheets/sheet3.xml").contains("<is><t xml:space=\"preserve\">n</t>"));
+        assert!(part("xl/_rels/workbook.xml.rels").contains(r#"Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles""#));
+        assert!(part("[Content_Types].xml").contains("/xl/worksheets/sheet3.xml"));
+    }
+
+    #[test]
     fn columns_are_named_as_spreadsheets_name_them() {
         let names: Vec<String> = [0, 1, 25, 26, 27, 51, 52, 701, 702].map(column_name).to_vec();
         assert_eq!(names, ["A", "B", "Z", "AA", "AB", "AZ", "BA", "ZZ", "AAA"]);
@@ -193,8 +289,9 @@ mod tests {
 
     #[test]
     fn sheet_names_fit_excel() {
-        assert_eq!(sheet_name("Enrolments by category/day"), "Enrolments by categoryday");
-        assert_eq!(sheet_name(&"x".repeat(40)).len(), 31);
+        assert_eq!(sheet_name("Enrolments by category/day", 1), "Enrolments by categoryday");
+        assert_eq!(sheet_name(&"x".repeat(40), 1).len(), 31);
+        assert_eq!(sheet_name(&"x".repeat(40), 12), format!("{} (12)", "x".repeat(26)));
         assert_eq!(escape("Lan & <Hoa>"), "Lan &amp; &lt;Hoa&gt;");
         assert_eq!(escape("Lan\u{0}\u{ffff}\u{1b}Hoa"), "LanHoa", "not XML characters");
     }

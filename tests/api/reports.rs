@@ -5,7 +5,7 @@ use std::io::Read;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, spawn_app, start};
+use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with, start};
 
 /// The seeded commune. Units: A (a hamlet), B (a school); p6 has no unit.
 ///
@@ -609,6 +609,63 @@ async fn a_long_export_arrives_whole_in_many_chunks() {
     assert_eq!(book.rows.len(), 1 + 15 + 3000);
     let body = stats(&app, &c.admin, "").await;
     assert_eq!(body["totals"]["people"], 6 + 3000);
+}
+
+#[actix_web::test]
+async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
+    // A pool of four connections leaves one of them to exports.
+    let app = spawn_app_with(|config| config.db_pool_size = 4).await;
+    let admin = app.admin_token().await;
+    let course = app.create_course(&admin, None).await;
+    let session = id_of(&app.create_session(&admin, &course, 2, &[]).await);
+    // 60,000 places: some 15 MB of CSV, more than the chunks in flight and
+    // the sockets' buffers hold, so that an unread export stays open.
+    let (series, id) = if app.db().is_postgres() {
+        (
+            "WITH n(i) AS (SELECT generate_series(1, 60000))",
+            "'00000000-0000-7000-9000-' || lpad(i::text, 12, '0')",
+        )
+    } else {
+        (
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60000)",
+            "printf('00000000-0000-7000-9000-%012d', i)",
+        )
+    };
+    let t = "'2023-09-01 00:00:00'";
+    app.execute_sql(&format!(
+        "{series} INSERT INTO participants (id, full_name, search_name, category, gender, created_at, updated_at)
+             SELECT {id}, 'Người Học Số ' || i, 'nguoi hoc so ' || i, 'learner', 'female', {t}, {t} FROM n;
+         INSERT INTO enrolments (id, session_id, participant_id, status, source, created_at, updated_at)
+             SELECT replace(id, '-9000-', '-a000-'), '{session}', id, 'enrolled', 'import', {t}, {t}
+             FROM participants WHERE id LIKE '00000000-0000-7000-9000-%';"
+    ));
+
+    let client = awc::Client::default();
+    let url = format!("{}/api/v1/exports/enrolments", app.address);
+    let unread = client.get(&url).bearer_auth(&admin).send().await.expect("the export starts");
+    assert_eq!(unread.status(), 200);
+    let busy = app.get("/api/v1/exports/enrolments?format=xlsx", Some(&admin)).await;
+    busy.assert_problem(503, "service_unavailable");
+    assert_eq!(busy.header("retry-after"), Some("30"));
+    assert_eq!(stats(&app, &admin, "").await["totals"]["enrolled"], 60_000, "the API still serves");
+
+    // Its client leaves: the export stops and frees its slot.
+    drop(unread);
+    let mut waited = 0;
+    let reply = loop {
+        let reply = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+        if reply.status != 503 || waited >= 100 {
+            break reply;
+        }
+        waited += 1;
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(reply.status, 200, "the slot came back");
+    assert_eq!(csv_lines(&reply).len(), 1 + 60_000);
+}
+
+fn id_of(session: &Value) -> String {
+    session["id"].as_str().unwrap().to_owned()
 }
 
 #[actix_web::test]
