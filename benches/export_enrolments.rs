@@ -1,6 +1,7 @@
 //! How much memory the server needs to stream an export of 1,000,000
 //! enrolments, against one of 10,000: the figure PRODUCT.md asks for ("a
-//! million rows do not need a million rows of memory").
+//! million rows do not need a million rows of memory"). Then how long the
+//! statistics over the same million take.
 //!
 //! `cargo bench --bench export_enrolments` runs it on a temporary SQLite
 //! file; with `BENCH_DATABASE_URL=postgres://…/db` (an empty database it
@@ -86,6 +87,22 @@ fn main() {
                 secs(started),
                 memory_mib("VmHWM:")
             );
+        }
+
+        // The statistics over the same million, computed by the database.
+        println!("\n{:<34} {:>6} {:>9}", "statistics (JSON)", "rows", "ms");
+        for group_by in ["", "category", "organization,gender", "session,category", "day,course"] {
+            let started = Instant::now();
+            let mut response = client
+                .get(format!("{address}/api/v1/stats/enrolments?group_by={group_by}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("the statistics answer");
+            let body: serde_json::Value = response.json().limit(1 << 24).await.expect("JSON");
+            let rows = body["rows"].as_array().map_or(0, Vec::len);
+            let label = format!("group_by={group_by}");
+            println!("{label:<34} {rows:>6} {:>9.0}", secs(started) * 1000.0);
         }
         handle.stop(false).await;
     });

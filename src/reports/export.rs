@@ -14,7 +14,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 use tokio::sync::mpsc;
 
-use super::filter::ReportFilter;
+use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement};
 use crate::attendance::AttendanceStatus;
 use crate::db::DbConnection;
@@ -139,7 +139,7 @@ pub fn write<W: Write>(
 ) -> Result<W, ExportError> {
     let mut statement = Statement::for_connection(conn);
     statement.push(SELECT);
-    filter.push_from_where(&mut statement);
+    filter.push_from_where(&mut statement, Tables::ALL);
     statement.push(ORDER);
     let mut sheet = Sheet::start(format, out, "Enrolments", &HEADER)?;
     sql::for_each_row(conn, statement, |row: ExportRow| {

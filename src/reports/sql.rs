@@ -7,8 +7,9 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
 use diesel::connection::DefaultLoadingMode;
+use diesel::connection::SimpleConnection;
 use diesel::deserialize::QueryableByName;
-use diesel::pg::{Pg, PgRowByRowLoadingMode};
+use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::serialize::ToSql;
@@ -36,6 +37,10 @@ pub struct Statement {
 impl Statement {
     pub fn new(backend: DbKind) -> Self {
         Self { backend, sql: String::new(), values: Vec::new() }
+    }
+
+    pub fn backend(&self) -> DbKind {
+        self.backend
     }
 
     /// An empty statement in the dialect of `conn`'s backend.
@@ -96,11 +101,14 @@ impl Statement {
     }
 }
 
+/// How many rows a PostgreSQL cursor hands over at a time.
+const FETCH_ROWS: usize = 1000;
+
 /// Runs `statement` and gives its rows to `each`, one at a time, without
-/// holding them all: SQLite steps through its result, PostgreSQL sends
-/// rows one by one (libpq's single-row mode) instead of the whole result.
-/// Dropping out early (an `Err` from `each`) still reads PostgreSQL's rest
-/// of the result, so that the connection can be used again.
+/// holding them all: SQLite steps through its result; PostgreSQL reads a
+/// cursor [`FETCH_ROWS`] at a time, inside a transaction, so that stopping
+/// early (an `Err` from `each`, a client gone) closes the cursor with the
+/// transaction instead of reading the rest of the result.
 pub fn for_each_row<U, E>(
     conn: &mut DbConnection,
     statement: Statement,
@@ -116,15 +124,30 @@ where
             for row in rows {
                 each(row?)?;
             }
+            Ok(())
         }
-        DbConnection::Postgresql(conn) => {
-            let rows = statement.boxed::<Pg>().load_iter::<U, PgRowByRowLoadingMode>(conn)?;
-            for row in rows {
-                each(row?)?;
+        DbConnection::Postgresql(conn) => conn.transaction(|conn| {
+            // Plan for reading the whole result (hash joins, one sort), not
+            // for the first rows fast, as PostgreSQL plans cursors by default.
+            conn.batch_execute("SET LOCAL cursor_tuple_fraction = 1.0")?;
+            let declare = Statement {
+                sql: format!("DECLARE report NO SCROLL CURSOR FOR {}", statement.sql),
+                ..statement
+            };
+            declare.boxed::<Pg>().execute(conn)?;
+            let fetch = format!("FETCH {FETCH_ROWS} FROM report");
+            loop {
+                let rows: Vec<U> = diesel::sql_query(&fetch).load(conn)?;
+                let last = rows.len() < FETCH_ROWS;
+                for row in rows {
+                    each(row)?;
+                }
+                if last {
+                    return Ok(());
+                }
             }
-        }
+        }),
     }
-    Ok(())
 }
 
 /// Runs `statement` and loads all its rows: for results known to be small
