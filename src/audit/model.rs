@@ -24,7 +24,8 @@ text_enum! {
 
 text_enum! {
     /// `promote`: a waitlisted place became an enrolled one; `mark`: an
-    /// attendance mark on a place changed.
+    /// attendance mark on a place changed; `export`: a user (the entity)
+    /// downloaded the enrolment export, with the filters in `changes`.
     pub enum Action {
         Create => "create",
         Update => "update",
@@ -36,6 +37,7 @@ text_enum! {
         Login => "login",
         Logout => "logout",
         ChangePassword => "change_password",
+        Export => "export",
     }
 }
 

@@ -13,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::export::{self, CHUNKS_AHEAD, ChunkSender};
 use super::filter::{ReportFilter, ReportQuery};
 use super::stats::{GroupKey, Stats};
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::AppError;
@@ -144,6 +145,13 @@ pub async fn export_enrolments(
         .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 30 })?;
     let mut conn = state.db.connection().await?;
     let (tx, mut rx) = mpsc::channel(CHUNKS_AHEAD);
+    // Exports carry personal data (children's names among them): who took
+    // one, and of what, goes into the audit trail.
+    let actor = Actor::user(caller.id());
+    let mut filters = serde_json::to_value(&filter).unwrap_or_default();
+    filters["format"] = serde_json::json!(format);
+    let changes = FieldChange::diff(None::<&()>, &filters, &[]);
+    let user_id = caller.id().to_owned();
     actix_web::rt::task::spawn_blocking(move || {
         let _slot = slot;
         let failed = tx.clone();
@@ -151,6 +159,7 @@ pub async fn export_enrolments(
         // A panic must end the response as a failure too, not as a short
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            audit::record(&mut conn, &actor, Action::Export, EntityType::User, &user_id, changes)?;
             export::write(&mut conn, &filter, format, zone, sender)
         }));
         let failure = match written {

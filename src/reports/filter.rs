@@ -3,7 +3,7 @@
 //! trainers and participants see no reports).
 
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -28,8 +28,9 @@ pub struct ReportQuery {
     pub to: Option<NaiveDate>,
 }
 
-/// The enrolments a report counts or lists.
-#[derive(Clone, Debug, Default)]
+/// The enrolments a report counts or lists. Its `Serialize` form is what
+/// the audit trail records of an export.
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct ReportFilter {
     pub programme_id: Option<String>,
     pub course_id: Option<String>,

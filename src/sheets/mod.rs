@@ -7,7 +7,7 @@ mod xlsx;
 use std::io::{self, Write};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One cell of a row.
@@ -29,7 +29,7 @@ impl<'a> From<Option<&'a str>> for Cell<'a> {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     /// UTF-8 with a byte-order mark (so that Excel reads Vietnamese), comma

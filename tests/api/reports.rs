@@ -551,6 +551,17 @@ async fn the_export_lists_every_enrolment_in_session_order() {
         line_of(1, 5)
     );
 
+    // Each export is in the audit trail, with its filters.
+    let trail = app.get("/api/v1/audit-events?action=export", Some(&c.admin)).await;
+    let events = trail.body["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{:#}", trail.body);
+    assert_eq!(events[0]["entity_type"], "user");
+    assert_eq!(events[0]["actor_id"], events[0]["entity_id"]);
+    assert_eq!(
+        events[0]["changes"],
+        json!([{"field": "format", "from": null, "to": "csv", "redacted": false}])
+    );
+
     // Anonymising p3 empties their name; the counts stay.
     let before = stats(&app, &c.admin, "group_by=category").await;
     let path = format!("/api/v1/participants/{}/anonymize", c.people[2]);
@@ -567,6 +578,11 @@ async fn the_export_lists_every_enrolment_in_session_order() {
     let query = format!("/api/v1/exports/enrolments?format=xlsx&course_id={}", c.courses[1]);
     let reply = app.get(&query, Some(&c.admin)).await;
     assert_eq!(reply.status, 200);
+    let trail = app.get("/api/v1/audit-events?action=export", Some(&c.admin)).await;
+    let last = trail.body["items"].as_array().unwrap().last().unwrap().clone();
+    let fields: Vec<&str> =
+        last["changes"].as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["course_id", "format"], "only the filters given");
     let book = Workbook::read(&reply.bytes);
     assert_eq!(book.sheet_name, "Enrolments");
     assert_eq!(book.rows.len(), 1 + 3, "S3's three places");
