@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::{IntoParams, ToSchema};
 
-use super::export::{self, CHUNKS_AHEAD, ChunkSender};
+use super::export::{self, CHUNKS_AHEAD, ChunkSender, SEND_DEADLINE};
 use super::filter::{ReportFilter, ReportQuery};
 use super::stats::{GroupKey, Stats};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
@@ -155,7 +155,8 @@ pub async fn export_enrolments(
     actix_web::rt::task::spawn_blocking(move || {
         let _slot = slot;
         let failed = tx.clone();
-        let sender = ChunkSender::new(tx, tokio::runtime::Handle::current());
+        let runtime = tokio::runtime::Handle::current();
+        let sender = ChunkSender::new(tx, runtime.clone());
         // A panic must end the response as a failure too, not as a short
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -172,8 +173,10 @@ pub async fn export_enrolments(
         };
         tracing::error!(error = %failure, "export failed");
         // Ends the response with an error, so that the client sees a
-        // broken download rather than a complete-looking file.
-        let _ = failed.blocking_send(Err(io::Error::other("export failed")));
+        // broken download rather than a complete-looking file; waiting for
+        // room no longer than for any chunk.
+        let failure = failed.send(Err(io::Error::other("export failed")));
+        let _ = runtime.block_on(tokio::time::timeout(SEND_DEADLINE, failure));
     });
     // Until the first chunk the answer can still be a problem document.
     let first = match rx.recv().await {

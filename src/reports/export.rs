@@ -28,7 +28,7 @@ pub const CHUNKS_AHEAD: usize = 4;
 
 /// How long a chunk may wait for a client that has stopped reading before
 /// the export gives up, freeing its connection and its slot.
-const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+pub const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 const HEADER: [&str; 15] = [
     "enrolment_id",
