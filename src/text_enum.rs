@@ -78,6 +78,7 @@ pub(crate) use {text_conversions, text_enum};
 mod tests {
     use crate::organizations::OrganizationKind;
     use crate::participants::{Category, Gender};
+    use crate::reports::stats::GroupKey;
     use crate::users::Role;
 
     macro_rules! assert_consistent {
@@ -93,6 +94,6 @@ mod tests {
 
     #[test]
     fn spelling_is_consistent() {
-        assert_consistent!(Role, OrganizationKind, Category, Gender);
+        assert_consistent!(Role, OrganizationKind, Category, Gender, GroupKey);
     }
 }

@@ -15,21 +15,21 @@ use crate::error::{AppError, FieldIssue, InvalidField};
 use crate::local_time;
 use crate::participants::{Category, Gender};
 use crate::sheets::Cell;
+use crate::text_enum::text_enum;
 
-/// What rows can be grouped by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupKey {
-    /// The person's category (their audience).
-    Category,
-    /// The person's unit.
-    Organization,
-    Gender,
-    Course,
-    Session,
-    Programme,
-    /// The session's day in the local zone.
-    Day,
+text_enum! {
+    /// What rows can be grouped by: the person's category (their audience),
+    /// unit and gender; the course, session and programme; and the
+    /// session's day in the local zone.
+    pub enum GroupKey {
+        Category => "category",
+        Organization => "organization",
+        Gender => "gender",
+        Course => "course",
+        Session => "session",
+        Programme => "programme",
+        Day => "day",
+    }
 }
 
 /// How a group key is selected: (alias, expression, SQL type of its NULL
@@ -38,37 +38,14 @@ pub enum GroupKey {
 type Column = (&'static str, &'static str, &'static str);
 
 impl GroupKey {
-    pub const ALL: [GroupKey; 7] = [
-        Self::Category,
-        Self::Organization,
-        Self::Gender,
-        Self::Course,
-        Self::Session,
-        Self::Programme,
-        Self::Day,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Category => "category",
-            Self::Organization => "organization",
-            Self::Gender => "gender",
-            Self::Course => "course",
-            Self::Session => "session",
-            Self::Programme => "programme",
-            Self::Day => "day",
-        }
-    }
-
     /// Reads `group_by`: keys separated by commas, each at most once; blank
     /// means no grouping (the rows are the totals).
     pub fn parse_list(text: &str) -> Result<Vec<GroupKey>, AppError> {
         let mut keys = Vec::new();
         for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
-            let Some(key) = Self::ALL.into_iter().find(|k| k.as_str() == word) else {
-                let names: Vec<&str> = Self::ALL.iter().map(|k| k.as_str()).collect();
-                let issue =
-                    FieldIssue::Invalid(format!("unknown key `{word}`; use {}", names.join(", ")));
+            let Some(key) = Self::parse(word) else {
+                let known = Self::ALL.join(", ");
+                let issue = FieldIssue::Invalid(format!("unknown key `{word}`; use {known}"));
                 return Err(AppError::BadParameter(vec![InvalidField::new("group_by", issue)]));
             };
             if keys.contains(&key) {
@@ -230,19 +207,34 @@ impl GroupRow {
     }
 }
 
-/// The places of each group by status. Attendance counts only on held
-/// places: a mark left on a place that was later cancelled (with its
-/// session) is not someone reached.
-const PLACES: &str = "
+/// A held place marked `present` or `late`: what "attended" means. Only
+/// held places count: a mark left on a place that was later cancelled
+/// (with its session) is not someone reached.
+macro_rules! attended {
+    () => {
+        "e.status = 'enrolled' AND m.status IN ('present', 'late')"
+    };
+}
+
+/// The places of each group by status.
+const PLACES: &str = concat!(
+    "
 COALESCE(SUM(CASE WHEN e.status = 'enrolled' THEN 1 ELSE 0 END), 0) AS enrolled,
 COALESCE(SUM(CASE WHEN e.status = 'waitlisted' THEN 1 ELSE 0 END), 0) AS waitlisted,
 COALESCE(SUM(CASE WHEN e.status = 'cancelled' THEN 1 ELSE 0 END), 0) AS cancelled,
-COALESCE(SUM(CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late') THEN 1 ELSE 0 END), 0) AS attended";
+COALESCE(SUM(CASE WHEN ",
+    attended!(),
+    " THEN 1 ELSE 0 END), 0) AS attended"
+);
 
 /// The people of each group, counted from its places (SQLite).
-const DISTINCT_PEOPLE: &str = ",
+const DISTINCT_PEOPLE: &str = concat!(
+    ",
 COUNT(DISTINCT CASE WHEN e.status = 'enrolled' THEN e.participant_id END) AS people,
-COUNT(DISTINCT CASE WHEN e.status = 'enrolled' AND m.status IN ('present', 'late') THEN e.participant_id END) AS people_attended";
+COUNT(DISTINCT CASE WHEN ",
+    attended!(),
+    " THEN e.participant_id END) AS people_attended"
+);
 
 /// The sums of each group over `per_person`, one row per person and group
 /// (PostgreSQL): a person is counted where they hold a place.
@@ -262,9 +254,9 @@ fn push_held(sql: &mut Statement, now: NaiveDateTime) {
     sql.push(",\nCOALESCE(SUM(CASE WHEN e.status = 'enrolled' AND s.ends_at <= ")
         .bind(Value::Time(now))
         .push(" THEN 1 ELSE 0 END), 0) AS held");
-    sql.push(",\nCOALESCE(SUM(CASE WHEN e.status = 'enrolled' AND s.ends_at <= ")
+    sql.push(concat!(",\nCOALESCE(SUM(CASE WHEN ", attended!(), " AND s.ends_at <= "))
         .bind(Value::Time(now))
-        .push(" AND m.status IN ('present', 'late') THEN 1 ELSE 0 END), 0) AS held_attended");
+        .push(" THEN 1 ELSE 0 END), 0) AS held_attended");
 }
 
 /// The grouped query, written into `sql` (empty, of the right dialect).
@@ -288,7 +280,7 @@ fn grouped(
         false => key.expression(alias),
     };
     sql.push("SELECT ");
-    for key in GroupKey::ALL {
+    for &key in GroupKey::VARIANTS {
         for (alias, _, null_type) in key.columns() {
             if keys.contains(&key) {
                 sql.push(&format!("{} AS {alias}, ", column(key, alias)));

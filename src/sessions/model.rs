@@ -298,10 +298,20 @@ const LOCAL_DAY_ZONE: &str = "sessions_local_day_zone";
 /// before the column existed have none). Run at start-up, before serving:
 /// every write after that stores the day with the session.
 pub fn fill_local_days(conn: &mut DbConnection, zone: Tz) -> QueryResult<usize> {
+    let in_zone = |conn: &mut DbConnection| {
+        Ok::<_, diesel::result::Error>(
+            settings::get(conn, LOCAL_DAY_ZONE)?.as_deref() == Some(zone.name()),
+        )
+    };
+    // The usual start: nothing to do, and no write lock taken to see it.
+    if in_zone(conn)? {
+        return Ok(0);
+    }
     db::write_transaction(conn, |conn| {
-        // Two servers starting at once rewrite the days one after the other.
+        // Two servers starting at once rewrite the days one after the other;
+        // the second finds the work done.
         db::serialize_with_others(conn, db::LockKey::LocalDays)?;
-        if settings::get(conn, LOCAL_DAY_ZONE)?.as_deref() == Some(zone.name()) {
+        if in_zone(conn)? {
             return Ok(0);
         }
         let starts: Vec<(String, NaiveDateTime)> =
