@@ -31,6 +31,9 @@ pub struct Config {
     /// The local zone of the people taking part: days (a session's day,
     /// day groups in statistics) are counted in it.
     pub timezone: chrono_tz::Tz,
+    /// Browser origins (`https://app.example.vn`) allowed to call the API
+    /// across origins; empty means CORS is off.
+    pub cors_origins: Vec<String>,
 }
 
 /// Failed-login limits: beyond `per_account` failures for one email, or
@@ -85,6 +88,7 @@ impl Config {
                 window: Duration::from_secs(15 * 60),
             },
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
+            cors_origins: Vec::new(),
         }
     }
 
@@ -131,8 +135,31 @@ impl Config {
                 format!("LOPHOC_TIMEZONE must be an IANA time zone such as Asia/Ho_Chi_Minh, not {zone:?}")
             })?;
         }
+        if let Some(origins) = var("LOPHOC_CORS_ORIGINS") {
+            config.cors_origins = parse_origins(&origins)?;
+        }
         Ok(config)
     }
+}
+
+/// `LOPHOC_CORS_ORIGINS`: origins separated by commas, each a scheme and a
+/// host with an optional port, as browsers send them in `Origin`.
+fn parse_origins(list: &str) -> Result<Vec<String>, String> {
+    let origins: Vec<String> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|origin| !origin.is_empty())
+        .map(|origin| origin.trim_end_matches('/').to_owned())
+        .collect();
+    for origin in &origins {
+        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        if host.is_none_or(|host| host.is_empty() || host.contains(['/', '?', '#', '*'])) {
+            return Err(format!(
+                "LOPHOC_CORS_ORIGINS lists origins such as https://app.example.vn, not {origin:?}"
+            ));
+        }
+    }
+    Ok(origins)
 }
 
 /// A positive number from the environment, or a message naming the variable.
@@ -189,6 +216,16 @@ mod tests {
         assert_eq!(bangkok.timezone, chrono_tz::Asia::Bangkok);
         let err = from(&[("LOPHOC_TIMEZONE", "Hanoi")]).unwrap_err();
         assert!(err.contains("LOPHOC_TIMEZONE"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        assert!(from(&[]).unwrap().cors_origins.is_empty());
+        let two = from(&[("LOPHOC_CORS_ORIGINS", "https://a.vn/, http://localhost:5173")]).unwrap();
+        assert_eq!(two.cors_origins, ["https://a.vn", "http://localhost:5173"]);
+        for bad in ["*", "a.vn", "https://a.vn/app", "ftp://a.vn"] {
+            assert!(from(&[("LOPHOC_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -100,8 +100,6 @@ pub enum FieldIssue {
     NotEnrolled,
     /// The same item twice in one request.
     Duplicate,
-    /// A `cursor` that this API did not hand out.
-    UnknownCursor,
     Range {
         min: i64,
         max: i64,
@@ -163,8 +161,6 @@ impl FieldIssue {
             (Self::Duplicate, Lang::Vi) => "xuất hiện nhiều lần".into(),
             (Self::NotObject, Lang::En) => "must be a JSON object".into(),
             (Self::NotObject, Lang::Vi) => "phải là một đối tượng JSON".into(),
-            (Self::UnknownCursor, Lang::En) => "is not a cursor this API handed out".into(),
-            (Self::UnknownCursor, Lang::Vi) => "không phải là con trỏ do API này cấp".into(),
             (Self::Range { min, max }, Lang::En) => {
                 format!("must be a whole number from {min} to {max}")
             }
@@ -373,6 +369,8 @@ pub enum AppError {
         limit: usize,
     },
     UnsupportedMediaType,
+    /// `If-Match` names a version of the resource that is no longer stored.
+    PreconditionFailed,
     TooManyRequests {
         retry_after_secs: u64,
     },
@@ -435,6 +433,7 @@ impl AppError {
             Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.code(),
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PreconditionFailed => "precondition_failed",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::ServiceUnavailable { .. } => "service_unavailable",
             Self::Internal => "internal_error",
@@ -453,6 +452,7 @@ impl AppError {
             Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.status(),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -475,6 +475,9 @@ impl AppError {
             Self::PayloadTooLarge { .. } => lang.pick("Payload too large", "Dữ liệu quá lớn"),
             Self::UnsupportedMediaType => {
                 lang.pick("Unsupported media type", "Kiểu nội dung không được hỗ trợ")
+            }
+            Self::PreconditionFailed => {
+                lang.pick("Precondition failed", "Điều kiện không còn đúng")
             }
             Self::TooManyRequests { .. } => lang.pick("Too many requests", "Quá nhiều yêu cầu"),
             Self::ServiceUnavailable { .. } => {
@@ -548,6 +551,12 @@ impl AppError {
                     "Hãy gửi nội dung dạng JSON với `Content-Type: application/json`.",
                 )
                 .into(),
+            Self::PreconditionFailed => lang
+                .pick(
+                    "The resource has changed since you read it (its ETag differs from `If-Match`); read it again and reapply your change.",
+                    "Bản ghi đã bị thay đổi kể từ lần bạn đọc (ETag khác `If-Match`); hãy tải lại rồi sửa lại.",
+                )
+                .into(),
             Self::TooManyRequests { retry_after_secs } => match lang {
                 Lang::En => format!("Too many attempts; try again in {retry_after_secs} seconds."),
                 Lang::Vi => format!("Quá nhiều lần thử; hãy thử lại sau {retry_after_secs} giây."),
@@ -617,6 +626,7 @@ impl AppError {
             404 => Self::NotFound,
             413 => Self::PayloadTooLarge { limit: body_limit },
             415 => Self::UnsupportedMediaType,
+            412 => Self::PreconditionFailed,
             429 => Self::TooManyRequests { retry_after_secs: 60 },
             503 => Self::ServiceUnavailable { retry_after_secs: 5 },
             _ => Self::Internal,
@@ -692,7 +702,24 @@ pub async fn render_problems(
         None => Some(problem_for_status(status, body_limit, lang)),
     };
     Ok(match replacement {
-        Some(new) => response.into_response(new),
+        Some(mut new) => {
+            // Headers that middleware inside this one added (CORS, say)
+            // belong to the answer whatever its body says.
+            let carried: Vec<_> = response
+                .headers()
+                .iter()
+                .filter(|(name, _)| {
+                    let describes_body =
+                        *name == header::CONTENT_TYPE || *name == header::CONTENT_LENGTH;
+                    !describes_body && !new.headers().contains_key(*name)
+                })
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            for (name, value) in carried {
+                new.headers_mut().append(name, value);
+            }
+            response.into_response(new)
+        }
         None => response,
     })
 }

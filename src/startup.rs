@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
-use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tokio::sync::Semaphore;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -17,6 +17,7 @@ use crate::auth::{AccessTokens, Passwords};
 use crate::bootstrap::{self, AdminBootstrap};
 use crate::config::Config;
 use crate::db::{self, Backend, Db, settings};
+use crate::http::conventions;
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::{
@@ -84,7 +85,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .service(attendance::api::add_walk_in)
             .service(attendance::api::sync)
             .service(reports::api::enrolment_stats)
+            .service(reports::api::enrolment_stats_csv)
+            .service(reports::api::enrolment_stats_xlsx)
             .service(reports::api::export_enrolments)
+            .service(reports::api::export_enrolments_csv)
+            .service(reports::api::export_enrolments_xlsx)
             .service(audit::api::list_audit_events),
     );
 }
@@ -119,9 +124,15 @@ impl Application {
         let document = openapi::document();
         let route_table = web::Data::new(RouteTable::from_openapi(
             &document,
-            &[("/openapi.json", &["GET"]), ("/docs", &["GET"]), ("/docs/{tail}*", &["GET"])],
+            &[
+                ("/openapi.json", &["GET", "HEAD"]),
+                ("/docs", &["GET", "HEAD"]),
+                ("/docs/{tail}*", &["GET", "HEAD"]),
+            ],
         ));
         let body_limit = config.body_limit_bytes;
+        let cors_origins = config.cors_origins.clone();
+        let cors_enabled = !cors_origins.is_empty();
 
         let mut server = HttpServer::new(move || {
             App::new()
@@ -133,11 +144,22 @@ impl Application {
                 .app_data(http::path_config())
                 .configure(routes)
                 .into_app()
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document.clone()))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}")
+                        .url("/openapi.json", document.clone())
+                        // Swagger UI would otherwise send the document to
+                        // validator.swagger.io: the docs contact no one.
+                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .default_service(web::to(fallback::no_route))
+                // The first `wrap` is the innermost: a request passes these
+                // from the last to the first, its answer from the first out.
+                .wrap(from_fn(conventions::head_as_get))
+                .wrap(Condition::new(cors_enabled, conventions::cors(&cors_origins)))
                 .wrap(from_fn(error::render_problems))
-                .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+                .wrap(from_fn(conventions::protective_headers))
+                .wrap(Compress::default())
                 .wrap(from_fn(telemetry::log_request))
         })
         // In-flight requests get this long to finish after SIGTERM/SIGINT.

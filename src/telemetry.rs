@@ -1,13 +1,23 @@
 //! Logging. Requests are logged by their route pattern, never their actual
-//! path or query, so that ids, names and tokens stay out of the logs.
+//! path or query, so that ids, names and tokens stay out of the logs. Every
+//! line logged while a request is served carries its request id, which the
+//! answer carries too (`X-Request-Id`), so that a user's report can be
+//! matched with the server's lines.
 
 use std::io::IsTerminal;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The longest request id taken from a client.
+const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init() {
@@ -19,16 +29,38 @@ pub fn init() {
         .init();
 }
 
+/// The client's request id when it is a sane one (visible ASCII letters,
+/// digits and `-_.:`, as proxies and apps generate them), else a new one.
+/// Anything else is replaced, so that no client can write into the logs.
+fn request_id(req: &ServiceRequest) -> String {
+    let sent = req.headers().get(&REQUEST_ID).and_then(|value| value.to_str().ok());
+    let sane = |id: &&str| {
+        (1..=MAX_REQUEST_ID_CHARS).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    };
+    match sent.filter(sane) {
+        Some(id) => id.to_owned(),
+        None => uuid::Uuid::now_v7().to_string(),
+    }
+}
+
 pub async fn log_request(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
+    let id = request_id(&req);
+    let span = tracing::info_span!("request", request_id = %id);
     let method = req.method().clone();
-    let route = req.match_pattern().unwrap_or_else(|| "(no route)".into());
-    let response = next.call(req).await?;
+    let mut response = next.call(req).instrument(span.clone()).await?;
+    // Known once the router has run, inside.
+    let route = response.request().match_pattern().unwrap_or_else(|| "(no route)".into());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
     let status = response.status().as_u16();
     let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let _entered = span.enter();
     if status >= 500 {
         tracing::error!(%method, %route, status, millis, "request");
     } else {

@@ -173,7 +173,9 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        web::block(move || work(&mut *check_out(&pool)?))
+        // The request's span, so that lines logged by `work` name the request.
+        let span = tracing::Span::current();
+        web::block(move || span.in_scope(|| work(&mut *check_out(&pool)?)))
             .await
             .map_err(|err| AppError::internal("blocking task failed", err))?
     }
@@ -310,6 +312,7 @@ pub fn serialize_with_others(conn: &mut DbConnection, key: LockKey) -> QueryResu
 /// The tables whose rows [`lock_row`] locks.
 #[derive(Clone, Copy, Debug)]
 pub enum Table {
+    Users,
     Organizations,
     Participants,
     Programmes,
@@ -320,6 +323,7 @@ pub enum Table {
 impl Table {
     fn name(self) -> &'static str {
         match self {
+            Self::Users => "users",
             Self::Organizations => "organizations",
             Self::Participants => "participants",
             Self::Programmes => "programmes",

@@ -21,8 +21,10 @@ impl RouteTable {
             .paths
             .iter()
             .map(|(path, item)| {
+                // `HEAD` is served wherever `GET` is (see `conventions`).
                 let methods = [
                     ("GET", item.get.is_some()),
+                    ("HEAD", item.get.is_some()),
                     ("POST", item.post.is_some()),
                     ("PUT", item.put.is_some()),
                     ("PATCH", item.patch.is_some()),

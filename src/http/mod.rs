@@ -1,13 +1,17 @@
 //! HTTP plumbing shared by every resource: the JSON body extractor, the
 //! parameter error handlers, the list convention and the fallback routes.
 
+pub mod conditional;
+pub mod conventions;
 pub mod fallback;
 pub mod json;
 pub mod pagination;
 pub mod query;
 
 use actix_web::error::PathError;
-use actix_web::{HttpRequest, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
 
 use crate::error::{AppError, FieldIssue, InvalidField};
 
@@ -22,4 +26,12 @@ pub fn path_config() -> web::PathConfig {
         let field = req.match_info().iter().map(|(name, _)| name).next().unwrap_or("path");
         AppError::BadParameter(vec![InvalidField::new(field, issue)]).into()
     })
+}
+
+/// `201 Created` with the new resource, and its path in `Location`
+/// (`path` is under `/api/v1`, such as `/sessions/{id}`).
+pub fn created<T: Serialize>(path: &str, resource: &T) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1{path}")))
+        .json(resource)
 }

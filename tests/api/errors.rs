@@ -119,6 +119,7 @@ async fn bad_path_and_query_parameters_are_400() {
         ("limit=0", "limit"),
         ("limit=201", "limit"),
         ("limit=ten", "limit"),
+        ("limit=", "limit"),
         ("cursor=%21%21", "cursor"),
     ] {
         let reply = app.get(&format!("/api/v1/users?{query}"), Some(&admin)).await;
@@ -151,10 +152,10 @@ async fn unknown_routes_are_404_and_wrong_methods_405_with_allow() {
         .request(Method::PUT, "/api/v1/users/0193b6a0-0000-7000-8000-000000000000", None, &[], None)
         .await;
     reply.assert_problem(405, "method_not_allowed");
-    assert_eq!(reply.header("allow"), Some("GET, PATCH"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, PATCH"));
 
     let reply = app.request(Method::DELETE, "/api/v1/users", None, &[], None).await;
-    assert_eq!(reply.header("allow"), Some("GET, POST"));
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, POST"));
 }
 
 #[actix_web::test]

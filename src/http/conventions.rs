@@ -1,0 +1,80 @@
+//! The conventions every answer follows, as middleware: `HEAD` served like
+//! `GET`, the headers that keep answers out of caches and sniffers, and CORS
+//! for the browser origins the operator names.
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, header::HeaderName};
+use actix_web::middleware::Next;
+
+/// Answers `HEAD` with what `GET` would answer. The route runs as a `GET`;
+/// the connection, which still knows the request was a `HEAD`, sends the
+/// status and headers (`Content-Length` included) and leaves out the body.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
+
+/// `X-Content-Type-Options: nosniff` on every answer, and `Cache-Control:
+/// no-store` on every API answer: they carry tokens or personal data, and a
+/// shared computer's browser or a proxy must not keep them. A handler that
+/// sets its own `Cache-Control` keeps it.
+pub async fn protective_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let is_api = req.path().starts_with("/api/");
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if is_api && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}
+
+/// Headers a browser app may read from an answer, beyond the CORS-safelisted
+/// ones.
+const EXPOSED: [&str; 6] =
+    ["etag", "location", "x-request-id", "content-disposition", "retry-after", "www-authenticate"];
+
+/// Headers a browser app may send.
+const ALLOWED: [&str; 7] = [
+    "authorization",
+    "content-type",
+    "accept-language",
+    "if-match",
+    "if-none-match",
+    "x-request-id",
+    "idempotency-key",
+];
+
+/// CORS for `origins` only, preflight included. With no origins it allows
+/// nothing cross-origin and adds no CORS header (the default: the API is
+/// meant for apps, not other sites' pages).
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers(ALLOWED.map(HeaderName::from_static))
+        .expose_headers(EXPOSED.map(HeaderName::from_static))
+        // A day: preflights need not repeat before every call.
+        .max_age(86_400);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
