@@ -14,6 +14,11 @@ pub struct HealthResponse {
     pub status: String,
 }
 
+/// Check that the process is serving
+///
+/// Open to anyone, without a token. A liveness probe: answers `200` with
+/// `{"status": "ok"}` whenever the server can answer at all, without
+/// touching the database.
 #[utoipa::path(
     tag = "health",
     responses((status = 200, description = "The process is serving", body = HealthResponse))
@@ -23,6 +28,11 @@ pub async fn live() -> web::Json<HealthResponse> {
     web::Json(HealthResponse { status: "ok".into() })
 }
 
+/// Check that the database answers
+///
+/// Open to anyone, without a token. A readiness probe: runs a trivial query
+/// and answers `200` with `{"status": "ok"}`, or `503 service_unavailable`
+/// with `Retry-After` when the database does not answer.
 #[utoipa::path(
     tag = "health",
     responses(

@@ -14,6 +14,7 @@ pub mod enrolments;
 pub mod error;
 pub mod health;
 pub mod http;
+pub mod labels;
 pub mod local_time;
 pub mod openapi;
 pub mod organizations;

@@ -1,13 +1,17 @@
 //! The OpenAPI document, generated from the handlers' annotations.
 
 use actix_web::App;
+use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
+use crate::reports::api::{FileLanguage, StatsFormat};
+use crate::reports::stats::GroupKey;
 use crate::sheets::FileFormat;
 
 #[derive(OpenApi)]
@@ -19,8 +23,9 @@ use crate::sheets::FileFormat;
                        Every error is `application/problem+json`; send `Accept-Language: vi` \
                        for Vietnamese messages."
     ),
-    components(schemas(Problem)),
-    modifiers(&BearerScheme, &ProblemResponses, &BinaryFiles),
+    servers((url = "/", description = "The server that serves this document")),
+    components(schemas(Problem, FileFormat, StatsFormat, FileLanguage, GroupKey)),
+    modifiers(&BearerScheme, &Conditionals, &ProblemResponses, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
         (name = "users", description = "Accounts and roles (admins)"),
@@ -48,11 +53,14 @@ pub fn document() -> Document {
         .split_for_parts();
     // Modifiers run before routes are collected, so run them again now.
     BearerScheme.modify(&mut document);
+    Conditionals.modify(&mut document);
     ProblemResponses.modify(&mut document);
     BinaryFiles.modify(&mut document);
     document
 }
 
+/// The bearer scheme, and `security: []` on the operations that need no
+/// token, so that a client knows which calls are public.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -64,7 +72,76 @@ impl Modify for BearerScheme {
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
             ),
         );
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                operation.security.get_or_insert_with(Vec::new);
+            }
+        }
     }
+}
+
+/// The conditional requests of `http::conditional`: every read of one
+/// resource (`GET …/{id}`) answers with an `ETag` and takes
+/// `If-None-Match` (`304`); every `PATCH` takes `If-Match` (`412`).
+struct Conditionals;
+
+impl Modify for Conditionals {
+    fn modify(&self, openapi: &mut Document) {
+        let etag = || {
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("The version of the resource shown; send it back in `If-None-Match` or `If-Match`"))
+                .build()
+        };
+        let header_param = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(description))
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let reads_one = path.ends_with("/{id}");
+            if let (true, Some(get)) = (reads_one, item.get.as_mut()) {
+                get.parameters.get_or_insert_with(Vec::new).push(header_param(
+                    "If-None-Match",
+                    "The `ETag` of a copy the client holds: `304` with no body while it is current",
+                ));
+                add_etag(get, etag());
+                let unchanged = ResponseBuilder::new()
+                    .description("The copy named by `If-None-Match` is current; no body")
+                    .header("ETag", etag())
+                    .build();
+                get.responses.responses.insert("304".to_owned(), unchanged.into());
+            }
+            if let Some(patch) = item.patch.as_mut() {
+                patch.parameters.get_or_insert_with(Vec::new).push(header_param(
+                    "If-Match",
+                    "The `ETag` the change is based on: `412 precondition_failed`, changing \
+                     nothing, when the resource has changed since",
+                ));
+                add_etag(patch, etag());
+                let changed = ResponseBuilder::new()
+                    .description("The resource changed since the `If-Match` version (`precondition_failed`); nothing was changed")
+                    .build();
+                patch.responses.responses.insert("412".to_owned(), changed.into());
+            }
+        }
+    }
+}
+
+fn add_etag(operation: &mut Operation, etag: Header) {
+    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+        ok.headers.insert("ETag".to_owned(), etag);
+    }
+}
+
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete]
+        .into_iter()
+        .flatten()
 }
 
 /// Adds the error answers every operation can give, so that each handler
@@ -76,9 +153,7 @@ struct ProblemResponses;
 impl Modify for ProblemResponses {
     fn modify(&self, openapi: &mut Document) {
         for item in openapi.paths.paths.values_mut() {
-            let operations =
-                [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
-            for operation in operations.into_iter().flatten() {
+            for operation in operations(item) {
                 let has_body = operation.request_body.is_some();
                 let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let needs_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());

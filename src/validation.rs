@@ -16,6 +16,26 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// PostgreSQL's DATE and TIMESTAMP hold).
 pub const PLANNING_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
+/// A day that a filter names, brought into [`PLANNING_YEARS`]: nothing is
+/// stored outside them, so a filter beyond their edge selects what one at
+/// the edge does, and no database is asked about a year it cannot hold.
+pub fn filter_date(date: NaiveDate) -> NaiveDate {
+    let first = NaiveDate::from_ymd_opt(*PLANNING_YEARS.start(), 1, 1).unwrap_or(NaiveDate::MIN);
+    let last = NaiveDate::from_ymd_opt(*PLANNING_YEARS.end(), 12, 31).unwrap_or(NaiveDate::MAX);
+    date.clamp(first, last)
+}
+
+/// A time that a filter names, as [`filter_date`] brings a day, as stored.
+pub fn filter_time(time: DateTime<Utc>) -> NaiveDateTime {
+    let day = time.date_naive();
+    let kept = filter_date(day);
+    match kept.cmp(&day) {
+        std::cmp::Ordering::Equal => time.naive_utc().trunc_subsecs(6),
+        std::cmp::Ordering::Greater => kept.and_time(chrono::NaiveTime::MIN),
+        std::cmp::Ordering::Less => kept.and_hms_micro_opt(23, 59, 59, 999_999).unwrap_or_default(),
+    }
+}
+
 #[derive(Default)]
 pub struct Validator {
     problems: Vec<InvalidField>,

@@ -17,6 +17,7 @@ use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::enrolments::api::{EnrolmentResponse, RosterPerson};
 use crate::error::{AppError, Conflict, FieldIssue, InvalidField, Refusal};
+use crate::http;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -38,10 +39,11 @@ pub struct MarkResponse {
     #[schema(format = Uuid)]
     pub participant_id: String,
     pub status: AttendanceStatus,
+    #[schema(required = true)]
     pub note: Option<String>,
     pub source: MarkSource,
     /// The account that marked it.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub marked_by: Option<String>,
     /// When the mark was taken (on a trainer's phone, for offline marks).
     pub recorded_at: DateTime<Utc>,
@@ -71,8 +73,12 @@ pub struct RollCallEntry {
     #[schema(format = Uuid)]
     pub enrolment_id: String,
     pub participant: RosterPerson,
+    #[schema(required = true)]
     pub mark: Option<MarkResponse>,
 }
+
+/// A page of [`RollCallEntry`]s, under its own name in the document.
+pub type RollCallEntryPage = Page<RollCallEntry>;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MarkInput {
@@ -104,11 +110,13 @@ pub struct HistoryEntry {
     #[schema(format = Uuid)]
     pub participant_id: String,
     /// `null` for a first mark.
+    #[schema(required = true)]
     pub from: Option<AttendanceStatus>,
     pub to: AttendanceStatus,
+    #[schema(required = true)]
     pub note: Option<String>,
     pub source: MarkSource,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub changed_by: Option<String>,
     pub recorded_at: DateTime<Utc>,
     pub changed_at: DateTime<Utc>,
@@ -116,6 +124,9 @@ pub struct HistoryEntry {
     /// not applied.
     pub superseded: bool,
 }
+
+/// A page of [`HistoryEntry`]s, under its own name in the document.
+pub type HistoryEntryPage = Page<HistoryEntry>;
 
 impl From<AttendanceChange> for HistoryEntry {
     fn from(c: AttendanceChange) -> Self {
@@ -184,7 +195,7 @@ pub struct WalkInResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncMark {
     /// The app's own id for the mark, unique to it (a UUID is best).
-    #[schema(max_length = 100)]
+    #[schema(min_length = 1, max_length = 100)]
     pub client_mark_id: String,
     pub session_id: Uuid,
     pub participant_id: Uuid,
@@ -195,12 +206,16 @@ pub struct SyncMark {
     pub note: Option<String>,
 }
 
+/// A batch of offline marks. Its shape is checked whole: a mark that does
+/// not match [`SyncMark`] (an unknown status, a missing field) refuses the
+/// batch with `422`, naming it (`marks[2].status`), and applies nothing; the
+/// app mends or drops it and sends again, which repeats nothing already
+/// applied. What depends on the stored state (an enrolment, the marking
+/// window) is answered mark by mark.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SyncRequest {
-    /// Each mark is read on its own: one that cannot be read is refused
-    /// (`validation_failed`) and the others still count.
-    #[schema(value_type = Vec<SyncMark>, min_items = 1, max_items = 1000)]
-    pub marks: Vec<serde_json::Value>,
+    #[schema(min_items = 1, max_items = 1000)]
+    pub marks: Vec<SyncMark>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -233,12 +248,19 @@ fn session(conn: &mut DbConnection, id: &str) -> Result<SessionDetails, AppError
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
+/// Get a session's roll-call
+///
+/// Admins and the session's trainers; others get `403 forbidden`. Lists
+/// the people holding an enrolled place (not waitlisted or cancelled), in
+/// enrolment order, with name, category and unit, and their current mark
+/// (`null` until marked). Answers a page, or `404 not_found` for an
+/// unknown session.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id"), PageQuery),
     responses(
-        (status = 200, description = "A page of the enrolled people with their current marks, in enrolment order", body = Page<RollCallEntry>),
+        (status = 200, description = "A page of the enrolled people with their current marks, in enrolment order", body = RollCallEntryPage),
         (status = 403, description = "Not an admin or one of the session's trainers"),
         (status = 404, description = "No such session"),
     )
@@ -249,7 +271,7 @@ pub async fn roll_call(
     caller: AuthUser,
     id: web::Path<Uuid>,
     Query(page): Query<PageQuery>,
-) -> Result<web::Json<Page<RollCallEntry>>, AppError> {
+) -> Result<web::Json<RollCallEntryPage>, AppError> {
     let page = page.parse()?;
     let session_id = id.to_string();
     let result = state
@@ -272,6 +294,15 @@ pub async fn roll_call(
     Ok(web::Json(result))
 }
 
+/// Take the roll-call
+///
+/// Admins at any time, and the session's trainers from 30 minutes before
+/// the start until 7 days after the end (else `409 outside_marking_window`);
+/// others get `403 forbidden`. Sets the marks of the people named (1 to
+/// 1,000, each once); people not named keep theirs, and sending the same
+/// marks again changes nothing. If anyone named has no enrolled place,
+/// nothing is stored and the answer is `422 not_enrolled`, listing them in
+/// `errors`. Answers the stored marks of the people named.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
@@ -344,12 +375,18 @@ pub async fn put_attendance(
     Ok(web::Json(PutAttendanceResponse { marks: stored }))
 }
 
+/// List every change of a session's marks
+///
+/// Admins and the session's trainers; others get `403 forbidden`. Every
+/// change of every mark, oldest first: who made it, when, from what status
+/// to what, the note and how it came (`trainer`, `self_check_in`,
+/// `offline_sync`). Answers a page.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id"), PageQuery),
     responses(
-        (status = 200, description = "A page of every change of every mark, oldest first: who, when, from what to what, and how", body = Page<HistoryEntry>),
+        (status = 200, description = "A page of every change of every mark, oldest first: who, when, from what to what, and how", body = HistoryEntryPage),
         (status = 403, description = "Not an admin or one of the session's trainers"),
         (status = 404, description = "No such session"),
     )
@@ -360,7 +397,7 @@ pub async fn attendance_history(
     caller: AuthUser,
     id: web::Path<Uuid>,
     Query(page): Query<PageQuery>,
-) -> Result<web::Json<Page<HistoryEntry>>, AppError> {
+) -> Result<web::Json<HistoryEntryPage>, AppError> {
     let page = page.parse()?;
     let session_id = id.to_string();
     let result = state
@@ -374,6 +411,14 @@ pub async fn attendance_history(
     Ok(web::Json(result))
 }
 
+/// Open self check-in for a session
+///
+/// Admins and the session's trainers; others get `403 forbidden`. Issues a
+/// 6-digit code valid for 5 minutes, which replaces the session's previous
+/// one. Only from 30 minutes before the start until the end, and not for a
+/// cancelled session (`409 outside_marking_window`). Answers `201` with the
+/// code and its expiry; the code is shown once and cannot be read back, so
+/// the answer has no `Location`.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
@@ -403,6 +448,14 @@ pub async fn open_check_in(
     Ok(HttpResponse::Created().json(CheckInCodeResponse { code, expires_at: expires_at.and_utc() }))
 }
 
+/// Check in to a session with its code
+///
+/// Any signed-in user, for themselves (the default) or a dependant
+/// (`participant_id`); someone else's profile answers `404 not_found`. With
+/// the session's open code, an enrolled person is marked `present`, or
+/// `late` after the first 15 minutes. A wrong or expired code is
+/// `422 invalid_code`, no enrolled place `422 not_enrolled`; too many wrong
+/// codes `429` with `Retry-After`. Answers the mark.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
@@ -450,13 +503,20 @@ pub async fn check_in(
     }
 }
 
+/// Add a walk-in to a session
+///
+/// Admins and the session's trainers (within the marking window); others
+/// get `403 forbidden`. Gives a known person (`participant_id`) or a new
+/// profile (`full_name`, `category`, …) a place with `source: walk_in`, even
+/// in a full session, and marks them `present`. Answers `201` with the new
+/// place and mark, or `200` when the person already had one.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     request_body = WalkInRequest,
     responses(
-        (status = 201, description = "A new place (`source: walk_in`), even in a full session, marked `present`", body = WalkInResponse),
+        (status = 201, description = "A new place (`source: walk_in`), even in a full session, marked `present`", body = WalkInResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 200, description = "The person already had a place (a waitlisted one moves up); now marked `present`", body = WalkInResponse),
         (status = 403, description = "Not an admin or one of the session's trainers"),
         (status = 404, description = "No such session or participant (`participant_not_found`)"),
@@ -525,18 +585,29 @@ pub async fn add_walk_in(
         .await?;
     let response = WalkInResponse { enrolment: place.into(), attendance: mark.into() };
     Ok(if created {
-        HttpResponse::Created().json(response)
+        http::created(&format!("/enrolments/{}", response.enrolment.id), &response)
     } else {
         HttpResponse::Ok().json(response)
     })
 }
 
+/// Upload offline attendance marks
+///
+/// Any signed-in user, but each mark is checked as a trainer's mark: only
+/// admins and the session's trainers, within the marking window for both
+/// when it was recorded and when it arrives. Takes 1 to 1,000 marks; a batch
+/// with a mark of the wrong shape is refused whole (`422`, naming the mark).
+/// Answers one result per mark, in order: `applied`, `duplicate` (same
+/// `client_mark_id` from the same account), `superseded` (recorded before
+/// the mark in place; kept in the history) or `refused` with a `reason`
+/// such as `not_enrolled` or `outside_marking_window`.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),
     request_body = SyncRequest,
     responses(
         (status = 200, description = "One result per mark, in order; each was applied or refused on its own. The same `client_mark_id` again is `duplicate`; a mark recorded before the one in place is `superseded` (kept in the history)", body = SyncResponse),
+        (status = 422, description = "A mark of the wrong shape, or too many marks; nothing was applied (`validation_failed`, naming each field as `marks[i].field`)"),
     )
 )]
 #[post("/attendance/sync")]
@@ -547,26 +618,25 @@ pub async fn sync(
 ) -> Result<web::Json<SyncResponse>, AppError> {
     let mut v = Validator::new();
     v.count("marks", body.marks.len(), MAX_MARKS);
+    let marks: Vec<(SyncMark, String, Option<String>)> = body
+        .marks
+        .into_iter()
+        .enumerate()
+        .map(|(i, mark)| {
+            let field = |name: &str| format!("marks[{i}].{name}");
+            let id =
+                v.text(&field("client_mark_id"), &mark.client_mark_id, MAX_CLIENT_MARK_ID_CHARS);
+            let note = v.optional_text(&field("note"), mark.note.as_deref(), MAX_NOTE_CHARS);
+            (mark, id, note)
+        })
+        .collect();
     v.finish()?;
-    let mut results = Vec::with_capacity(body.marks.len());
-    for value in body.marks {
-        let client_mark_id = value["client_mark_id"].as_str().unwrap_or_default().to_owned();
-        let item = match serde_json::from_value::<SyncMark>(value) {
-            Ok(item) => item,
-            Err(_) => {
-                let reason = Some("validation_failed".to_owned());
-                results.push(SyncResult {
-                    client_mark_id,
-                    outcome: SyncResultOutcome::Refused,
-                    reason,
-                });
-                continue;
-            }
-        };
+    let mut results = Vec::with_capacity(marks.len());
+    for (item, client_mark_id, note) in marks {
+        // A time outside the planning years is the app's clock gone wrong:
+        // that mark alone is refused.
         let mut v = Validator::new();
-        v.text("client_mark_id", &item.client_mark_id, MAX_CLIENT_MARK_ID_CHARS);
         let recorded_at = v.planning_time("recorded_at", item.recorded_at);
-        let note = v.optional_text("note", item.note.as_deref(), MAX_NOTE_CHARS);
         let outcome = match v.finish() {
             Err(err) => Err(err),
             // Each mark in a transaction of its own: one refusal undoes

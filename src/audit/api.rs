@@ -14,7 +14,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::startup::AppState;
 use crate::users::Role;
-use crate::validation::Validator;
+use crate::validation;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventResponse {
@@ -22,7 +22,7 @@ pub struct AuditEventResponse {
     pub id: String,
     pub occurred_at: DateTime<Utc>,
     /// Who made the change; `null` for lophoc itself (start-up, demo data).
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub actor_id: Option<String>,
     pub action: Action,
     pub entity_type: EntityType,
@@ -31,6 +31,9 @@ pub struct AuditEventResponse {
     /// The fields that changed; personal ones are named without values.
     pub changes: Vec<FieldChange>,
 }
+
+/// A page of [`AuditEventResponse`]s, under its own name in the document.
+pub type AuditEventPage = Page<AuditEventResponse>;
 
 impl From<AuditEvent> for AuditEventResponse {
     fn from(event: AuditEvent) -> Self {
@@ -60,12 +63,19 @@ pub struct AuditListQuery {
     pub to: Option<DateTime<Utc>>,
 }
 
+/// List audit events
+///
+/// Admins only (others get `403 forbidden`). Lists every recorded write,
+/// login, logout and export, oldest first: who (`null` for lophoc itself),
+/// when, the action, the entity and the changed fields, with personal
+/// fields named but their values left out. Filters by actor, entity type
+/// and id, action, and time (`from` inclusive, `to` exclusive).
 #[utoipa::path(
     tag = "audit",
     security(("bearer" = [])),
     params(PageQuery, AuditListQuery),
     responses(
-        (status = 200, description = "A page of events, oldest first", body = Page<AuditEventResponse>),
+        (status = 200, description = "A page of events, oldest first", body = AuditEventPage),
         (status = 403, description = "Not an admin"),
     )
 )]
@@ -75,19 +85,17 @@ pub async fn list_audit_events(
     caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(query): Query<AuditListQuery>,
-) -> Result<web::Json<Page<AuditEventResponse>>, AppError> {
+) -> Result<web::Json<AuditEventPage>, AppError> {
     caller.require(&[Role::Admin])?;
     let page = page.parse()?;
-    let mut v = Validator::new();
     let filter = AuditFilter {
         actor_id: query.actor_id.map(|id| id.to_string()),
         entity_type: query.entity_type,
         entity_id: query.entity_id.map(|id| id.to_string()),
         action: query.action,
-        from: query.from.map(|t| v.planning_time("from", t)),
-        to: query.to.map(|t| v.planning_time("to", t)),
+        from: query.from.map(validation::filter_time),
+        to: query.to.map(validation::filter_time),
     };
-    v.finish_params()?;
     let rows = {
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?

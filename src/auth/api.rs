@@ -14,6 +14,7 @@ use super::throttle::{self, Attempt, PendingAttempt};
 use crate::access::ParticipantScope;
 use crate::audit::{self, Action, Actor, EntityType};
 use crate::error::{AppError, AuthFailure, FieldIssue};
+use crate::http;
 use crate::http::json::Json;
 use crate::participants;
 use crate::participants::api::ParticipantResponse;
@@ -78,11 +79,21 @@ pub struct TokenResponse {
     pub user: UserResponse,
 }
 
+/// Sign up as a participant
+///
+/// Open to anyone, without a token. Creates an active `participant` account
+/// (a `role` in the body is ignored) and its own linked participant profile,
+/// made from the name, category, unit, gender, birth date, phone and email.
+/// An email already in use answers `409 email_taken`; invalid fields (an
+/// unknown `organization_id`, a student without `birth_date`, a password
+/// outside 8 to 128 characters) answer `422 validation_failed`. Answers
+/// `201` with the account, whose `participant_id` is the new profile; it
+/// does not log in.
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Registered as a participant", body = UserResponse),
+        (status = 201, description = "Registered as a participant", body = UserResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 409, description = "Email taken (`email_taken`)"),
     )
 )]
@@ -113,9 +124,17 @@ pub async fn register(
     let account = NewAccount { user, profile: Some(profile), created_by };
     let (user, participant_id) =
         state.db.write(move |conn| users::create_account(conn, account)).await?;
-    Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
+    Ok(http::created(&format!("/users/{}", user.id), &UserResponse::new(user, participant_id)))
 }
 
+/// Log in with email and password
+///
+/// Open to anyone, without a token. Starts a login session and answers an
+/// access token (15 minutes) and a single-use refresh token (30 days),
+/// with the account. An unknown email, a wrong password and an inactive
+/// account all answer the same `401 invalid_credentials`. Failures are
+/// limited per account and per client address: past the limit the answer
+/// is `429 too_many_requests` with `Retry-After`.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -207,6 +226,13 @@ async fn verify_attempt(
     }
 }
 
+/// Trade a refresh token for a new token pair
+///
+/// Open to anyone, without an access token. Each refresh token works once:
+/// the answer carries a new access token and the next refresh token, with
+/// the account. An unknown, expired, revoked or already used token, or one
+/// whose account is inactive, answers `401 invalid_refresh_token`;
+/// presenting a used token again also ends its whole login session.
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
@@ -236,6 +262,12 @@ pub async fn refresh(
     token_response(&state, grant, user)
 }
 
+/// Log out of a login session
+///
+/// Open to anyone who holds the refresh token; no access token is needed.
+/// Ends the login session the token belongs to, so that its refresh token
+/// and its access tokens stop working. Answers `204` whether or not the
+/// token named an open session.
 #[utoipa::path(
     tag = "auth",
     request_body = RefreshRequest,
@@ -270,6 +302,12 @@ pub struct MeResponse {
     pub dependants: Vec<ParticipantResponse>,
 }
 
+/// Get the caller's account and dependants
+///
+/// Any signed-in user. Answers the caller's account, with the id of their
+/// linked participant profile (`participant_id`, `null` if none) and the
+/// full profiles of their dependants (people whose guardian is that
+/// profile), whatever the caller's role.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),
@@ -299,6 +337,14 @@ pub async fn me(
     Ok(web::Json(response))
 }
 
+/// Change the caller's own password
+///
+/// Any signed-in user, who must give their current password. A wrong
+/// current password or a new one of the wrong length answers
+/// `422 validation_failed`; wrong current passwords count against the same
+/// limits as failed logins (`429 too_many_requests` with `Retry-After`).
+/// On success every other login session of the caller ends and the answer
+/// is `204`; the caller's own session stays open.
 #[utoipa::path(
     tag = "auth",
     security(("bearer" = [])),

@@ -1,6 +1,6 @@
 //! `/api/v1/courses`: readable by every signed-in user, written by admins.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,8 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{AppError, FieldIssue};
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -31,17 +33,21 @@ pub struct CourseResponse {
     pub id: String,
     #[schema(example = "Tìm kiếm và đánh giá thông tin trên Internet")]
     pub title: String,
+    #[schema(required = true)]
     pub summary: Option<String>,
     pub topics: Vec<String>,
     /// The audiences the course is for; sessions default to them.
     pub target_categories: Vec<Category>,
     #[schema(example = 90)]
     pub duration_minutes: i32,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub programme_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`CourseResponse`]s, under its own name in the document.
+pub type CoursePage = Page<CourseResponse>;
 
 impl From<Course> for CourseResponse {
     fn from(c: Course) -> Self {
@@ -69,6 +75,7 @@ pub struct CreateCourseRequest {
     #[serde(default)]
     pub topics: Vec<String>,
     /// Default: every category.
+    #[schema(min_items = 1)]
     pub target_categories: Option<Vec<Category>>,
     #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i32,
@@ -84,6 +91,7 @@ pub struct UpdateCourseRequest {
     #[schema(value_type = Option<String>, max_length = 2000)]
     pub summary: Option<Option<String>>,
     pub topics: Option<Vec<String>>,
+    #[schema(min_items = 1)]
     pub target_categories: Option<Vec<Category>>,
     #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<i32>,
@@ -125,12 +133,20 @@ fn check_duration(v: &mut Validator, minutes: i32) -> i32 {
     minutes
 }
 
+/// Create a course
+///
+/// Admins only (others get `403 forbidden`). Creates a course with a title,
+/// an optional summary, up to 50 topics, its target categories (every
+/// category if absent; never an empty list), a duration of 1 to 1440
+/// minutes and an optional programme. Broken rules and an unknown
+/// `programme_id` answer `422 validation_failed`. Answers `201` with the
+/// course.
 #[utoipa::path(
     tag = "courses",
     security(("bearer" = [])),
     request_body = CreateCourseRequest,
     responses(
-        (status = 201, description = "Created", body = CourseResponse),
+        (status = 201, description = "Created", body = CourseResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "Not an admin"),
     )
 )]
@@ -158,14 +174,19 @@ pub async fn create_course(
     v.finish()?;
     let actor = Actor::user(caller.id());
     let course = state.db.write(move |conn| model::create(conn, &actor, course)).await?;
-    Ok(HttpResponse::Created().json(CourseResponse::from(course)))
+    let response = CourseResponse::from(course);
+    Ok(http::created(&format!("/courses/{}", response.id), &response))
 }
 
+/// List courses
+///
+/// Any signed-in user. Optionally only the courses of one programme
+/// (`programme_id`). Answers a page of courses, oldest first.
 #[utoipa::path(
     tag = "courses",
     security(("bearer" = [])),
     params(PageQuery, CourseListQuery),
-    responses((status = 200, description = "A page of courses, oldest first", body = Page<CourseResponse>))
+    responses((status = 200, description = "A page of courses, oldest first", body = CoursePage))
 )]
 #[get("/courses")]
 pub async fn list_courses(
@@ -173,7 +194,7 @@ pub async fn list_courses(
     _caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(filter): Query<CourseListQuery>,
-) -> Result<web::Json<Page<CourseResponse>>, AppError> {
+) -> Result<web::Json<CoursePage>, AppError> {
     let page = page.parse()?;
     let programme = filter.programme_id.map(|id| id.to_string());
     let rows = {
@@ -183,6 +204,9 @@ pub async fn list_courses(
     Ok(web::Json(Page::from_rows(rows, &page, |c| &c.id, CourseResponse::from)))
 }
 
+/// Get a course
+///
+/// Any signed-in user. Answers the course, or `404 not_found`.
 #[utoipa::path(
     tag = "courses",
     security(("bearer" = [])),
@@ -194,16 +218,24 @@ pub async fn list_courses(
 )]
 #[get("/courses/{id}")]
 pub async fn get_course(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<CourseResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let course =
         state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
-    Ok(web::Json(course.into()))
+    conditional::read_one(&req, &CourseResponse::from(course))
 }
 
+/// Change a course
+///
+/// Admins only (others get `403 forbidden`). Changes any of title, summary,
+/// topics, target categories, duration and programme; absent fields stay,
+/// `null` clears summary or programme. The same rules as on creation apply
+/// (`422 validation_failed`). Existing sessions keep their own times and
+/// categories. Answers the course, or `404 not_found`.
 #[utoipa::path(
     tag = "courses",
     security(("bearer" = [])),
@@ -220,8 +252,9 @@ pub async fn update_course(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateCourseRequest>,
-) -> Result<web::Json<CourseResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = CourseUpdate {
@@ -239,6 +272,14 @@ pub async fn update_course(
     };
     v.finish()?;
     let (actor, id) = (Actor::user(caller.id()), id.to_string());
-    let course = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
-    Ok(web::Json(course.into()))
+    let course = state
+        .db
+        .write(move |conn| {
+            db::lock_row(conn, db::Table::Courses, &id)?;
+            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if_match.check(&CourseResponse::from(current))?;
+            model::update(conn, &actor, &id, update)
+        })
+        .await?;
+    conditional::Tagged::new(&CourseResponse::from(course)).map(|t| t.respond(HttpResponse::Ok()))
 }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,8 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldIssue};
+use crate::http;
+use crate::http::conditional;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -43,13 +45,15 @@ pub struct EnrolmentResponse {
     pub participant_id: String,
     pub status: EnrolmentStatus,
     /// 1, 2, 3 … while waitlisted; `null` otherwise.
+    #[schema(required = true)]
     pub waitlist_position: Option<i32>,
     pub source: EnrolmentSource,
     /// The account that made it.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub created_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 
@@ -78,7 +82,7 @@ pub struct RosterPerson {
     pub id: String,
     pub full_name: String,
     pub category: Category,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub organization_id: Option<String>,
 }
 
@@ -99,6 +103,9 @@ pub struct RosterEntry {
     pub enrolment: EnrolmentResponse,
     pub participant: RosterPerson,
 }
+
+/// A page of [`RosterEntry`]s, under its own name in the document.
+pub type RosterEntryPage = Page<RosterEntry>;
 
 /// The session a place is in, as `GET /me/enrolments` shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -122,8 +129,12 @@ pub struct MyEnrolment {
     pub participant: RosterPerson,
     pub session: SessionSummary,
     /// The attendance mark, once taken.
+    #[schema(required = true)]
     pub attendance: Option<MarkResponse>,
 }
+
+/// A page of [`MyEnrolment`]s, under its own name in the document.
+pub type MyEnrolmentPage = Page<MyEnrolment>;
 
 impl From<SessionOutline> for SessionSummary {
     fn from(s: SessionOutline) -> Self {
@@ -214,13 +225,24 @@ fn enrol_as(
     model::enrol(conn, &actor, scope, session_id, participant_id, source, zone)
 }
 
+/// Enrol a participant in a session
+///
+/// Participants enrol themselves (`{}`) and their dependants, coordinators
+/// their unit's people, admins anyone; trainers may not (`403 forbidden`;
+/// they add walk-ins). A full session waitlists the person when it keeps a
+/// waitlist, else answers `409 session_full`; other refusals are
+/// `session_cancelled`, `session_over`, `enrolment_closed`,
+/// `schedule_conflict`, `guardian_required` (409) and
+/// `category_not_eligible` (422). A person out of reach answers
+/// `404 participant_not_found`. Answers `201` with the new place, or `200`
+/// with the place the person already holds.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     request_body = EnrolRequest,
     responses(
-        (status = 201, description = "A new place: `enrolled`, or `waitlisted` with its position", body = EnrolmentResponse),
+        (status = 201, description = "A new place: `enrolled`, or `waitlisted` with its position", body = EnrolmentResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 200, description = "The person already had a place: that one, unchanged", body = EnrolmentResponse),
         (status = 403, description = "A trainer (trainers add walk-ins)"),
         (status = 404, description = "No such session, or no participant the caller may enrol (`participant_not_found`)"),
@@ -251,11 +273,21 @@ pub async fn enrol(
         })
         .await?;
     Ok(match enrolled {
-        Enrolled::New(e) => HttpResponse::Created().json(EnrolmentResponse::from(e)),
+        Enrolled::New(e) => {
+            http::created(&format!("/enrolments/{}", e.id), &EnrolmentResponse::from(e))
+        }
         Enrolled::Existing(e) => HttpResponse::Ok().json(EnrolmentResponse::from(e)),
     })
 }
 
+/// Enrol many participants in a session
+///
+/// Admins, coordinators and participants, each within the reach they have
+/// for a single enrolment; trainers may not (`403 forbidden`). Takes 1 to
+/// 500 participant ids and tries each on its own, in order: one refusal
+/// undoes nothing else. Answers `200` with one result per id: `enrolled`,
+/// `waitlisted`, `already_enrolled` (with the place) or `refused` with the
+/// refusal `code` as `reason`. An unknown session answers `404 not_found`.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
@@ -334,12 +366,19 @@ pub async fn enrol_many(
     Ok(web::Json(BulkEnrolResponse { results }))
 }
 
+/// List a session's places
+///
+/// Admins and the session's trainers see every place; coordinators see
+/// their unit's people only; participants and other trainers get
+/// `403 forbidden`. By default enrolled and waitlisted places, or those of
+/// one `status`. Answers a page of places, oldest first, each with the
+/// person's name, category and unit.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id"), PageQuery, EnrolmentListQuery),
     responses(
-        (status = 200, description = "A page of the session's places, oldest first: every place for admins and the session's trainers, the unit's for a coordinator", body = Page<RosterEntry>),
+        (status = 200, description = "A page of the session's places, oldest first: every place for admins and the session's trainers, the unit's for a coordinator", body = RosterEntryPage),
         (status = 403, description = "A participant, or a trainer who does not teach the session"),
         (status = 404, description = "No such session"),
     )
@@ -351,7 +390,7 @@ pub async fn roster(
     id: web::Path<Uuid>,
     Query(page): Query<PageQuery>,
     Query(query): Query<EnrolmentListQuery>,
-) -> Result<web::Json<Page<RosterEntry>>, AppError> {
+) -> Result<web::Json<RosterEntryPage>, AppError> {
     let page = page.parse()?;
     let session_id = id.to_string();
     let result = state
@@ -400,6 +439,11 @@ fn visible_enrolment(
     Ok(enrolment)
 }
 
+/// Get an enrolment
+///
+/// Any signed-in user, for a place whose person is in their reach (for a
+/// trainer, also in a session they teach); any other answers
+/// `404 not_found`. Answers the place in any status.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
@@ -411,15 +455,24 @@ fn visible_enrolment(
 )]
 #[get("/enrolments/{id}")]
 pub async fn get_enrolment(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<EnrolmentResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let enrolment = state.db.run(move |conn| visible_enrolment(conn, &caller, &id)).await?;
-    Ok(web::Json(enrolment.into()))
+    conditional::read_one(&req, &EnrolmentResponse::from(enrolment))
 }
 
+/// Cancel an enrolment
+///
+/// Admins, coordinators (their unit's people) and participants (themselves
+/// and their dependants); trainers get `403 forbidden`, a place out of
+/// reach `404 not_found`. The place stays, `cancelled`; an enrolled place
+/// goes to the first person waiting, a waitlisted one closes its gap.
+/// A session that is over keeps its places (`409 session_over`). Answers
+/// the cancelled place; cancelling again changes nothing.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
@@ -449,11 +502,18 @@ pub async fn cancel_enrolment(
     Ok(web::Json(cancelled.into()))
 }
 
+/// List the caller's and their dependants' places
+///
+/// Any signed-in user. Lists the places of the caller's own participant
+/// profile and of their dependants, optionally of one `status`, oldest
+/// first, each with the person, an outline of the session and the
+/// attendance mark (`null` until taken). A caller without a profile gets
+/// an empty page.
 #[utoipa::path(
     tag = "enrolments",
     security(("bearer" = [])),
     params(PageQuery, EnrolmentListQuery),
-    responses((status = 200, description = "A page of the places of the caller and their dependants, oldest first, with each session", body = Page<MyEnrolment>))
+    responses((status = 200, description = "A page of the places of the caller and their dependants, oldest first, with each session", body = MyEnrolmentPage))
 )]
 #[get("/me/enrolments")]
 pub async fn my_enrolments(
@@ -461,7 +521,7 @@ pub async fn my_enrolments(
     caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(query): Query<EnrolmentListQuery>,
-) -> Result<web::Json<Page<MyEnrolment>>, AppError> {
+) -> Result<web::Json<MyEnrolmentPage>, AppError> {
     let page = page.parse()?;
     let result = state
         .db

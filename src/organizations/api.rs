@@ -1,7 +1,7 @@
 //! `/api/v1/organizations`: the units. Anyone may read them (sign-up forms
 //! list them; they hold no personal data); only admins create them.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,6 +13,8 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::AppError;
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -29,12 +31,16 @@ pub struct OrganizationResponse {
     pub kind: OrganizationKind,
     #[schema(example = "Trường THCS Trung Hội")]
     pub name: String,
+    #[schema(required = true)]
     pub code: Option<String>,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub parent_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`OrganizationResponse`]s, under its own name in the document.
+pub type OrganizationPage = Page<OrganizationResponse>;
 
 impl From<Organization> for OrganizationResponse {
     fn from(unit: Organization) -> Self {
@@ -85,12 +91,19 @@ pub struct OrganizationListQuery {
     pub parent_id: Option<Uuid>,
 }
 
+/// Create a unit
+///
+/// Admins only (others get `403 forbidden`). Creates a unit (school,
+/// hamlet, agency, ...) with an optional unique `code` and an optional
+/// parent unit. A code that another unit has answers `409 code_taken`; an
+/// unknown `parent_id` or a bad name answers `422 validation_failed`.
+/// Answers `201` with the unit.
 #[utoipa::path(
     tag = "organizations",
     security(("bearer" = [])),
     request_body = CreateOrganizationRequest,
     responses(
-        (status = 201, description = "Created", body = OrganizationResponse),
+        (status = 201, description = "Created", body = OrganizationResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "Not an admin"),
         (status = 409, description = "Code taken (`code_taken`)"),
     )
@@ -118,20 +131,26 @@ pub async fn create_organization(
     };
     let actor = Actor::user(caller.id());
     let unit = state.db.write(move |conn| model::create(conn, &actor, unit)).await?;
-    Ok(HttpResponse::Created().json(OrganizationResponse::from(unit)))
+    let response = OrganizationResponse::from(unit);
+    Ok(http::created(&format!("/organizations/{}", response.id), &response))
 }
 
+/// List units
+///
+/// Open to anyone, without a token, so that sign-up forms can offer the
+/// units. Filters by `kind` and by `parent_id` (direct sub-units only).
+/// Answers a page of units, oldest first.
 #[utoipa::path(
     tag = "organizations",
     params(PageQuery, OrganizationListQuery),
-    responses((status = 200, description = "A page of units, oldest first", body = Page<OrganizationResponse>))
+    responses((status = 200, description = "A page of units, oldest first", body = OrganizationPage))
 )]
 #[get("/organizations")]
 pub async fn list_organizations(
     state: web::Data<AppState>,
     Query(page): Query<PageQuery>,
     Query(filter): Query<OrganizationListQuery>,
-) -> Result<web::Json<Page<OrganizationResponse>>, AppError> {
+) -> Result<web::Json<OrganizationPage>, AppError> {
     let page = page.parse()?;
     let (kind, parent_id) = (filter.kind, filter.parent_id.map(|id| id.to_string()));
     let units = state
@@ -142,6 +161,9 @@ pub async fn list_organizations(
     Ok(web::Json(Page::from_rows(rows, &page, |u| &u.id, OrganizationResponse::from)))
 }
 
+/// Get a unit
+///
+/// Open to anyone, without a token. Answers the unit, or `404 not_found`.
 #[utoipa::path(
     tag = "organizations",
     params(("id" = Uuid, Path, description = "The unit's id")),
@@ -152,14 +174,22 @@ pub async fn list_organizations(
 )]
 #[get("/organizations/{id}")]
 pub async fn get_organization(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-) -> Result<web::Json<OrganizationResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let unit = state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
-    Ok(web::Json(unit.into()))
+    conditional::read_one(&req, &OrganizationResponse::from(unit))
 }
 
+/// Change a unit
+///
+/// Admins only (others get `403 forbidden`). Changes any of kind, name,
+/// code and parent; absent fields stay, `null` clears code or parent. A
+/// parent that does not exist, or that is the unit itself or one of its
+/// sub-units, answers `422 validation_failed`; a code another unit has
+/// answers `409 code_taken`. Answers the unit, or `404 not_found`.
 #[utoipa::path(
     tag = "organizations",
     security(("bearer" = [])),
@@ -177,8 +207,9 @@ pub async fn update_organization(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateOrganizationRequest>,
-) -> Result<web::Json<OrganizationResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = OrganizationUpdate {
@@ -189,6 +220,15 @@ pub async fn update_organization(
     };
     v.finish()?;
     let (actor, id) = (Actor::user(caller.id()), id.to_string());
-    let unit = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
-    Ok(web::Json(unit.into()))
+    let unit = state
+        .db
+        .write(move |conn| {
+            db::lock_row(conn, db::Table::Organizations, &id)?;
+            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if_match.check(&OrganizationResponse::from(current))?;
+            model::update(conn, &actor, &id, update)
+        })
+        .await?;
+    conditional::Tagged::new(&OrganizationResponse::from(unit))
+        .map(|t| t.respond(HttpResponse::Ok()))
 }

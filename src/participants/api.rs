@@ -1,7 +1,7 @@
 //! `/api/v1/participants`: profiles of the people who attend, scoped to
 //! what each caller may see (see [`crate::access`]).
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +16,8 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -35,7 +37,7 @@ pub struct ParticipantResponse {
     #[schema(example = "Nguyễn Thị Hường")]
     pub full_name: String,
     pub category: Category,
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub organization_id: Option<String>,
     // The fields below are absent (not null) for trainers, who see only
     // name, category and unit: the outer `Option` is "shown at all".
@@ -64,10 +66,14 @@ pub struct ParticipantResponse {
     #[schema(value_type = Option<String>, format = Uuid)]
     pub user_id: Option<Option<String>>,
     /// When an admin erased the personal data; `null` otherwise.
+    #[schema(required = true)]
     pub anonymized_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`ParticipantResponse`]s, under its own name in the document.
+pub type ParticipantPage = Page<ParticipantResponse>;
 
 impl ParticipantResponse {
     /// The profile as `scope`'s caller may see it.
@@ -185,12 +191,21 @@ fn visible(
     Ok((scope, row))
 }
 
+/// Create a participant profile
+///
+/// Admins create anywhere and may link an account (`user_id`); coordinators
+/// create in their own unit (the default); a participant creates a
+/// dependant, with their own profile as guardian; trainers may not (all
+/// these refusals are `403 forbidden`). Unknown units, guardians or
+/// accounts, an account already linked, a guardian loop, or a student
+/// without `birth_date` answer `422 validation_failed`. Answers `201` with
+/// the profile.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
     request_body = CreateParticipantRequest,
     responses(
-        (status = 201, description = "Created", body = ParticipantResponse),
+        (status = 201, description = "Created", body = ParticipantResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "A trainer; a coordinator creating outside their unit; a participant naming another guardian; a non-admin linking an account"),
     )
 )]
@@ -239,15 +254,23 @@ pub async fn create_participant(
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;
-    Ok(HttpResponse::Created().json(response))
+    Ok(http::created(&format!("/participants/{}", response.id), &response))
 }
 
+/// List participant profiles
+///
+/// Any signed-in user, who sees only the profiles in their reach: admins
+/// all, coordinators their unit's, trainers the people on their sessions'
+/// rosters (name, category and unit only), participants themselves and
+/// their dependants. Filters by unit, category, guardian and a name search
+/// `q` that ignores case and diacritics; trainers may not filter by
+/// `guardian_id` (`403 forbidden`). Answers a page, oldest first.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
     params(PageQuery, ParticipantListQuery),
     responses(
-        (status = 200, description = "A page of the profiles the caller may see, oldest first", body = Page<ParticipantResponse>),
+        (status = 200, description = "A page of the profiles the caller may see, oldest first", body = ParticipantPage),
         (status = 403, description = "A trainer filtering by `guardian_id`"),
     )
 )]
@@ -257,7 +280,7 @@ pub async fn list_participants(
     caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(filter): Query<ParticipantListQuery>,
-) -> Result<web::Json<Page<ParticipantResponse>>, AppError> {
+) -> Result<web::Json<ParticipantPage>, AppError> {
     let page = page.parse()?;
     if filter.q.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
         let mut v = Validator::new();
@@ -285,6 +308,12 @@ pub async fn list_participants(
     Ok(web::Json(result))
 }
 
+/// Get a participant profile
+///
+/// Any signed-in user, for a profile in their reach (see the list); any
+/// other answers `404 not_found`, as if it did not exist. Trainers get name,
+/// category and unit only; the personal fields are absent from their
+/// answer.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
@@ -296,10 +325,11 @@ pub async fn list_participants(
 )]
 #[get("/participants/{id}")]
 pub async fn get_participant(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<ParticipantResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let response = state
         .db
@@ -308,9 +338,18 @@ pub async fn get_participant(
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;
-    Ok(web::Json(response))
+    conditional::read_one(&req, &response)
 }
 
+/// Change a participant profile
+///
+/// Admins, coordinators (their unit's profiles, which must stay in it) and
+/// participants (themselves and their dependants, without handing one to
+/// another guardian); trainers may not. Absent fields stay, `null` clears.
+/// Only admins link or unlink an account. Refusals are `403 forbidden`, a
+/// profile out of reach `404 not_found`, an anonymised one
+/// `409 participant_anonymized`, broken rules `422 validation_failed`.
+/// Answers the profile.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
@@ -328,8 +367,9 @@ pub async fn update_participant(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateParticipantRequest>,
-) -> Result<web::Json<ParticipantResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
     let update = ProfileUpdate {
         full_name: body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS)),
@@ -348,6 +388,7 @@ pub async fn update_participant(
         .db
         .write(move |conn| {
             let (scope, current) = visible_for_write(conn, &caller, &id)?;
+            if_match.check(&ParticipantResponse::new(current.clone(), &scope))?;
             scope.check_change(update.organization_id.as_ref(), update.guardian_id.as_ref())?;
             if let Some(Some(guardian)) = &update.guardian_id {
                 scope.check_guardian(conn, guardian)?;
@@ -359,9 +400,16 @@ pub async fn update_participant(
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;
-    Ok(web::Json(response))
+    conditional::Tagged::new(&response).map(|t| t.respond(HttpResponse::Ok()))
 }
 
+/// Erase a participant's personal data
+///
+/// Admins only (others get `403 forbidden`). Erases name, contact details,
+/// birth date, attendance notes and the links to a guardian, an account and
+/// dependants; keeps category, unit and gender for the figures. A linked
+/// participant account is erased and deactivated too. Cannot be undone;
+/// repeating it changes nothing. Answers the erased profile.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),

@@ -1,6 +1,6 @@
 //! `/api/v1/programmes`: readable by every signed-in user, written by admins.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,12 +12,14 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::AppError;
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::startup::AppState;
 use crate::users::Role;
-use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProgrammeResponse {
@@ -25,13 +27,16 @@ pub struct ProgrammeResponse {
     pub id: String,
     #[schema(example = "Tuần lễ hưởng ứng học tập suốt đời 2023")]
     pub name: String,
-    #[schema(example = "Xây dựng năng lực tự học trong kỷ nguyên số")]
+    #[schema(example = "Xây dựng năng lực tự học trong kỷ nguyên số", required = true)]
     pub theme: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`ProgrammeResponse`]s, under its own name in the document.
+pub type ProgrammePage = Page<ProgrammeResponse>;
 
 impl From<Programme> for ProgrammeResponse {
     fn from(p: Programme) -> Self {
@@ -77,12 +82,19 @@ pub struct ProgrammeListQuery {
     pub on: Option<NaiveDate>,
 }
 
+/// Create a programme
+///
+/// Admins only (others get `403 forbidden`). Creates a programme (such as a
+/// learning week) with a name, an optional theme and its first and last
+/// days. Dates outside the years 2000 to 2100, or `ends_on` before
+/// `starts_on`, answer `422 validation_failed`. Answers `201` with the
+/// programme.
 #[utoipa::path(
     tag = "programmes",
     security(("bearer" = [])),
     request_body = CreateProgrammeRequest,
     responses(
-        (status = 201, description = "Created", body = ProgrammeResponse),
+        (status = 201, description = "Created", body = ProgrammeResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "Not an admin"),
     )
 )]
@@ -111,14 +123,20 @@ pub async fn create_programme(
     };
     let actor = Actor::user(caller.id());
     let programme = state.db.write(move |conn| model::create(conn, &actor, programme)).await?;
-    Ok(HttpResponse::Created().json(ProgrammeResponse::from(programme)))
+    let response = ProgrammeResponse::from(programme);
+    Ok(http::created(&format!("/programmes/{}", response.id), &response))
 }
 
+/// List programmes
+///
+/// Any signed-in user. With `on`, only the programmes running on that day
+/// (started on or before it, not ended before it). Answers a page of
+/// programmes, oldest first.
 #[utoipa::path(
     tag = "programmes",
     security(("bearer" = [])),
     params(PageQuery, ProgrammeListQuery),
-    responses((status = 200, description = "A page of programmes, oldest first", body = Page<ProgrammeResponse>))
+    responses((status = 200, description = "A page of programmes, oldest first", body = ProgrammePage))
 )]
 #[get("/programmes")]
 pub async fn list_programmes(
@@ -126,11 +144,9 @@ pub async fn list_programmes(
     _caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(filter): Query<ProgrammeListQuery>,
-) -> Result<web::Json<Page<ProgrammeResponse>>, AppError> {
+) -> Result<web::Json<ProgrammePage>, AppError> {
     let page = page.parse()?;
-    let mut v = Validator::new();
-    let on = filter.on.map(|day| v.planning_date("on", day));
-    v.finish_params()?;
+    let on = filter.on.map(validation::filter_date);
     let rows = {
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, on, &page)?)).await?
@@ -138,6 +154,9 @@ pub async fn list_programmes(
     Ok(web::Json(Page::from_rows(rows, &page, |p| &p.id, ProgrammeResponse::from)))
 }
 
+/// Get a programme
+///
+/// Any signed-in user. Answers the programme, or `404 not_found`.
 #[utoipa::path(
     tag = "programmes",
     security(("bearer" = [])),
@@ -149,16 +168,23 @@ pub async fn list_programmes(
 )]
 #[get("/programmes/{id}")]
 pub async fn get_programme(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<ProgrammeResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let programme =
         state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
-    Ok(web::Json(programme.into()))
+    conditional::read_one(&req, &ProgrammeResponse::from(programme))
 }
 
+/// Change a programme
+///
+/// Admins only (others get `403 forbidden`). Changes any of name, theme and
+/// dates; absent fields stay, `null` clears the theme. The result must still
+/// end on or after the day it starts (`422 validation_failed`). Answers the
+/// programme, or `404 not_found`.
 #[utoipa::path(
     tag = "programmes",
     security(("bearer" = [])),
@@ -175,8 +201,9 @@ pub async fn update_programme(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateProgrammeRequest>,
-) -> Result<web::Json<ProgrammeResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = ProgrammeUpdate {
@@ -189,6 +216,15 @@ pub async fn update_programme(
     };
     v.finish()?;
     let (actor, id) = (Actor::user(caller.id()), id.to_string());
-    let programme = state.db.write(move |conn| model::update(conn, &actor, &id, update)).await?;
-    Ok(web::Json(programme.into()))
+    let programme = state
+        .db
+        .write(move |conn| {
+            db::lock_row(conn, db::Table::Programmes, &id)?;
+            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if_match.check(&ProgrammeResponse::from(current))?;
+            model::update(conn, &actor, &id, update)
+        })
+        .await?;
+    conditional::Tagged::new(&ProgrammeResponse::from(programme))
+        .map(|t| t.respond(HttpResponse::Ok()))
 }

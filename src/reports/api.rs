@@ -1,13 +1,23 @@
 //! `GET /api/v1/stats/enrolments` and `GET /api/v1/exports/enrolments`.
+//!
+//! Each also answers at a path of its own per file type (`….csv`,
+//! `….xlsx`): one media type per operation, which is what client
+//! generators need to type an answer as text or bytes. `?format=` keeps
+//! working on the plain paths.
 
+use std::future::{Ready, ready};
 use std::io;
 
+use actix_web::dev::Payload;
 use actix_web::http::header::ContentDisposition;
-use actix_web::{HttpResponse, get, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use chrono_tz::Tz;
 use futures_util::stream;
 use serde::Deserialize;
 use tokio::sync::mpsc;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn, ParameterStyle};
+use utoipa::openapi::schema::ArrayBuilder;
+use utoipa::openapi::{Ref, Required};
 use utoipa::{IntoParams, ToSchema};
 
 use super::export::{self, CHUNKS_AHEAD, ChunkSender, SEND_DEADLINE};
@@ -16,7 +26,7 @@ use super::stats::{GroupKey, Stats};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::AuthUser;
 use crate::db;
-use crate::error::AppError;
+use crate::error::{AppError, Lang};
 use crate::http::query::Query;
 use crate::local_time;
 use crate::sheets::{FileFormat, Sheet};
@@ -33,15 +43,76 @@ pub enum StatsFormat {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsQuery {
-    /// Keys to group by, separated by commas, each at most once: any of
-    /// `category`, `organization`, `gender`, `course`, `session`,
-    /// `programme`, `day`. Rows come sorted by them in this order. Without
-    /// keys the one row is the totals.
-    #[param(example = "category,organization")]
-    pub group_by: Option<String>,
     /// `json` (the default), or the same table as a `csv` or `xlsx` file
     /// with a last row of totals.
     pub format: Option<StatsFormat>,
+}
+
+/// `group_by`: the keys rows are grouped by, in order. Read from the raw
+/// query, so that both spellings of a list work: `group_by=category,day`
+/// (as the document describes it) and `group_by=category&group_by=day` (as
+/// many generated clients send arrays).
+pub struct GroupBy(Vec<GroupKey>);
+
+impl FromRequest for GroupBy {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let values = form_urlencoded::parse(req.query_string().as_bytes())
+            .filter(|(name, _)| name == "group_by")
+            .map(|(_, value)| value.into_owned())
+            .collect::<Vec<_>>();
+        ready(GroupKey::parse_list(&values.join(",")).map(GroupBy))
+    }
+}
+
+impl IntoParams for GroupBy {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let keys =
+            ArrayBuilder::new().items(Ref::from_schema_name(GroupKey::name())).unique_items(true);
+        let parameter = ParameterBuilder::new()
+            .name("group_by")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "Keys to group by, each at most once. Rows come sorted by them in this order. \
+                 Without keys the one row is the totals.",
+            ))
+            .style(Some(ParameterStyle::Form))
+            .explode(Some(false))
+            .schema(Some(keys))
+            .example(Some(serde_json::json!(["category", "organization"])))
+            .build();
+        vec![parameter]
+    }
+}
+
+/// `?lang=`: the language of a file's headers and labels.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileLanguage {
+    En,
+    Vi,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LanguageQuery {
+    /// Headers and labels in Vietnamese (`vi`) or English (`en`). Without
+    /// it `Accept-Language` decides: for a link opened in a browser, whose
+    /// own language may not be the reader's.
+    pub lang: Option<FileLanguage>,
+}
+
+impl LanguageQuery {
+    fn resolve(&self, req: &HttpRequest) -> Lang {
+        match self.lang {
+            Some(FileLanguage::En) => Lang::En,
+            Some(FileLanguage::Vi) => Lang::Vi,
+            None => Lang::from_headers(req.headers()),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -51,10 +122,20 @@ pub struct ExportQuery {
     pub format: Option<FileFormat>,
 }
 
+/// Count enrolments, attendance and people reached
+///
+/// Admins see everything, coordinators their own unit only; trainers,
+/// participants and a coordinator naming another unit get `403 forbidden`.
+/// Counts places held, waitlisted and cancelled, attended places, distinct
+/// people holding a place and attending, and the attendance rate, grouped
+/// by the `group_by` keys and filtered by programme, course, unit and local
+/// days; unknown or repeated keys answer `400 invalid_parameter`. Answers
+/// JSON, or with `format=csv|xlsx` the same table with a totals row as a
+/// file (also at `/stats/enrolments.csv` and `.xlsx`).
 #[utoipa::path(
     tag = "reports",
     security(("bearer" = [])),
-    params(StatsQuery, ReportQuery),
+    params(GroupBy, StatsQuery, ReportQuery, LanguageQuery),
     responses(
         (status = 200, description = "Counts of enrolments and people, per group and in total. \
             `format=csv|xlsx` gives the same table as a file to download; session times there \
@@ -72,49 +153,132 @@ pub struct ExportQuery {
 )]
 #[get("/stats/enrolments")]
 pub async fn enrolment_stats(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
+    group_by: GroupBy,
     Query(shape): Query<StatsQuery>,
     Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let filter = ReportFilter::for_caller(&caller.user, query)?;
-    let group_by = GroupKey::parse_list(shape.group_by.as_deref().unwrap_or(""))?;
-    let zone = state.config.timezone;
-    let now = db::now();
     let format = match shape.format.unwrap_or(StatsFormat::Json) {
         StatsFormat::Json => None,
         StatsFormat::Csv => Some(FileFormat::Csv),
         StatsFormat::Xlsx => Some(FileFormat::Xlsx),
     };
+    let lang = language.resolve(&req);
+    stats_answer(&state, &caller, group_by, query, format.map(|f| (f, lang))).await
+}
+
+/// Count enrolments as a CSV file
+///
+/// The table of `GET /stats/enrolments` with a totals row, as CSV (UTF-8
+/// with a byte-order mark), headers and labels in the caller's language.
+/// The same access rules apply.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(GroupBy, ReportQuery, LanguageQuery),
+    responses(
+        (status = 200, description = "The table as CSV", content((String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
+        (status = 403, description = "Not an admin or coordinator, or a coordinator naming \
+            another unit"),
+    )
+)]
+#[get("/stats/enrolments.csv")]
+pub async fn enrolment_stats_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    group_by: GroupBy,
+    Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let file = (FileFormat::Csv, language.resolve(&req));
+    stats_answer(&state, &caller, group_by, query, Some(file)).await
+}
+
+/// Count enrolments as an XLSX workbook
+///
+/// The table of `GET /stats/enrolments` with a totals row, as an Excel
+/// workbook with typed cells (rates as percentages), headers and labels in
+/// the caller's language. The same access rules apply.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(GroupBy, ReportQuery, LanguageQuery),
+    responses(
+        (status = 200, description = "The table as a workbook",
+            content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
+        (status = 403, description = "Not an admin or coordinator, or a coordinator naming \
+            another unit"),
+    )
+)]
+#[get("/stats/enrolments.xlsx")]
+pub async fn enrolment_stats_xlsx(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    group_by: GroupBy,
+    Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let file = (FileFormat::Xlsx, language.resolve(&req));
+    stats_answer(&state, &caller, group_by, query, Some(file)).await
+}
+
+/// The statistics as JSON, or as a file in a language.
+async fn stats_answer(
+    state: &AppState,
+    caller: &AuthUser,
+    GroupBy(group_by): GroupBy,
+    query: ReportQuery,
+    file: Option<(FileFormat, Lang)>,
+) -> Result<HttpResponse, AppError> {
+    let filter = ReportFilter::for_caller(&caller.user, query)?;
+    let zone = state.config.timezone;
+    let now = db::now();
     // The file is written on the blocking pool too: deflating a long table
     // would hold up an actix worker.
     let (stats, written) = state
         .db
         .run(move |conn| {
             let stats = Stats::compute(conn, &filter, group_by, now, zone)?;
-            let written = format
-                .map(|format| stats_file(&stats, format))
+            let written = file
+                .map(|(format, lang)| stats_file(&stats, format, lang, zone))
                 .transpose()
                 .map_err(|err| AppError::internal("writing statistics", err))?;
             Ok((stats, written))
         })
         .await?;
-    let (Some(format), Some(written)) = (format, written) else {
-        return Ok(HttpResponse::Ok().json(stats));
-    };
-    Ok(file(format, "lophoc-enrolment-stats", zone).body(written))
+    match (file, written) {
+        (Some((format, _)), Some(written)) => {
+            Ok(file_answer(format, "lophoc-enrolment-stats", zone).body(written))
+        }
+        _ => Ok(HttpResponse::Ok().json(stats)),
+    }
 }
 
+/// Export every enrolment as a CSV or XLSX file
+///
+/// Admins see everything, coordinators their own unit only; trainers,
+/// participants and a coordinator naming another unit get `403 forbidden`.
+/// Streams one row per enrolment the filters select: the person, the
+/// course and programme, the session, the place and the attendance mark,
+/// then the ids; headers and labels in the caller's language. CSV (the
+/// default) starts with a byte-order mark, XLSX continues on further sheets
+/// past Excel's row limit (also at `/exports/enrolments.csv` and `.xlsx`).
+/// Each export is recorded in the audit trail; when too many run at once
+/// the answer is `503 service_unavailable` with `Retry-After`.
 #[utoipa::path(
     tag = "reports",
     security(("bearer" = [])),
-    params(ExportQuery, ReportQuery),
+    params(ExportQuery, ReportQuery, LanguageQuery),
     responses(
         (status = 200, description = "Every enrolment the filters select, one per row, in the \
-            order of the sessions: the person (name, category, gender, unit), the course and \
-            programme, the session (its start on the local wall clock, its venue), the place \
-            (status, waitlist position, source) and the attendance mark. Streamed: any number \
-            of rows.",
+            order of the sessions. Streamed: any number of rows.",
             content(
                 (String = "text/csv"),
                 ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -128,13 +292,84 @@ pub async fn enrolment_stats(
 )]
 #[get("/exports/enrolments")]
 pub async fn export_enrolments(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     Query(shape): Query<ExportQuery>,
     Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let format = shape.format.unwrap_or(FileFormat::Csv);
+    stream_export(&state, &caller, query, format, language.resolve(&req)).await
+}
+
+/// Export every enrolment as a CSV file
+///
+/// `GET /exports/enrolments` as CSV (UTF-8 with a byte-order mark), with
+/// the same filters, access rules and audit record.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(ReportQuery, LanguageQuery),
+    responses(
+        (status = 200, description = "Every enrolment the filters select, as CSV",
+            content((String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
+        (status = 403, description = "Not an admin or coordinator, or a coordinator naming \
+            another unit"),
+        (status = 503, description = "As many exports as the server runs at once are already \
+            running; see `Retry-After`"),
+    )
+)]
+#[get("/exports/enrolments.csv")]
+pub async fn export_enrolments_csv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
+) -> Result<HttpResponse, AppError> {
+    stream_export(&state, &caller, query, FileFormat::Csv, language.resolve(&req)).await
+}
+
+/// Export every enrolment as an XLSX workbook
+///
+/// `GET /exports/enrolments` as an Excel workbook with typed cells, with
+/// the same filters, access rules and audit record.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(ReportQuery, LanguageQuery),
+    responses(
+        (status = 200, description = "Every enrolment the filters select, as a workbook",
+            content(("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
+        (status = 403, description = "Not an admin or coordinator, or a coordinator naming \
+            another unit"),
+        (status = 503, description = "As many exports as the server runs at once are already \
+            running; see `Retry-After`"),
+    )
+)]
+#[get("/exports/enrolments.xlsx")]
+pub async fn export_enrolments_xlsx(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(query): Query<ReportQuery>,
+    Query(language): Query<LanguageQuery>,
+) -> Result<HttpResponse, AppError> {
+    stream_export(&state, &caller, query, FileFormat::Xlsx, language.resolve(&req)).await
+}
+
+/// Streams the enrolment export as `format` in `lang`.
+async fn stream_export(
+    state: &AppState,
+    caller: &AuthUser,
+    query: ReportQuery,
+    format: FileFormat,
+    lang: Lang,
 ) -> Result<HttpResponse, AppError> {
     let filter = ReportFilter::for_caller(&caller.user, query)?;
-    let format = shape.format.unwrap_or(FileFormat::Csv);
     let zone = state.config.timezone;
     // An export holds a database connection for as long as its client
     // takes to read it; a few at a time leave the rest of the pool free.
@@ -152,7 +387,9 @@ pub async fn export_enrolments(
     filters["format"] = serde_json::json!(format);
     let changes = FieldChange::diff(None::<&()>, &filters, &[]);
     let user_id = caller.id().to_owned();
+    let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
+        let _entered = span.enter();
         let _slot = slot;
         let failed = tx.clone();
         let runtime = tokio::runtime::Handle::current();
@@ -161,7 +398,7 @@ pub async fn export_enrolments(
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             audit::record(&mut conn, &actor, Action::Export, EntityType::User, &user_id, changes)?;
-            export::write(&mut conn, &filter, format, zone, sender)
+            export::write(&mut conn, &filter, format, (lang, zone), sender)
         }));
         let failure = match written {
             Ok(Ok(_)) => return,
@@ -185,18 +422,19 @@ pub async fn export_enrolments(
     };
     let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     let body = futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest);
-    Ok(file(format, "lophoc-enrolments", zone).streaming::<_, io::Error>(body))
+    Ok(file_answer(format, "lophoc-enrolments", zone).streaming::<_, io::Error>(body))
 }
 
 /// The statistics as a file: the table, then its totals row.
-fn stats_file(stats: &Stats, format: FileFormat) -> io::Result<Vec<u8>> {
-    let mut sheet = Sheet::start(format, Vec::new(), &stats.title(), &stats.header())?;
-    stats.for_each_line(|cells| sheet.row(cells))?;
+fn stats_file(stats: &Stats, format: FileFormat, lang: Lang, zone: Tz) -> io::Result<Vec<u8>> {
+    let columns = stats.columns(lang, zone);
+    let mut sheet = Sheet::start(format, Vec::new(), &stats.title(lang), &columns)?;
+    stats.for_each_line(lang, |cells| sheet.row(cells))?;
     sheet.finish()
 }
 
 /// A `200` for a file download: its type, and a name with today's date.
-fn file(format: FileFormat, stem: &str, zone: Tz) -> actix_web::HttpResponseBuilder {
+fn file_answer(format: FileFormat, stem: &str, zone: Tz) -> actix_web::HttpResponseBuilder {
     let today = local_time::local_day(db::now(), zone);
     let name = format!("{stem}-{today}.{}", format.extension());
     let mut response = HttpResponse::Ok();

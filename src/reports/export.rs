@@ -19,9 +19,11 @@ use super::sql::{self, Statement};
 use crate::attendance::AttendanceStatus;
 use crate::db::DbConnection;
 use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
+use crate::error::Lang;
+use crate::labels::Label;
 use crate::local_time;
 use crate::participants::{Category, Gender};
-use crate::sheets::{Cell, FileFormat, Sheet};
+use crate::sheets::{Cell, Column, FileFormat, Sheet};
 
 pub const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;
@@ -30,23 +32,32 @@ pub const CHUNKS_AHEAD: usize = 4;
 /// the export gives up, freeing its connection and its slot.
 pub const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
-const HEADER: [&str; 15] = [
-    "enrolment_id",
-    "participant_id",
-    "participant_name",
-    "category",
-    "gender",
-    "organization_name",
-    "programme_name",
-    "course_title",
-    "session_id",
-    "session_starts_at",
-    "session_venue",
-    "status",
-    "waitlist_position",
-    "source",
-    "attendance",
-];
+/// The export's columns as people read them: the person first, then the
+/// class, the place and the mark, and the ids last (for matching with other
+/// systems). `{zone}` is the zone in which times are written.
+fn columns(lang: Lang, zone: Tz) -> Vec<Column> {
+    let starts = match lang {
+        Lang::En => format!("Starts ({zone} time)"),
+        Lang::Vi => format!("Giờ bắt đầu (giờ {zone})"),
+    };
+    vec![
+        Column::new(lang.pick("Full name", "Họ và tên"), 26),
+        Column::new(lang.pick("Category", "Đối tượng"), 14),
+        Column::new(lang.pick("Gender", "Giới tính"), 8),
+        Column::new(lang.pick("Unit", "Đơn vị"), 26),
+        Column::new(lang.pick("Programme", "Chương trình"), 26),
+        Column::new(lang.pick("Course", "Khóa học"), 30),
+        Column::new(starts, "2023-10-02 07:30".len()),
+        Column::new(lang.pick("Venue", "Địa điểm"), 24),
+        Column::new(lang.pick("Enrolment", "Ghi danh"), 13),
+        Column::new(lang.pick("Waitlist position", "Thứ tự chờ"), 6),
+        Column::new(lang.pick("Enrolled by", "Hình thức ghi danh"), 14),
+        Column::new(lang.pick("Attendance", "Điểm danh"), 14),
+        Column::new(lang.pick("Enrolment id", "Mã ghi danh"), 36),
+        Column::new(lang.pick("Participant id", "Mã học viên"), 36),
+        Column::new(lang.pick("Session id", "Mã buổi học"), 36),
+    ]
+}
 
 /// In the order of the sessions, each session's places in the order they
 /// were made (ids are UUIDv7). `enrolments_session_idx` serves the second
@@ -129,37 +140,39 @@ impl fmt::Display for ExportError {
     }
 }
 
-/// Writes the export of `filter` to `out` as `format`, times in `zone`.
+/// Writes the export of `filter` to `out` as `format`, in `lang`, times in
+/// `zone`.
 pub fn write<W: Write>(
     conn: &mut DbConnection,
     filter: &ReportFilter,
     format: FileFormat,
-    zone: Tz,
+    (lang, zone): (Lang, Tz),
     out: W,
 ) -> Result<W, ExportError> {
     let mut statement = Statement::for_connection(conn);
     statement.push(SELECT);
     filter.push_from_where(&mut statement, Tables::ALL);
     statement.push(ORDER);
-    let mut sheet = Sheet::start(format, out, "Enrolments", &HEADER)?;
+    let title = lang.pick("Enrolments", "Danh sách ghi danh");
+    let mut sheet = Sheet::start(format, out, title, &columns(lang, zone))?;
     sql::for_each_row(conn, statement, |row: ExportRow| {
         let position = row.waitlist_position.map(i64::from);
         let cells = [
-            Cell::Text(&row.enrolment_id),
-            Cell::Text(&row.participant_id),
             Cell::Text(&row.participant_name),
-            Cell::Text(row.category.as_str()),
-            Cell::Text(row.gender.as_str()),
+            Cell::Text(row.category.label(lang)),
+            Cell::Text(row.gender.label(lang)),
             Cell::from(row.organization_name.as_deref()),
             Cell::from(row.programme_name.as_deref()),
             Cell::Text(&row.course_title),
-            Cell::Text(&row.session_id),
             Cell::Time(local_time::wall_clock(row.session_starts_at, zone)),
             Cell::Text(&row.session_venue),
-            Cell::Text(row.status.as_str()),
+            Cell::Text(row.status.label(lang)),
             position.map_or(Cell::Empty, Cell::Count),
-            Cell::Text(row.source.as_str()),
-            Cell::from(row.attendance.map(AttendanceStatus::as_str)),
+            Cell::Text(row.source.label(lang)),
+            Cell::from(row.attendance.map(|mark| mark.label(lang))),
+            Cell::Text(&row.enrolment_id),
+            Cell::Text(&row.participant_id),
+            Cell::Text(&row.session_id),
         ];
         sheet.row(&cells).map_err(ExportError::from)
     })?;

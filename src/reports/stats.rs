@@ -11,10 +11,11 @@ use utoipa::ToSchema;
 use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement, Value};
 use crate::db::{Backend, DbConnection};
-use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::error::{AppError, FieldIssue, InvalidField, Lang};
+use crate::labels::Label;
 use crate::local_time;
 use crate::participants::{Category, Gender};
-use crate::sheets::Cell;
+use crate::sheets::{Cell, Column};
 use crate::text_enum::text_enum;
 
 text_enum! {
@@ -35,7 +36,7 @@ text_enum! {
 /// How a group key is selected: (alias, expression, SQL type of its NULL
 /// when not grouped). Every query selects every alias, so that one row
 /// type reads them all.
-type Column = (&'static str, &'static str, &'static str);
+type SqlColumn = (&'static str, &'static str, &'static str);
 
 impl GroupKey {
     /// Reads `group_by`: keys separated by commas, each at most once; blank
@@ -68,7 +69,7 @@ impl GroupKey {
         }
     }
 
-    fn columns(self) -> &'static [Column] {
+    fn columns(self) -> &'static [SqlColumn] {
         match self {
             Self::Category => &[("category", "pt.category", "TEXT")],
             Self::Organization => &[
@@ -432,31 +433,51 @@ impl Stats {
         Ok(Self { group_by, rows, totals })
     }
 
-    /// The header of the table as a file: each key's columns, then the counts.
-    pub fn header(&self) -> Vec<&'static str> {
-        let keys = self.group_by.iter().flat_map(|k| k.columns()).map(|(alias, _, _)| *alias);
-        keys.chain(COUNT_COLUMNS).collect()
+    /// The table as a file's columns, in `lang`: each key's names, the
+    /// counts, then the keys' ids (for matching with other systems). Each
+    /// column is as wide as its widest value.
+    pub fn columns(&self, lang: Lang, zone: Tz) -> Vec<Column> {
+        let mut headers: Vec<String> = Vec::new();
+        for key in &self.group_by {
+            headers.extend(key.headers(lang, zone));
+        }
+        headers.extend(COUNT_HEADERS.iter().map(|(en, vi)| lang.pick(en, vi).to_owned()));
+        for key in &self.group_by {
+            headers.extend(key.id_header(lang).map(str::to_owned));
+        }
+        let mut widths = vec![0; headers.len()];
+        let _ = self.for_each_line(lang, |cells| {
+            for (width, cell) in widths.iter_mut().zip(cells) {
+                *width = (*width).max(cell.shown_width());
+            }
+            Ok(())
+        });
+        headers.into_iter().zip(widths).map(|(header, width)| Column::new(header, width)).collect()
     }
 
-    /// The table's rows as cells, then a `total` row (unless the table has
-    /// no keys, when its one row is the total).
+    /// The table's rows as cells in `lang`, then a total row (unless the
+    /// table has no keys, when its one row is the total).
     pub fn for_each_line(
         &self,
+        lang: Lang,
         mut line: impl FnMut(&[Cell<'_>]) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         let mut cells = Vec::new();
         for row in &self.rows {
             cells.clear();
             for key in &self.group_by {
-                push_key_cells(&mut cells, *key, row);
+                push_key_cells(&mut cells, *key, row, lang);
             }
             push_counts(&mut cells, &row.counts);
+            for key in &self.group_by {
+                push_key_id(&mut cells, *key, row);
+            }
             line(&cells)?;
         }
         if !self.group_by.is_empty() {
-            let width: usize = self.group_by.iter().map(|k| k.columns().len()).sum();
+            let width: usize = self.group_by.iter().map(|k| k.shown_columns()).sum();
             cells.clear();
-            cells.push(Cell::Text("total"));
+            cells.push(Cell::Text(lang.pick("Total", "Tổng cộng")));
             cells.resize(width, Cell::Empty);
             push_counts(&mut cells, &self.totals);
             line(&cells)?;
@@ -466,50 +487,117 @@ impl Stats {
 
     /// What the file's one sheet is called, naming the grouping in the 31
     /// characters that Excel allows a sheet name.
-    pub fn title(&self) -> String {
-        let keys: Vec<&str> = self.group_by.iter().map(|k| k.as_str()).collect();
+    pub fn title(&self, lang: Lang) -> String {
+        let keys: Vec<&str> = self.group_by.iter().map(|k| k.name(lang)).collect();
         let keys = keys.join(", ");
-        let candidates = match keys.is_empty() {
-            true => vec!["Enrolment totals".to_owned()],
-            false => vec![format!("Enrolments by {keys}"), format!("By {keys}")],
+        let candidates = match (keys.is_empty(), lang) {
+            (true, _) => vec![lang.pick("Enrolment totals", "Tổng hợp ghi danh").to_owned()],
+            (false, Lang::En) => vec![format!("Enrolments by {keys}"), format!("By {keys}")],
+            (false, Lang::Vi) => vec![format!("Ghi danh theo {keys}"), format!("Theo {keys}")],
         };
         candidates
             .into_iter()
             .find(|title| title.chars().count() <= 31)
-            .unwrap_or_else(|| "Enrolment statistics".into())
+            .unwrap_or_else(|| lang.pick("Enrolment statistics", "Thống kê ghi danh").into())
     }
 }
 
-const COUNT_COLUMNS: [&str; 7] = [
-    "enrolled",
-    "waitlisted",
-    "cancelled",
-    "attended",
-    "people",
-    "people_attended",
-    "attendance_rate",
+/// The counts' headers, in English and Vietnamese.
+const COUNT_HEADERS: [(&str, &str); 7] = [
+    ("Enrolled", "Đã ghi danh"),
+    ("Waitlisted", "Danh sách chờ"),
+    ("Cancelled", "Đã hủy"),
+    ("Attended", "Lượt tham dự"),
+    ("People", "Số người"),
+    ("People attended", "Số người tham dự"),
+    ("Attendance rate", "Tỷ lệ tham dự"),
 ];
 
-fn push_key_cells<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRow) {
-    let text = |value: &'a Option<String>| Cell::from(value.as_deref());
-    let nested =
-        |value: &'a Option<Option<String>>| Cell::from(value.as_ref().and_then(|v| v.as_deref()));
-    match key {
-        GroupKey::Category => cells.push(Cell::from(row.category.map(Category::as_str))),
-        GroupKey::Organization => {
-            cells.extend([nested(&row.organization_id), nested(&row.organization_name)])
+impl GroupKey {
+    /// The key as a word in a title ("by unit").
+    fn name(self, lang: Lang) -> &'static str {
+        match self {
+            Self::Category => lang.pick("category", "đối tượng"),
+            Self::Organization => lang.pick("unit", "đơn vị"),
+            Self::Gender => lang.pick("gender", "giới tính"),
+            Self::Course => lang.pick("course", "khóa học"),
+            Self::Session => lang.pick("session", "buổi học"),
+            Self::Programme => lang.pick("programme", "chương trình"),
+            Self::Day => lang.pick("day", "ngày"),
         }
-        GroupKey::Gender => cells.push(Cell::from(row.gender.map(Gender::as_str))),
-        GroupKey::Course => cells.extend([text(&row.course_id), text(&row.course_title)]),
+    }
+
+    /// How many columns for people the key has (its id aside).
+    fn shown_columns(self) -> usize {
+        if self == Self::Session { 2 } else { 1 }
+    }
+
+    /// The headers of the key's columns for people (its id aside).
+    fn headers(self, lang: Lang, zone: Tz) -> Vec<String> {
+        let one = |en: &str, vi: &str| vec![lang.pick(en, vi).to_owned()];
+        match self {
+            Self::Category => one("Category", "Đối tượng"),
+            Self::Organization => one("Unit", "Đơn vị"),
+            Self::Gender => one("Gender", "Giới tính"),
+            Self::Course => one("Course", "Khóa học"),
+            Self::Session => vec![
+                match lang {
+                    Lang::En => format!("Session starts ({zone} time)"),
+                    Lang::Vi => format!("Giờ bắt đầu buổi học (giờ {zone})"),
+                },
+                lang.pick("Venue", "Địa điểm").to_owned(),
+            ],
+            Self::Programme => one("Programme", "Chương trình"),
+            Self::Day => one("Day", "Ngày"),
+        }
+    }
+
+    /// The header of the key's id column, for keys that have an id.
+    fn id_header(self, lang: Lang) -> Option<&'static str> {
+        match self {
+            Self::Organization => Some(lang.pick("Unit id", "Mã đơn vị")),
+            Self::Course => Some(lang.pick("Course id", "Mã khóa học")),
+            Self::Session => Some(lang.pick("Session id", "Mã buổi học")),
+            Self::Programme => Some(lang.pick("Programme id", "Mã chương trình")),
+            Self::Category | Self::Gender | Self::Day => None,
+        }
+    }
+}
+
+fn push_key_cells<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRow, lang: Lang) {
+    let text = |value: &'a Option<String>| Cell::from(value.as_deref());
+    // A person in no unit, a course in no programme: said, not left blank.
+    let named = |value: &'a Option<Option<String>>, none: &'static str| match value {
+        Some(Some(name)) => Cell::Text(name),
+        _ => Cell::Text(none),
+    };
+    match key {
+        GroupKey::Category => cells.push(Cell::from(row.category.map(|c| c.label(lang)))),
+        GroupKey::Organization => cells
+            .push(named(&row.organization_name, lang.pick("(no unit)", "(không thuộc đơn vị)"))),
+        GroupKey::Gender => cells.push(Cell::from(row.gender.map(|g| g.label(lang)))),
+        GroupKey::Course => cells.push(text(&row.course_title)),
         GroupKey::Session => cells.extend([
-            text(&row.session_id),
             row.session_starts_at.map_or(Cell::Empty, |at| Cell::Time(at.naive_local())),
             text(&row.session_venue),
         ]),
-        GroupKey::Programme => {
-            cells.extend([nested(&row.programme_id), nested(&row.programme_name)])
-        }
+        GroupKey::Programme => cells.push(named(
+            &row.programme_name,
+            lang.pick("(no programme)", "(không thuộc chương trình)"),
+        )),
         GroupKey::Day => cells.push(row.day.map_or(Cell::Empty, Cell::Day)),
+    }
+}
+
+fn push_key_id<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRow) {
+    let nested =
+        |value: &'a Option<Option<String>>| Cell::from(value.as_ref().and_then(|v| v.as_deref()));
+    match key {
+        GroupKey::Organization => cells.push(nested(&row.organization_id)),
+        GroupKey::Course => cells.push(Cell::from(row.course_id.as_deref())),
+        GroupKey::Session => cells.push(Cell::from(row.session_id.as_deref())),
+        GroupKey::Programme => cells.push(nested(&row.programme_id)),
+        GroupKey::Category | GroupKey::Gender | GroupKey::Day => {}
     }
 }
 

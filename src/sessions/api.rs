@@ -1,6 +1,6 @@
 //! `/api/v1/sessions`: readable by every signed-in user, written by admins.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,13 +13,15 @@ use crate::auth::AuthUser;
 use crate::courses::api::check_categories;
 use crate::db;
 use crate::error::{AppError, FieldIssue};
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::Category;
 use crate::startup::AppState;
 use crate::users::Role;
-use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::validation::{self, MAX_NAME_CHARS, Validator};
 
 /// The most seats a session may have; more is a typing mistake.
 const MAX_CAPACITY: i32 = 10_000;
@@ -33,17 +35,19 @@ pub struct SessionResponse {
     #[schema(format = Uuid)]
     pub course_id: String,
     /// The course's programme.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub programme_id: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     #[schema(example = "Nhà văn hoá xóm Đồng Tâm")]
     pub venue: String,
     pub capacity: i32,
-    #[schema(value_type = Vec<String>)]
+    #[schema(value_type = Vec<Uuid>)]
     pub trainer_ids: Vec<String>,
     pub status: SessionStatus,
+    #[schema(required = true)]
     pub enrolment_opens_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub enrolment_closes_at: Option<DateTime<Utc>>,
     /// Who may enrol: the session's own categories, or its course's.
     pub eligible_categories: Vec<Category>,
@@ -55,6 +59,9 @@ pub struct SessionResponse {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`SessionResponse`]s, under its own name in the document.
+pub type SessionPage = Page<SessionResponse>;
 
 impl From<SessionDetails> for SessionResponse {
     fn from(details: SessionDetails) -> Self {
@@ -103,6 +110,7 @@ pub struct CreateSessionRequest {
     /// After `enrolment_opens_at`.
     pub enrolment_closes_at: Option<DateTime<Utc>>,
     /// Default: the course's target categories.
+    #[schema(min_items = 1)]
     pub eligible_categories: Option<Vec<Category>>,
 }
 
@@ -129,7 +137,7 @@ pub struct UpdateSessionRequest {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub enrolment_closes_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Vec<Category>>)]
+    #[schema(value_type = Option<Vec<Category>>, min_items = 1)]
     pub eligible_categories: Option<Option<Vec<Category>>>,
 }
 
@@ -162,12 +170,21 @@ fn trainer_ids(v: &mut Validator, ids: &[Uuid]) -> Vec<String> {
     ids.iter().map(Uuid::to_string).collect()
 }
 
+/// Schedule a session of a course
+///
+/// Admins only (others get `403 forbidden`). Creates a `scheduled` session
+/// with its times, venue, capacity (1 to 10,000), trainers (active
+/// `trainer` accounts, up to 20), optional enrolment window, waitlist
+/// choice and eligible categories (the course's if absent). An unknown
+/// course, a non-trainer id, `ends_at` not after `starts_at` or a window
+/// that closes before it opens answer `422 validation_failed`. Answers
+/// `201` with the session.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
     request_body = CreateSessionRequest,
     responses(
-        (status = 201, description = "Created, `scheduled`", body = SessionResponse),
+        (status = 201, description = "Created, `scheduled`", body = SessionResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "Not an admin"),
     )
 )]
@@ -210,14 +227,22 @@ pub async fn create_session(
     let zone = state.config.timezone;
     let details =
         state.db.write(move |conn| model::create(conn, &actor, session, &trainers, zone)).await?;
-    Ok(HttpResponse::Created().json(SessionResponse::from(details)))
+    let response = SessionResponse::from(details);
+    Ok(http::created(&format!("/sessions/{}", response.id), &response))
 }
 
+/// List sessions
+///
+/// Any signed-in user. Filters by start time (`from` inclusive, `to`
+/// exclusive), course, programme, trainer, status and whether a seat is
+/// left. Answers a page of sessions in the order they were created (not by
+/// start time), each with its counts of enrolled and waitlisted places and
+/// the seats left.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
     params(PageQuery, SessionListQuery),
-    responses((status = 200, description = "A page of sessions, oldest first", body = Page<SessionResponse>))
+    responses((status = 200, description = "A page of sessions, oldest first", body = SessionPage))
 )]
 #[get("/sessions")]
 pub async fn list_sessions(
@@ -225,19 +250,17 @@ pub async fn list_sessions(
     _caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(query): Query<SessionListQuery>,
-) -> Result<web::Json<Page<SessionResponse>>, AppError> {
+) -> Result<web::Json<SessionPage>, AppError> {
     let page = page.parse()?;
-    let mut v = Validator::new();
     let filter = SessionFilter {
-        from: query.from.map(|t| v.planning_time("from", t)),
-        to: query.to.map(|t| v.planning_time("to", t)),
+        from: query.from.map(validation::filter_time),
+        to: query.to.map(validation::filter_time),
         course_id: query.course_id.map(|id| id.to_string()),
         programme_id: query.programme_id.map(|id| id.to_string()),
         trainer_id: query.trainer_id.map(|id| id.to_string()),
         status: query.status,
         has_seats: query.has_seats,
     };
-    v.finish_params()?;
     let rows = {
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
@@ -245,6 +268,10 @@ pub async fn list_sessions(
     Ok(web::Json(Page::from_rows(rows, &page, |s| &s.session.id, SessionResponse::from)))
 }
 
+/// Get a session
+///
+/// Any signed-in user. Answers the session with its trainers, eligible
+/// categories and place counts, or `404 not_found`.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
@@ -256,16 +283,26 @@ pub async fn list_sessions(
 )]
 #[get("/sessions/{id}")]
 pub async fn get_session(
+    req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<SessionResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     let id = id.to_string();
     let details =
         state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
-    Ok(web::Json(details.into()))
+    conditional::read_one(&req, &SessionResponse::from(details))
 }
 
+/// Change, cancel or complete a session
+///
+/// Admins only (others get `403 forbidden`). Changes any planned field,
+/// the trainers or the `status`; absent fields stay, `null` clears. A
+/// capacity below the places already taken answers
+/// `409 capacity_below_enrolled`; broken rules `422 validation_failed`.
+/// Setting `cancelled` cancels every place; raising the capacity of a
+/// session not yet over gives the new seats to the people waiting. Answers
+/// the session as it now is, or `404 not_found`.
 #[utoipa::path(
     tag = "sessions",
     security(("bearer" = [])),
@@ -283,8 +320,9 @@ pub async fn update_session(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateSessionRequest>,
-) -> Result<web::Json<SessionResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = SessionUpdate {
@@ -309,7 +347,14 @@ pub async fn update_session(
     v.finish()?;
     let (actor, id) = (Actor::user(caller.id()), id.to_string());
     let zone = state.config.timezone;
-    let details =
-        state.db.write(move |conn| model::update(conn, &actor, &id, update, zone)).await?;
-    Ok(web::Json(details.into()))
+    let details = state
+        .db
+        .write(move |conn| {
+            db::lock_row(conn, db::Table::Sessions, &id)?;
+            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if_match.check(&SessionResponse::from(current))?;
+            model::update(conn, &actor, &id, update, zone)
+        })
+        .await?;
+    conditional::Tagged::new(&SessionResponse::from(details)).map(|t| t.respond(HttpResponse::Ok()))
 }

@@ -58,6 +58,37 @@ impl FileFormat {
     }
 }
 
+/// A column of a table: its header, and how many characters wide its
+/// values are (XLSX sets the column's width from it; CSV has none).
+#[derive(Clone, Debug)]
+pub struct Column {
+    pub header: String,
+    pub width: usize,
+}
+
+impl Column {
+    /// A column as wide as its header or `width`, whichever is wider.
+    pub fn new(header: impl Into<String>, width: usize) -> Self {
+        let header = header.into();
+        let width = width.max(header.chars().count());
+        Self { header, width }
+    }
+}
+
+impl Cell<'_> {
+    /// How many characters the cell shows: a guide to its column's width.
+    pub fn shown_width(&self) -> usize {
+        match self {
+            Cell::Empty => 0,
+            Cell::Text(text) => text.chars().count(),
+            Cell::Count(n) => n.to_string().len(),
+            Cell::Ratio(_) => "100.00%".len(),
+            Cell::Day(_) => "2023-10-02".len(),
+            Cell::Time(_) => "2023-10-02 07:30".len(),
+        }
+    }
+}
+
 /// A sheet being written: the header first, then rows, then [`Sheet::finish`].
 pub enum Sheet<W: Write> {
     Csv(csv::CsvSheet<W>),
@@ -67,10 +98,13 @@ pub enum Sheet<W: Write> {
 impl<W: Write> Sheet<W> {
     /// Starts a file with its header row. `title` names the sheet in XLSX
     /// (at most 31 characters, as Excel requires).
-    pub fn start(format: FileFormat, out: W, title: &str, header: &[&str]) -> io::Result<Self> {
+    pub fn start(format: FileFormat, out: W, title: &str, columns: &[Column]) -> io::Result<Self> {
         Ok(match format {
-            FileFormat::Csv => Self::Csv(csv::CsvSheet::start(out, header)?),
-            FileFormat::Xlsx => Self::Xlsx(Box::new(xlsx::XlsxSheet::start(out, title, header)?)),
+            FileFormat::Csv => {
+                let header: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
+                Self::Csv(csv::CsvSheet::start(out, &header)?)
+            }
+            FileFormat::Xlsx => Self::Xlsx(Box::new(xlsx::XlsxSheet::start(out, title, columns)?)),
         })
     }
 

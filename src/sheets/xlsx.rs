@@ -3,6 +3,11 @@
 //! written in their cells (`inlineStr`) instead of a shared-strings table
 //! that would have to be held until the end. Excel, LibreOffice and
 //! Google Sheets read both.
+//!
+//! Each sheet is laid out for reading: columns as wide as their values, the
+//! header row bold and frozen, and an autofilter over the table. Widths come
+//! before the rows in the file, so they are given up front ([`Column`]); the
+//! filter's range comes after them, when the last row is known.
 
 use std::io::{self, Write};
 
@@ -10,7 +15,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use zip::write::{SimpleFileOptions, StreamWriter};
 use zip::{CompressionMethod, ZipWriter};
 
-use super::Cell;
+use super::{Cell, Column};
 
 /// Excel's limit of rows on one sheet; longer tables go on to more sheets,
 /// each with the header again.
@@ -32,19 +37,24 @@ mod style {
 const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm"/><numFmt numFmtId="165" formatCode="yyyy-mm-dd"/></numFmts><fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/><xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"#;
 
-/// The sheet's opening, with the header row frozen in place.
+/// The sheet's opening, with the header row frozen in place; the column
+/// widths follow it.
 const SHEET_START: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews><sheetData>"#;
+<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>"#;
 
-const SHEET_END: &str = "</sheetData></worksheet>";
+/// The widest a column is set, in characters: long venues and names wrap
+/// the reader's eye less than a column that fills the screen.
+const MAX_COLUMN_WIDTH: usize = 60;
 
 pub struct XlsxSheet<W: Write> {
     zip: ZipWriter<StreamWriter<W>>,
     options: SimpleFileOptions,
     title: String,
-    header: Vec<String>,
+    columns: Vec<Column>,
     /// Sheets begun so far; the last is being written.
     sheets: u32,
+    /// The rows of each sheet ended so far, its header included.
+    rows_of_sheets: Vec<u32>,
     rows_per_sheet: u32,
     /// Rows written on the current sheet, its header included.
     rows: u32,
@@ -53,8 +63,8 @@ pub struct XlsxSheet<W: Write> {
 }
 
 impl<W: Write> XlsxSheet<W> {
-    pub fn start(out: W, title: &str, header: &[&str]) -> io::Result<Self> {
-        Self::start_with_limit(out, title, header, ROWS_PER_SHEET)
+    pub fn start(out: W, title: &str, columns: &[Column]) -> io::Result<Self> {
+        Self::start_with_limit(out, title, columns, ROWS_PER_SHEET)
     }
 
     /// The sheets come first, as their rows arrive; the parts that list
@@ -63,7 +73,7 @@ impl<W: Write> XlsxSheet<W> {
     fn start_with_limit(
         out: W,
         title: &str,
-        header: &[&str],
+        columns: &[Column],
         rows_per_sheet: u32,
     ) -> io::Result<Self> {
         // Level 1: most of the size saving of deflate at a fraction of the
@@ -75,8 +85,9 @@ impl<W: Write> XlsxSheet<W> {
             zip: ZipWriter::new_stream(out),
             options,
             title: title.to_owned(),
-            header: header.iter().map(|name| (*name).to_owned()).collect(),
+            columns: columns.to_vec(),
             sheets: 0,
+            rows_of_sheets: Vec::new(),
             rows_per_sheet,
             rows: 0,
             xml: String::new(),
@@ -89,17 +100,45 @@ impl<W: Write> XlsxSheet<W> {
         self.sheets += 1;
         self.rows = 0;
         self.zip.start_file(format!("xl/worksheets/sheet{}.xml", self.sheets), self.options)?;
-        self.zip.write_all(SHEET_START.as_bytes())?;
-        let header = std::mem::take(&mut self.header);
-        let cells: Vec<Cell<'_>> = header.iter().map(|name| Cell::Text(name)).collect();
+        let mut start = String::from(SHEET_START);
+        start.push_str("<cols>");
+        for (i, column) in self.columns.iter().enumerate() {
+            // Two characters of margin; a bold header is a little wider.
+            let width = (column.width + 2).min(MAX_COLUMN_WIDTH);
+            let n = i + 1;
+            start.push_str(&format!(
+                r#"<col min="{n}" max="{n}" width="{width}" customWidth="1"/>"#
+            ));
+        }
+        start.push_str("</cols><sheetData>");
+        self.zip.write_all(start.as_bytes())?;
+        let header = std::mem::take(&mut self.columns);
+        let cells: Vec<Cell<'_>> = header.iter().map(|c| Cell::Text(&c.header)).collect();
         let written = self.write_row(&cells, Some(style::HEADER));
-        self.header = header;
+        self.columns = header;
         written
+    }
+
+    /// Closes the sheet being written, with an autofilter over its table.
+    fn end_sheet(&mut self) -> io::Result<()> {
+        let end = format!(
+            r#"</sheetData><autoFilter ref="{}"/></worksheet>"#,
+            self.table_range(self.rows)
+        );
+        self.zip.write_all(end.as_bytes())?;
+        self.rows_of_sheets.push(self.rows);
+        Ok(())
+    }
+
+    /// `A1:F20`: the header and `rows` rows below it, over every column.
+    fn table_range(&self, rows: u32) -> String {
+        let last = column_name(self.columns.len().max(1) - 1);
+        format!("A1:{last}{}", rows.max(1))
     }
 
     pub fn row(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
         if self.rows == self.rows_per_sheet {
-            self.zip.write_all(SHEET_END.as_bytes())?;
+            self.end_sheet()?;
             self.begin_sheet()?;
         }
         self.write_row(cells, None)
@@ -135,7 +174,7 @@ impl<W: Write> XlsxSheet<W> {
     }
 
     pub fn finish(mut self) -> io::Result<W> {
-        self.zip.write_all(SHEET_END.as_bytes())?;
+        self.end_sheet()?;
         let numbers = 1..=self.sheets;
         let mut content_types = String::from(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -162,7 +201,17 @@ impl<W: Write> XlsxSheet<W> {
             ));
         }
         content_types.push_str("</Types>");
-        workbook.push_str("</sheets></workbook>");
+        // Spreadsheets find each sheet's autofilter by this hidden name.
+        workbook.push_str("</sheets><definedNames>");
+        for (i, rows) in self.rows_of_sheets.iter().enumerate() {
+            let sheet = sheet_name(&self.title, i as u32 + 1).replace('\'', "''");
+            let range = absolute(&self.table_range(*rows));
+            workbook.push_str(&format!(
+                r#"<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">{}</definedName>"#,
+                escape(&format!("'{sheet}'!{range}"))
+            ));
+        }
+        workbook.push_str("</definedNames></workbook>");
         relationships.push_str(&format!(
             r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
             self.sheets + 1
@@ -191,6 +240,15 @@ fn sheet_name(title: &str, n: u32) -> String {
     let kept = 31 - suffix.chars().count();
     let name: String = title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(kept).collect();
     name + &suffix
+}
+
+/// `A1:F20` as `$A$1:$F$20`, the spelling of a defined name's range.
+fn absolute(range: &str) -> String {
+    let cell = |at: &str| {
+        let digits = at.find(|c: char| c.is_ascii_digit()).unwrap_or(at.len());
+        format!("${}${}", &at[..digits], &at[digits..])
+    };
+    range.split(':').map(cell).collect::<Vec<_>>().join(":")
 }
 
 /// `A` for the first column, `Z`, then `AA`, `AB`…
@@ -246,7 +304,8 @@ mod tests {
 
     #[test]
     fn rows_past_a_sheets_limit_go_on_to_the_next_sheet() {
-        let mut sheet = XlsxSheet::start_with_limit(Vec::new(), "Enrolments", &["n"], 3).unwrap();
+        let columns = [Column::new("n", 4)];
+        let mut sheet = XlsxSheet::start_with_limit(Vec::new(), "Enrolments", &columns, 3).unwrap();
         for n in 1..=5 {
             sheet.row(&[Cell::Count(n)]).unwrap();
         }
@@ -271,6 +330,15 @@ mod tests {
         assert!(part("xl/worksheets/sheet3.xml").contains("<is><t xml:space=\"preserve\">n</t>"));
         assert!(part("xl/_rels/workbook.xml.rels").contains(r#"Id="rId4" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles""#));
         assert!(part("[Content_Types].xml").contains("/xl/worksheets/sheet3.xml"));
+        // Each sheet filters its own table: 3 rows, 3 rows, then 2.
+        assert!(part("xl/worksheets/sheet2.xml").contains(r#"<autoFilter ref="A1:A3"/>"#));
+        assert!(part("xl/worksheets/sheet3.xml").contains(r#"<autoFilter ref="A1:A2"/>"#));
+        assert!(workbook.contains(r#"localSheetId="2" hidden="1">'Enrolments (3)'!$A$1:$A$2<"#));
+    }
+
+    #[test]
+    fn ranges_are_spelt_absolute() {
+        assert_eq!(absolute("A1:AB1048576"), "$A$1:$AB$1048576");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `/api/v1/users`: admin management of accounts.
 
-use actix_web::{HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,8 +11,10 @@ use super::{Role, User};
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::auth::password::check_new_password;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
+use crate::http;
+use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -29,15 +31,18 @@ pub struct UserResponse {
     pub full_name: String,
     pub role: Role,
     /// The coordinator's unit; `null` for other roles.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub organization_id: Option<String>,
     pub active: bool,
     /// The participant profile linked to this account, if any.
-    #[schema(format = Uuid)]
+    #[schema(format = Uuid, required = true)]
     pub participant_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// A page of [`UserResponse`]s, under its own name in the document.
+pub type UserPage = Page<UserResponse>;
 
 impl UserResponse {
     pub fn new(user: User, participant_id: Option<String>) -> Self {
@@ -115,12 +120,20 @@ pub struct UserListQuery {
     pub active: Option<bool>,
 }
 
+/// Create an account
+///
+/// Admins only (others get `403 forbidden`). Creates an active account with
+/// any role. A coordinator needs `organization_id` (their unit); admins and
+/// trainers may not have one; a participant account needs `category` and
+/// gets a linked participant profile (in the unit, if given). Invalid fields
+/// answer `422 validation_failed`, an email in use `409 email_taken`.
+/// Answers `201` with the account.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
     request_body = CreateUserRequest,
     responses(
-        (status = 201, description = "Created", body = UserResponse),
+        (status = 201, description = "Created", body = UserResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "Not an admin"),
         (status = 409, description = "Email taken (`email_taken`)"),
     )
@@ -177,15 +190,20 @@ pub async fn create_user(
     let account = NewAccount { user, profile, created_by: Actor::user(caller.id()) };
     let (user, participant_id) =
         state.db.write(move |conn| model::create_account(conn, account)).await?;
-    Ok(HttpResponse::Created().json(UserResponse::new(user, participant_id)))
+    Ok(http::created(&format!("/users/{}", user.id), &UserResponse::new(user, participant_id)))
 }
 
+/// List accounts
+///
+/// Admins only (others get `403 forbidden`). Answers a page of accounts,
+/// oldest first, optionally filtered by `role` and `active`, each with the
+/// id of its linked participant profile if any.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
     params(PageQuery, UserListQuery),
     responses(
-        (status = 200, description = "A page of accounts, oldest first", body = Page<UserResponse>),
+        (status = 200, description = "A page of accounts, oldest first", body = UserPage),
         (status = 403, description = "Not an admin"),
     )
 )]
@@ -195,7 +213,7 @@ pub async fn list_users(
     caller: AuthUser,
     Query(page): Query<PageQuery>,
     Query(filter): Query<UserListQuery>,
-) -> Result<web::Json<Page<UserResponse>>, AppError> {
+) -> Result<web::Json<UserPage>, AppError> {
     caller.require(&[Role::Admin])?;
     let page = page.parse()?;
     let filter = UserFilter { role: filter.role, active: filter.active };
@@ -219,6 +237,10 @@ pub async fn list_users(
     Ok(web::Json(result))
 }
 
+/// Get an account
+///
+/// Admins only (others get `403 forbidden`). Answers the account with the
+/// id of its linked participant profile, or `404 not_found`.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -231,10 +253,11 @@ pub async fn list_users(
 )]
 #[get("/users/{id}")]
 pub async fn get_user(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
-) -> Result<web::Json<UserResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let id = id.to_string();
     let response = state
@@ -244,9 +267,17 @@ pub async fn get_user(
             user_response(conn, user)
         })
         .await?;
-    Ok(web::Json(response))
+    conditional::read_one(&req, &response)
 }
 
+/// Change an account
+///
+/// Admins only (others get `403 forbidden`). Changes any of name, role,
+/// unit, `active` and password; absent fields stay. Only coordinators have a
+/// unit, and they must keep one (`422 validation_failed`); changing a
+/// coordinator to another role drops the unit. Demoting or deactivating the
+/// last active admin answers `409 last_admin`. Deactivating or setting a
+/// password ends all of the user's login sessions. Answers the account.
 #[utoipa::path(
     tag = "users",
     security(("bearer" = [])),
@@ -264,8 +295,9 @@ pub async fn update_user(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<Uuid>,
+    if_match: IfMatch,
     Json(body): Json<UpdateUserRequest>,
-) -> Result<web::Json<UserResponse>, AppError> {
+) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let full_name = body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS));
@@ -288,9 +320,12 @@ pub async fn update_user(
     let response = state
         .db
         .write(move |conn| {
+            db::lock_row(conn, db::Table::Users, &id)?;
+            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            if_match.check(&user_response(conn, current)?)?;
             let user = model::update_account(conn, &Actor::user(caller.id()), &id, update)?;
             user_response(conn, user)
         })
         .await?;
-    Ok(web::Json(response))
+    conditional::Tagged::new(&response).map(|tagged| tagged.respond(HttpResponse::Ok()))
 }

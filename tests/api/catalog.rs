@@ -27,9 +27,10 @@ async fn programmes_are_created_read_updated_and_listed() {
     assert_eq!(items(&listed).len(), 1);
     assert_eq!(items(&app.get("/api/v1/programmes?on=2023-10-05", Some(&admin)).await).len(), 1);
     assert!(items(&app.get("/api/v1/programmes?on=2023-10-09", Some(&admin)).await).is_empty());
-    app.get("/api/v1/programmes?on=1500-01-01", Some(&admin))
-        .await
-        .assert_problem(400, "invalid_parameter");
+    // A day beyond the years anything is planned in finds nothing.
+    let long_ago = app.get("/api/v1/programmes?on=1500-01-01", Some(&admin)).await;
+    assert_eq!(long_ago.status, 200);
+    assert!(items(&long_ago).is_empty());
 
     let reply =
         app.patch(&path, Some(&admin), &json!({"ends_on": "2023-10-09", "theme": null})).await;

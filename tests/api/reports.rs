@@ -3,6 +3,8 @@
 
 use std::io::Read;
 
+use actix_web::http::Method;
+
 use serde_json::{Value, json};
 
 use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with, start};
@@ -402,8 +404,6 @@ async fn bad_parameters_are_named_in_a_problem() {
         ("group_by=day,day", "group_by"),
         ("from=2023-13-01", "from"),
         ("to=yesterday", "to"),
-        ("from=2023-10-05&to=2023-10-04", "to"),
-        ("from=1850-01-01", "from"),
         ("format=pdf", "format"),
         ("programme_id=42", "programme_id"),
         ("organization_id=", "organization_id"),
@@ -442,15 +442,37 @@ async fn statistics_download_as_csv_and_xlsx() {
     assert_eq!(
         csv_lines(&reply),
         [
-            "category,enrolled,waitlisted,cancelled,attended,people,people_attended,attendance_rate",
-            "learner,1,1,0,1,1,1,1.0000",
-            "official,3,0,0,2,1,1,0.5000",
-            "parent,1,0,1,0,1,0,0.0000",
-            "student,5,0,0,3,2,2,0.7500",
-            "worker,1,1,1,1,1,1,1.0000",
-            "total,11,2,2,7,6,5,0.6667",
+            "Category,Enrolled,Waitlisted,Cancelled,Attended,People,People attended,Attendance rate",
+            "Learner,1,1,0,1,1,1,1.0000",
+            "Official,3,0,0,2,1,1,0.5000",
+            "Parent,1,0,1,0,1,0,0.0000",
+            "Student,5,0,0,3,2,2,0.7500",
+            "Worker,1,1,1,1,1,1,1.0000",
+            "Total,11,2,2,7,6,5,0.6667",
         ]
     );
+    // In Vietnamese when asked, by header or, for a link opened in a
+    // browser, by `lang`; the file's own path gives the same file.
+    let vietnamese = [
+        "Đối tượng,Đã ghi danh,Danh sách chờ,Đã hủy,Lượt tham dự,Số người,Số người tham dự,Tỷ lệ tham dự",
+        "Người học,1,1,0,1,1,1,1.0000",
+        "\"Cán bộ, công chức, viên chức\",3,0,0,2,1,1,0.5000",
+        "Phụ huynh,1,0,1,0,1,0,0.0000",
+        "Học sinh,5,0,0,3,2,2,0.7500",
+        "Người lao động,1,1,1,1,1,1,1.0000",
+        "Tổng cộng,11,2,2,7,6,5,0.6667",
+    ];
+    let path = "/api/v1/stats/enrolments?group_by=category&format=csv";
+    let vi = [("Accept-Language", "vi-VN,vi;q=0.9,en;q=0.5")];
+    let by_header = app.request(Method::GET, path, Some(&c.admin), &vi, None).await;
+    assert_eq!(csv_lines(&by_header), vietnamese);
+    let by_link = app.get(&format!("{path}&lang=vi"), Some(&c.admin)).await;
+    assert_eq!(csv_lines(&by_link), vietnamese);
+    let in_english = format!("{path}&lang=en");
+    let english = app.request(Method::GET, &in_english, Some(&c.admin), &vi, None).await;
+    assert_eq!(csv_lines(&english)[0], csv_lines(&reply)[0], "`lang` wins");
+    let own_path = "/api/v1/stats/enrolments.csv?group_by=category&lang=vi";
+    assert_eq!(csv_lines(&app.get(own_path, Some(&c.admin)).await), vietnamese);
 
     let reply = app
         .get("/api/v1/stats/enrolments?group_by=organization,session&format=xlsx", Some(&c.admin))
@@ -462,41 +484,58 @@ async fn statistics_download_as_csv_and_xlsx() {
     );
     assert!(reply.header("content-disposition").unwrap().ends_with(".xlsx\""));
     let book = Workbook::read(&reply.bytes);
-    // "Enrolments by organization, session" is longer than Excel allows.
-    assert_eq!(book.sheet_name, "By organization, session");
+    assert_eq!(book.sheet_name, "Enrolments by unit, session");
     let header: Vec<&str> = book.rows[0].iter().map(Cell::text).collect();
     assert_eq!(
         header,
         [
-            "organization_id",
-            "organization_name",
-            "session_id",
-            "session_starts_at",
-            "session_venue",
-            "enrolled",
-            "waitlisted",
-            "cancelled",
-            "attended",
-            "people",
-            "people_attended",
-            "attendance_rate"
+            "Unit",
+            "Session starts (Asia/Ho_Chi_Minh time)",
+            "Venue",
+            "Enrolled",
+            "Waitlisted",
+            "Cancelled",
+            "Attended",
+            "People",
+            "People attended",
+            "Attendance rate",
+            "Unit id",
+            "Session id",
         ]
     );
     // Unit B in S1: p4 held a place and was not marked, p5 cancelled.
     let first = &book.rows[1];
-    assert_eq!(first[0], Cell::Text(c.unit_b.clone()));
-    assert_eq!(first[1], Cell::Text("Trường THCS Trung Hội".into()));
+    assert_eq!(first[0], Cell::Text("Trường THCS Trung Hội".into()));
     // 08:00 on 2 October 2023 on the local clock, as a typed date-time.
-    assert_eq!(first[3], Cell::Number(45201.0 + 8.0 / 24.0, Some(2)));
-    assert_eq!(&first[5..9], [1.0, 0.0, 1.0, 0.0].map(|n| Cell::Number(n, None)));
-    assert_eq!(first[11], Cell::Number(0.0, Some(4)), "a percentage");
+    assert_eq!(first[1], Cell::Number(45201.0 + 8.0 / 24.0, Some(2)));
+    assert_eq!(&first[3..7], [1.0, 0.0, 1.0, 0.0].map(|n| Cell::Number(n, None)));
+    assert_eq!(first[9], Cell::Number(0.0, Some(4)), "a percentage");
+    assert_eq!(first[10], Cell::Text(c.unit_b.clone()));
     let last = book.rows.last().unwrap();
-    assert_eq!(last[0], Cell::Text("total".into()));
-    assert_eq!(last[5], Cell::Number(11.0, None));
-    assert_eq!(last[11], Cell::Number(0.6667, Some(4)));
-    let of_unit_a = book.rows.iter().filter(|r| r.first() == Some(&Cell::Text(c.unit_a.clone())));
+    assert_eq!(last[0], Cell::Text("Total".into()));
+    assert_eq!(last[3], Cell::Number(11.0, None));
+    assert_eq!(last[9], Cell::Number(0.6667, Some(4)));
+    let of_unit_a = book.rows.iter().filter(|r| r.get(10) == Some(&Cell::Text(c.unit_a.clone())));
     assert_eq!(of_unit_a.count(), 4, "unit A has places in all four sessions");
     assert_eq!(book.rows.len(), 1 + 4 + 4 + 2 + 1, "header, units B, A and none, totals");
+    let no_unit = &book.rows[book.rows.len() - 2];
+    assert_eq!(no_unit[0], Cell::Text("(no unit)".into()), "said, not left blank");
+    // Laid out for reading: bold frozen header, an autofilter over the
+    // table, and each column as wide as its widest value.
+    assert!(book.header_is_bold_and_frozen);
+    assert_eq!(book.autofilter.as_deref(), Some("A1:L12"));
+    assert_eq!(book.widths.len(), 12);
+    for (i, width) in book.widths.iter().enumerate() {
+        let widest = book.rows.iter().filter_map(|r| r.get(i)).map(Cell::shown_chars).max();
+        assert!(*width >= widest.unwrap_or(0) as f64, "column {i}: {width} < {widest:?}");
+        assert!(*width <= 62.0, "column {i}: {width}");
+    }
+    let vi = "/api/v1/stats/enrolments.xlsx?group_by=organization,session&lang=vi";
+    let book = Workbook::read(&app.get(vi, Some(&c.admin)).await.bytes);
+    assert_eq!(book.sheet_name, "Ghi danh theo đơn vị, buổi học");
+    assert_eq!(book.rows[0][0], Cell::Text("Đơn vị".into()));
+    assert_eq!(book.rows[0][1], Cell::Text("Giờ bắt đầu buổi học (giờ Asia/Ho_Chi_Minh)".into()));
+    assert_eq!(book.rows.last().unwrap()[0], Cell::Text("Tổng cộng".into()));
 }
 
 #[actix_web::test]
@@ -515,9 +554,8 @@ async fn the_export_lists_every_enrolment_in_session_order() {
     let lines = csv_lines(&reply);
     assert_eq!(
         lines[0],
-        "enrolment_id,participant_id,participant_name,category,gender,organization_name,\
-         programme_name,course_title,session_id,session_starts_at,session_venue,status,\
-         waitlist_position,source,attendance"
+        "Full name,Category,Gender,Unit,Programme,Course,Starts (Asia/Ho_Chi_Minh time),Venue,\
+         Enrolment,Waitlist position,Enrolled by,Attendance,Enrolment id,Participant id,Session id"
     );
     assert_eq!(lines.len(), 1 + 15, "every place, cancelled and waitlisted too");
     // Sessions in time order: S1's five places first, S4's three last.
@@ -533,20 +571,22 @@ async fn the_export_lists_every_enrolment_in_session_order() {
             .unwrap_or_else(|| panic!("S{} p{}", session + 1, person + 1))
             .clone()
     };
-    let s2 = &c.sessions[1];
+    let (p1, s2) = (&c.people[0], &c.sessions[1]);
+    let lan = line_of(1, 0);
     assert!(
-        line_of(1, 0).ends_with(&format!(
-            ",Nguyễn Thị Lan,student,female,Xóm Đồng Tâm,Tuần lễ học tập suốt đời 2023,\
-             Tìm kiếm thông tin hiệu quả,{s2},2023-10-03 06:30,Nhà văn hoá,enrolled,,admin,excused"
-        )),
-        "{}",
-        line_of(1, 0)
+        lan.starts_with(
+            "Nguyễn Thị Lan,Student,Female,Xóm Đồng Tâm,Tuần lễ học tập suốt đời 2023,\
+             Tìm kiếm thông tin hiệu quả,2023-10-03 06:30,Nhà văn hoá,Enrolled,,Administrator,\
+             Excused,"
+        ) && lan.ends_with(&format!(",{p1},{s2}")),
+        "people first, ids last: {lan}"
     );
-    assert!(line_of(1, 4).ends_with(",waitlisted,1,admin,"), "no mark: {}", line_of(1, 4));
-    assert!(line_of(2, 2).contains(",cancelled,,admin,present"), "the mark stays listed");
+    let waiting = line_of(1, 4);
+    assert!(waiting.contains(",Waitlisted,1,Administrator,,"), "no mark: {waiting}");
+    assert!(line_of(2, 2).contains(",Cancelled,,Administrator,Present,"), "the mark stays");
     assert!(
         line_of(1, 5)
-            .contains(",\"'=HYPERLINK(\"\"http://x\"\",\"\"Vũ, An\"\")\",learner,unspecified,,"),
+            .starts_with("\"'=HYPERLINK(\"\"http://x\"\",\"\"Vũ, An\"\")\",Learner,Unspecified,,"),
         "a formula is text, quoted: {}",
         line_of(1, 5)
     );
@@ -569,10 +609,7 @@ async fn the_export_lists_every_enrolment_in_session_order() {
     assert_eq!(stats(&app, &c.admin, "group_by=category").await, before);
     let reply = app.get("/api/v1/exports/enrolments", Some(&c.admin)).await;
     let anonymous = csv_lines(&reply).into_iter().find(|l| l.contains(&c.people[2])).unwrap();
-    assert!(
-        anonymous.contains(&format!("{},,parent,female,Xóm Đồng Tâm,", c.people[2])),
-        "{anonymous}"
-    );
+    assert!(anonymous.starts_with(",Parent,Female,Xóm Đồng Tâm,"), "{anonymous}");
 
     // The same rows as a workbook, filtered to one course.
     let query = format!("/api/v1/exports/enrolments?format=xlsx&course_id={}", c.courses[1]);
@@ -586,11 +623,30 @@ async fn the_export_lists_every_enrolment_in_session_order() {
     let book = Workbook::read(&reply.bytes);
     assert_eq!(book.sheet_name, "Enrolments");
     assert_eq!(book.rows.len(), 1 + 3, "S3's three places");
-    assert_eq!(book.rows[0][2], Cell::Text("participant_name".into()));
-    let p2 = book.rows.iter().find(|r| r[1] == Cell::Text(c.people[1].clone())).unwrap();
-    assert_eq!(p2[2], Cell::Text("Trần Văn Nam".into()));
-    assert_eq!(p2[9], Cell::Number(45203.0 + 8.0 / 24.0, Some(2)), "08:00 on 4 October, typed");
-    assert_eq!(p2[14], Cell::Text("present".into()));
+    assert_eq!(book.rows[0][0], Cell::Text("Full name".into()));
+    let p2 = book.rows.iter().find(|r| r[13] == Cell::Text(c.people[1].clone())).unwrap();
+    assert_eq!(p2[0], Cell::Text("Trần Văn Nam".into()));
+    assert_eq!(p2[6], Cell::Number(45203.0 + 8.0 / 24.0, Some(2)), "08:00 on 4 October, typed");
+    assert_eq!(p2[11], Cell::Text("Present".into()));
+    assert!(book.header_is_bold_and_frozen);
+    assert_eq!(book.autofilter.as_deref(), Some("A1:O4"));
+    assert!(book.widths.iter().all(|w| *w >= 8.0), "{:?}", book.widths);
+    assert!(book.widths[6] >= 16.0, "a date and time fits: {:?}", book.widths);
+
+    // In Vietnamese, at the file's own path.
+    let vi = app.get("/api/v1/exports/enrolments.csv?lang=vi", Some(&c.admin)).await;
+    let vi = csv_lines(&vi);
+    assert!(
+        vi[0].starts_with(
+            "Họ và tên,Đối tượng,Giới tính,Đơn vị,Chương trình,Khóa học,\
+             Giờ bắt đầu (giờ Asia/Ho_Chi_Minh),Địa điểm,Ghi danh,"
+        ),
+        "{}",
+        vi[0]
+    );
+    let lan = vi.iter().find(|l| l.contains(p1.as_str()) && l.contains(s2.as_str())).unwrap();
+    assert!(lan.starts_with("Nguyễn Thị Lan,Học sinh,Nữ,Xóm Đồng Tâm,"), "{lan}");
+    assert!(lan.contains(",Đã ghi danh,,Quản trị viên,Vắng có phép,"), "{lan}");
 }
 
 #[actix_web::test]
@@ -724,6 +780,19 @@ impl Cell {
             other => panic!("{other:?} where text was expected"),
         }
     }
+
+    /// How many characters a spreadsheet shows for the cell, by its style
+    /// (2 a date and time, 3 a day, 4 a percentage).
+    fn shown_chars(&self) -> usize {
+        match self {
+            Cell::Empty => 0,
+            Cell::Text(text) => text.chars().count(),
+            Cell::Number(_, Some(2)) => "2023-10-02 08:00".len(),
+            Cell::Number(_, Some(3)) => "2023-10-02".len(),
+            Cell::Number(_, Some(4)) => "100.00%".len(),
+            Cell::Number(n, _) => n.to_string().len(),
+        }
+    }
 }
 
 /// The one sheet of an XLSX file, read with the zip crate and a reader of
@@ -732,6 +801,11 @@ impl Cell {
 struct Workbook {
     sheet_name: String,
     rows: Vec<Vec<Cell>>,
+    /// The first sheet's column widths, in characters.
+    widths: Vec<f64>,
+    /// The first sheet's autofilter range, with its defined name checked.
+    autofilter: Option<String>,
+    header_is_bold_and_frozen: bool,
 }
 
 impl Workbook {
@@ -754,6 +828,22 @@ impl Workbook {
         let workbook = part("xl/workbook.xml");
         let sheet_name = between(&workbook, "<sheet name=\"", "\"").to_owned();
         let sheet = part("xl/worksheets/sheet1.xml");
+        let widths = sheet
+            .split("<col ")
+            .skip(1)
+            .map(|col| between(col, "width=\"", "\"").parse().unwrap())
+            .collect();
+        let autofilter = sheet.contains("<autoFilter ").then(|| {
+            let range = between(&sheet, "<autoFilter ref=\"", "\"").to_owned();
+            let name = between(&workbook, "name=\"_xlnm._FilterDatabase\"", "</definedName>");
+            assert!(name.ends_with(&absolute(&range)), "{name} names {range}");
+            range
+        });
+        let frozen = sheet.contains(
+            r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#,
+        );
+        let header = between(&sheet, "<row r=\"1\">", "</row>");
+        let bold = header.split("<c ").skip(1).all(|cell| cell.contains(" s=\"1\""));
         let mut rows = Vec::new();
         for (r, row) in sheet.split("<row ").skip(1).enumerate() {
             assert!(row.starts_with(&format!("r=\"{}\"", r + 1)), "rows numbered from 1");
@@ -780,8 +870,17 @@ impl Workbook {
             }
             rows.push(cells);
         }
-        Self { sheet_name, rows }
+        Self { sheet_name, rows, widths, autofilter, header_is_bold_and_frozen: frozen && bold }
     }
+}
+
+/// `A1:L12` as `$A$1:$L$12`.
+fn absolute(range: &str) -> String {
+    let cell = |at: &str| {
+        let digits = at.find(|c: char| c.is_ascii_digit()).unwrap();
+        format!("${}${}", &at[..digits], &at[digits..])
+    };
+    range.split(':').map(cell).collect::<Vec<_>>().join(":")
 }
 
 fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {

@@ -1,0 +1,259 @@
+"""The whole enrolment flow through the Python client generated from the
+committed OpenAPI document (by contract/check, into a temporary folder that
+is on PYTHONPATH as `lophoc_client`).
+
+Every call goes through a generated function and every body is a generated
+model, so a document that types something wrongly fails here. Usage:
+
+    python flow.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD
+"""
+
+import csv
+import io
+import sys
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from lophoc_client import AuthenticatedClient, Client
+from lophoc_client.api.attendance import open_check_in, put_attendance, roll_call
+from lophoc_client.api.auth import login
+from lophoc_client.api.courses import create_course
+from lophoc_client.api.enrolments import cancel_enrolment, enrol, get_enrolment
+from lophoc_client.api.organizations import create_organization
+from lophoc_client.api.participants import create_participant
+from lophoc_client.api.programmes import create_programme
+from lophoc_client.api.reports import (
+    enrolment_stats,
+    enrolment_stats_csv,
+    enrolment_stats_xlsx,
+    export_enrolments_csv,
+    export_enrolments_xlsx,
+)
+from lophoc_client.api.sessions import create_session, get_session
+from lophoc_client.api.users import create_user
+from lophoc_client.models import (
+    AttendanceStatus,
+    Category,
+    CheckInCodeResponse,
+    CourseResponse,
+    CreateCourseRequest,
+    CreateOrganizationRequest,
+    CreateParticipantRequest,
+    CreateProgrammeRequest,
+    CreateSessionRequest,
+    CreateUserRequest,
+    EnrolmentResponse,
+    EnrolmentStatus,
+    EnrolRequest,
+    Gender,
+    GroupKey,
+    LoginRequest,
+    MarkInput,
+    OrganizationKind,
+    OrganizationResponse,
+    PageRollCallEntry,
+    ParticipantResponse,
+    Problem,
+    ProgrammeResponse,
+    PutAttendanceRequest,
+    PutAttendanceResponse,
+    Role,
+    SessionResponse,
+    Stats,
+    TokenResponse,
+    UserResponse,
+)
+from lophoc_client.types import File, Response
+
+T = TypeVar("T")
+
+
+def check(condition: bool, what: str) -> None:
+    if not condition:
+        raise AssertionError(what)
+
+
+def expect(response: Response[Any], status: int, model: type[T], what: str) -> T:
+    """The parsed body of a response that must have this status and type."""
+    got = response.status_code
+    body = response.content[:500]
+    check(got == status, f"{what}: expected {status}, got {got}: {body!r}")
+    check(isinstance(response.parsed, model), f"{what}: not a {model.__name__}: {body!r}")
+    print(f"ok  {what} ({got})")
+    return response.parsed  # type: ignore[return-value]
+
+
+def table(text: str) -> list[list[str]]:
+    """A CSV body as rows; the server starts it with a BOM for Excel."""
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def main(base_url: str, admin_email: str, admin_password: str) -> None:
+    anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
+
+    def sign_in(email: str, password: str) -> AuthenticatedClient:
+        r = login.sync_detailed(client=anonymous, body=LoginRequest(email=email, password=password))
+        tokens = expect(r, 200, TokenResponse, f"login {email}")
+        return AuthenticatedClient(base_url=base_url, token=tokens.access_token)
+
+    admin = sign_in(admin_email, admin_password)
+    # Unique names: the flow may run again on the same database.
+    tag = uuid.uuid4().hex[:8]
+
+    unit = expect(
+        create_organization.sync_detailed(
+            client=admin,
+            body=CreateOrganizationRequest(kind=OrganizationKind.HAMLET, name=f"Xóm {tag}", code=f"X{tag}"),
+        ),
+        201, OrganizationResponse, "create unit",
+    )
+    trainer_password = f"trainer-{tag}-pw"
+    trainer_user = expect(
+        create_user.sync_detailed(
+            client=admin,
+            body=CreateUserRequest(
+                email=f"trainer-{tag}@example.org", password=trainer_password,
+                full_name=f"Trainer {tag}", role=Role.TRAINER,
+            ),
+        ),
+        201, UserResponse, "create trainer",
+    )
+    today = date.today()
+    programme = expect(
+        create_programme.sync_detailed(
+            client=admin,
+            body=CreateProgrammeRequest(name=f"Week {tag}", starts_on=today, ends_on=today + timedelta(days=30)),
+        ),
+        201, ProgrammeResponse, "create programme",
+    )
+    course = expect(
+        create_course.sync_detailed(
+            client=admin,
+            body=CreateCourseRequest(title=f"Safe searching {tag}", duration_minutes=60, programme_id=programme.id),
+        ),
+        201, CourseResponse, "create course",
+    )
+    # Starts in ten minutes: enrolment is still open (it closes at the start)
+    # and check-in codes and marks are accepted (from 30 minutes before).
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    session = expect(
+        create_session.sync_detailed(
+            client=admin,
+            body=CreateSessionRequest(
+                course_id=course.id, starts_at=now + timedelta(minutes=10), ends_at=now + timedelta(minutes=70),
+                venue=f"Nhà văn hoá {tag}", capacity=1, trainer_ids=[trainer_user.id], waitlist=True,
+            ),
+        ),
+        201, SessionResponse, "create session",
+    )
+    check(session.capacity == 1 and session.waitlist and session.seats_left == 1, f"new session: {session}")
+
+    people = [
+        expect(
+            create_participant.sync_detailed(
+                client=admin,
+                body=CreateParticipantRequest(
+                    full_name=f"Người {n} {tag}", category=Category.LEARNER,
+                    organization_id=unit.id, gender=Gender.FEMALE,
+                ),
+            ),
+            201, ParticipantResponse, f"create participant {n}",
+        )
+        for n in (1, 2)
+    ]
+
+    def place(person: ParticipantResponse, status: int) -> EnrolmentResponse:
+        r = enrol.sync_detailed(session.id, client=admin, body=EnrolRequest(participant_id=person.id))
+        return expect(r, status, EnrolmentResponse, f"enrol {person.full_name}")
+
+    first, second = place(people[0], 201), place(people[1], 201)
+    check(first.status == EnrolmentStatus.ENROLLED, f"first place: {first.status}")
+    check(second.status == EnrolmentStatus.WAITLISTED and second.waitlist_position == 1, f"second: {second}")
+    again = place(people[0], 200)
+    check(again.id == first.id, "enrolling again answers the same place")
+    full = expect(get_session.sync_detailed(session.id, client=admin), 200, SessionResponse, "get session")
+    check((full.enrolled_count, full.waitlisted_count, full.seats_left) == (1, 1, 0), f"counts: {full}")
+
+    cancelled = expect(
+        cancel_enrolment.sync_detailed(first.id, client=admin), 200, EnrolmentResponse, "cancel first place"
+    )
+    check(cancelled.status == EnrolmentStatus.CANCELLED, f"cancelled: {cancelled.status}")
+    promoted = expect(get_enrolment.sync_detailed(second.id, client=admin), 200, EnrolmentResponse, "get second")
+    check(
+        promoted.status == EnrolmentStatus.ENROLLED and promoted.waitlist_position is None,
+        f"the waitlisted person moves up: {promoted}",
+    )
+
+    # The session's trainer takes the roll-call (admins may too).
+    trainer = sign_in(trainer_user.email, trainer_password)
+    code = expect(
+        open_check_in.sync_detailed(session.id, client=trainer), 201, CheckInCodeResponse, "open check-in"
+    )
+    check(len(code.code) == 6 and code.code.isdigit(), f"code: {code.code!r}")
+    marks = expect(
+        put_attendance.sync_detailed(
+            session.id, client=trainer,
+            body=PutAttendanceRequest(marks=[MarkInput(participant_id=people[1].id, status=AttendanceStatus.PRESENT)]),
+        ),
+        200, PutAttendanceResponse, "mark attendance",
+    )
+    check([m.status for m in marks.marks] == [AttendanceStatus.PRESENT], f"marks: {marks.marks}")
+    refused = expect(
+        put_attendance.sync_detailed(
+            session.id, client=trainer,
+            body=PutAttendanceRequest(marks=[MarkInput(participant_id=people[0].id, status=AttendanceStatus.PRESENT)]),
+        ),
+        422, Problem, "mark a cancelled place",
+    )
+    check(refused.code == "not_enrolled", f"refusal code: {refused.code}")
+    roll = expect(roll_call.sync_detailed(session.id, client=trainer), 200, PageRollCallEntry, "roll-call")
+    check(
+        [(e.participant.id, e.mark and e.mark.status) for e in roll.items]
+        == [(people[1].id, AttendanceStatus.PRESENT)],
+        f"roll-call: {roll.items}",
+    )
+
+    # Statistics of this course only: one group (both people share category
+    # and unit), the cancelled place counted apart, one person attended.
+    keys = [GroupKey.CATEGORY, GroupKey.ORGANIZATION]
+    stats = expect(
+        enrolment_stats.sync_detailed(client=admin, course_id=course.id, group_by=keys), 200, Stats, "stats (JSON)"
+    )
+    t = stats.totals
+    got = (t.enrolled, t.waitlisted, t.cancelled, t.attended, t.people, t.people_attended)
+    check(got == (1, 0, 1, 1, 1, 1), f"totals: {t}")
+    check(t.attendance_rate is None, "no attendance rate before the session ends")
+    check(stats.group_by == keys and len(stats.rows) == 1, f"rows: {stats.rows}")
+    row = stats.rows[0]
+    check(row.category == Category.LEARNER and row.organization_id == unit.id, f"row: {row}")
+
+    text = expect(
+        enrolment_stats_csv.sync_detailed(client=admin, course_id=course.id, group_by=keys), 200, str, "stats (CSV)"
+    )
+    lines = table(text)
+    check(lines[0][:3] == ["category", "organization_id", "organization_name"], f"CSV header: {lines[0]}")
+    check(len(lines) == 3 and "enrolled" in lines[0], f"CSV: header, one row, totals: {lines}")
+    sheet = expect(
+        enrolment_stats_xlsx.sync_detailed(client=admin, course_id=course.id, group_by=keys), 200, File, "stats (XLSX)"
+    )
+    check(sheet.payload.read(2) == b"PK", "an XLSX file is a ZIP archive")
+
+    text = expect(export_enrolments_csv.sync_detailed(client=admin, course_id=course.id), 200, str, "export (CSV)")
+    header, *rows = table(text)
+    status, attendance = header.index("status"), header.index("attendance")
+    check(
+        sorted((r[status], r[attendance]) for r in rows) == [("cancelled", ""), ("enrolled", "present")],
+        f"export rows: {rows}",
+    )
+    sheet = expect(export_enrolments_xlsx.sync_detailed(client=admin, course_id=course.id), 200, File, "export (XLSX)")
+    check(sheet.payload.read(2) == b"PK", "an XLSX file is a ZIP archive")
+    print("python flow: every step as expected")
+
+
+if __name__ == "__main__":
+    try:
+        main(*sys.argv[1:4])
+    except AssertionError as failure:
+        print(f"FAIL {failure}", file=sys.stderr)
+        sys.exit(1)
