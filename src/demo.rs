@@ -1,33 +1,49 @@
-//! `lophoc demo`: loads a demonstration programme modelled on Trung Hội
-//! commune's Lifelong Learning Week 2023 (see `../shared/context`): its
-//! units, a few trainers and coordinators, courses on searching for,
-//! judging and using information on the internet safely, sessions across
-//! the week, and a few hundred participants of every category.
+//! `lophoc demo`: loads a demonstration week modelled on Trung Hội
+//! commune's Lifelong Learning Week of October 2023: its units, a few
+//! trainers and coordinators, courses on searching for, judging and using
+//! information on the internet safely, two sessions a day, a few hundred
+//! participants of every category, and what such a week leaves behind:
+//! places, waitlists, cancellations, the roll-call of the sessions already
+//! held and the people who walked in. The week runs from three days ago to
+//! three days ahead, so that the first statistics an admin asks for show
+//! figures, and the sessions still to come take enrolments.
 //!
 //! The people are invented. Everything is loaded in one transaction and only
 //! when the demo programme is not there yet, so running it again changes
 //! nothing.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
+use crate::access::ParticipantScope;
+use crate::attendance::AttendanceStatus::{Absent, Excused, Late, Present};
+use crate::attendance::MarkSource;
+use crate::attendance::model::NewMark;
 use crate::audit::Actor;
 use crate::auth::password;
 use crate::config::Config;
 use crate::db::schema::programmes;
+use crate::db::schema::sessions as session_rows;
 use crate::db::{self, Db, DbConnection};
+use crate::enrolments::model::{Enrolled, RosterFilter};
+use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
 use crate::error::AppError;
+use crate::http::pagination::PageRequest;
 use crate::organizations::{Organization, OrganizationKind};
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::participants::{Category, Gender};
 use crate::programmes::Programme;
-use crate::sessions::{Session, SessionStatus};
+use crate::sessions::{self, Session, SessionStatus};
 use crate::users::model::NewAccount;
 use crate::users::{Role, User};
-use crate::{courses, organizations, participants, sessions, users};
+use crate::{attendance, courses, enrolments, local_time, organizations, participants, users};
 
-pub const PROGRAMME_NAME: &str = "Tuần lễ hưởng ứng học tập suốt đời năm 2023";
+/// The demo programme's name, which also tells that the demo is loaded.
+pub const PROGRAMME_NAME: &str = "Tuần lễ hưởng ứng học tập suốt đời (dữ liệu mẫu)";
+
+/// The week starts this many days before the day the demo is loaded.
+const DAYS_ALREADY_HELD: i64 = 3;
 const EMAIL_DOMAIN: &str = "demo.lophoc.local";
 
 /// What a run did.
@@ -38,6 +54,7 @@ pub enum DemoOutcome {
         accounts: Vec<String>,
         password: String,
         participants: usize,
+        week: WeekFigures,
     },
     AlreadyLoaded,
 }
@@ -69,7 +86,9 @@ pub fn load(config: &Config, password: Option<String>) -> Result<DemoOutcome, St
     })
     .map_err(|err: AppError| format!("loading the demo failed: {err}"))?;
     Ok(match loaded {
-        Some((accounts, participants)) => DemoOutcome::Loaded { accounts, password, participants },
+        Some((accounts, participants, week)) => {
+            DemoOutcome::Loaded { accounts, password, participants, week }
+        }
         None => DemoOutcome::AlreadyLoaded,
     })
 }
@@ -94,7 +113,7 @@ fn populate(
     conn: &mut DbConnection,
     password_hash: &str,
     zone: Tz,
-) -> Result<(Vec<String>, usize), AppError> {
+) -> Result<(Vec<String>, usize, WeekFigures), AppError> {
     let actor = Actor::system();
     let units = create_units(conn, &actor)?;
 
@@ -148,9 +167,10 @@ fn populate(
     let (_, parent_profile) = users::model::create_account(conn, new)?;
     accounts.push(parent_email);
 
-    let count = create_participants(conn, &actor, &units, parent_profile)?;
-    create_programme(conn, &actor, &trainers, zone)?;
-    Ok((accounts, count))
+    let people = create_participants(conn, &actor, &units, parent_profile)?;
+    let week = create_programme(conn, &actor, &trainers, zone)?;
+    let figures = fill_week(conn, &actor, &week, &people, &units, zone)?;
+    Ok((accounts, people.len(), figures))
 }
 
 fn create_units(conn: &mut DbConnection, actor: &Actor) -> Result<Units, AppError> {
@@ -237,13 +257,14 @@ fn cohorts(units: &Units) -> [(Category, usize, Vec<&str>); 6] {
     ]
 }
 
+/// Creates the invented people; gives each one's id and category.
 fn create_participants(
     conn: &mut DbConnection,
     actor: &Actor,
     units: &Units,
     demo_parent: Option<String>,
-) -> Result<usize, AppError> {
-    let mut created = 0;
+) -> Result<Vec<(String, Category)>, AppError> {
+    let mut created = Vec::new();
     let mut parents = Vec::new();
     let mut n = 0;
     for (category, count, places) in cohorts(units) {
@@ -286,9 +307,9 @@ fn create_participants(
             let links = ProfileLinks { guardian_id, ..ProfileLinks::default() };
             let row = participants::model::create(conn, actor, fields.into_new(links))?;
             if category == Category::Parent {
-                parents.push(row.id);
+                parents.push(row.id.clone());
             }
-            created += 1;
+            created.push((row.id, category));
         }
     }
     Ok(created)
@@ -302,20 +323,38 @@ struct DemoCourse {
     minutes: i32,
 }
 
+/// One session of the week as loaded: where it really falls, and who
+/// teaches it.
+struct WeekSession {
+    id: String,
+    trainer: String,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    capacity: i32,
+    waitlist: bool,
+    audience: &'static [Category],
+}
+
+/// How far ahead the sessions stand while their places are taken. Places
+/// are made through the same rules as requests (an open window, the
+/// audience, no overlap, a guardian on file), and those take places only
+/// in sessions still to come; the week then moves back to its real days.
+const ENROLMENT_LEAD: Duration = Duration::days(60);
+
 fn create_programme(
     conn: &mut DbConnection,
     actor: &Actor,
     trainers: &[String],
     zone: Tz,
-) -> Result<(), AppError> {
+) -> Result<Vec<WeekSession>, AppError> {
     let now = db::now();
-    let day = |d: u32| NaiveDate::from_ymd_opt(2023, 10, d).expect("a day of the week");
+    let first_day = local_time::local_day(now, zone) - Duration::days(DAYS_ALREADY_HELD);
     let programme = Programme {
         id: db::new_id(),
         name: PROGRAMME_NAME.into(),
         theme: Some("Xây dựng năng lực tự học trong kỷ nguyên số".into()),
-        starts_on: day(2),
-        ends_on: day(8),
+        starts_on: first_day,
+        ends_on: first_day + Duration::days(6),
         created_at: now,
         updated_at: now,
     };
@@ -353,7 +392,7 @@ fn create_programme(
         },
     ];
     let mut courses = Vec::new();
-    for demo in catalogue {
+    for demo in &catalogue {
         let course = courses::Course {
             id: db::new_id(),
             title: demo.title.into(),
@@ -371,41 +410,182 @@ fn create_programme(
     // Two sessions a day: mornings at the school or the commune hall,
     // evenings in a hamlet's culture house, when people are back from work.
     let venues = ["Trường THCS Trung Hội", "Hội trường UBND xã Trung Hội"];
-    for (n, d) in (2..=8).enumerate() {
-        for (slot, (hour, minute)) in [(1, 0), (12, 30)].into_iter().enumerate() {
+    let mut week = Vec::new();
+    for n in 0..7 {
+        let day = first_day + Duration::days(n as i64);
+        for (slot, (hour, minute)) in [(8, 0), (19, 30)].into_iter().enumerate() {
             let index = n * 2 + slot;
-            let course = &courses[index % courses.len()];
-            let starts_at = utc(day(d), hour, minute);
-            let ends_at = starts_at + chrono::Duration::minutes(course.duration_minutes.into());
+            let (course, demo) =
+                (&courses[index % courses.len()], &catalogue[index % courses.len()]);
+            let starts_at =
+                local_time::to_stored(day.and_hms_opt(hour, minute, 0).unwrap_or_default(), zone);
+            let ends_at = starts_at + Duration::minutes(course.duration_minutes.into());
             let venue = match slot {
                 0 => venues[n % venues.len()].to_owned(),
                 _ => format!("Nhà văn hoá Xóm {}", 1 + n % 3),
             };
-            let session = Session {
+            let planned = WeekSession {
                 id: db::new_id(),
-                course_id: course.id.clone(),
+                trainer: trainers[index % trainers.len()].clone(),
                 starts_at,
                 ends_at,
-                venue,
                 capacity: if slot == 0 { 40 } else { 25 },
-                status: SessionStatus::Scheduled,
-                enrolment_opens_at: Some(utc(day(2) - chrono::Duration::days(7), 1, 0)),
-                enrolment_closes_at: Some(starts_at - chrono::Duration::hours(12)),
-                eligible_categories: None,
                 waitlist: slot == 1,
+                audience: demo.targets,
+            };
+            let session = Session {
+                id: planned.id.clone(),
+                course_id: course.id.clone(),
+                starts_at: starts_at + ENROLMENT_LEAD,
+                ends_at: ends_at + ENROLMENT_LEAD,
+                venue,
+                capacity: planned.capacity,
+                status: SessionStatus::Scheduled,
+                enrolment_opens_at: None,
+                enrolment_closes_at: None,
+                eligible_categories: None,
+                waitlist: planned.waitlist,
                 enrolled_count: 0,
                 waitlisted_count: 0,
                 created_at: now,
                 updated_at: now,
             };
-            let trainer = trainers[index % trainers.len()].clone();
-            sessions::model::create(conn, actor, session, &[trainer], zone)?;
+            let trainers = std::slice::from_ref(&planned.trainer);
+            sessions::model::create(conn, actor, session, trainers, zone)?;
+            week.push(planned);
         }
     }
-    Ok(())
+    Ok(week)
 }
 
-/// A UTC time on `day` (times in Viet Nam are seven hours later).
-fn utc(day: NaiveDate, hour: u32, minute: u32) -> NaiveDateTime {
-    day.and_hms_opt(hour, minute, 0).expect("a valid time of day")
+/// What the week holds once loaded, for the command to report.
+#[derive(Debug, Default)]
+pub struct WeekFigures {
+    pub places: usize,
+    pub waitlisted: usize,
+    pub cancelled: usize,
+    pub marks: usize,
+    pub walk_ins: usize,
+}
+
+/// Takes places in every session (filling the evening ones past their
+/// seats, onto the waitlist), cancels a few (the first people waiting move
+/// up), moves the week to its real days, then takes the roll-call of the
+/// sessions already held and adds the people who walked in.
+fn fill_week(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    week: &[WeekSession],
+    people: &[(String, Category)],
+    units: &Units,
+    zone: Tz,
+) -> Result<WeekFigures, AppError> {
+    let mut figures = WeekFigures::default();
+    let everyone = ParticipantScope::All;
+    let sources =
+        [EnrolmentSource::Coordinator, EnrolmentSource::SelfService, EnrolmentSource::Admin];
+    // Steps of 7 through the people (a number prime to their count) mix
+    // categories and units from one session to the next.
+    let mut turn = 0;
+    for (n, session) in week.iter().enumerate() {
+        let wanted = if session.waitlist {
+            session.capacity + 6
+        } else {
+            session.capacity - 4 * (n as i32 % 3)
+        };
+        let mut placed = Vec::new();
+        for _ in 0..people.len() {
+            if placed.len() as i32 >= wanted {
+                break;
+            }
+            turn += 7;
+            let (person, category) = &people[turn % people.len()];
+            if !session.audience.contains(category) {
+                continue;
+            }
+            let source = sources[turn % sources.len()];
+            match enrolments::model::enrol(
+                conn,
+                actor,
+                &everyone,
+                &session.id,
+                person,
+                source,
+                zone,
+            ) {
+                Ok(Enrolled::New(place)) => placed.push(place),
+                // A person already placed, or refused as a request would be
+                // (an overlapping class, a child with no guardian on file).
+                Ok(Enrolled::Existing(_)) | Err(AppError::Refused(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        figures.places += placed.len();
+        figures.waitlisted +=
+            placed.iter().filter(|p| p.status == EnrolmentStatus::Waitlisted).count();
+        let held = placed.iter().filter(|p| p.status == EnrolmentStatus::Enrolled);
+        for place in held.step_by(11).take(2) {
+            enrolments::model::cancel(conn, actor, &place.id)?;
+            figures.cancelled += 1;
+        }
+    }
+
+    let opens_at = week.first().map(|s| s.starts_at - Duration::days(14));
+    for session in week {
+        diesel::update(session_rows::table.find(&session.id))
+            .set((
+                session_rows::starts_at.eq(session.starts_at),
+                session_rows::ends_at.eq(session.ends_at),
+                session_rows::local_day.eq(local_time::local_day(session.starts_at, zone)),
+                session_rows::enrolment_opens_at.eq(opens_at),
+                session_rows::enrolment_closes_at.eq(session.starts_at - Duration::hours(12)),
+            ))
+            .execute(conn)?;
+    }
+
+    // Most came; some late, a few excused or absent.
+    let marks =
+        [Present, Present, Present, Late, Present, Present, Absent, Present, Excused, Present];
+    let hamlets = &units.hamlets;
+    let now = db::now();
+    for (n, session) in week.iter().enumerate().filter(|(_, s)| s.ends_at <= now) {
+        let trainer = Actor::user(&session.trainer);
+        let held = RosterFilter { status: Some(EnrolmentStatus::Enrolled), organization_id: None };
+        let whole = PageRequest { limit: session.capacity.into(), after: None };
+        let roster = enrolments::model::roster(conn, &session.id, &held, &whole)?;
+        for (i, (place, _)) in roster.iter().enumerate() {
+            let mark = NewMark {
+                participant_id: place.participant_id.clone(),
+                status: marks[(i + n) % marks.len()],
+                note: None,
+                source: MarkSource::Trainer,
+                recorded_at: session.starts_at + Duration::minutes(10),
+            };
+            attendance::model::record_mark(conn, &trainer, &session.id, mark)?;
+            figures.marks += 1;
+        }
+        // Two people who heard of the class and came: new profiles.
+        let details = sessions::model::find(conn, &session.id)?.ok_or(AppError::NotFound)?;
+        for w in 0..2 {
+            let k = 500 + n * 2 + w;
+            let gender = if k % 2 == 0 { Gender::Female } else { Gender::Male };
+            let fields = ProfileFields {
+                full_name: person_name(k, gender),
+                category: if w == 0 { Category::Worker } else { Category::Other },
+                organization_id: Some(hamlets[k % hamlets.len()].clone()),
+                gender: Some(gender),
+                birth_date: None,
+                phone: None,
+                email: None,
+            };
+            let links = ProfileLinks {
+                created_by: Some(session.trainer.clone()),
+                ..ProfileLinks::default()
+            };
+            let profile = participants::model::create(conn, &trainer, fields.into_new(links))?;
+            attendance::model::walk_in(conn, &trainer, &details, &profile.id)?;
+            figures.walk_ins += 1;
+        }
+    }
+    Ok(figures)
 }

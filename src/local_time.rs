@@ -20,6 +20,14 @@ pub fn with_offset(at: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
     at.and_utc().with_timezone(&zone).fixed_offset()
 }
 
+/// A wall-clock time in `zone` as stored (UTC). A time that the clock
+/// skips or repeats (a daylight-saving change) is taken at its earliest.
+pub fn to_stored(wall_clock: NaiveDateTime, zone: Tz) -> NaiveDateTime {
+    use chrono::TimeZone;
+    let at = zone.from_local_datetime(&wall_clock).earliest();
+    at.map_or(wall_clock, |at| at.naive_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -32,5 +40,6 @@ mod tests {
         assert_eq!(local_day(at, zone), NaiveDate::from_ymd_opt(2023, 10, 2).unwrap());
         assert_eq!(wall_clock(at, zone).to_string(), "2023-10-02 06:30:00");
         assert_eq!(with_offset(at, zone).to_rfc3339(), "2023-10-02T06:30:00+07:00");
+        assert_eq!(to_stored(wall_clock(at, zone), zone), at);
     }
 }

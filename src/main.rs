@@ -80,10 +80,16 @@ fn demo() -> ExitCode {
             println!("The demo programme is already loaded; nothing to do.");
             ExitCode::SUCCESS
         }
-        Ok(DemoOutcome::Loaded { accounts, password, participants }) => {
+        Ok(DemoOutcome::Loaded { accounts, password, participants, week }) => {
             println!(
-                "Loaded \"{}\" with {participants} participants.",
-                lophoc::demo::PROGRAMME_NAME
+                "Loaded \"{}\" with {participants} participants: {} places ({} on a waitlist), \
+                 {} cancelled, {} attendance marks, {} walk-ins.",
+                lophoc::demo::PROGRAMME_NAME,
+                week.places,
+                week.waitlisted,
+                week.cancelled,
+                week.marks,
+                week.walk_ins
             );
             println!("Demo accounts (password: {password}):");
             for email in accounts {

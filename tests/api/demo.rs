@@ -10,12 +10,14 @@ async fn the_demo_week_loads_once_and_is_usable() {
     let db = TestDatabase::create();
     let config = db.config();
     let password = "demo-password-1".to_owned();
-    let DemoOutcome::Loaded { accounts, participants, .. } =
+    let DemoOutcome::Loaded { accounts, participants, week, .. } =
         demo::load(&config, Some(password.clone())).expect("the demo loads")
     else {
         panic!("a fresh database has no demo yet");
     };
     assert!(participants >= 300, "{participants}");
+    assert!(week.places >= 300 && week.waitlisted > 0 && week.cancelled > 0, "{week:?}");
+    assert!(week.marks > 50 && week.walk_ins >= 6, "three days held: {week:?}");
     assert!(matches!(demo::load(&config, Some(password.clone())), Ok(DemoOutcome::AlreadyLoaded)));
 
     let app = start(db, config).await;
@@ -42,10 +44,36 @@ async fn the_demo_week_loads_once_and_is_usable() {
     let taught =
         app.get(&format!("/api/v1/sessions?trainer_id={trainer_id}"), Some(&trainer.access)).await;
     assert!(!items(&taught).is_empty());
-    let week = app
-        .get("/api/v1/sessions?from=2023-10-02T00:00:00%2B07:00&to=2023-10-09T00:00:00%2B07:00&limit=200", Some(&admin))
-        .await;
-    assert!(items(&week).len() >= 7, "sessions every day of the week");
+    let sessions = app.get("/api/v1/sessions?limit=200", Some(&admin)).await;
+    assert_eq!(items(&sessions).len(), 14, "two sessions a day");
+    let now = chrono::Utc::now();
+    let starts = |s: &&serde_json::Value| {
+        s["starts_at"].as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+    };
+    let (held, to_come): (Vec<_>, Vec<_>) = items(&sessions).iter().partition(|s| starts(s) < now);
+    assert!(held.len() >= 6 && to_come.len() >= 6, "the week runs from three days ago");
+    assert!(to_come.iter().any(|s| s["seats_left"].as_i64() > Some(0)), "places to take");
+    assert!(items(&sessions).iter().any(|s| s["waitlisted_count"].as_i64() > Some(0)));
+
+    // The first figures an admin asks for are not empty.
+    let stats = app.get("/api/v1/stats/enrolments?group_by=category,organization", Some(&admin));
+    let stats = stats.await;
+    assert_eq!(stats.status, 200);
+    let totals = &stats.body["totals"];
+    for count in ["enrolled", "waitlisted", "cancelled", "attended", "people", "people_attended"] {
+        assert!(totals[count].as_i64() > Some(0), "{count}: {totals}");
+    }
+    assert!(totals["attendance_rate"].as_f64().is_some_and(|r| r > 0.5 && r < 1.0), "{totals}");
+    let categories = |rows: &serde_json::Value| {
+        let mut seen: Vec<&str> =
+            rows.as_array().unwrap().iter().filter_map(|r| r["category"].as_str()).collect();
+        seen.dedup();
+        seen.len()
+    };
+    assert_eq!(categories(&stats.body["rows"]), 6, "every audience took part");
+    let export = app.get("/api/v1/exports/enrolments.csv", Some(&admin)).await;
+    let text = String::from_utf8(export.bytes).unwrap();
+    assert!(text.contains(",Walk-in,Present,"), "walk-ins marked present");
 
     // The parent's account sees their two children.
     let parent = accounts.iter().find(|email| email.starts_with("phuhuynh")).unwrap();
