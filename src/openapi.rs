@@ -2,6 +2,7 @@
 
 use actix_web::App;
 use utoipa::openapi::header::{Header, HeaderBuilder};
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -25,7 +26,7 @@ use crate::sheets::FileFormat;
     ),
     servers((url = "/", description = "The server that serves this document")),
     components(schemas(Problem, FileFormat, StatsFormat, FileLanguage, GroupKey)),
-    modifiers(&BearerScheme, &Conditionals, &ProblemResponses, &BinaryFiles),
+    modifiers(&BearerScheme, &Conditionals, &Links, &ProblemResponses, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
         (name = "users", description = "Accounts and roles (admins)"),
@@ -54,9 +55,45 @@ pub fn document() -> Document {
     // Modifiers run before routes are collected, so run them again now.
     BearerScheme.modify(&mut document);
     Conditionals.modify(&mut document);
+    Links.modify(&mut document);
     ProblemResponses.modify(&mut document);
     BinaryFiles.modify(&mut document);
     document
+}
+
+/// The bearer scheme, and `security: []` on the operations that need no
+/// token, so that a client knows which calls are public.
+/// The document as served and committed: [`document`] in JSON, with one
+/// repair. utoipa 5 writes a link's fields in Rust's spelling
+/// (`operation_id`); OpenAPI spells them `operationId`, and a client or
+/// validator ignores the others.
+pub fn to_json() -> String {
+    let mut value = serde_json::to_value(document()).unwrap_or_default();
+    let responses = value["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation["responses"].as_object_mut())
+        .flat_map(|responses| responses.values_mut());
+    for response in responses {
+        let links = response.get_mut("links").and_then(|links| links.as_object_mut());
+        for link in links.into_iter().flat_map(|links| links.values_mut()) {
+            if let Some(link) = link.as_object_mut() {
+                for (rust, openapi) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(field) = link.remove(rust) {
+                        link.insert(openapi.to_owned(), field);
+                    }
+                }
+            }
+        }
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
 /// The bearer scheme, and `security: []` on the operations that need no
@@ -127,6 +164,60 @@ impl Modify for Conditionals {
                     .description("The resource changed since the `If-Match` version (`precondition_failed`); nothing was changed")
                     .build();
                 patch.responses.responses.insert("412".to_owned(), changed.into());
+            }
+        }
+    }
+}
+
+/// What a client can do next with what a create answers: each link passes
+/// the new resource's `id` to another operation as its `id`. Clients and
+/// schemathesis's stateful phase follow them.
+struct Links;
+
+/// For each create (its operation id): the operations its `id` leads to.
+const NEXT_STEPS: &[(&str, &[&str])] = &[
+    ("create_user", &["get_user", "update_user"]),
+    ("create_organization", &["get_organization", "update_organization"]),
+    ("create_participant", &["get_participant", "update_participant", "anonymize_participant"]),
+    ("create_programme", &["get_programme", "update_programme"]),
+    ("create_course", &["get_course", "update_course"]),
+    (
+        "create_session",
+        &[
+            "get_session",
+            "update_session",
+            "enrol",
+            "enrol_many",
+            "roster",
+            "roll_call",
+            "put_attendance",
+            "attendance_history",
+            "open_check_in",
+            "check_in",
+            "add_walk_in",
+        ],
+    ),
+    ("enrol", &["get_enrolment", "cancel_enrolment"]),
+];
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut Document) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                let id = operation.operation_id.as_deref().unwrap_or_default();
+                let Some((_, next)) = NEXT_STEPS.iter().find(|(create, _)| *create == id) else {
+                    continue;
+                };
+                let Some(RefOr::T(created)) = operation.responses.responses.get_mut("201") else {
+                    continue;
+                };
+                for step in *next {
+                    let link = LinkBuilder::new()
+                        .operation_id(*step)
+                        .parameter("id", "$response.body#/id")
+                        .build();
+                    created.links.insert(step.to_string(), link.into());
+                }
             }
         }
     }

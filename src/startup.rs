@@ -122,6 +122,7 @@ impl Application {
             config: config.clone(),
         });
         let document = openapi::document();
+        let document_json = web::Data::new(DocumentJson(openapi::to_json().into()));
         let route_table = web::Data::new(RouteTable::from_openapi(
             &document,
             &[
@@ -139,17 +140,20 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(state.clone())
                 .app_data(route_table.clone())
+                .app_data(document_json.clone())
                 .app_data(BodyLimit(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(http::path_config())
                 .configure(routes)
                 .into_app()
+                .route("/openapi.json", web::get().to(serve_document))
                 .service(
                     SwaggerUi::new("/docs/{_:.*}")
-                        .url("/openapi.json", document.clone())
                         // Swagger UI would otherwise send the document to
                         // validator.swagger.io: the docs contact no one.
-                        .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+                        .config(
+                            utoipa_swagger_ui::Config::new(["/openapi.json"]).validator_url("none"),
+                        ),
                 )
                 .route("/docs", web::get().to(redirect_to_docs))
                 .default_service(web::to(fallback::no_route))
@@ -188,6 +192,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The OpenAPI document, written once at start-up (shared, not copied, by
+/// each answer).
+struct DocumentJson(web::Bytes);
+
+async fn serve_document(document: web::Data<DocumentJson>) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(document.0.clone())
 }
 
 /// Swagger UI lives under `/docs/`; its relative asset links need the slash.

@@ -46,19 +46,20 @@ from lophoc_client.models import (
     EnrolmentResponse,
     EnrolmentStatus,
     EnrolRequest,
+    FileLanguage,
     Gender,
     GroupKey,
     LoginRequest,
     MarkInput,
     OrganizationKind,
     OrganizationResponse,
-    PageRollCallEntry,
     ParticipantResponse,
     Problem,
     ProgrammeResponse,
     PutAttendanceRequest,
     PutAttendanceResponse,
     Role,
+    RollCallEntryPage,
     SessionResponse,
     Stats,
     TokenResponse,
@@ -207,7 +208,7 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
         422, Problem, "mark a cancelled place",
     )
     check(refused.code == "not_enrolled", f"refusal code: {refused.code}")
-    roll = expect(roll_call.sync_detailed(session.id, client=trainer), 200, PageRollCallEntry, "roll-call")
+    roll = expect(roll_call.sync_detailed(session.id, client=trainer), 200, RollCallEntryPage, "roll-call")
     check(
         [(e.participant.id, e.mark and e.mark.status) for e in roll.items]
         == [(people[1].id, AttendanceStatus.PRESENT)],
@@ -232,18 +233,24 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
         enrolment_stats_csv.sync_detailed(client=admin, course_id=course.id, group_by=keys), 200, str, "stats (CSV)"
     )
     lines = table(text)
-    check(lines[0][:3] == ["category", "organization_id", "organization_name"], f"CSV header: {lines[0]}")
-    check(len(lines) == 3 and "enrolled" in lines[0], f"CSV: header, one row, totals: {lines}")
+    check(lines[0][:3] == ["Category", "Unit", "Enrolled"], f"CSV header: {lines[0]}")
+    check(len(lines) == 3 and lines[2][0] == "Total", f"CSV: header, one row, totals: {lines}")
     sheet = expect(
         enrolment_stats_xlsx.sync_detailed(client=admin, course_id=course.id, group_by=keys), 200, File, "stats (XLSX)"
     )
     check(sheet.payload.read(2) == b"PK", "an XLSX file is a ZIP archive")
 
-    text = expect(export_enrolments_csv.sync_detailed(client=admin, course_id=course.id), 200, str, "export (CSV)")
+    # In Vietnamese, as an official would download it.
+    text = expect(
+        export_enrolments_csv.sync_detailed(client=admin, course_id=course.id, lang=FileLanguage.VI),
+        200,
+        str,
+        "export (CSV)",
+    )
     header, *rows = table(text)
-    status, attendance = header.index("status"), header.index("attendance")
+    status, attendance = header.index("Ghi danh"), header.index("Điểm danh")
     check(
-        sorted((r[status], r[attendance]) for r in rows) == [("cancelled", ""), ("enrolled", "present")],
+        sorted((r[status], r[attendance]) for r in rows) == [("Đã ghi danh", "Có mặt"), ("Đã hủy", "")],
         f"export rows: {rows}",
     )
     sheet = expect(export_enrolments_xlsx.sync_detailed(client=admin, course_id=course.id), 200, File, "export (XLSX)")

@@ -154,19 +154,20 @@ async function main() {
   const csv = table(expect("stats (CSV)", 200, await admin.GET("/api/v1/stats/enrolments.csv", {
     params: { query }, parseAs: "text",
   })));
-  check(csv[0]?.slice(0, 3).join() === "category,organization_id,organization_name", `CSV header: ${csv[0]}`);
-  check(csv.length === 3, `CSV: header, one row, totals: ${csv.length} lines`);
+  check(csv[0]?.slice(0, 3).join() === "Category,Unit,Enrolled", `CSV header: ${csv[0]}`);
+  check(csv.length === 3 && csv[2]?.[0] === "Total", `CSV: header, one row, totals: ${csv.length} lines`);
   check(isZip(expect("stats (XLSX)", 200, await admin.GET("/api/v1/stats/enrolments.xlsx", {
     params: { query }, parseAs: "arrayBuffer",
   }))), "an XLSX file is a ZIP archive");
 
-  const exportQuery = { query: { course_id: course.id } };
+  // In Vietnamese, as an official would download it.
+  const exportQuery = { query: { course_id: course.id, lang: "vi" as const } };
   const [header = [], ...rows] = table(expect("export (CSV)", 200, await admin.GET("/api/v1/exports/enrolments.csv", {
     params: exportQuery, parseAs: "text",
   })));
-  const status = header.indexOf("status");
-  const attendance = header.indexOf("attendance");
-  check(rows.map((r) => `${r[status]}:${r[attendance]}`).sort().join() === "cancelled:,enrolled:present",
+  const status = header.indexOf("Ghi danh");
+  const attendance = header.indexOf("Điểm danh");
+  check(rows.map((r) => `${r[status]}:${r[attendance]}`).sort().join() === "Đã ghi danh:Có mặt,Đã hủy:",
     `export rows: ${JSON.stringify(rows)}`);
   check(isZip(expect("export (XLSX)", 200, await admin.GET("/api/v1/exports/enrolments.xlsx", {
     params: exportQuery, parseAs: "arrayBuffer",

@@ -42,9 +42,8 @@ pub struct PageRequest {
 impl PageQuery {
     pub fn parse(&self) -> Result<PageRequest, AppError> {
         let mut problems = Vec::new();
-        // `?cursor=` with nothing after it means "the first page": clients
-        // that always send the cursor are common. An empty `limit` is no
-        // number, and the document says a limit is one.
+        // An empty `limit` or `cursor` is refused like any other value the
+        // document does not allow: a client that sends one has a bug.
         let limit = match self.limit.as_deref() {
             None => DEFAULT_LIMIT,
             Some(raw) => match raw.parse::<i64>() {
@@ -58,7 +57,7 @@ impl PageQuery {
                 }
             },
         };
-        let after = match self.cursor.as_deref().filter(|raw| !raw.is_empty()) {
+        let after = match self.cursor.as_deref() {
             None => None,
             Some(cursor) => {
                 let decoded = decode_cursor(cursor);
@@ -158,7 +157,7 @@ mod tests {
     #[test]
     fn limits() {
         assert_eq!(query(None, None).parse().unwrap().limit, 50);
-        assert_eq!(query(None, Some("")).parse().unwrap().limit, 50);
+        assert!(query(None, Some("")).parse().is_err());
         assert_eq!(query(Some("200"), None).parse().unwrap().limit, 200);
         for bad in ["0", "201", "-1", "ten", ""] {
             assert!(query(Some(bad), None).parse().is_err(), "{bad}");
