@@ -143,17 +143,25 @@ impl Config {
 }
 
 /// `LOPHOC_CORS_ORIGINS`: origins separated by commas, each a scheme and a
-/// host with an optional port, as browsers send them in `Origin`.
+/// host with an optional port, spelt as browsers send them in `Origin`
+/// (lower case, no trailing slash).
 fn parse_origins(list: &str) -> Result<Vec<String>, String> {
     let origins: Vec<String> = list
         .split(',')
         .map(str::trim)
         .filter(|origin| !origin.is_empty())
-        .map(|origin| origin.trim_end_matches('/').to_owned())
+        .map(|origin| origin.trim_end_matches('/').to_ascii_lowercase())
         .collect();
     for origin in &origins {
-        let host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-        if host.is_none_or(|host| host.is_empty() || host.contains(['/', '?', '#', '*'])) {
+        let authority = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let (host, port) = match authority.and_then(|a| a.rsplit_once(':')) {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority.unwrap_or(""), None),
+        };
+        let host_is_sane = !host.is_empty()
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+        let port_is_sane = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|p| p > 0));
+        if authority.is_none() || !host_is_sane || !port_is_sane {
             return Err(format!(
                 "LOPHOC_CORS_ORIGINS lists origins such as https://app.example.vn, not {origin:?}"
             ));
@@ -221,9 +229,11 @@ mod tests {
     #[test]
     fn cors_origins_are_origins() {
         assert!(from(&[]).unwrap().cors_origins.is_empty());
-        let two = from(&[("LOPHOC_CORS_ORIGINS", "https://a.vn/, http://localhost:5173")]).unwrap();
+        let two = from(&[("LOPHOC_CORS_ORIGINS", "https://A.vn/, http://localhost:5173")]).unwrap();
         assert_eq!(two.cors_origins, ["https://a.vn", "http://localhost:5173"]);
-        for bad in ["*", "a.vn", "https://a.vn/app", "ftp://a.vn"] {
+        for bad in
+            ["*", "a.vn", "https://a.vn/app", "ftp://a.vn", "https://a.vn:99999", "https://a b"]
+        {
             assert!(from(&[("LOPHOC_CORS_ORIGINS", bad)]).is_err(), "{bad}");
         }
     }

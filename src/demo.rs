@@ -24,7 +24,6 @@ use crate::audit::Actor;
 use crate::auth::password;
 use crate::config::Config;
 use crate::db::schema::programmes;
-use crate::db::schema::sessions as session_rows;
 use crate::db::{self, Db, DbConnection};
 use crate::enrolments::model::{Enrolled, RosterFilter};
 use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
@@ -34,6 +33,7 @@ use crate::organizations::{Organization, OrganizationKind};
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::participants::{Category, Gender};
 use crate::programmes::Programme;
+use crate::sessions::model::SessionUpdate;
 use crate::sessions::{self, Session, SessionStatus};
 use crate::users::model::NewAccount;
 use crate::users::{Role, User};
@@ -461,8 +461,10 @@ fn create_programme(
 /// What the week holds once loaded, for the command to report.
 #[derive(Debug, Default)]
 pub struct WeekFigures {
+    /// Places taken before the walk-ins, cancelled ones included.
     pub places: usize,
-    pub waitlisted: usize,
+    /// People still on a waitlist.
+    pub waiting: usize,
     pub cancelled: usize,
     pub marks: usize,
     pub walk_ins: usize,
@@ -521,26 +523,28 @@ fn fill_week(
             }
         }
         figures.places += placed.len();
-        figures.waitlisted +=
-            placed.iter().filter(|p| p.status == EnrolmentStatus::Waitlisted).count();
         let held = placed.iter().filter(|p| p.status == EnrolmentStatus::Enrolled);
         for place in held.step_by(11).take(2) {
             enrolments::model::cancel(conn, actor, &place.id)?;
             figures.cancelled += 1;
         }
+        // Who is still waiting once the first in line have moved up.
+        let details = sessions::model::find(conn, &session.id)?.ok_or(AppError::NotFound)?;
+        figures.waiting += details.session.waitlisted_count as usize;
     }
 
+    // Back to the real days, through the same change an admin would make
+    // (so the audit trail shows the move).
     let opens_at = week.first().map(|s| s.starts_at - Duration::days(14));
     for session in week {
-        diesel::update(session_rows::table.find(&session.id))
-            .set((
-                session_rows::starts_at.eq(session.starts_at),
-                session_rows::ends_at.eq(session.ends_at),
-                session_rows::local_day.eq(local_time::local_day(session.starts_at, zone)),
-                session_rows::enrolment_opens_at.eq(opens_at),
-                session_rows::enrolment_closes_at.eq(session.starts_at - Duration::hours(12)),
-            ))
-            .execute(conn)?;
+        let moved = SessionUpdate {
+            starts_at: Some(session.starts_at),
+            ends_at: Some(session.ends_at),
+            enrolment_opens_at: Some(opens_at),
+            enrolment_closes_at: Some(Some(session.starts_at - Duration::hours(12))),
+            ..SessionUpdate::default()
+        };
+        sessions::model::update(conn, actor, &session.id, moved, zone)?;
     }
 
     // Most came; some late, a few excused or absent.

@@ -17,8 +17,10 @@ use crate::http::json::BodyLimit;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// The language of the messages a client reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The language of the messages a client reads, and of the files people
+/// open (`?lang=en|vi`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum Lang {
     En,
     Vi,

@@ -21,11 +21,14 @@ pub fn with_offset(at: NaiveDateTime, zone: Tz) -> DateTime<FixedOffset> {
 }
 
 /// A wall-clock time in `zone` as stored (UTC). A time that the clock
-/// skips or repeats (a daylight-saving change) is taken at its earliest.
+/// shows twice (when it is set back) is taken at its first; one that it
+/// skips (when it is set forward) an hour later, when the clock shows it.
 pub fn to_stored(wall_clock: NaiveDateTime, zone: Tz) -> NaiveDateTime {
     use chrono::TimeZone;
-    let at = zone.from_local_datetime(&wall_clock).earliest();
-    at.map_or(wall_clock, |at| at.naive_utc())
+    let at = |wall: NaiveDateTime| zone.from_local_datetime(&wall).earliest();
+    at(wall_clock)
+        .or_else(|| at(wall_clock + chrono::Duration::hours(1)))
+        .map_or(wall_clock, |at| at.naive_utc())
 }
 
 #[cfg(test)]

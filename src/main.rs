@@ -81,12 +81,12 @@ fn demo() -> ExitCode {
         }
         Ok(DemoOutcome::Loaded { accounts, password, participants, week }) => {
             println!(
-                "Loaded \"{}\" with {participants} participants: {} places ({} on a waitlist), \
-                 {} cancelled, {} attendance marks, {} walk-ins.",
+                "Loaded \"{}\" with {participants} participants: {} places taken, {} of them \
+                 cancelled, {} people waiting, {} attendance marks, {} walk-ins.",
                 lophoc::demo::PROGRAMME_NAME,
                 week.places,
-                week.waitlisted,
                 week.cancelled,
+                week.waiting,
                 week.marks,
                 week.walk_ins
             );

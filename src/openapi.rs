@@ -10,8 +10,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Required,
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
-use crate::reports::api::{FileLanguage, StatsFormat};
+use crate::error::{Lang, PROBLEM_CONTENT_TYPE, Problem};
+use crate::reports::api::StatsFormat;
 use crate::reports::stats::GroupKey;
 use crate::sheets::FileFormat;
 
@@ -25,7 +25,7 @@ use crate::sheets::FileFormat;
                        for Vietnamese messages."
     ),
     servers((url = "/", description = "The server that serves this document")),
-    components(schemas(Problem, FileFormat, StatsFormat, FileLanguage, GroupKey)),
+    components(schemas(Problem, FileFormat, StatsFormat, Lang, GroupKey)),
     modifiers(&BearerScheme, &Conditionals, &Links, &ProblemResponses, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
@@ -61,14 +61,16 @@ pub fn document() -> Document {
     document
 }
 
-/// The bearer scheme, and `security: []` on the operations that need no
-/// token, so that a client knows which calls are public.
-/// The document as served and committed: [`document`] in JSON, with one
-/// repair. utoipa 5 writes a link's fields in Rust's spelling
-/// (`operation_id`); OpenAPI spells them `operationId`, and a client or
-/// validator ignores the others.
+/// The document as committed: [`to_value`], indented for reading and diffs.
 pub fn to_json() -> String {
-    let mut value = serde_json::to_value(document()).unwrap_or_default();
+    serde_json::to_string_pretty(&to_value()).expect("the document serialises")
+}
+
+/// [`document`] as JSON, with one repair. utoipa 5 writes a link's fields
+/// in Rust's spelling (`operation_id`); OpenAPI spells them `operationId`,
+/// and a client or validator ignores the others.
+pub fn to_value() -> serde_json::Value {
+    let mut value = serde_json::to_value(document()).expect("the document serialises");
     let responses = value["paths"]
         .as_object_mut()
         .into_iter()
@@ -93,7 +95,7 @@ pub fn to_json() -> String {
             }
         }
     }
-    serde_json::to_string_pretty(&value).unwrap_or_default()
+    value
 }
 
 /// The bearer scheme, and `security: []` on the operations that need no

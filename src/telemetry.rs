@@ -68,3 +68,67 @@ pub async fn log_request(
     }
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use actix_web::middleware::from_fn;
+    use actix_web::test::{TestRequest, call_service, init_service};
+    use actix_web::{App, HttpResponse, web};
+
+    use super::*;
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_of_a_request_names_its_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || writer.clone()).with_ansi(false).finish();
+        let sent_and_answered = tracing::subscriber::with_default(subscriber, || {
+            actix_web::rt::System::new().block_on(async {
+                let app = App::new().wrap(from_fn(log_request)).route(
+                    "/sessions/{id}",
+                    web::get().to(|| async {
+                        tracing::info!("inside the handler");
+                        HttpResponse::Ok().finish()
+                    }),
+                );
+                let app = init_service(app).await;
+                let request = TestRequest::get()
+                    .uri("/sessions/42?q=Nguy%E1%BB%85n")
+                    .insert_header(("X-Request-Id", "hall-7"))
+                    .to_request();
+                let answer = call_service(&app, request).await;
+                answer.headers().get(&REQUEST_ID).cloned()
+            })
+        });
+        assert_eq!(sent_and_answered, Some(HeaderValue::from_static("hall-7")));
+        let lines = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = lines.lines().collect();
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        assert!(lines.iter().all(|line| line.contains("request_id=hall-7")), "{lines:#?}");
+        // The route's pattern, never the path or the query it was called with.
+        assert!(
+            lines[1].contains("route=/sessions/{id}") && !lines[1].contains("42"),
+            "{lines:#?}"
+        );
+        assert!(!lines.iter().any(|line| line.contains("Nguy")), "{lines:#?}");
+    }
+}

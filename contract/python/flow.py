@@ -46,9 +46,9 @@ from lophoc_client.models import (
     EnrolmentResponse,
     EnrolmentStatus,
     EnrolRequest,
-    FileLanguage,
     Gender,
     GroupKey,
+    Lang,
     LoginRequest,
     MarkInput,
     OrganizationKind,
@@ -242,7 +242,7 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
 
     # In Vietnamese, as an official would download it.
     text = expect(
-        export_enrolments_csv.sync_detailed(client=admin, course_id=course.id, lang=FileLanguage.VI),
+        export_enrolments_csv.sync_detailed(client=admin, course_id=course.id, lang=Lang.VI),
         200,
         str,
         "export (CSV)",

@@ -124,7 +124,8 @@ pub async fn register(
     let account = NewAccount { user, profile: Some(profile), created_by };
     let (user, participant_id) =
         state.db.write(move |conn| users::create_account(conn, account)).await?;
-    Ok(http::created(&format!("/users/{}", user.id), &UserResponse::new(user, participant_id)))
+    // The new account reads itself at `/me`; `/users/{id}` is for admins.
+    Ok(http::created("/me", &UserResponse::new(user, participant_id)))
 }
 
 /// Log in with email and password

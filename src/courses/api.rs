@@ -281,5 +281,5 @@ pub async fn update_course(
             model::update(conn, &actor, &id, update)
         })
         .await?;
-    conditional::Tagged::new(&CourseResponse::from(course)).map(|t| t.respond(HttpResponse::Ok()))
+    conditional::changed(&CourseResponse::from(course))
 }

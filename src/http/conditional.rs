@@ -20,13 +20,13 @@ use sha2::{Digest, Sha256};
 use crate::error::AppError;
 
 /// A resource's JSON and its entity tag.
-pub struct Tagged {
+struct Tagged {
     body: Vec<u8>,
     etag: String,
 }
 
 impl Tagged {
-    pub fn new<T: Serialize>(value: &T) -> Result<Self, AppError> {
+    fn new<T: Serialize>(value: &T) -> Result<Self, AppError> {
         let body =
             serde_json::to_vec(value).map_err(|err| AppError::internal("serialising", err))?;
         let digest = Sha256::digest(&body);
@@ -35,8 +35,9 @@ impl Tagged {
         Ok(Self { body, etag })
     }
 
-    /// The answer with this body and its `ETag`, with `status`.
-    pub fn respond(self, mut response: HttpResponseBuilder) -> HttpResponse {
+    /// The answer that `response` (its status) starts, with this body and
+    /// its `ETag`.
+    fn respond(self, mut response: HttpResponseBuilder) -> HttpResponse {
         response
             .insert_header((header::ETAG, self.etag))
             .content_type("application/json")
@@ -48,11 +49,25 @@ impl Tagged {
 /// request's `If-None-Match` names the same tag.
 pub fn read_one<T: Serialize>(req: &HttpRequest, value: &T) -> Result<HttpResponse, AppError> {
     let tagged = Tagged::new(value)?;
-    let if_none_match = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    if if_none_match.is_some_and(|tags| matches_any(tags, &tagged.etag, Comparison::Weak)) {
+    let if_none_match = tag_list(req, header::IF_NONE_MATCH);
+    if if_none_match.is_some_and(|tags| matches_any(&tags, &tagged.etag, Comparison::Weak)) {
         return Ok(HttpResponse::NotModified().insert_header((header::ETAG, tagged.etag)).finish());
     }
     Ok(tagged.respond(HttpResponse::Ok()))
+}
+
+/// `200` with a changed resource and the `ETag` of what is now stored.
+pub fn changed<T: Serialize>(value: &T) -> Result<HttpResponse, AppError> {
+    Tagged::new(value).map(|tagged| tagged.respond(HttpResponse::Ok()))
+}
+
+/// The entity tags of a header, all its lines joined as one list. A line
+/// that is not even text matches nothing: a precondition fails, not a guess.
+fn tag_list(req: &HttpRequest, name: header::HeaderName) -> Option<String> {
+    let mut lines = req.headers().get_all(name).peekable();
+    lines.peek()?;
+    let tags: Vec<&str> = lines.map(|line| line.to_str().unwrap_or("")).collect();
+    Some(tags.join(","))
 }
 
 /// The `If-Match` header of a write, checked against the stored resource
@@ -79,10 +94,7 @@ impl FromRequest for IfMatch {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let header = req.headers().get(header::IF_MATCH);
-        // A header that is not even text matches nothing: 412, not a guess.
-        let tags = header.map(|value| value.to_str().unwrap_or("").to_owned());
-        ready(Ok(IfMatch(tags)))
+        ready(Ok(IfMatch(tag_list(req, header::IF_MATCH))))
     }
 }
 

@@ -8,6 +8,11 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, header::HeaderName};
 use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest};
+
+/// Marks a `HEAD` request that [`head_as_get`] passed on as a `GET`.
+#[derive(Clone, Copy)]
+struct Head;
 
 /// Answers `HEAD` with what `GET` would answer. The route runs as a `GET`;
 /// the connection, which still knows the request was a `HEAD`, sends the
@@ -18,8 +23,15 @@ pub async fn head_as_get(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     if req.method() == Method::HEAD {
         req.head_mut().method = Method::GET;
+        req.extensions_mut().insert(Head);
     }
     next.call(req).await
+}
+
+/// Whether the request came as a `HEAD`: a route whose body costs much (a
+/// streamed export) answers its headers without making it.
+pub fn is_head(req: &HttpRequest) -> bool {
+    req.extensions().contains::<Head>()
 }
 
 /// `X-Content-Type-Options: nosniff` on every answer, and `Cache-Control:

@@ -229,6 +229,5 @@ pub async fn update_organization(
             model::update(conn, &actor, &id, update)
         })
         .await?;
-    conditional::Tagged::new(&OrganizationResponse::from(unit))
-        .map(|t| t.respond(HttpResponse::Ok()))
+    conditional::changed(&OrganizationResponse::from(unit))
 }

@@ -400,7 +400,7 @@ pub async fn update_participant(
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;
-    conditional::Tagged::new(&response).map(|t| t.respond(HttpResponse::Ok()))
+    conditional::changed(&response)
 }
 
 /// Erase a participant's personal data

@@ -225,6 +225,5 @@ pub async fn update_programme(
             model::update(conn, &actor, &id, update)
         })
         .await?;
-    conditional::Tagged::new(&ProgrammeResponse::from(programme))
-        .map(|t| t.respond(HttpResponse::Ok()))
+    conditional::changed(&ProgrammeResponse::from(programme))
 }

@@ -9,7 +9,7 @@ use std::future::{Ready, ready};
 use std::io;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::ContentDisposition;
+use actix_web::http::header::{self, ContentDisposition};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use chrono_tz::Tz;
 use futures_util::stream;
@@ -27,6 +27,7 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::error::{AppError, Lang};
+use crate::http::conventions;
 use crate::http::query::Query;
 use crate::local_time;
 use crate::sheets::{FileFormat, Sheet};
@@ -88,30 +89,18 @@ impl IntoParams for GroupBy {
     }
 }
 
-/// `?lang=`: the language of a file's headers and labels.
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum FileLanguage {
-    En,
-    Vi,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LanguageQuery {
     /// Headers and labels in Vietnamese (`vi`) or English (`en`). Without
     /// it `Accept-Language` decides: for a link opened in a browser, whose
     /// own language may not be the reader's.
-    pub lang: Option<FileLanguage>,
+    pub lang: Option<Lang>,
 }
 
 impl LanguageQuery {
     fn resolve(&self, req: &HttpRequest) -> Lang {
-        match self.lang {
-            Some(FileLanguage::En) => Lang::En,
-            Some(FileLanguage::Vi) => Lang::Vi,
-            None => Lang::from_headers(req.headers()),
-        }
+        self.lang.unwrap_or_else(|| Lang::from_headers(req.headers()))
     }
 }
 
@@ -300,7 +289,7 @@ pub async fn export_enrolments(
     Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let format = shape.format.unwrap_or(FileFormat::Csv);
-    stream_export(&state, &caller, query, format, language.resolve(&req)).await
+    stream_export(&req, &state, &caller, query, format, language.resolve(&req)).await
 }
 
 /// Export every enrolment as a CSV file
@@ -329,7 +318,7 @@ pub async fn export_enrolments_csv(
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    stream_export(&state, &caller, query, FileFormat::Csv, language.resolve(&req)).await
+    stream_export(&req, &state, &caller, query, FileFormat::Csv, language.resolve(&req)).await
 }
 
 /// Export every enrolment as an XLSX workbook
@@ -358,11 +347,12 @@ pub async fn export_enrolments_xlsx(
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    stream_export(&state, &caller, query, FileFormat::Xlsx, language.resolve(&req)).await
+    stream_export(&req, &state, &caller, query, FileFormat::Xlsx, language.resolve(&req)).await
 }
 
 /// Streams the enrolment export as `format` in `lang`.
 async fn stream_export(
+    req: &HttpRequest,
     state: &AppState,
     caller: &AuthUser,
     query: ReportQuery,
@@ -371,6 +361,11 @@ async fn stream_export(
 ) -> Result<HttpResponse, AppError> {
     let filter = ReportFilter::for_caller(&caller.user, query)?;
     let zone = state.config.timezone;
+    // A `HEAD` learns what a download would be without making one: no
+    // export slot taken, no rows read, nothing in the audit trail.
+    if conventions::is_head(req) {
+        return Ok(file_answer(format, "lophoc-enrolments", zone).finish());
+    }
     // An export holds a database connection for as long as its client
     // takes to read it; a few at a time leave the rest of the pool free.
     let slot = state
@@ -430,6 +425,9 @@ fn stats_file(stats: &Stats, format: FileFormat, lang: Lang, zone: Tz) -> io::Re
     let columns = stats.columns(lang, zone);
     let mut sheet = Sheet::start(format, Vec::new(), &stats.title(lang), &columns)?;
     stats.for_each_line(lang, |cells| sheet.row(cells))?;
+    if let Some(total) = stats.total_line(lang) {
+        sheet.footer(&total)?;
+    }
     sheet.finish()
 }
 
@@ -441,5 +439,10 @@ fn file_answer(format: FileFormat, stem: &str, zone: Tz) -> actix_web::HttpRespo
     response
         .content_type(format.content_type())
         .insert_header(ContentDisposition::attachment(name));
+    if format == FileFormat::Xlsx {
+        // An XLSX file is a zip archive already: deflating it again for
+        // `Accept-Encoding: gzip` would cost time and save nothing.
+        response.insert_header((header::CONTENT_ENCODING, "identity"));
+    }
     response
 }

@@ -446,17 +446,23 @@ impl Stats {
             headers.extend(key.id_header(lang).map(str::to_owned));
         }
         let mut widths = vec![0; headers.len()];
-        let _ = self.for_each_line(lang, |cells| {
+        let mut measure = |cells: &[Cell<'_>]| {
             for (width, cell) in widths.iter_mut().zip(cells) {
                 *width = (*width).max(cell.shown_width());
             }
+        };
+        // Measuring writes nothing, so it cannot fail.
+        let _ = self.for_each_line(lang, |cells| {
+            measure(cells);
             Ok(())
         });
+        if let Some(total) = self.total_line(lang) {
+            measure(&total);
+        }
         headers.into_iter().zip(widths).map(|(header, width)| Column::new(header, width)).collect()
     }
 
-    /// The table's rows as cells in `lang`, then a total row (unless the
-    /// table has no keys, when its one row is the total).
+    /// The table's rows as cells in `lang`.
     pub fn for_each_line(
         &self,
         lang: Lang,
@@ -474,15 +480,22 @@ impl Stats {
             }
             line(&cells)?;
         }
-        if !self.group_by.is_empty() {
-            let width: usize = self.group_by.iter().map(|k| k.shown_columns()).sum();
-            cells.clear();
-            cells.push(Cell::Text(lang.pick("Total", "Tổng cộng")));
-            cells.resize(width, Cell::Empty);
-            push_counts(&mut cells, &self.totals);
-            line(&cells)?;
-        }
         Ok(())
+    }
+
+    /// The totals as a last line, as wide as the others; none when the
+    /// table has no keys, since its one row is the totals.
+    pub fn total_line(&self, lang: Lang) -> Option<Vec<Cell<'static>>> {
+        if self.group_by.is_empty() {
+            return None;
+        }
+        let keys: usize = self.group_by.iter().map(|k| k.shown_columns()).sum();
+        let ids = self.group_by.iter().filter(|k| k.id_header(lang).is_some()).count();
+        let mut cells = vec![Cell::Text(lang.pick("Total", "Tổng cộng"))];
+        cells.resize(keys, Cell::Empty);
+        push_counts(&mut cells, &self.totals);
+        cells.resize(cells.len() + ids, Cell::Empty);
+        Some(cells)
     }
 
     /// What the file's one sheet is called, naming the grouping in the 31

@@ -356,5 +356,5 @@ pub async fn update_session(
             model::update(conn, &actor, &id, update, zone)
         })
         .await?;
-    conditional::Tagged::new(&SessionResponse::from(details)).map(|t| t.respond(HttpResponse::Ok()))
+    conditional::changed(&SessionResponse::from(details))
 }

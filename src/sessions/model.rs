@@ -203,7 +203,7 @@ pub fn create(
 
 /// A change to a session; `None` leaves a field as it is, `Some(None)`
 /// clears a nullable one (for `eligible_categories`: back to the course's).
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct SessionUpdate {
     pub course_id: Option<String>,
     pub starts_at: Option<NaiveDateTime>,

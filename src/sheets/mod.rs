@@ -115,6 +115,15 @@ impl<W: Write> Sheet<W> {
         }
     }
 
+    /// A last row below the table (its totals): in XLSX, outside the
+    /// autofilter, so that sorting the table leaves it at the bottom.
+    pub fn footer(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        match self {
+            Self::Csv(sheet) => sheet.row(cells),
+            Self::Xlsx(sheet) => sheet.footer(cells),
+        }
+    }
+
     /// Ends the file and gives back the writer, flushed.
     pub fn finish(self) -> io::Result<W> {
         match self {

@@ -53,11 +53,13 @@ pub struct XlsxSheet<W: Write> {
     columns: Vec<Column>,
     /// Sheets begun so far; the last is being written.
     sheets: u32,
-    /// The rows of each sheet ended so far, its header included.
+    /// The table rows of each sheet ended so far, its header included.
     rows_of_sheets: Vec<u32>,
     rows_per_sheet: u32,
     /// Rows written on the current sheet, its header included.
     rows: u32,
+    /// The rows of the current sheet's table, when a footer follows it.
+    table_rows: Option<u32>,
     /// The row being written, sent to the compressor whole.
     xml: String,
 }
@@ -90,6 +92,7 @@ impl<W: Write> XlsxSheet<W> {
             rows_of_sheets: Vec::new(),
             rows_per_sheet,
             rows: 0,
+            table_rows: None,
             xml: String::new(),
         };
         sheet.begin_sheet()?;
@@ -121,12 +124,13 @@ impl<W: Write> XlsxSheet<W> {
 
     /// Closes the sheet being written, with an autofilter over its table.
     fn end_sheet(&mut self) -> io::Result<()> {
+        let table_rows = self.table_rows.take().unwrap_or(self.rows);
         let end = format!(
             r#"</sheetData><autoFilter ref="{}"/></worksheet>"#,
-            self.table_range(self.rows)
+            self.table_range(table_rows)
         );
         self.zip.write_all(end.as_bytes())?;
-        self.rows_of_sheets.push(self.rows);
+        self.rows_of_sheets.push(table_rows);
         Ok(())
     }
 
@@ -141,6 +145,16 @@ impl<W: Write> XlsxSheet<W> {
             self.end_sheet()?;
             self.begin_sheet()?;
         }
+        self.write_row(cells, None)
+    }
+
+    /// A row below the table, outside its autofilter.
+    pub fn footer(&mut self, cells: &[Cell<'_>]) -> io::Result<()> {
+        if self.rows == self.rows_per_sheet {
+            self.end_sheet()?;
+            self.begin_sheet()?;
+        }
+        self.table_rows.get_or_insert(self.rows);
         self.write_row(cells, None)
     }
 

@@ -320,6 +320,10 @@ pub async fn update_user(
     let response = state
         .db
         .write(move |conn| {
+            // The accounts' lock first, as `update_account` takes it: the
+            // row lock alone, taken before it, could deadlock with another
+            // admin's change whose audit record refers to this account.
+            db::serialize_with_others(conn, db::LockKey::Admins)?;
             db::lock_row(conn, db::Table::Users, &id)?;
             let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
             if_match.check(&user_response(conn, current)?)?;
@@ -327,5 +331,5 @@ pub async fn update_user(
             user_response(conn, user)
         })
         .await?;
-    conditional::Tagged::new(&response).map(|tagged| tagged.respond(HttpResponse::Ok()))
+    conditional::changed(&response)
 }

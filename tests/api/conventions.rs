@@ -82,6 +82,22 @@ async fn creates_answer_201_with_the_new_resources_location() {
     let again = app.enrol(&admin, &session, &person).await;
     assert_eq!((again.status.as_u16(), again.header("location")), (200, None));
 
+    // A session, and a walk-in's new place.
+    let course = app.create_course(&admin, None).await;
+    let body = json!({"course_id": course, "starts_at": "2023-10-02T08:00:00+07:00",
+        "ends_at": "2023-10-02T09:30:00+07:00", "venue": "Hội trường", "capacity": 30,
+        "trainer_ids": []});
+    let session = app.post("/api/v1/sessions", Some(&admin), &body).await;
+    let id = session.body["id"].as_str().unwrap();
+    assert_eq!(session.header("location"), Some(format!("/api/v1/sessions/{id}").as_str()));
+    let running = app.running_session(&admin, &[], chrono::Duration::minutes(5), 5).await;
+    let walk_in = json!({"full_name": "Đinh Văn Tú", "category": "worker"});
+    let path = format!("/api/v1/sessions/{running}/walk-ins");
+    let place = app.post(&path, Some(&admin), &walk_in).await;
+    assert_eq!(place.status, 201, "{:#}", place.body);
+    let id = place.body["id"].as_str().unwrap();
+    assert_eq!(place.header("location"), Some(format!("/api/v1/enrolments/{id}").as_str()));
+
     let signed_up = app
         .post(
             "/api/v1/auth/register",
@@ -91,8 +107,8 @@ async fn creates_answer_201_with_the_new_resources_location() {
         )
         .await;
     assert_eq!(signed_up.status, 201, "{:#}", signed_up.body);
-    let id = signed_up.body["id"].as_str().unwrap();
-    assert_eq!(signed_up.header("location"), Some(format!("/api/v1/users/{id}").as_str()));
+    // The new participant reads their account at /me, not /users/{id}.
+    assert_eq!(signed_up.header("location"), Some("/api/v1/me"));
 }
 
 #[actix_web::test]
@@ -184,6 +200,32 @@ async fn every_patch_with_a_stale_if_match_is_412_and_changes_nothing() {
 }
 
 #[actix_web::test]
+async fn two_edits_from_one_reading_never_both_land() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let unit = json!({"kind": "hamlet", "name": "Xóm Đồng Tâm"});
+    let created = app.post("/api/v1/organizations", Some(&admin), &unit).await;
+    let path = created.header("location").unwrap().to_owned();
+    // Two officials read the same version and save at the same moment:
+    // one change lands, the other is told the record moved on.
+    for round in 0..10 {
+        let seen = app.get(&path, Some(&admin)).await.header("etag").unwrap().to_owned();
+        let (first, second) =
+            (json!({"name": format!("A{round}")}), json!({"name": format!("B{round}")}));
+        let (a, b) = futures_util::future::join(
+            patch_if(&app, &path, &admin, &seen, &first),
+            patch_if(&app, &path, &admin, &seen, &second),
+        )
+        .await;
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [200, 412], "round {round}");
+        let winner = if a.status == 200 { &first } else { &second };
+        assert_eq!(app.get(&path, Some(&admin)).await.body["name"], winner["name"]);
+    }
+}
+
+#[actix_web::test]
 async fn head_answers_like_get_without_a_body() {
     let app = spawn_app().await;
     let admin = app.admin_token().await;
@@ -205,6 +247,16 @@ async fn head_answers_like_get_without_a_body() {
     }
     let unknown = app.request(Method::HEAD, "/api/v1/nothing", None, &[], None).await;
     assert_eq!(unknown.status, 404);
+
+    // An export's HEAD tells what the download would be, without making it.
+    let export = "/api/v1/exports/enrolments.xlsx";
+    let head = app.request(Method::HEAD, export, Some(&admin), &[], None).await;
+    assert_eq!(head.status, 200);
+    assert!(head.header("content-disposition").is_some_and(|d| d.ends_with(".xlsx\"")));
+    let trail = app.get("/api/v1/audit-events?action=export", Some(&admin)).await;
+    assert!(trail.body["items"].as_array().unwrap().is_empty(), "no export was made");
+    let refused = app.request(Method::HEAD, export, None, &[], None).await;
+    assert_eq!(refused.status, 401, "access is checked all the same");
 }
 
 #[actix_web::test]
@@ -290,6 +342,11 @@ async fn gzip_compresses_json_documents_and_files_when_asked() {
     assert_eq!(file.status, 200);
     assert_eq!(file.header("content-encoding"), Some("gzip"));
     assert!(gunzip(&file.bytes).starts_with("\u{feff}".as_bytes()), "the CSV, whole");
+    // A workbook is a zip archive already: sent as it is.
+    let xlsx = "/api/v1/exports/enrolments.xlsx";
+    let book = app.request(Method::GET, xlsx, Some(&admin), &gzip, None).await;
+    assert_eq!(book.header("content-encoding"), Some("identity"));
+    assert!(book.bytes.starts_with(b"PK"));
 }
 
 #[actix_web::test]

@@ -16,7 +16,7 @@ async fn the_demo_week_loads_once_and_is_usable() {
         panic!("a fresh database has no demo yet");
     };
     assert!(participants >= 300, "{participants}");
-    assert!(week.places >= 300 && week.waitlisted > 0 && week.cancelled > 0, "{week:?}");
+    assert!(week.places >= 300 && week.waiting > 0 && week.cancelled > 0, "{week:?}");
     assert!(week.marks > 50 && week.walk_ins >= 6, "three days held: {week:?}");
     assert!(matches!(demo::load(&config, Some(password.clone())), Ok(DemoOutcome::AlreadyLoaded)));
 
@@ -54,6 +54,21 @@ async fn the_demo_week_loads_once_and_is_usable() {
     assert!(held.len() >= 6 && to_come.len() >= 6, "the week runs from three days ago");
     assert!(to_come.iter().any(|s| s["seats_left"].as_i64() > Some(0)), "places to take");
     assert!(items(&sessions).iter().any(|s| s["waitlisted_count"].as_i64() > Some(0)));
+
+    // Each session's counts are its places, and its waitlist runs 1, 2, 3…
+    for session in items(&sessions) {
+        let id = session["id"].as_str().unwrap();
+        let path = format!("/api/v1/sessions/{id}/enrolments?limit=200");
+        let roster = app.get(&path, Some(&admin)).await;
+        let places = items(&roster);
+        let with = |status: &str| places.iter().filter(|p| p["status"] == status).count();
+        assert_eq!(session["enrolled_count"].as_u64(), Some(with("enrolled") as u64), "{id}");
+        assert_eq!(session["waitlisted_count"].as_u64(), Some(with("waitlisted") as u64), "{id}");
+        let mut positions: Vec<u64> =
+            places.iter().filter_map(|p| p["waitlist_position"].as_u64()).collect();
+        positions.sort_unstable();
+        assert!(positions.iter().copied().eq(1..=positions.len() as u64), "{id}: {positions:?}");
+    }
 
     // The first figures an admin asks for are not empty.
     let stats = app.get("/api/v1/stats/enrolments?group_by=category,organization", Some(&admin));

@@ -473,6 +473,12 @@ async fn statistics_download_as_csv_and_xlsx() {
     assert_eq!(csv_lines(&english)[0], csv_lines(&reply)[0], "`lang` wins");
     let own_path = "/api/v1/stats/enrolments.csv?group_by=category&lang=vi";
     assert_eq!(csv_lines(&app.get(own_path, Some(&c.admin)).await), vietnamese);
+    // With ids in the last columns, the totals line is as wide as the rest.
+    let by_unit = "/api/v1/stats/enrolments.csv?group_by=organization,course";
+    let lines = csv_lines(&app.get(by_unit, Some(&c.admin)).await);
+    assert!(lines.last().unwrap().starts_with("Total,,"), "{lines:#?}");
+    let fields = |line: &String| line.matches(',').count();
+    assert!(lines.iter().all(|line| fields(line) == fields(&lines[0])), "{lines:#?}");
 
     let reply = app
         .get("/api/v1/stats/enrolments?group_by=organization,session&format=xlsx", Some(&c.admin))
@@ -523,7 +529,8 @@ async fn statistics_download_as_csv_and_xlsx() {
     // Laid out for reading: bold frozen header, an autofilter over the
     // table, and each column as wide as its widest value.
     assert!(book.header_is_bold_and_frozen);
-    assert_eq!(book.autofilter.as_deref(), Some("A1:L12"));
+    // The totals row stays out of the filter: sorting leaves it last.
+    assert_eq!(book.autofilter.as_deref(), Some("A1:L11"));
     assert_eq!(book.widths.len(), 12);
     for (i, width) in book.widths.iter().enumerate() {
         let widest = book.rows.iter().filter_map(|r| r.get(i)).map(Cell::shown_chars).max();
