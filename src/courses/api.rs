@@ -275,9 +275,8 @@ pub async fn update_course(
     let course = state
         .db
         .write(move |conn| {
-            db::lock_row(conn, db::Table::Courses, &id)?;
-            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            if_match.check(&CourseResponse::from(current))?;
+            let row = (db::Table::Courses, id.as_str());
+            if_match.check_stored(conn, row, model::find, CourseResponse::from)?;
             model::update(conn, &actor, &id, update)
         })
         .await?;

@@ -14,9 +14,11 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use diesel::QueryResult;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::db::{self, DbConnection};
 use crate::error::AppError;
 
 /// A resource's JSON and its entity tag.
@@ -86,6 +88,23 @@ impl IfMatch {
         } else {
             Err(AppError::PreconditionFailed)
         }
+    }
+}
+
+impl IfMatch {
+    /// For a write to row `id` of `table`: locks the row, reads it with
+    /// `find` (`404` when it is gone) and checks the header against it as
+    /// `shown` presents it, all in the write's transaction.
+    pub fn check_stored<R, T: Serialize>(
+        &self,
+        conn: &mut DbConnection,
+        (table, id): (db::Table, &str),
+        find: impl FnOnce(&mut DbConnection, &str) -> QueryResult<Option<R>>,
+        shown: impl FnOnce(R) -> T,
+    ) -> Result<(), AppError> {
+        db::lock_row(conn, table, id)?;
+        let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+        self.check(&shown(current))
     }
 }
 

@@ -223,9 +223,8 @@ pub async fn update_organization(
     let unit = state
         .db
         .write(move |conn| {
-            db::lock_row(conn, db::Table::Organizations, &id)?;
-            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            if_match.check(&OrganizationResponse::from(current))?;
+            let row = (db::Table::Organizations, id.as_str());
+            if_match.check_stored(conn, row, model::find, OrganizationResponse::from)?;
             model::update(conn, &actor, &id, update)
         })
         .await?;

@@ -219,9 +219,8 @@ pub async fn update_programme(
     let programme = state
         .db
         .write(move |conn| {
-            db::lock_row(conn, db::Table::Programmes, &id)?;
-            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            if_match.check(&ProgrammeResponse::from(current))?;
+            let row = (db::Table::Programmes, id.as_str());
+            if_match.check_stored(conn, row, model::find, ProgrammeResponse::from)?;
             model::update(conn, &actor, &id, update)
         })
         .await?;

@@ -350,9 +350,8 @@ pub async fn update_session(
     let details = state
         .db
         .write(move |conn| {
-            db::lock_row(conn, db::Table::Sessions, &id)?;
-            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
-            if_match.check(&SessionResponse::from(current))?;
+            let row = (db::Table::Sessions, id.as_str());
+            if_match.check_stored(conn, row, model::find, SessionResponse::from)?;
             model::update(conn, &actor, &id, update, zone)
         })
         .await?;
