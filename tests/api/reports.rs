@@ -303,6 +303,10 @@ async fn groupings_combine_and_filters_narrow_the_totals() {
     // Each category lives in one unit here, so the rows are the
     // categories' with their unit beside them.
     let body = stats(&app, &c.admin, "group_by=category,organization").await;
+    // The list may also come as the parameter repeated, as generated
+    // clients send arrays.
+    let repeated = stats(&app, &c.admin, "group_by=category&group_by=organization").await;
+    assert_eq!(repeated, body);
     let pairs: Vec<(&str, Option<&str>, i64)> = rows(&body)
         .iter()
         .map(|r| {
@@ -402,6 +406,7 @@ async fn bad_parameters_are_named_in_a_problem() {
     for (query, field) in [
         ("group_by=category,unit", "group_by"),
         ("group_by=day,day", "group_by"),
+        ("group_by=day&group_by=day", "group_by"),
         ("from=2023-13-01", "from"),
         ("to=yesterday", "to"),
         ("format=pdf", "format"),
