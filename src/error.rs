@@ -3,17 +3,11 @@
 
 use std::fmt;
 
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::middleware::Next;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-use crate::http::json::BodyLimit;
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
@@ -620,7 +614,7 @@ impl AppError {
 
     /// The problem to show for an error status that did not come from an
     /// `AppError` (actix's own extractors and payload limits).
-    fn for_foreign_status(status: StatusCode, body_limit: usize) -> Self {
+    pub fn for_foreign_status(status: StatusCode, body_limit: usize) -> Self {
         match status.as_u16() {
             400 => Self::MalformedJson("unreadable request".into()),
             401 => Self::Unauthenticated(AuthFailure::MissingToken),
@@ -668,72 +662,4 @@ impl From<diesel::result::Error> for AppError {
         }
         AppError::internal("database error", err)
     }
-}
-
-/// Middleware that makes every error answer a problem document in the
-/// caller's language: an `AppError` is rendered again in Vietnamese when
-/// asked for, and any other error status (from actix itself) is replaced by
-/// the matching problem, so that no plain-text error body ever leaves.
-pub async fn render_problems(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let lang = Lang::from_headers(req.headers());
-    let body_limit = req.app_data::<BodyLimit>().map_or(0, |limit| limit.0);
-    let response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        // Handlers' errors arrive as responses; only a middleware inside
-        // this one could fail outright, and actix renders what we return.
-        Err(err) => {
-            let problem = match err.as_error::<AppError>() {
-                Some(app_error) => app_error.to_response(lang),
-                None => problem_for_status(err.as_response_error().status_code(), body_limit, lang),
-            };
-            return Err(InternalError::from_response(err, problem).into());
-        }
-    };
-    let status = response.status();
-    if !status.is_client_error() && !status.is_server_error() {
-        return Ok(response);
-    }
-    let app_error = response.response().error().and_then(|err| err.as_error::<AppError>());
-    let replacement = match app_error {
-        Some(_) if lang == Lang::En => None,
-        Some(err) => Some(err.to_response(lang)),
-        None if is_problem(response.headers()) => None,
-        None => Some(problem_for_status(status, body_limit, lang)),
-    };
-    Ok(match replacement {
-        Some(mut new) => {
-            // Headers that middleware inside this one added (CORS, say)
-            // belong to the answer whatever its body says.
-            let carried: Vec<_> = response
-                .headers()
-                .iter()
-                .filter(|(name, _)| {
-                    let describes_body =
-                        *name == header::CONTENT_TYPE || *name == header::CONTENT_LENGTH;
-                    !describes_body && !new.headers().contains_key(*name)
-                })
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect();
-            for (name, value) in carried {
-                new.headers_mut().append(name, value);
-            }
-            response.into_response(new)
-        }
-        None => response,
-    })
-}
-
-/// The problem for an error status that did not come from an `AppError`,
-/// keeping that status.
-fn problem_for_status(status: StatusCode, body_limit: usize, lang: Lang) -> HttpResponse {
-    let mut response = AppError::for_foreign_status(status, body_limit).to_response(lang);
-    *response.status_mut() = status;
-    response
-}
-
-fn is_problem(headers: &HeaderMap) -> bool {
-    headers.get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(PROBLEM_CONTENT_TYPE))
 }

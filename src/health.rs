@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HealthResponse {
@@ -52,4 +53,9 @@ pub async fn ready(state: web::Data<AppState>) -> Result<web::Json<HealthRespons
         })
         .await?;
     Ok(web::Json(HealthResponse { status: "ok".into() }))
+}
+
+/// The routes of the probes, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(live).service(ready);
 }

@@ -45,12 +45,12 @@ use crate::sheets::FileFormat;
 struct ApiDoc;
 
 /// The whole document: the annotations above plus every route registered
-/// by [`crate::startup::routes`].
+/// by [`crate::routes::routes`].
 pub fn document() -> Document {
     let (_app, mut document) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::startup::routes)
+        .configure(crate::routes::routes)
         .split_for_parts();
     // Modifiers run before routes are collected, so run them again now.
     BearerScheme.modify(&mut document);

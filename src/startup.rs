@@ -9,90 +9,18 @@ use actix_web::http::header;
 use actix_web::middleware::{Compress, Condition, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use tokio::sync::Semaphore;
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::{AppExt, scope};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::{AccessTokens, Passwords};
 use crate::bootstrap::{self, AdminBootstrap};
 use crate::config::Config;
 use crate::db::{self, Backend, Db, settings};
-use crate::http::conventions;
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
-use crate::{
-    attendance, audit, auth, courses, enrolments, error, health, http, openapi, organizations,
-    participants, programmes, reports, sessions, telemetry, users,
-};
-
-/// What every handler can reach, through `web::Data<AppState>`.
-pub struct AppState {
-    pub db: Db,
-    pub passwords: Passwords,
-    pub tokens: AccessTokens,
-    pub config: Config,
-    /// How many exports may stream at once (see `reports::api`).
-    pub export_slots: Arc<Semaphore>,
-}
-
-/// Every route of the API. Registered through utoipa-actix-web, so that
-/// each one is also in the OpenAPI document.
-pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::live).service(health::ready).service(
-        scope::scope("/api/v1")
-            .service(auth::api::register)
-            .service(auth::api::login)
-            .service(auth::api::refresh)
-            .service(auth::api::logout)
-            .service(auth::api::me)
-            .service(auth::api::change_password)
-            .service(users::api::create_user)
-            .service(users::api::list_users)
-            .service(users::api::get_user)
-            .service(users::api::update_user)
-            .service(organizations::api::create_organization)
-            .service(organizations::api::list_organizations)
-            .service(organizations::api::get_organization)
-            .service(organizations::api::update_organization)
-            .service(participants::api::create_participant)
-            .service(participants::api::list_participants)
-            .service(participants::api::get_participant)
-            .service(participants::api::update_participant)
-            .service(participants::api::anonymize_participant)
-            .service(programmes::api::create_programme)
-            .service(programmes::api::list_programmes)
-            .service(programmes::api::get_programme)
-            .service(programmes::api::update_programme)
-            .service(courses::api::create_course)
-            .service(courses::api::list_courses)
-            .service(courses::api::get_course)
-            .service(courses::api::update_course)
-            .service(sessions::api::create_session)
-            .service(sessions::api::list_sessions)
-            .service(sessions::api::get_session)
-            .service(sessions::api::update_session)
-            .service(enrolments::api::enrol)
-            .service(enrolments::api::enrol_many)
-            .service(enrolments::api::roster)
-            .service(enrolments::api::get_enrolment)
-            .service(enrolments::api::cancel_enrolment)
-            .service(enrolments::api::my_enrolments)
-            .service(attendance::api::roll_call)
-            .service(attendance::api::put_attendance)
-            .service(attendance::api::attendance_history)
-            .service(attendance::api::open_check_in)
-            .service(attendance::api::check_in)
-            .service(attendance::api::add_walk_in)
-            .service(attendance::api::sync)
-            .service(reports::api::enrolment_stats)
-            .service(reports::api::enrolment_stats_csv)
-            .service(reports::api::enrolment_stats_xlsx)
-            .service(reports::api::export_enrolments)
-            .service(reports::api::export_enrolments_csv)
-            .service(reports::api::export_enrolments_xlsx)
-            .service(audit::api::list_audit_events),
-    );
-}
+use crate::http::{conventions, problems};
+use crate::state::AppState;
+use crate::{auth, http, openapi, participants, routes, sessions, telemetry};
 
 pub struct Application {
     port: u16,
@@ -145,7 +73,7 @@ impl Application {
                 .app_data(BodyLimit(body_limit))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(http::path_config())
-                .configure(routes)
+                .configure(routes::routes)
                 .into_app()
                 .route("/openapi.json", web::get().to(serve_document))
                 .service(
@@ -162,7 +90,7 @@ impl Application {
                 // from the last to the first, its answer from the first out.
                 .wrap(from_fn(conventions::head_as_get))
                 .wrap(Condition::new(cors_enabled, conventions::cors(&cors_origins)))
-                .wrap(from_fn(error::render_problems))
+                .wrap(from_fn(problems::render_problems))
                 .wrap(from_fn(conventions::protective_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::log_request))

@@ -24,8 +24,9 @@ use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields, ProfileLinks};
 use crate::participants::{Category, Gender};
 use crate::sessions::model::SessionDetails;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most marks one request may carry: a whole class, or a phone's day.
 const MAX_MARKS: usize = 1000;
@@ -671,4 +672,15 @@ pub async fn sync(
         results.push(SyncResult { client_mark_id, outcome, reason });
     }
     Ok(web::Json(SyncResponse { results }))
+}
+
+/// The routes of `attendance`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(roll_call)
+        .service(put_attendance)
+        .service(attendance_history)
+        .service(open_check_in)
+        .service(check_in)
+        .service(add_walk_in)
+        .service(sync);
 }

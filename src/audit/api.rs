@@ -12,9 +12,10 @@ use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventResponse {
@@ -101,4 +102,9 @@ pub async fn list_audit_events(
         state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |e| &e.id, AuditEventResponse::from)))
+}
+
+/// The routes of `audit`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_audit_events);
 }

@@ -20,11 +20,12 @@ use crate::participants;
 use crate::participants::api::ParticipantResponse;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model::{self as users, NewAccount};
 use crate::users::{Role, User};
 use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Self sign-up. The account is always a `participant` (a `role` in the
 /// body is ignored) and gets its own linked participant profile.
@@ -427,4 +428,14 @@ fn token_response(
 /// client shares the proxy's address; see the README.
 fn client_address(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|addr| addr.ip().to_string())
+}
+
+/// The routes of `auth`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(register)
+        .service(login)
+        .service(refresh)
+        .service(logout)
+        .service(me)
+        .service(change_password);
 }

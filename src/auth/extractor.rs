@@ -12,7 +12,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::sessions;
 use crate::error::{AppError, AuthFailure};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::{Role, User};
 
 #[derive(Clone, Debug)]

@@ -18,9 +18,10 @@ use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::Category;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// At most this many topics, each at most [`MAX_NAME_CHARS`].
 const MAX_TOPICS: usize = 50;
@@ -281,4 +282,9 @@ pub async fn update_course(
         })
         .await?;
     conditional::changed(&CourseResponse::from(course))
+}
+
+/// The routes of `courses`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_course).service(list_courses).service(get_course).service(update_course);
 }

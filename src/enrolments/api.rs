@@ -28,9 +28,10 @@ use crate::http::query::Query;
 use crate::participants::{Category, Participant};
 use crate::sessions::SessionStatus;
 use crate::sessions::model::SessionOutline;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation::Validator;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.
 const MAX_BULK: usize = 500;
@@ -569,4 +570,14 @@ pub async fn my_enrolments(
         })
         .await?;
     Ok(web::Json(result))
+}
+
+/// The routes of `enrolments`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(enrol)
+        .service(enrol_many)
+        .service(roster)
+        .service(get_enrolment)
+        .service(cancel_enrolment)
+        .service(my_enrolments);
 }

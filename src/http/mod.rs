@@ -6,6 +6,7 @@ pub mod conventions;
 pub mod fallback;
 pub mod json;
 pub mod pagination;
+pub mod problems;
 pub mod query;
 
 use actix_web::error::PathError;

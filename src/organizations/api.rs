@@ -18,9 +18,10 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 pub const MAX_CODE_CHARS: usize = 50;
 
@@ -229,4 +230,12 @@ pub async fn update_organization(
         })
         .await?;
     conditional::changed(&OrganizationResponse::from(unit))
+}
+
+/// The routes of `organizations`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_organization)
+        .service(list_organizations)
+        .service(get_organization)
+        .service(update_organization);
 }

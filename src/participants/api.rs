@@ -21,8 +21,9 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The longest name search accepted, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -437,4 +438,13 @@ pub async fn anonymize_participant(
         })
         .await?;
     Ok(web::Json(response))
+}
+
+/// The routes of `participants`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_participant)
+        .service(list_participants)
+        .service(get_participant)
+        .service(update_participant)
+        .service(anonymize_participant);
 }

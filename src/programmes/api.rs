@@ -17,9 +17,10 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProgrammeResponse {
@@ -225,4 +226,12 @@ pub async fn update_programme(
         })
         .await?;
     conditional::changed(&ProgrammeResponse::from(programme))
+}
+
+/// The routes of `programmes`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_programme)
+        .service(list_programmes)
+        .service(get_programme)
+        .service(update_programme);
 }

@@ -31,7 +31,8 @@ use crate::http::conventions;
 use crate::http::query::Query;
 use crate::local_time;
 use crate::sheets::{FileFormat, Sheet};
-use crate::startup::AppState;
+use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -445,4 +446,14 @@ fn file_answer(format: FileFormat, stem: &str, zone: Tz) -> actix_web::HttpRespo
         response.insert_header((header::CONTENT_ENCODING, "identity"));
     }
     response
+}
+
+/// The routes of `reports`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(enrolment_stats)
+        .service(enrolment_stats_csv)
+        .service(enrolment_stats_xlsx)
+        .service(export_enrolments)
+        .service(export_enrolments_csv)
+        .service(export_enrolments_xlsx);
 }

@@ -19,9 +19,10 @@ use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::Category;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most seats a session may have; more is a typing mistake.
 const MAX_CAPACITY: i32 = 10_000;
@@ -356,4 +357,9 @@ pub async fn update_session(
         })
         .await?;
     conditional::changed(&SessionResponse::from(details))
+}
+
+/// The routes of `sessions`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_session).service(list_sessions).service(get_session).service(update_session);
 }

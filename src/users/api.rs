@@ -20,8 +20,9 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::participants::{Category, Gender};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserResponse {
@@ -332,4 +333,9 @@ pub async fn update_user(
         })
         .await?;
     conditional::changed(&response)
+}
+
+/// The routes of `users`, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_user).service(list_users).service(get_user).service(update_user);
 }

@@ -1,0 +1,28 @@
+//! Every route of the API, composed from each resource's own `routes()`.
+//! Registered through utoipa-actix-web, so that the OpenAPI document
+//! (`openapi.rs`) is built from these same routes.
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::{
+    attendance, audit, auth, courses, enrolments, health, organizations, participants, programmes,
+    reports, sessions, users,
+};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.configure(health::routes).service(
+        scope::scope("/api/v1")
+            .configure(auth::api::routes)
+            .configure(users::api::routes)
+            .configure(organizations::api::routes)
+            .configure(participants::api::routes)
+            .configure(programmes::api::routes)
+            .configure(courses::api::routes)
+            .configure(sessions::api::routes)
+            .configure(enrolments::api::routes)
+            .configure(attendance::api::routes)
+            .configure(reports::api::routes)
+            .configure(audit::api::routes),
+    );
+}

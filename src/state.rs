@@ -1,0 +1,19 @@
+//! What every handler can reach, through `web::Data<AppState>`.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::auth::password::Passwords;
+use crate::auth::token::AccessTokens;
+use crate::config::Config;
+use crate::db::Db;
+
+pub struct AppState {
+    pub db: Db,
+    pub passwords: Passwords,
+    pub tokens: AccessTokens,
+    pub config: Config,
+    /// How many exports may stream at once (see `reports::api`).
+    pub export_slots: Arc<Semaphore>,
+}
