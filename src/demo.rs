@@ -25,7 +25,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::db::schema::programmes;
 use crate::db::{self, Db, DbConnection};
-use crate::enrolments::model::{Enrolled, RosterFilter};
+use crate::enrolments::model::{EnrolOutcome, RosterFilter};
 use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
 use crate::error::AppError;
 use crate::http::pagination::PageRequest;
@@ -515,10 +515,10 @@ fn fill_week(
                 source,
                 zone,
             ) {
-                Ok(Enrolled::New(place)) => placed.push(place),
+                Ok(EnrolOutcome::Created(place)) => placed.push(place),
                 // A person already placed, or refused as a request would be
                 // (an overlapping class, a child with no guardian on file).
-                Ok(Enrolled::Existing(_)) | Err(AppError::Refused(_)) => {}
+                Ok(EnrolOutcome::AlreadyHeld(_)) | Err(AppError::Refused(_)) => {}
                 Err(other) => return Err(other),
             }
         }

@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AuthUser;
+use super::logins::{self, Grant, Rotation};
 use super::password::{MAX_PASSWORD_CHARS, check_new_password};
-use super::sessions::{self, Grant, Rotation};
 use super::throttle::{self, Attempt, PendingAttempt};
 use crate::access::ParticipantScope;
 use crate::audit::{self, Action, Actor, EntityType};
@@ -194,7 +194,7 @@ pub async fn login(
                     throttle::succeeded(conn, pending)?;
                     let actor = Actor::user(&user.id);
                     audit::record(conn, &actor, Action::Login, EntityType::User, &user.id, vec![])?;
-                    let grant = sessions::start(conn, user, ttl)?;
+                    let grant = logins::start(conn, user, ttl)?;
                     let user = user_response(conn, grant.user.clone())?;
                     Ok(Some((grant, user)))
                 })
@@ -251,7 +251,7 @@ pub async fn refresh(
     let ttl = state.config.refresh_token_ttl;
     let rotated = state
         .db
-        .write(move |conn| match sessions::rotate(conn, &body.refresh_token, ttl)? {
+        .write(move |conn| match logins::rotate(conn, &body.refresh_token, ttl)? {
             Rotation::Rotated(grant) => {
                 let user = user_response(conn, grant.user.clone())?;
                 Ok(Some((grant, user)))
@@ -283,7 +283,7 @@ pub async fn logout(
     state
         .db
         .write(move |conn| {
-            if let Some(user_id) = sessions::revoke_by_token(conn, &body.refresh_token)? {
+            if let Some(user_id) = logins::revoke_by_token(conn, &body.refresh_token)? {
                 let actor = Actor::user(&user_id);
                 audit::record(conn, &actor, Action::Logout, EntityType::User, &user_id, vec![])?;
             }

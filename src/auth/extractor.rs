@@ -10,7 +10,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
-use super::sessions;
+use super::logins;
 use crate::error::{AppError, AuthFailure};
 use crate::state::AppState;
 use crate::users::{Role, User};
@@ -49,7 +49,7 @@ impl FromRequest for AuthUser {
                 let session_id = session_id.clone();
                 state
                     .db
-                    .run(move |conn| Ok(sessions::active_user_of_session(conn, &session_id)?))
+                    .run(move |conn| Ok(logins::active_user_of_session(conn, &session_id)?))
                     .await?
             };
             match user {

@@ -3,8 +3,8 @@
 
 pub mod api;
 pub mod extractor;
+pub mod logins;
 pub mod password;
-pub mod sessions;
 pub mod throttle;
 pub mod token;
 

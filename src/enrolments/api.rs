@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::model::{self, Enrolled, RosterFilter};
+use super::model::{self, EnrolOutcome, RosterFilter};
 use super::{Enrolment, EnrolmentSource, EnrolmentStatus};
 use crate::access::ParticipantScope;
 use crate::attendance::AttendanceMark;
@@ -220,7 +220,7 @@ fn enrol_as(
     session_id: &str,
     participant_id: &str,
     zone: Tz,
-) -> Result<Enrolled, AppError> {
+) -> Result<EnrolOutcome, AppError> {
     let source = source_for(caller.user.role)?;
     let actor = Actor::user(caller.id());
     model::enrol(conn, &actor, scope, session_id, participant_id, source, zone)
@@ -274,10 +274,10 @@ pub async fn enrol(
         })
         .await?;
     Ok(match enrolled {
-        Enrolled::New(e) => {
+        EnrolOutcome::Created(e) => {
             http::created(&format!("/enrolments/{}", e.id), &EnrolmentResponse::from(e))
         }
-        Enrolled::Existing(e) => HttpResponse::Ok().json(EnrolmentResponse::from(e)),
+        EnrolOutcome::AlreadyHeld(e) => HttpResponse::Ok().json(EnrolmentResponse::from(e)),
     })
 }
 
@@ -341,14 +341,14 @@ pub async fn enrol_many(
                 .await
         };
         results.push(match outcome {
-            Ok(Enrolled::New(e)) => {
+            Ok(EnrolOutcome::Created(e)) => {
                 let outcome = match e.status {
                     EnrolmentStatus::Waitlisted => BulkOutcome::Waitlisted,
                     _ => BulkOutcome::Enrolled,
                 };
                 BulkResult { participant_id, outcome, enrolment: Some(e.into()), reason: None }
             }
-            Ok(Enrolled::Existing(e)) => BulkResult {
+            Ok(EnrolOutcome::AlreadyHeld(e)) => BulkResult {
                 participant_id,
                 outcome: BulkOutcome::AlreadyEnrolled,
                 enrolment: Some(e.into()),

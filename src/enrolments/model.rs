@@ -97,11 +97,11 @@ pub struct Enrolment {
 
 /// What an enrolment request ended in.
 #[derive(Debug)]
-pub enum Enrolled {
+pub enum EnrolOutcome {
     /// A new place, enrolled or waitlisted.
-    New(Enrolment),
+    Created(Enrolment),
     /// The person already held a place; nothing changed.
-    Existing(Enrolment),
+    AlreadyHeld(Enrolment),
 }
 
 /// Enrols a participant that `scope` lets the caller reach in a session,
@@ -115,7 +115,7 @@ pub fn enrol(
     participant_id: &str,
     source: EnrolmentSource,
     zone: Tz,
-) -> Result<Enrolled, AppError> {
+) -> Result<EnrolOutcome, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
     db::lock_row(conn, db::Table::Participants, participant_id)?;
@@ -123,7 +123,7 @@ pub fn enrol(
         .filter(|p| p.anonymized_at.is_none())
         .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
     if let Some(existing) = active_enrolment(conn, session_id, participant_id)? {
-        return Ok(Enrolled::Existing(existing));
+        return Ok(EnrolOutcome::AlreadyHeld(existing));
     }
     check_enrolment(conn, &details, &participant, db::now(), zone)?;
 
@@ -161,7 +161,7 @@ pub fn enrol(
     diesel::insert_into(enrolments::table).values(&enrolment).execute(conn)?;
     let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
     audit::record(conn, actor, Action::Create, EntityType::Enrolment, &enrolment.id, changes)?;
-    Ok(Enrolled::New(enrolment))
+    Ok(EnrolOutcome::Created(enrolment))
 }
 
 /// The rules an enrolment must pass, in PRODUCT.md's order: the session's

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
-use crate::auth::sessions;
+use crate::auth::logins;
 use crate::db::schema::{participants as participant_rows, users};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
@@ -246,7 +246,7 @@ pub fn change_own_password(
         ..UserChanges::default()
     };
     update(conn, &seen.id, &changes)?;
-    sessions::revoke_all(conn, &seen.id, Some(keep_session))?;
+    logins::revoke_all(conn, &seen.id, Some(keep_session))?;
     let actor = Actor::user(&seen.id);
     let changes = vec![FieldChange::redacted("password")];
     audit::record(conn, &actor, Action::ChangePassword, EntityType::User, &seen.id, changes)?;
@@ -317,7 +317,7 @@ pub fn update_account(
     };
     let user = self::update(conn, id, &changes)?;
     if ends_sessions {
-        sessions::revoke_all(conn, id, None)?;
+        logins::revoke_all(conn, id, None)?;
     }
     let mut changes = FieldChange::diff(Some(&current), &user, PERSONAL_FIELDS);
     if password_reset {
@@ -353,7 +353,7 @@ pub fn erase_participant_account(
         ..UserChanges::default()
     };
     let erased = update(conn, user_id, &changes)?;
-    sessions::revoke_all(conn, user_id, None)?;
+    logins::revoke_all(conn, user_id, None)?;
     let changes = FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS);
     audit::record(conn, actor, Action::Anonymize, EntityType::User, user_id, changes)?;
     Ok(())
