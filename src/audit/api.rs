@@ -8,12 +8,11 @@ use uuid::Uuid;
 
 use super::model::{self, AuditEvent, AuditFilter};
 use super::{Action, EntityType, FieldChange};
-use crate::auth::AuthUser;
+use crate::auth::Admin;
 use crate::error::AppError;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -83,11 +82,10 @@ pub struct AuditListQuery {
 #[get("/audit-events")]
 pub async fn list_audit_events(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    _caller: Admin,
     Query(page): Query<PageQuery>,
     Query(query): Query<AuditListQuery>,
 ) -> Result<web::Json<AuditEventPage>, AppError> {
-    caller.require(&[Role::Admin])?;
     let page = page.parse()?;
     let filter = AuditFilter {
         actor_id: query.actor_id.map(|id| id.to_string()),

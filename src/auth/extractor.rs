@@ -60,6 +60,33 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// A caller who must be an admin: the handler's signature shows the role it
+/// needs, and anyone else signed in is turned away with `403` before the
+/// handler runs.
+pub struct Admin(AuthUser);
+
+impl std::ops::Deref for Admin {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            caller.require(&[Role::Admin])?;
+            Ok(Admin(caller))
+        })
+    }
+}
+
 fn bearer_token(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;

@@ -8,7 +8,7 @@ pub mod password;
 pub mod throttle;
 pub mod token;
 
-pub use extractor::AuthUser;
+pub use extractor::{Admin, AuthUser};
 pub use password::Passwords;
 pub use token::AccessTokens;
 

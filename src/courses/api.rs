@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Course;
 use super::model::{self, CourseUpdate};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::{Admin, AuthUser};
 use crate::db;
 use crate::error::{AppError, FieldIssue};
 use crate::http;
@@ -19,7 +19,6 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::Category;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -154,10 +153,9 @@ fn check_duration(v: &mut Validator, minutes: i32) -> i32 {
 #[post("/courses")]
 pub async fn create_course(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     Json(body): Json<CreateCourseRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let targets = body.target_categories.unwrap_or_else(|| Category::VARIANTS.to_vec());
     let now = db::now();
@@ -251,12 +249,11 @@ pub async fn get_course(
 #[patch("/courses/{id}")]
 pub async fn update_course(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateCourseRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = CourseUpdate {
         title: body.title.as_deref().map(|title| v.text("title", title, MAX_NAME_CHARS)),

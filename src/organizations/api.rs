@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::model::{self, OrganizationUpdate};
 use super::{Organization, OrganizationKind};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::Admin;
 use crate::db;
 use crate::error::AppError;
 use crate::http;
@@ -19,7 +19,6 @@ use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation::{MAX_NAME_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -112,10 +111,9 @@ pub struct OrganizationListQuery {
 #[post("/organizations")]
 pub async fn create_organization(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     Json(body): Json<CreateOrganizationRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let name = v.text("name", &body.name, MAX_NAME_CHARS);
     let code = v.optional_text("code", body.code.as_deref(), MAX_CODE_CHARS);
@@ -206,12 +204,11 @@ pub async fn get_organization(
 #[patch("/organizations/{id}")]
 pub async fn update_organization(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = OrganizationUpdate {
         kind: body.kind,

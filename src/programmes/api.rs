@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::Programme;
 use super::model::{self, ProgrammeUpdate};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::{Admin, AuthUser};
 use crate::db;
 use crate::error::AppError;
 use crate::http;
@@ -18,7 +18,6 @@ use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -102,10 +101,9 @@ pub struct ProgrammeListQuery {
 #[post("/programmes")]
 pub async fn create_programme(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     Json(body): Json<CreateProgrammeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let name = v.text("name", &body.name, MAX_NAME_CHARS);
     let theme = v.optional_paragraphs("theme", body.theme.as_deref(), MAX_TEXT_CHARS);
@@ -200,12 +198,11 @@ pub async fn get_programme(
 #[patch("/programmes/{id}")]
 pub async fn update_programme(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateProgrammeRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = ProgrammeUpdate {
         name: body.name.as_deref().map(|name| v.text("name", name, MAX_NAME_CHARS)),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::model::{self, SessionDetails, SessionFilter, SessionUpdate};
 use super::{Session, SessionStatus};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::{Admin, AuthUser};
 use crate::courses::api::check_categories;
 use crate::db;
 use crate::error::{AppError, FieldIssue};
@@ -20,7 +20,6 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::Category;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -192,10 +191,9 @@ fn trainer_ids(v: &mut Validator, ids: &[Uuid]) -> Vec<String> {
 #[post("/sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     Json(body): Json<CreateSessionRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let now = db::now();
     let session = Session {
@@ -319,12 +317,11 @@ pub async fn get_session(
 #[patch("/sessions/{id}")]
 pub async fn update_session(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateSessionRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let update = SessionUpdate {
         course_id: body.course_id.map(|id| id.to_string()),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::model::{self, AccountUpdate, NewAccount, UserFilter};
 use super::{Role, User};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::Admin;
 use crate::auth::password::check_new_password;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
@@ -142,10 +142,9 @@ pub struct UserListQuery {
 #[post("/users")]
 pub async fn create_user(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     Json(body): Json<CreateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let email = v.email("email", &body.email);
     check_new_password(&mut v, "password", &body.password);
@@ -211,11 +210,10 @@ pub async fn create_user(
 #[get("/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    _caller: Admin,
     Query(page): Query<PageQuery>,
     Query(filter): Query<UserListQuery>,
 ) -> Result<web::Json<UserPage>, AppError> {
-    caller.require(&[Role::Admin])?;
     let page = page.parse()?;
     let filter = UserFilter { role: filter.role, active: filter.active };
     let result = state
@@ -256,10 +254,9 @@ pub async fn list_users(
 pub async fn get_user(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    _caller: Admin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let id = id.to_string();
     let response = state
         .db
@@ -294,12 +291,11 @@ pub async fn get_user(
 #[patch("/users/{id}")]
 pub async fn update_user(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     Json(body): Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin])?;
     let mut v = Validator::new();
     let full_name = body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS));
     if let Some(password) = &body.password {
