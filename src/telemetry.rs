@@ -125,10 +125,8 @@ mod tests {
         assert_eq!(lines.len(), 2, "{lines:#?}");
         assert!(lines.iter().all(|line| line.contains("request_id=hall-7")), "{lines:#?}");
         // The route's pattern, never the path or the query it was called with.
-        assert!(
-            lines[1].contains("route=/sessions/{id}") && !lines[1].contains("42"),
-            "{lines:#?}"
-        );
+        assert!(lines[1].contains("route=/sessions/{id}"), "{lines:#?}");
+        assert!(!lines.iter().any(|line| line.contains("/sessions/42")), "{lines:#?}");
         assert!(!lines.iter().any(|line| line.contains("Nguy")), "{lines:#?}");
     }
 }
