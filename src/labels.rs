@@ -5,7 +5,7 @@
 
 use crate::attendance::AttendanceStatus;
 use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
-use crate::error::Lang;
+use crate::lang::Lang;
 use crate::participants::{Category, Gender};
 
 /// A value with a name for people, in each language.

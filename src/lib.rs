@@ -15,6 +15,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod labels;
+pub mod lang;
 pub mod local_time;
 pub mod openapi;
 pub mod organizations;

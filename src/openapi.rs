@@ -10,7 +10,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, Required,
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
-use crate::error::{Lang, PROBLEM_CONTENT_TYPE, Problem};
+use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
+use crate::lang::Lang;
 use crate::reports::api::StatsFormat;
 use crate::reports::stats::GroupKey;
 use crate::sheets::FileFormat;

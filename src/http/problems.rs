@@ -1,16 +1,17 @@
 //! The middleware that makes every error answer a problem document
 //! (RFC 9457) in the caller's language, whoever produced it.
 
-use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{HttpResponse, ResponseError};
 
 use super::json::BodyLimit;
-use crate::error::{AppError, Lang, PROBLEM_CONTENT_TYPE};
+use crate::error::{AppError, AuthFailure, PROBLEM_CONTENT_TYPE};
+use crate::lang::Lang;
 
 /// Middleware that makes every error answer a problem document in the
 /// caller's language: an `AppError` is rendered again in Vietnamese when
@@ -78,4 +79,57 @@ fn problem_for_status(status: StatusCode, body_limit: usize, lang: Lang) -> Http
 
 fn is_problem(headers: &HeaderMap) -> bool {
     headers.get(header::CONTENT_TYPE) == Some(&HeaderValue::from_static(PROBLEM_CONTENT_TYPE))
+}
+
+impl AppError {
+    /// The problem+json answer in `lang`, with the headers its status calls
+    /// for.
+    fn to_response(&self, lang: Lang) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
+        match self {
+            Self::Unauthenticated(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::TooManyRequests { retry_after_secs }
+            | Self::ServiceUnavailable { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            _ => {}
+        }
+        let body = serde_json::to_vec(&self.problem(lang)).unwrap_or_default();
+        response.body(body)
+    }
+
+    /// The problem to show for an error status that did not come from an
+    /// `AppError` (actix's own extractors and payload limits).
+    fn for_foreign_status(status: StatusCode, body_limit: usize) -> Self {
+        match status.as_u16() {
+            400 => Self::MalformedJson("unreadable request".into()),
+            401 => Self::Unauthenticated(AuthFailure::MissingToken),
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            413 => Self::PayloadTooLarge { limit: body_limit },
+            415 => Self::UnsupportedMediaType,
+            412 => Self::PreconditionFailed,
+            429 => Self::TooManyRequests { retry_after_secs: 60 },
+            503 => Self::ServiceUnavailable { retry_after_secs: 5 },
+            _ => Self::Internal,
+        }
+    }
+}
+
+/// How actix renders the `AppError` a handler returns: in English, which
+/// `render_problems` renders again in the caller's language.
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.to_response(Lang::En)
+    }
 }
