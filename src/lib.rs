@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod courses;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod enrolments;

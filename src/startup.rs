@@ -20,7 +20,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::http::{conventions, problems};
 use crate::state::AppState;
-use crate::{auth, http, openapi, participants, routes, sessions, telemetry};
+use crate::{crypto, http, openapi, participants, routes, sessions, telemetry};
 
 pub struct Application {
     port: u16,
@@ -155,7 +155,7 @@ fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBoo
         (None, Backend::Sqlite) => {
             let generated = || {
                 use base64::Engine;
-                base64::engine::general_purpose::STANDARD.encode(auth::random_bytes::<48>())
+                base64::engine::general_purpose::STANDARD.encode(crypto::random_bytes::<48>())
             };
             settings::get_or_insert(&mut conn, "jwt_secret", generated)
                 .map_err(|err| format!("storing the JWT secret failed: {err}"))?

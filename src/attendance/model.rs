@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
-use crate::auth::sha256_base64;
+use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{
     attendance_changes, attendance_marks, check_in_codes, check_in_failures, enrolments,
     offline_marks, participants,
@@ -330,7 +330,7 @@ pub fn open_check_in(
 /// A uniformly drawn code from 000000 to 999999.
 fn six_digit_code() -> String {
     loop {
-        let n = u32::from_le_bytes(crate::auth::random_bytes::<4>());
+        let n = u32::from_le_bytes(random_bytes::<4>());
         // Below the largest multiple of a million, so that every code is
         // equally likely.
         if n < u32::MAX - u32::MAX % 1_000_000 {

@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::sha256_base64;
+use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{login_sessions, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::users::User;
@@ -175,7 +175,7 @@ fn issue_refresh_token(
     session_id: &str,
     ttl: Duration,
 ) -> QueryResult<String> {
-    let token = URL_SAFE_NO_PAD.encode(super::random_bytes::<32>());
+    let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let now = db::now();
     diesel::insert_into(refresh_tokens::table)
         .values((

@@ -19,6 +19,7 @@ use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::crypto::random_bytes;
 use crate::error::{AppError, FieldIssue};
 use crate::validation::Validator;
 
@@ -54,7 +55,7 @@ impl Passwords {
                 .spawn(move || run_hashing_thread(&queue))
                 .map_err(|err| format!("cannot start a hashing thread: {err}"))?;
         }
-        let decoy = hash_now(&base64_of(&super::random_bytes::<16>()))?;
+        let decoy = hash_now(&base64_of(&random_bytes::<16>()))?;
         Ok(Self {
             slots: Arc::new(Semaphore::new(threads)),
             jobs,
@@ -127,7 +128,7 @@ pub fn hash_now(password: &str) -> Result<String, String> {
 /// as a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
 fn hash_with(memory: &mut Memory, password: &str) -> Result<String, String> {
     let params = Params::default();
-    let salt = super::random_bytes::<16>();
+    let salt = random_bytes::<16>();
     let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
         .hash_password_into_with_memory(
@@ -205,7 +206,7 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut password = String::with_capacity(20);
     while password.len() < 20 {
-        for byte in super::random_bytes::<32>() {
+        for byte in random_bytes::<32>() {
             // Rejection sampling keeps every character equally likely.
             let limit = 256 - 256 % ALPHABET.len();
             if (byte as usize) < limit && password.len() < 20 {

@@ -16,8 +16,8 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use super::sha256_base64;
 use crate::config::LoginThrottle;
+use crate::crypto::sha256_base64;
 use crate::db::schema::login_attempts;
 use crate::db::{self, DbConnection, LockKey};
 use crate::error::AppError;
