@@ -51,7 +51,8 @@ impl Application {
         });
         let document = openapi::document();
         // Served without indentation: a third smaller on the wire.
-        let document_json = web::Data::new(DocumentJson(openapi::to_value().to_string().into()));
+        let document_json =
+            web::Data::new(DocumentJson(openapi::to_value(&document).to_string().into()));
         let route_table = web::Data::new(RouteTable::from_openapi(
             &document,
             &[
