@@ -15,10 +15,11 @@ use diesel::prelude::*;
 
 use crate::db::schema::{enrolments, participants, session_trainers};
 use crate::db::{DbBackend, DbConnection};
-use crate::enrolments::EnrolmentStatus;
 use crate::error::{AppError, FieldIssue};
 use crate::participants::model::linked_profile;
-use crate::users::{Role, User};
+use crate::users::User;
+use crate::vocab::EnrolmentStatus;
+use crate::vocab::Role;
 
 type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
 

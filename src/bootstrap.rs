@@ -7,9 +7,10 @@ use crate::auth::password::{self, generate_password};
 use crate::config::Config;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict};
+use crate::users::User;
 use crate::users::model::{self as users, NewAccount};
-use crate::users::{Role, User};
 use crate::validation::{Validator, normalize_email};
+use crate::vocab::Role;
 
 pub const DEFAULT_ADMIN_EMAIL: &str = "admin@lophoc.local";
 

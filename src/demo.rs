@@ -17,8 +17,6 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::access::ParticipantScope;
-use crate::attendance::AttendanceStatus::{Absent, Excused, Late, Present};
-use crate::attendance::MarkSource;
 use crate::attendance::model::NewMark;
 use crate::audit::Actor;
 use crate::auth::password;
@@ -26,17 +24,22 @@ use crate::config::Config;
 use crate::db::schema::programmes;
 use crate::db::{self, Db, DbConnection};
 use crate::enrolments::model::{EnrolOutcome, RosterFilter};
-use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
 use crate::error::AppError;
 use crate::http::pagination::PageRequest;
-use crate::organizations::{Organization, OrganizationKind};
+use crate::organizations::Organization;
 use crate::participants::model::{ProfileFields, ProfileLinks};
-use crate::participants::{Category, Gender};
 use crate::programmes::Programme;
 use crate::sessions::model::SessionUpdate;
-use crate::sessions::{self, Session, SessionStatus};
+use crate::sessions::{self, Session};
+use crate::users::User;
 use crate::users::model::NewAccount;
-use crate::users::{Role, User};
+use crate::vocab::AttendanceStatus::{Absent, Excused, Late, Present};
+use crate::vocab::MarkSource;
+use crate::vocab::OrganizationKind;
+use crate::vocab::Role;
+use crate::vocab::SessionStatus;
+use crate::vocab::{Category, Gender};
+use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 use crate::{attendance, courses, enrolments, local_time, organizations, participants, users};
 
 /// The demo programme's name, which also tells that the demo is loaded.

@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::AttendanceMark;
 use super::model::{
     self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marker, check_marking_window,
 };
-use super::{AttendanceMark, AttendanceStatus, MarkSource};
 use crate::access::ParticipantScope;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
@@ -22,10 +22,11 @@ use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields, ProfileLinks};
-use crate::participants::{Category, Gender};
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::vocab::{AttendanceStatus, MarkSource};
+use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most marks one request may carry: a whole class, or a phone's day.

@@ -5,4 +5,4 @@
 pub mod api;
 pub mod model;
 
-pub use model::{AttendanceMark, AttendanceStatus, MarkSource};
+pub use model::AttendanceMark;

@@ -18,31 +18,17 @@ use crate::db::schema::{
     offline_marks, participants,
 };
 use crate::db::{self, DbConnection};
-use crate::enrolments::{Enrolment, EnrolmentStatus};
+use crate::enrolments::Enrolment;
 use crate::error::{AppError, Conflict, Refusal};
 use crate::http::pagination::PageRequest;
 use crate::participants::Participant;
+use crate::sessions::Session;
 use crate::sessions::model::SessionDetails;
-use crate::sessions::{Session, SessionStatus};
-use crate::text_enum::text_enum;
-use crate::users::{Role, User};
-
-text_enum! {
-    pub enum AttendanceStatus {
-        Present => "present",
-        Late => "late",
-        Excused => "excused",
-        Absent => "absent",
-    }
-}
-
-text_enum! {
-    pub enum MarkSource {
-        Trainer => "trainer",
-        SelfCheckIn => "self_check_in",
-        OfflineSync => "offline_sync",
-    }
-}
+use crate::users::User;
+use crate::vocab::EnrolmentStatus;
+use crate::vocab::Role;
+use crate::vocab::SessionStatus;
+use crate::vocab::{AttendanceStatus, MarkSource};
 
 /// Marks are taken from this long before a session starts…
 const WINDOW_OPENS_BEFORE_START: Duration = Duration::minutes(30);

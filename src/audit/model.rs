@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::db::schema::audit_events;
 use crate::db::{self, DbConnection};
 use crate::http::pagination::PageRequest;
-use crate::text_enum::text_enum;
+use crate::vocab::text_enum::text_enum;
 
 text_enum! {
     /// What kind of thing was written.

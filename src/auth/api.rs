@@ -19,12 +19,13 @@ use crate::http::json::Json;
 use crate::participants;
 use crate::participants::api::ParticipantResponse;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
-use crate::participants::{Category, Gender};
 use crate::state::AppState;
+use crate::users::User;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model::{self as users, NewAccount};
-use crate::users::{Role, User};
 use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
+use crate::vocab::Role;
+use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Self sign-up. The account is always a `participant` (a `role` in the

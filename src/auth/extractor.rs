@@ -13,7 +13,8 @@ use futures_util::future::LocalBoxFuture;
 use super::logins;
 use crate::error::{AppError, AuthFailure};
 use crate::state::AppState;
-use crate::users::{Role, User};
+use crate::users::User;
+use crate::vocab::Role;
 
 #[derive(Clone, Debug)]
 pub struct AuthUser {

@@ -17,9 +17,9 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::participants::Category;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
+use crate::vocab::Category;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// At most this many topics, each at most [`MAX_NAME_CHARS`].

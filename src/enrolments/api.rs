@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Enrolment;
 use super::model::{self, EnrolOutcome, RosterFilter};
-use super::{Enrolment, EnrolmentSource, EnrolmentStatus};
 use crate::access::ParticipantScope;
 use crate::attendance::AttendanceMark;
 use crate::attendance::api::MarkResponse;
@@ -25,12 +25,14 @@ use crate::http::conditional;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::participants::{Category, Participant};
-use crate::sessions::SessionStatus;
+use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::validation::Validator;
+use crate::vocab::Category;
+use crate::vocab::Role;
+use crate::vocab::SessionStatus;
+use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.

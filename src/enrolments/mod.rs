@@ -4,4 +4,4 @@
 pub mod api;
 pub mod model;
 
-pub use model::{Enrolment, EnrolmentSource, EnrolmentStatus};
+pub use model::Enrolment;

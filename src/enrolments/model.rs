@@ -29,52 +29,11 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Refusal};
 use crate::http::pagination::PageRequest;
 use crate::local_time::local_day;
-use crate::participants::{Category, Participant};
-use crate::sessions::SessionStatus;
+use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
-use crate::text_enum::{text_conversions, text_enum};
-
-text_enum! {
-    pub enum EnrolmentStatus {
-        Enrolled => "enrolled",
-        Waitlisted => "waitlisted",
-        Cancelled => "cancelled",
-    }
-}
-
-/// Who made an enrolment: the participant (or their guardian), a
-/// coordinator, an admin, a trainer adding a walk-in, or an import.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    serde::Deserialize,
-    utoipa::ToSchema,
-    diesel::deserialize::FromSqlRow,
-    diesel::expression::AsExpression,
-)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-#[serde(rename_all = "snake_case")]
-pub enum EnrolmentSource {
-    #[serde(rename = "self")]
-    SelfService,
-    Coordinator,
-    Admin,
-    WalkIn,
-    Import,
-}
-
-text_conversions!(EnrolmentSource {
-    SelfService => "self",
-    Coordinator => "coordinator",
-    Admin => "admin",
-    WalkIn => "walk_in",
-    Import => "import",
-});
+use crate::vocab::Category;
+use crate::vocab::SessionStatus;
+use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 
 /// Students younger than this on the session's day need a guardian on file.
 const GUARDIAN_REQUIRED_UNDER: u32 = 16;
@@ -516,7 +475,7 @@ mod tests {
             full_name: "Lan".into(),
             category: Category::Student,
             organization_id: None,
-            gender: crate::participants::Gender::Female,
+            gender: crate::vocab::Gender::Female,
             birth_date: born,
             phone: None,
             email: None,

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Organization;
 use super::model::{self, OrganizationUpdate};
-use super::{Organization, OrganizationKind};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::db;
@@ -20,6 +20,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::vocab::OrganizationKind;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub const MAX_CODE_CHARS: usize = 50;

@@ -4,4 +4,4 @@
 pub mod api;
 pub mod model;
 
-pub use model::{Organization, OrganizationKind};
+pub use model::Organization;

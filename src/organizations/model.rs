@@ -8,18 +8,7 @@ use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
-use crate::text_enum::text_enum;
-
-text_enum! {
-    pub enum OrganizationKind {
-        School => "school",
-        Hamlet => "hamlet",
-        Agency => "agency",
-        Association => "association",
-        Enterprise => "enterprise",
-        Other => "other",
-    }
-}
+use crate::vocab::OrganizationKind;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = organizations, treat_none_as_default_value = false, treat_none_as_null = true)]

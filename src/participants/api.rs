@@ -7,10 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Participant;
 use super::model::{
     self, MAX_PHONE_CHARS, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate,
 };
-use super::{Category, Gender, Participant};
 use crate::access::{ParticipantScope, Placement};
 use crate::audit::Actor;
 use crate::auth::AuthUser;
@@ -23,6 +23,8 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::vocab::Role;
+use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The longest name search accepted, in characters.
@@ -427,7 +429,7 @@ pub async fn anonymize_participant(
     caller: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ParticipantResponse>, AppError> {
-    caller.require(&[crate::users::Role::Admin])?;
+    caller.require(&[Role::Admin])?;
     let id = id.to_string();
     let response = state
         .db

@@ -5,4 +5,4 @@ pub mod api;
 pub mod model;
 pub mod search;
 
-pub use model::{Category, Gender, Participant};
+pub use model::Participant;

@@ -10,47 +10,9 @@ use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
-use crate::text_enum::text_enum;
 use crate::validation::Validator;
+use crate::vocab::{Category, Gender};
 use crate::{organizations, users};
-
-text_enum! {
-    /// The audiences of the commune's plan.
-    pub enum Category {
-        Student => "student",
-        Learner => "learner",
-        Parent => "parent",
-        Official => "official",
-        Worker => "worker",
-        Other => "other",
-    }
-}
-
-impl Category {
-    /// A set of categories as stored: one per line, in canonical order.
-    pub fn join(categories: &[Category]) -> String {
-        let set: Vec<&str> = Self::ALL
-            .iter()
-            .copied()
-            .filter(|c| categories.iter().any(|x| x.as_str() == *c))
-            .collect();
-        db::join_lines(&set)
-    }
-
-    /// The categories of a set stored by [`Category::join`].
-    pub fn split(text: &str) -> Vec<Category> {
-        db::split_lines(text).into_iter().filter_map(Self::parse).collect()
-    }
-}
-
-text_enum! {
-    pub enum Gender {
-        Female => "female",
-        Male => "male",
-        Other => "other",
-        Unspecified => "unspecified",
-    }
-}
 
 /// A participant profile as stored. `Debug` shows no personal data; the
 /// `Serialize` form is the audit trail's snapshot.

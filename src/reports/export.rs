@@ -16,14 +16,14 @@ use tokio::sync::mpsc;
 
 use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement};
-use crate::attendance::AttendanceStatus;
 use crate::db::DbConnection;
-use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
-use crate::labels::Label;
 use crate::lang::Lang;
 use crate::local_time;
-use crate::participants::{Category, Gender};
 use crate::sheets::{Cell, Column, FileFormat, Sheet};
+use crate::vocab::AttendanceStatus;
+use crate::vocab::Label;
+use crate::vocab::{Category, Gender};
+use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 
 pub const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::sql::{Statement, Value};
 use crate::error::AppError;
-use crate::users::{Role, User};
+use crate::users::User;
 use crate::validation;
+use crate::vocab::Role;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -12,12 +12,12 @@ use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement, Value};
 use crate::db::{Backend, DbConnection};
 use crate::error::{AppError, FieldIssue, InvalidField};
-use crate::labels::Label;
 use crate::lang::Lang;
 use crate::local_time;
-use crate::participants::{Category, Gender};
 use crate::sheets::{Cell, Column};
-use crate::text_enum::text_enum;
+use crate::vocab::Label;
+use crate::vocab::text_enum::text_enum;
+use crate::vocab::{Category, Gender};
 
 text_enum! {
     /// What rows can be grouped by: the person's category (their audience),

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::Session;
 use super::model::{self, SessionDetails, SessionFilter, SessionUpdate};
-use super::{Session, SessionStatus};
 use crate::audit::Actor;
 use crate::auth::{Admin, AuthUser};
 use crate::courses::api::check_categories;
@@ -18,9 +18,10 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::participants::Category;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
+use crate::vocab::Category;
+use crate::vocab::SessionStatus;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most seats a session may have; more is a typing mistake.

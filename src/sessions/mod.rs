@@ -4,4 +4,4 @@
 pub mod api;
 pub mod model;
 
-pub use model::{Session, SessionStatus};
+pub use model::Session;

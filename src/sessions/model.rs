@@ -12,18 +12,10 @@ use crate::enrolments;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
 use crate::local_time::local_day;
-use crate::participants::Category;
-use crate::text_enum::text_enum;
-use crate::users::Role;
 use crate::validation::Validator;
-
-text_enum! {
-    pub enum SessionStatus {
-        Scheduled => "scheduled",
-        Cancelled => "cancelled",
-        Completed => "completed",
-    }
-}
+use crate::vocab::Category;
+use crate::vocab::Role;
+use crate::vocab::SessionStatus;
 
 /// A session as stored. `enrolled_count` and `waitlisted_count` belong to
 /// the enrolment transactions: nothing here writes them.

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::User;
 use super::model::{self, AccountUpdate, NewAccount, UserFilter};
-use super::{Role, User};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::auth::password::check_new_password;
@@ -19,9 +19,10 @@ use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
-use crate::participants::{Category, Gender};
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::vocab::Role;
+use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

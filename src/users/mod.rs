@@ -3,4 +3,4 @@
 pub mod api;
 pub mod model;
 
-pub use model::{Role, User};
+pub use model::User;

@@ -12,19 +12,9 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
 use crate::participants::model::{ProfileFields, ProfileLinks};
-use crate::text_enum::text_enum;
 use crate::validation::Validator;
+use crate::vocab::Role;
 use crate::{organizations, participants};
-
-text_enum! {
-    /// What an account may do; see PRODUCT.md, "People and roles".
-    pub enum Role {
-        Admin => "admin",
-        Coordinator => "coordinator",
-        Trainer => "trainer",
-        Participant => "participant",
-    }
-}
 
 // `Debug` is written by hand below so that the hash never reaches a log;
 // the `Serialize` form is the audit trail's snapshot, without the hash.

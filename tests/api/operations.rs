@@ -44,12 +44,12 @@ fn the_document_describes_auth_and_errors_for_every_operation() {
     assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     assert!(document["components"]["schemas"]["Problem"].is_object());
     let spellings = |schema: &str| document["components"]["schemas"][schema]["enum"].clone();
-    assert_eq!(spellings("Role"), serde_json::json!(lophoc::users::Role::ALL));
-    assert_eq!(spellings("Category"), serde_json::json!(lophoc::participants::Category::ALL));
-    assert_eq!(spellings("Gender"), serde_json::json!(lophoc::participants::Gender::ALL));
+    assert_eq!(spellings("Role"), serde_json::json!(lophoc::vocab::Role::ALL));
+    assert_eq!(spellings("Category"), serde_json::json!(lophoc::vocab::Category::ALL));
+    assert_eq!(spellings("Gender"), serde_json::json!(lophoc::vocab::Gender::ALL));
     assert_eq!(
         spellings("OrganizationKind"),
-        serde_json::json!(lophoc::organizations::OrganizationKind::ALL)
+        serde_json::json!(lophoc::vocab::OrganizationKind::ALL)
     );
     let paths = document["paths"].as_object().unwrap();
     for path in [

@@ -3,10 +3,10 @@
 //! Vietnamese. Files show these words, never the codes that the JSON API
 //! carries; lists that people fill in are read back with the same words.
 
-use crate::attendance::AttendanceStatus;
-use crate::enrolments::{EnrolmentSource, EnrolmentStatus};
 use crate::lang::Lang;
-use crate::participants::{Category, Gender};
+use crate::vocab::AttendanceStatus;
+use crate::vocab::{Category, Gender};
+use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 
 /// A value with a name for people, in each language.
 pub trait Label: Copy {

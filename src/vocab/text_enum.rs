@@ -20,7 +20,7 @@ macro_rules! text_enum {
             $($variant),+
         }
 
-        $crate::text_enum::text_conversions!($name { $($variant => $text),+ });
+        $crate::vocab::text_enum::text_conversions!($name { $($variant => $text),+ });
     };
 }
 
@@ -76,10 +76,10 @@ pub(crate) use {text_conversions, text_enum};
 
 #[cfg(test)]
 mod tests {
-    use crate::organizations::OrganizationKind;
-    use crate::participants::{Category, Gender};
     use crate::reports::stats::GroupKey;
-    use crate::users::Role;
+    use crate::vocab::OrganizationKind;
+    use crate::vocab::Role;
+    use crate::vocab::{Category, Gender};
 
     macro_rules! assert_consistent {
         ($($name:ty),+) => {$(
