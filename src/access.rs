@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use crate::db::schema::{enrolments, participants, session_trainers};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::{AppError, FieldIssue};
-use crate::participants::model::linked_profile;
+use crate::sessions::model::SessionDetails;
 use crate::users::User;
 use crate::vocab::EnrolmentStatus;
 use crate::vocab::Role;
@@ -165,6 +165,25 @@ impl ParticipantScope {
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)
     }
+}
+
+/// 403 unless `user` is an admin or teaches the session.
+pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin => Ok(()),
+        Role::Trainer if details.trainer_ids.contains(&user.id) => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// The id of the participant profile linked to an account: whose profile
+/// a caller acts as.
+pub fn linked_profile(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<String>> {
+    participants::table
+        .filter(participants::user_id.eq(user_id))
+        .select(participants::id)
+        .first(conn)
+        .optional()
 }
 
 #[cfg(test)]

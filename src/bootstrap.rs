@@ -7,8 +7,9 @@ use crate::auth::password::{self, generate_password};
 use crate::config::Config;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict};
+use crate::operations::accounts::{self, NewAccount};
 use crate::users::User;
-use crate::users::model::{self as users, NewAccount};
+use crate::users::model as users;
 use crate::validation::{Validator, normalize_email};
 use crate::vocab::Role;
 
@@ -50,7 +51,7 @@ pub fn ensure_admin(conn: &mut DbConnection, config: &Config) -> Result<AdminBoo
         profile: None,
         created_by: Actor::system(),
     };
-    match db::write_transaction(conn, |conn| users::create_account(conn, account)) {
+    match db::write_transaction(conn, |conn| accounts::create_account(conn, account)) {
         Ok(_) if generated => Ok(AdminBootstrap::Generated { email, password }),
         Ok(_) => Ok(AdminBootstrap::Created { email }),
         Err(AppError::Conflict(Conflict::EmailTaken)) => {

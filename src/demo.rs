@@ -26,13 +26,14 @@ use crate::db::{self, Db, DbConnection};
 use crate::enrolments::model::{EnrolOutcome, RosterFilter};
 use crate::error::AppError;
 use crate::http::pagination::PageRequest;
+use crate::operations::accounts::{self, NewAccount};
+use crate::operations::walk_ins::{self, WalkInPerson};
 use crate::organizations::Organization;
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::programmes::Programme;
 use crate::sessions::model::SessionUpdate;
 use crate::sessions::{self, Session};
 use crate::users::User;
-use crate::users::model::NewAccount;
 use crate::vocab::AttendanceStatus::{Absent, Excused, Late, Present};
 use crate::vocab::MarkSource;
 use crate::vocab::OrganizationKind;
@@ -40,7 +41,9 @@ use crate::vocab::Role;
 use crate::vocab::SessionStatus;
 use crate::vocab::{Category, Gender};
 use crate::vocab::{EnrolmentSource, EnrolmentStatus};
-use crate::{attendance, courses, enrolments, local_time, organizations, participants, users};
+use crate::{
+    attendance, courses, enrolments, local_time, operations, organizations, participants, users,
+};
 
 /// The demo programme's name, which also tells that the demo is loaded.
 pub const PROGRAMME_NAME: &str = "Tuần lễ hưởng ứng học tập suốt đời (dữ liệu mẫu)";
@@ -127,7 +130,7 @@ fn populate(
             let mut user = User::new(email.clone(), password_hash.to_owned(), name.into(), role);
             user.organization_id = unit.map(str::to_owned);
             let new = NewAccount { user, profile: None, created_by: actor.clone() };
-            let (user, _) = users::model::create_account(conn, new)?;
+            let (user, _) = accounts::create_account(conn, new)?;
             accounts.push(email);
             Ok::<_, AppError>(user.id)
         };
@@ -167,7 +170,7 @@ fn populate(
         email: Some(parent_email.clone()),
     };
     let new = NewAccount { user: parent, profile: Some(profile), created_by: actor.clone() };
-    let (_, parent_profile) = users::model::create_account(conn, new)?;
+    let (_, parent_profile) = accounts::create_account(conn, new)?;
     accounts.push(parent_email);
 
     let people = create_participants(conn, &actor, &units, parent_profile)?;
@@ -547,7 +550,7 @@ fn fill_week(
             enrolment_closes_at: Some(Some(session.starts_at - Duration::hours(12))),
             ..SessionUpdate::default()
         };
-        sessions::model::update(conn, actor, &session.id, moved, zone)?;
+        operations::sessions::change_session(conn, actor, &session.id, moved, zone)?;
     }
 
     // Most came; some late, a few excused or absent.
@@ -572,7 +575,7 @@ fn fill_week(
             figures.marks += 1;
         }
         // Two people who heard of the class and came: new profiles.
-        let details = sessions::model::find(conn, &session.id)?.ok_or(AppError::NotFound)?;
+        let marker = users::model::find(conn, &session.trainer)?.ok_or(AppError::NotFound)?;
         for w in 0..2 {
             let k = 500 + n * 2 + w;
             let gender = if k % 2 == 0 { Gender::Female } else { Gender::Male };
@@ -585,12 +588,7 @@ fn fill_week(
                 phone: None,
                 email: None,
             };
-            let links = ProfileLinks {
-                created_by: Some(session.trainer.clone()),
-                ..ProfileLinks::default()
-            };
-            let profile = participants::model::create(conn, &trainer, fields.into_new(links))?;
-            attendance::model::walk_in(conn, &trainer, &details, &profile.id)?;
+            walk_ins::walk_in(conn, &marker, &session.id, WalkInPerson::New(fields))?;
             figures.walk_ins += 1;
         }
     }

@@ -18,6 +18,7 @@ pub mod http;
 pub mod lang;
 pub mod local_time;
 pub mod openapi;
+pub mod operations;
 pub mod organizations;
 pub mod participants;
 pub mod programmes;

@@ -7,21 +7,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::AttendanceMark;
-use super::model::{
-    self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marker, check_marking_window,
-};
-use crate::access::ParticipantScope;
+use super::model::{self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marking_window};
+use super::views::MarkResponse;
+use crate::access::{ParticipantScope, check_marker};
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
-use crate::enrolments::api::{EnrolmentResponse, RosterPerson};
+use crate::enrolments::views::{EnrolmentResponse, RosterPerson};
 use crate::error::{AppError, Conflict, FieldIssue, InvalidField, Refusal};
 use crate::http;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields, ProfileLinks};
+use crate::operations::walk_ins::{self, WalkInPerson, WalkedIn};
+use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
@@ -33,40 +32,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 const MAX_MARKS: usize = 1000;
 const MAX_NOTE_CHARS: usize = 500;
 const MAX_CLIENT_MARK_ID_CHARS: usize = 100;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MarkResponse {
-    #[schema(format = Uuid)]
-    pub enrolment_id: String,
-    #[schema(format = Uuid)]
-    pub participant_id: String,
-    pub status: AttendanceStatus,
-    #[schema(required = true)]
-    pub note: Option<String>,
-    pub source: MarkSource,
-    /// The account that marked it.
-    #[schema(format = Uuid, required = true)]
-    pub marked_by: Option<String>,
-    /// When the mark was taken (on a trainer's phone, for offline marks).
-    pub recorded_at: DateTime<Utc>,
-    /// When the server stored it.
-    pub marked_at: DateTime<Utc>,
-}
-
-impl From<AttendanceMark> for MarkResponse {
-    fn from(m: AttendanceMark) -> Self {
-        Self {
-            enrolment_id: m.enrolment_id,
-            participant_id: m.participant_id,
-            status: m.status,
-            note: m.note,
-            source: m.source,
-            marked_by: m.marked_by,
-            recorded_at: m.recorded_at.and_utc(),
-            marked_at: m.marked_at.and_utc(),
-        }
-    }
-}
 
 /// One enrolled person on the roll-call: name, category and unit, and
 /// their current mark (`null` until marked).
@@ -178,12 +143,6 @@ pub struct WalkInRequest {
     pub birth_date: Option<NaiveDate>,
     #[schema(max_length = 20)]
     pub phone: Option<String>,
-}
-
-/// Who walked in: someone known, or a new profile to create.
-enum WalkInPerson {
-    Known(String),
-    New(ProfileFields),
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -560,30 +519,9 @@ pub async fn add_walk_in(
     };
     v.finish()?;
     let session_id = id.to_string();
-    let (place, created, mark) = state
+    let WalkedIn { place, created, mark } = state
         .db
-        .write(move |conn| {
-            // Locked before it is read: a cancel meanwhile is seen.
-            db::lock_row(conn, db::Table::Sessions, &session_id)?;
-            let details = session(conn, &session_id)?;
-            check_marker(&details, &caller.user)?;
-            check_marking_window(&details.session, &caller.user, db::now())?;
-            let actor = Actor::user(caller.id());
-            let participant_id = match person {
-                WalkInPerson::Known(id) => {
-                    crate::participants::model::find(conn, &id)?
-                        .filter(|p| p.anonymized_at.is_none())
-                        .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
-                    id
-                }
-                WalkInPerson::New(profile) => {
-                    let created_by = Some(caller.id().to_owned());
-                    let links = ProfileLinks { created_by, ..ProfileLinks::default() };
-                    crate::participants::model::create(conn, &actor, profile.into_new(links))?.id
-                }
-            };
-            model::walk_in(conn, &actor, &details, &participant_id)
-        })
+        .write(move |conn| walk_ins::walk_in(conn, &caller.user, &session_id, person))
         .await?;
     let response = WalkInResponse { enrolment: place.into(), attendance: mark.into() };
     Ok(if created {

@@ -4,5 +4,6 @@
 
 pub mod api;
 pub mod model;
+pub mod views;
 
 pub use model::AttendanceMark;

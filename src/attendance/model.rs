@@ -11,6 +11,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::access;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{
@@ -23,7 +24,6 @@ use crate::error::{AppError, Conflict, Refusal};
 use crate::http::pagination::PageRequest;
 use crate::participants::Participant;
 use crate::sessions::Session;
-use crate::sessions::model::SessionDetails;
 use crate::users::User;
 use crate::vocab::EnrolmentStatus;
 use crate::vocab::Role;
@@ -104,15 +104,6 @@ impl MarkOutcome {
         match self {
             Self::Applied(mark) | Self::Unchanged(mark) | Self::Superseded(mark) => mark,
         }
-    }
-}
-
-/// 403 unless `user` is an admin or teaches the session.
-pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
-    match user.role {
-        Role::Admin => Ok(()),
-        Role::Trainer if details.trainer_ids.contains(&user.id) => Ok(()),
-        _ => Err(AppError::Forbidden),
     }
 }
 
@@ -417,43 +408,6 @@ pub fn check_in(
     Ok(CheckIn::Marked(mark))
 }
 
-/// Adds a person who came without a place: a new enrolled place (source
-/// `walk_in`) even when the session is full, or their waitlisted place
-/// moved up; then marks them `present`. Call inside a write transaction
-/// that locked the session before reading `details`. Gives the place and
-/// whether it is new.
-pub fn walk_in(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    details: &SessionDetails,
-    participant_id: &str,
-) -> Result<(Enrolment, bool, AttendanceMark), AppError> {
-    let session = &details.session;
-    if session.status == SessionStatus::Cancelled {
-        return Err(AppError::Refused(Refusal::SessionCancelled));
-    }
-    let existing = crate::enrolments::model::active_enrolment(conn, &session.id, participant_id)?;
-    let (place, created) = match existing {
-        Some(place) if place.status == EnrolmentStatus::Enrolled => (place, false),
-        Some(waiting) => {
-            (crate::enrolments::model::admit_waitlisted(conn, actor, &waiting)?, false)
-        }
-        None => (
-            crate::enrolments::model::admit_walk_in(conn, actor, &session.id, participant_id)?,
-            true,
-        ),
-    };
-    let mark = NewMark {
-        participant_id: participant_id.to_owned(),
-        status: AttendanceStatus::Present,
-        note: None,
-        source: MarkSource::Trainer,
-        recorded_at: db::now(),
-    };
-    let mark = record_mark(conn, actor, &session.id, mark)?.into_mark();
-    Ok((place, created, mark))
-}
-
 /// One offline mark's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SyncOutcome {
@@ -481,7 +435,7 @@ pub fn sync_mark(
         return Ok(SyncOutcome::Duplicate);
     }
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
-    check_marker(&details, user)?;
+    access::check_marker(&details, user)?;
     let now = db::now();
     let session = &details.session;
     check_marking_window(session, user, now)?;

@@ -16,13 +16,14 @@ use crate::audit::{self, Action, Actor, EntityType};
 use crate::error::{AppError, AuthFailure, FieldIssue};
 use crate::http;
 use crate::http::json::Json;
+use crate::operations::accounts::{self, NewAccount};
 use crate::participants;
 use crate::participants::api::ParticipantResponse;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::state::AppState;
 use crate::users::User;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
-use crate::users::model::{self as users, NewAccount};
+use crate::users::model as users;
 use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
 use crate::vocab::Role;
 use crate::vocab::{Category, Gender};
@@ -125,7 +126,7 @@ pub async fn register(
     let created_by = Actor::user(&user.id);
     let account = NewAccount { user, profile: Some(profile), created_by };
     let (user, participant_id) =
-        state.db.write(move |conn| users::create_account(conn, account)).await?;
+        state.db.write(move |conn| accounts::create_account(conn, account)).await?;
     // The new account reads itself at `/me`; `/users/{id}` is for admins.
     Ok(http::created("/me", &UserResponse::new(user, participant_id)))
 }
@@ -396,7 +397,7 @@ pub async fn change_password(
     let changed = state
         .db
         .write(move |conn| {
-            let changed = users::change_own_password(conn, &user, &session_id, password_hash)?;
+            let changed = accounts::change_own_password(conn, &user, &session_id, password_hash)?;
             match changed {
                 true => throttle::succeeded(conn, pending)?,
                 false => throttle::abandon(conn, pending)?,

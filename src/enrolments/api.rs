@@ -12,10 +12,10 @@ use uuid::Uuid;
 
 use super::Enrolment;
 use super::model::{self, EnrolOutcome, RosterFilter};
-use crate::access::ParticipantScope;
+use super::views::{EnrolmentResponse, RosterPerson};
+use crate::access::{ParticipantScope, check_marker};
 use crate::attendance::AttendanceMark;
-use crate::attendance::api::MarkResponse;
-use crate::attendance::model::check_marker;
+use crate::attendance::views::MarkResponse;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::db::DbConnection;
@@ -29,7 +29,6 @@ use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::Category;
 use crate::vocab::Role;
 use crate::vocab::SessionStatus;
 use crate::vocab::{EnrolmentSource, EnrolmentStatus};
@@ -37,68 +36,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.
 const MAX_BULK: usize = 500;
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct EnrolmentResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[schema(format = Uuid)]
-    pub session_id: String,
-    #[schema(format = Uuid)]
-    pub participant_id: String,
-    pub status: EnrolmentStatus,
-    /// 1, 2, 3 … while waitlisted; `null` otherwise.
-    #[schema(required = true)]
-    pub waitlist_position: Option<i32>,
-    pub source: EnrolmentSource,
-    /// The account that made it.
-    #[schema(format = Uuid, required = true)]
-    pub created_by: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[schema(required = true)]
-    pub cancelled_at: Option<DateTime<Utc>>,
-}
-
-impl From<Enrolment> for EnrolmentResponse {
-    fn from(e: Enrolment) -> Self {
-        Self {
-            id: e.id,
-            session_id: e.session_id,
-            participant_id: e.participant_id,
-            status: e.status,
-            waitlist_position: e.waitlist_position,
-            source: e.source,
-            created_by: e.created_by,
-            created_at: e.created_at.and_utc(),
-            updated_at: e.updated_at.and_utc(),
-            cancelled_at: e.cancelled_at.map(|t| t.and_utc()),
-        }
-    }
-}
-
-/// Who holds a place, as a roster shows them to trainers too: name,
-/// category and unit only.
-#[derive(Serialize, Deserialize, ToSchema)]
-pub struct RosterPerson {
-    #[schema(format = Uuid)]
-    pub id: String,
-    pub full_name: String,
-    pub category: Category,
-    #[schema(format = Uuid, required = true)]
-    pub organization_id: Option<String>,
-}
-
-impl From<Participant> for RosterPerson {
-    fn from(p: Participant) -> Self {
-        Self {
-            id: p.id,
-            full_name: p.full_name,
-            category: p.category,
-            organization_id: p.organization_id,
-        }
-    }
-}
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RosterEntry {
@@ -269,7 +206,7 @@ pub async fn enrol(
             let scope = ParticipantScope::of(conn, &caller.user)?;
             let participant_id = match body.participant_id {
                 Some(id) => id.to_string(),
-                None => crate::participants::model::linked_profile(conn, caller.id())?
+                None => crate::access::linked_profile(conn, caller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
             enrol_as(conn, &caller, &scope, &session_id, &participant_id, zone)
@@ -529,7 +466,7 @@ pub async fn my_enrolments(
     let result = state
         .db
         .run(move |conn| {
-            let Some(own) = crate::participants::model::linked_profile(conn, caller.id())? else {
+            let Some(own) = crate::access::linked_profile(conn, caller.id())? else {
                 return Ok(Page { items: Vec::new(), next_cursor: None });
             };
             let mut people: HashMap<String, Participant> =

@@ -21,6 +21,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::operations;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
 use crate::vocab::Role;
@@ -435,7 +436,7 @@ pub async fn anonymize_participant(
         .db
         .write(move |conn| {
             let (scope, current) = visible_for_write(conn, &caller, &id)?;
-            let row = model::anonymize(conn, &Actor::user(caller.id()), current)?;
+            let row = operations::people::anonymise(conn, &Actor::user(caller.id()), current)?;
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::search;
-use crate::access::ParticipantScope;
+use crate::access::{ParticipantScope, linked_profile};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
@@ -265,10 +265,10 @@ fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
 
 /// Erases a profile's personal data (name, contact, birth date, its links
 /// to a guardian and an account, and its dependants' links to it), keeping
-/// category, unit and gender so that statistics stay the same. A linked
-/// participant account is erased too (see
-/// [`users::model::erase_participant_account`]). Doing it again changes
-/// nothing. Call inside a write transaction, with the row locked.
+/// category, unit and gender so that statistics stay the same. Doing it
+/// again changes nothing. Call inside a write transaction, with the row
+/// locked; [`crate::operations::people::anonymise`] also erases what
+/// other tables hold of the person.
 pub fn anonymize(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -291,10 +291,6 @@ pub fn anonymize(
         ..current.clone()
     };
     save(conn, &erased)?;
-    crate::attendance::model::erase_notes(conn, &current.id)?;
-    if let Some(user_id) = &current.user_id {
-        users::model::erase_participant_account(conn, actor, user_id)?;
-    }
     let dependants = participants::table.filter(participants::guardian_id.eq(&current.id));
     let dependant_ids: Vec<String> = dependants.select(participants::id).load(conn)?;
     diesel::update(dependants)
@@ -389,15 +385,6 @@ fn link_conflict(err: diesel::result::Error) -> AppError {
 
 pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Participant>> {
     participants::table.find(id).first(conn).optional()
-}
-
-/// The id of the profile linked to an account.
-pub fn linked_profile(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<String>> {
-    participants::table
-        .filter(participants::user_id.eq(user_id))
-        .select(participants::id)
-        .first(conn)
-        .optional()
 }
 
 /// The profiles whose guardian is `guardian_id`, oldest first.

@@ -18,6 +18,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::operations;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
 use crate::vocab::Category;
@@ -351,7 +352,7 @@ pub async fn update_session(
         .write(move |conn| {
             let row = (db::Table::Sessions, id.as_str());
             if_match.check_stored(conn, row, model::find, SessionResponse::from)?;
-            model::update(conn, &actor, &id, update, zone)
+            operations::sessions::change_session(conn, &actor, &id, update, zone)
         })
         .await?;
     conditional::changed(&SessionResponse::from(details))

@@ -8,7 +8,6 @@ use serde::Serialize;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{courses, session_trainers, sessions, users};
 use crate::db::{self, DbConnection, settings};
-use crate::enrolments;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
 use crate::local_time::local_day;
@@ -210,16 +209,24 @@ pub struct SessionUpdate {
     pub trainer_ids: Option<Vec<String>>,
 }
 
+/// A session before and after a change.
+pub struct SessionChanged {
+    pub before: Session,
+    pub after: SessionDetails,
+}
+
 /// Changes a session. The row is locked first, so that two changes cannot
 /// undo each other. Its capacity may not drop below the places already
-/// taken: the update itself carries that condition.
+/// taken: the update itself carries that condition. What a change means
+/// for the places (a cancelled session's, new seats for people waiting) is
+/// [`crate::operations::sessions::change_session`]'s, under this lock.
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: &str,
     update: SessionUpdate,
     zone: Tz,
-) -> Result<SessionDetails, AppError> {
+) -> Result<SessionChanged, AppError> {
     db::lock_row(conn, db::Table::Sessions, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
     let mut next = current.session.clone();
@@ -251,7 +258,7 @@ pub fn update(
         &[],
     );
     if changes.is_empty() {
-        return Ok(current);
+        return Ok(SessionChanged { before: current.session.clone(), after: current });
     }
     next.updated_at = db::now();
     let written =
@@ -268,17 +275,8 @@ pub fn update(
         set_trainers(conn, id, &trainer_ids)?;
     }
     audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
-    // A cancelled session's places go with it; new seats go to the people
-    // waiting, unless the session is over. Both under the lock taken above.
-    // Turning the waitlist off keeps the people already on it.
-    if next.status == SessionStatus::Cancelled && current.session.status != SessionStatus::Cancelled
-    {
-        enrolments::model::cancel_all(conn, actor, id)?;
-    } else if next.capacity > current.session.capacity && next.ends_at > db::now() {
-        enrolments::model::promote_from_waitlist(conn, actor, id)?;
-    }
-    // Read back whole: the counts may have moved.
-    find(conn, id)?.ok_or(AppError::NotFound)
+    let after = find(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(SessionChanged { before: current.session, after })
 }
 
 /// The `app_settings` key naming the zone that `sessions.local_day` was

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::User;
-use super::model::{self, AccountUpdate, NewAccount, UserFilter};
+use super::model::{self, AccountUpdate, UserFilter};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::auth::password::check_new_password;
@@ -18,6 +18,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::operations::accounts::{self, NewAccount};
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
@@ -190,7 +191,7 @@ pub async fn create_user(
     }
     let account = NewAccount { user, profile, created_by: Actor::user(caller.id()) };
     let (user, participant_id) =
-        state.db.write(move |conn| model::create_account(conn, account)).await?;
+        state.db.write(move |conn| accounts::create_account(conn, account)).await?;
     Ok(http::created(&format!("/users/{}", user.id), &UserResponse::new(user, participant_id)))
 }
 
@@ -325,7 +326,7 @@ pub async fn update_user(
             db::lock_row(conn, db::Table::Users, &id)?;
             let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
             if_match.check(&user_response(conn, current)?)?;
-            let user = model::update_account(conn, &Actor::user(caller.id()), &id, update)?;
+            let user = accounts::update_account(conn, &Actor::user(caller.id()), &id, update)?;
             user_response(conn, user)
         })
         .await?;

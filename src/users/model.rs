@@ -6,15 +6,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
-use crate::auth::logins;
 use crate::db::schema::{participants as participant_rows, users};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http::pagination::PageRequest;
-use crate::participants::model::{ProfileFields, ProfileLinks};
+use crate::organizations;
 use crate::validation::Validator;
 use crate::vocab::Role;
-use crate::{organizations, participants};
 
 // `Debug` is written by hand below so that the hash never reaches a log;
 // the `Serialize` form is the audit trail's snapshot, without the hash.
@@ -163,36 +161,20 @@ pub fn linked_participants(
 /// The fields of an account that the audit trail names without values.
 const PERSONAL_FIELDS: &[&str] = &["email", "full_name"];
 
-/// An account to create, with the participant profile to link to it (self
-/// sign-up always has one) and who creates it (on sign-up, the new user).
-pub struct NewAccount {
-    pub user: User,
-    pub profile: Option<ProfileFields>,
-    pub created_by: Actor,
-}
-
-/// Creates an account and its linked profile. Call inside a write
-/// transaction: either both rows exist afterwards or neither does.
-/// Returns the user and the id of their participant profile.
-pub fn create_account(
-    conn: &mut DbConnection,
-    account: NewAccount,
-) -> Result<(User, Option<String>), AppError> {
-    let mut v = Validator::new();
-    let units = [
-        account.user.organization_id.as_deref(),
-        account.profile.as_ref().and_then(|p| p.organization_id.as_deref()),
-    ];
-    for unit in units.into_iter().flatten() {
-        if !organizations::model::exists(conn, unit)? {
-            v.add("organization_id", FieldIssue::UnknownReference);
-        }
+/// Creates an account, checking its unit and that its email is free.
+/// `created_by` is who creates it (on sign-up, the new user). Call inside
+/// a write transaction; [`crate::operations::accounts::create_account`]
+/// adds the participant profile linked to it.
+pub fn create(conn: &mut DbConnection, created_by: &Actor, new: &User) -> Result<User, AppError> {
+    if let Some(unit) = new.organization_id.as_deref()
+        && !organizations::model::exists(conn, unit)?
+    {
+        return Err(AppError::validation("organization_id", FieldIssue::UnknownReference));
     }
-    v.finish()?;
-    if email_taken(conn, &account.user.email)? {
+    if email_taken(conn, &new.email)? {
         return Err(AppError::Conflict(Conflict::EmailTaken));
     }
-    let user = insert(conn, &account.user).map_err(|err| {
+    let user = insert(conn, new).map_err(|err| {
         // A concurrent sign-up with the same email won the race.
         if db::is_unique_violation(&err) {
             AppError::Conflict(Conflict::EmailTaken)
@@ -200,31 +182,18 @@ pub fn create_account(
             err.into()
         }
     })?;
-    let actor = account.created_by;
     let changes = FieldChange::diff(None::<&User>, &user, PERSONAL_FIELDS);
-    audit::record(conn, &actor, Action::Create, EntityType::User, &user.id, changes)?;
-    let participant_id = match account.profile {
-        Some(profile) => {
-            let links = ProfileLinks {
-                user_id: Some(user.id.clone()),
-                created_by: actor.id().map(str::to_owned),
-                ..ProfileLinks::default()
-            };
-            Some(participants::model::create(conn, &actor, profile.into_new(links))?.id)
-        }
-        None => None,
-    };
-    Ok((user, participant_id))
+    audit::record(conn, created_by, Action::Create, EntityType::User, &user.id, changes)?;
+    Ok(user)
 }
 
-/// Sets a user's own new password and ends their other login sessions,
-/// unless the account changed since `seen` was read (an admin's reset or a
-/// deactivation while the new password was hashed wins): then nothing
-/// happens and the answer is false. Call inside a write transaction.
-pub fn change_own_password(
+/// Sets a user's own new password, unless the account changed since `seen`
+/// was read (an admin's reset or a deactivation while the new password was
+/// hashed wins): then nothing happens and the answer is false. Call inside
+/// a write transaction.
+pub fn set_own_password(
     conn: &mut DbConnection,
     seen: &User,
-    keep_session: &str,
     password_hash: String,
 ) -> QueryResult<bool> {
     if !unchanged_since(conn, seen)? {
@@ -236,7 +205,6 @@ pub fn change_own_password(
         ..UserChanges::default()
     };
     update(conn, &seen.id, &changes)?;
-    logins::revoke_all(conn, &seen.id, Some(keep_session))?;
     let actor = Actor::user(&seen.id);
     let changes = vec![FieldChange::redacted("password")];
     audit::record(conn, &actor, Action::ChangePassword, EntityType::User, &seen.id, changes)?;
@@ -254,16 +222,23 @@ pub struct AccountUpdate {
     pub password_hash: Option<String>,
 }
 
+/// An admin's change as applied.
+pub struct AccountChanged {
+    pub user: User,
+    /// The account was deactivated or its password reset: its login
+    /// sessions must end.
+    pub ends_logins: bool,
+}
+
 /// Applies an admin's change. Coordinators must keep a unit and only they
-/// have one; the last active admin cannot be demoted or deactivated; a
-/// deactivated account or a reset password ends every login session.
-/// Call inside a write transaction.
+/// have one; the last active admin cannot be demoted or deactivated. Call
+/// inside a write transaction.
 pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
     id: &str,
     update: AccountUpdate,
-) -> Result<User, AppError> {
+) -> Result<AccountChanged, AppError> {
     // Two admins demoting each other at once must not both succeed.
     db::serialize_with_others(conn, db::LockKey::Admins)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
@@ -294,7 +269,7 @@ pub fn update_account(
         return Err(AppError::Conflict(Conflict::LastAdmin));
     }
 
-    let ends_sessions = (current.active && !active) || update.password_hash.is_some();
+    let ends_logins = (current.active && !active) || update.password_hash.is_some();
     let password_reset = update.password_hash.is_some();
     let changes = UserChanges {
         email: None,
@@ -306,33 +281,31 @@ pub fn update_account(
         updated_at: Some(db::now()),
     };
     let user = self::update(conn, id, &changes)?;
-    if ends_sessions {
-        logins::revoke_all(conn, id, None)?;
-    }
     let mut changes = FieldChange::diff(Some(&current), &user, PERSONAL_FIELDS);
     if password_reset {
         changes.push(FieldChange::redacted("password"));
     }
     audit::record(conn, actor, Action::Update, EntityType::User, id, changes)?;
-    Ok(user)
+    Ok(AccountChanged { user, ends_logins })
 }
 
 /// Erases the personal data of a participant's own account, when an admin
 /// anonymises the profile linked to it: the name is emptied, the email
-/// replaced by one that names nobody, the account deactivated and its
-/// login sessions ended. Staff accounts (other roles) are the centre's own
-/// records and stay as they are; the profile is only unlinked from them.
-/// Call inside a write transaction.
+/// replaced by one that names nobody, the account deactivated. Staff
+/// accounts (other roles) are the centre's own records and stay as they
+/// are; the profile is only unlinked from them. Gives whether the account
+/// was erased (its login sessions must then end). Call inside a write
+/// transaction.
 pub fn erase_participant_account(
     conn: &mut DbConnection,
     actor: &Actor,
     user_id: &str,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let Some(current) = find(conn, user_id)? else {
-        return Ok(());
+        return Ok(false);
     };
     if current.role != Role::Participant {
-        return Ok(());
+        return Ok(false);
     }
     let changes = UserChanges {
         // `.invalid` is reserved (RFC 2606): no mail can reach it.
@@ -343,8 +316,7 @@ pub fn erase_participant_account(
         ..UserChanges::default()
     };
     let erased = update(conn, user_id, &changes)?;
-    logins::revoke_all(conn, user_id, None)?;
     let changes = FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS);
     audit::record(conn, actor, Action::Anonymize, EntityType::User, user_id, changes)?;
-    Ok(())
+    Ok(true)
 }

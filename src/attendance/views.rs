@@ -1,0 +1,42 @@
+//! How a mark appears in answers, here and in a person's own places.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::AttendanceMark;
+use crate::vocab::{AttendanceStatus, MarkSource};
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MarkResponse {
+    #[schema(format = Uuid)]
+    pub enrolment_id: String,
+    #[schema(format = Uuid)]
+    pub participant_id: String,
+    pub status: AttendanceStatus,
+    #[schema(required = true)]
+    pub note: Option<String>,
+    pub source: MarkSource,
+    /// The account that marked it.
+    #[schema(format = Uuid, required = true)]
+    pub marked_by: Option<String>,
+    /// When the mark was taken (on a trainer's phone, for offline marks).
+    pub recorded_at: DateTime<Utc>,
+    /// When the server stored it.
+    pub marked_at: DateTime<Utc>,
+}
+
+impl From<AttendanceMark> for MarkResponse {
+    fn from(m: AttendanceMark) -> Self {
+        Self {
+            enrolment_id: m.enrolment_id,
+            participant_id: m.participant_id,
+            status: m.status,
+            note: m.note,
+            source: m.source,
+            marked_by: m.marked_by,
+            recorded_at: m.recorded_at.and_utc(),
+            marked_at: m.marked_at.and_utc(),
+        }
+    }
+}
