@@ -5,16 +5,19 @@
 //! the database: deactivation, logout, a password change and a role change
 //! all apply at once, not when the token expires.
 
+use std::ops::Deref;
+
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::logins;
+use crate::access;
 use crate::error::{AppError, AuthFailure};
 use crate::state::AppState;
 use crate::users::User;
-use crate::vocab::Role;
+use crate::vocab::{EnrolmentSource, Role};
 
 #[derive(Clone, Debug)]
 pub struct AuthUser {
@@ -25,11 +28,6 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn id(&self) -> &str {
         &self.user.id
-    }
-
-    /// 403 unless the caller has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.user.role) { Ok(()) } else { Err(AppError::Forbidden) }
     }
 }
 
@@ -61,12 +59,24 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// Runs the `AuthUser` extractor, then `admit`, which turns the caller into
+/// the extractor a handler asks for, or refuses them (403) before the
+/// handler runs.
+fn admitted<T: 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    admit: fn(AuthUser) -> Result<T, AppError>,
+) -> LocalBoxFuture<'static, Result<T, AppError>> {
+    let caller = AuthUser::from_request(req, payload);
+    Box::pin(async move { admit(caller.await?) })
+}
+
 /// A caller who must be an admin: the handler's signature shows the role it
 /// needs, and anyone else signed in is turned away with `403` before the
 /// handler runs.
 pub struct Admin(AuthUser);
 
-impl std::ops::Deref for Admin {
+impl Deref for Admin {
     type Target = AuthUser;
 
     fn deref(&self) -> &AuthUser {
@@ -79,11 +89,54 @@ impl FromRequest for Admin {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let caller = AuthUser::from_request(req, payload);
-        Box::pin(async move {
-            let caller = caller.await?;
-            caller.require(&[Role::Admin])?;
-            Ok(Admin(caller))
+        admitted(req, payload, |caller| match caller.user.role {
+            Role::Admin => Ok(Admin(caller)),
+            _ => Err(AppError::Forbidden),
+        })
+    }
+}
+
+/// A caller who may enrol people: an admin, a coordinator or a participant
+/// (see [`access::enrolment_source`]), with how their enrolments are
+/// recorded. Whom they may enrol is their `ParticipantScope`.
+#[derive(Clone)]
+pub struct Enroller {
+    pub caller: AuthUser,
+    pub source: EnrolmentSource,
+}
+
+impl FromRequest for Enroller {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        admitted(req, payload, |caller| {
+            let source = access::enrolment_source(caller.user.role)?;
+            Ok(Enroller { caller, source })
+        })
+    }
+}
+
+/// A caller who reads statistics and exports: an admin, or a coordinator
+/// for their unit (see [`access::report_unit`]).
+pub struct ReportReader(AuthUser);
+
+impl Deref for ReportReader {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.0
+    }
+}
+
+impl FromRequest for ReportReader {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        admitted(req, payload, |caller| {
+            access::report_unit(&caller.user, None)?;
+            Ok(ReportReader(caller))
         })
     }
 }

@@ -13,11 +13,11 @@ use uuid::Uuid;
 use super::Enrolment;
 use super::model::{self, EnrolOutcome, RosterFilter};
 use super::views::{EnrolmentResponse, RosterPerson};
-use crate::access::{ParticipantScope, check_marker};
+use crate::access::{self, ParticipantScope, check_marker};
 use crate::attendance::AttendanceMark;
 use crate::attendance::views::MarkResponse;
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, Enroller};
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldIssue};
 use crate::http;
@@ -29,9 +29,9 @@ use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
 use crate::validation::Validator;
+use crate::vocab::EnrolmentStatus;
 use crate::vocab::Role;
 use crate::vocab::SessionStatus;
-use crate::vocab::{EnrolmentSource, EnrolmentStatus};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.
@@ -139,30 +139,18 @@ pub struct EnrolmentListQuery {
     pub status: Option<EnrolmentStatus>,
 }
 
-/// How an enrolment made by this caller is recorded; trainers enrol no one
-/// here (they add walk-ins).
-fn source_for(role: Role) -> Result<EnrolmentSource, AppError> {
-    match role {
-        Role::Admin => Ok(EnrolmentSource::Admin),
-        Role::Coordinator => Ok(EnrolmentSource::Coordinator),
-        Role::Participant => Ok(EnrolmentSource::SelfService),
-        Role::Trainer => Err(AppError::Forbidden),
-    }
-}
-
-/// Enrols one person as `caller` may: a profile outside the caller's scope
+/// Enrols one person as `enroller` may: a profile outside their scope
 /// is not found.
 fn enrol_as(
     conn: &mut DbConnection,
-    caller: &AuthUser,
+    enroller: &Enroller,
     scope: &ParticipantScope,
     session_id: &str,
     participant_id: &str,
     zone: Tz,
 ) -> Result<EnrolOutcome, AppError> {
-    let source = source_for(caller.user.role)?;
-    let actor = Actor::user(caller.id());
-    model::enrol(conn, &actor, scope, session_id, participant_id, source, zone)
+    let actor = Actor::user(enroller.caller.id());
+    model::enrol(conn, &actor, scope, session_id, participant_id, enroller.source, zone)
 }
 
 /// Enrol a participant in a session
@@ -193,7 +181,7 @@ fn enrol_as(
 #[post("/sessions/{id}/enrolments")]
 pub async fn enrol(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    enroller: Enroller,
     id: web::Path<Uuid>,
     Json(body): Json<EnrolRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -202,14 +190,13 @@ pub async fn enrol(
     let enrolled = state
         .db
         .write(move |conn| {
-            source_for(caller.user.role)?;
-            let scope = ParticipantScope::of(conn, &caller.user)?;
+            let scope = ParticipantScope::of(conn, &enroller.caller.user)?;
             let participant_id = match body.participant_id {
                 Some(id) => id.to_string(),
-                None => crate::access::linked_profile(conn, caller.id())?
+                None => access::linked_profile(conn, enroller.caller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
-            enrol_as(conn, &caller, &scope, &session_id, &participant_id, zone)
+            enrol_as(conn, &enroller, &scope, &session_id, &participant_id, zone)
         })
         .await?;
     Ok(match enrolled {
@@ -242,11 +229,10 @@ pub async fn enrol(
 #[post("/sessions/{id}/enrolments/bulk")]
 pub async fn enrol_many(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    enroller: Enroller,
     id: web::Path<Uuid>,
     Json(body): Json<BulkEnrolRequest>,
 ) -> Result<web::Json<BulkEnrolResponse>, AppError> {
-    source_for(caller.user.role)?;
     let mut v = Validator::new();
     v.count("participant_ids", body.participant_ids.len(), MAX_BULK);
     v.finish()?;
@@ -255,7 +241,7 @@ pub async fn enrol_many(
     // A missing session answers the whole request; the caller's reach is the
     // same for every item.
     let scope = {
-        let (session_id, user) = (session_id.clone(), caller.user.clone());
+        let (session_id, user) = (session_id.clone(), enroller.caller.user.clone());
         state
             .db
             .run(move |conn| {
@@ -270,12 +256,12 @@ pub async fn enrol_many(
         // Each person in a transaction of their own: one refusal undoes
         // nothing else.
         let outcome = {
-            let (caller, scope, session_id, participant_id) =
-                (caller.clone(), scope.clone(), session_id.clone(), participant_id.clone());
+            let (enroller, scope, session_id, participant_id) =
+                (enroller.clone(), scope.clone(), session_id.clone(), participant_id.clone());
             state
                 .db
                 .write(move |conn| {
-                    enrol_as(conn, &caller, &scope, &session_id, &participant_id, zone)
+                    enrol_as(conn, &enroller, &scope, &session_id, &participant_id, zone)
                 })
                 .await
         };
@@ -338,15 +324,7 @@ pub async fn roster(
         .run(move |conn| {
             let session =
                 crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
-            // Those who take the roll-call see every row; a coordinator their
-            // unit's (no unit, which a CHECK forbids, would mean no rows).
-            let organization_id = match check_marker(&session, &caller.user) {
-                Ok(()) => None,
-                Err(_) if caller.user.role == Role::Coordinator => {
-                    Some(caller.user.organization_id.clone().unwrap_or_default())
-                }
-                Err(refused) => return Err(refused),
-            };
+            let organization_id = access::roster_unit(&session, &caller.user)?;
             let filter = RosterFilter { status: query.status, organization_id };
             let rows = model::roster(conn, &session_id, &filter, &page)?;
             Ok(Page::from_rows(
@@ -427,16 +405,15 @@ pub async fn get_enrolment(
 #[delete("/enrolments/{id}")]
 pub async fn cancel_enrolment(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    enroller: Enroller,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<EnrolmentResponse>, AppError> {
     let id = id.to_string();
     let cancelled = state
         .db
         .write(move |conn| {
-            visible_enrolment(conn, &caller, &id)?;
-            source_for(caller.user.role)?;
-            model::cancel(conn, &Actor::user(caller.id()), &id)
+            visible_enrolment(conn, &enroller.caller, &id)?;
+            model::cancel(conn, &Actor::user(enroller.caller.id()), &id)
         })
         .await?;
     Ok(web::Json(cancelled.into()))

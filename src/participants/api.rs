@@ -13,7 +13,7 @@ use super::model::{
 };
 use crate::access::{ParticipantScope, Placement};
 use crate::audit::Actor;
-use crate::auth::AuthUser;
+use crate::auth::{Admin, AuthUser};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::http;
@@ -24,7 +24,6 @@ use crate::http::query::Query;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
-use crate::vocab::Role;
 use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -427,10 +426,9 @@ pub async fn update_participant(
 #[post("/participants/{id}/anonymize")]
 pub async fn anonymize_participant(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Admin,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<ParticipantResponse>, AppError> {
-    caller.require(&[Role::Admin])?;
     let id = id.to_string();
     let response = state
         .db

@@ -24,7 +24,7 @@ use super::export::{self, CHUNKS_AHEAD, ChunkSender, SEND_DEADLINE};
 use super::filter::{ReportFilter, ReportQuery};
 use super::stats::{GroupKey, Stats};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, ReportReader};
 use crate::db;
 use crate::error::AppError;
 use crate::http::conventions;
@@ -146,7 +146,7 @@ pub struct ExportQuery {
 pub async fn enrolment_stats(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     group_by: GroupBy,
     Query(shape): Query<StatsQuery>,
     Query(query): Query<ReportQuery>,
@@ -181,7 +181,7 @@ pub async fn enrolment_stats(
 pub async fn enrolment_stats_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     group_by: GroupBy,
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
@@ -211,7 +211,7 @@ pub async fn enrolment_stats_csv(
 pub async fn enrolment_stats_xlsx(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     group_by: GroupBy,
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
@@ -285,7 +285,7 @@ async fn stats_answer(
 pub async fn export_enrolments(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     Query(shape): Query<ExportQuery>,
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
@@ -316,7 +316,7 @@ pub async fn export_enrolments(
 pub async fn export_enrolments_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -345,7 +345,7 @@ pub async fn export_enrolments_csv(
 pub async fn export_enrolments_xlsx(
     req: HttpRequest,
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: ReportReader,
     Query(query): Query<ReportQuery>,
     Query(language): Query<LanguageQuery>,
 ) -> Result<HttpResponse, AppError> {

@@ -8,10 +8,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::sql::{Statement, Value};
+use crate::access;
 use crate::error::AppError;
 use crate::users::User;
 use crate::validation;
-use crate::vocab::Role;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -63,21 +63,10 @@ impl Tables {
 
 impl ReportFilter {
     /// The filter for `caller`, or 403 for a role that sees no reports and
-    /// for a coordinator naming another unit.
+    /// for a coordinator naming another unit (see [`access::report_unit`]).
     pub fn for_caller(caller: &User, query: ReportQuery) -> Result<Self, AppError> {
         let named_unit = query.organization_id.map(|id| id.to_string());
-        let organization_id = match caller.role {
-            Role::Admin => named_unit,
-            Role::Coordinator => {
-                // Coordinators always have a unit (a CHECK constraint).
-                let own = caller.organization_id.clone().ok_or(AppError::Forbidden)?;
-                match named_unit {
-                    Some(other) if other != own => return Err(AppError::Forbidden),
-                    _ => Some(own),
-                }
-            }
-            Role::Trainer | Role::Participant => return Err(AppError::Forbidden),
-        };
+        let organization_id = access::report_unit(caller, named_unit)?;
         // `to` before `from` selects no day: an empty table, not an error.
         let from = query.from.map(validation::filter_date);
         let to = query.to.map(validation::filter_date);

@@ -1,7 +1,6 @@
 //! Who may see and change which participant profiles (PRODUCT.md, "Privacy
 //! and access"). Reads and writes of profiles on a caller's behalf go
-//! through here, so that the rule lives in one place (rosters add their
-//! session's own rule: a trainer's sessions, a coordinator's unit):
+//! through here:
 //!
 //! - admins: every profile;
 //! - coordinators: the profiles of their own unit;
@@ -16,7 +15,6 @@ use diesel::prelude::*;
 use crate::db::schema::{enrolments, participants, session_trainers};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::{AppError, FieldIssue};
-use crate::sessions::model::SessionDetails;
 use crate::users::User;
 use crate::vocab::EnrolmentStatus;
 use crate::vocab::Role;
@@ -164,15 +162,6 @@ impl ParticipantScope {
     /// Only admins link profiles to accounts and anonymise them.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)
-    }
-}
-
-/// 403 unless `user` is an admin or teaches the session.
-pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
-    match user.role {
-        Role::Admin => Ok(()),
-        Role::Trainer if details.trainer_ids.contains(&user.id) => Ok(()),
-        _ => Err(AppError::Forbidden),
     }
 }
 

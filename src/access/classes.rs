@@ -1,0 +1,43 @@
+//! Who may do what in a session: take its roll-call, see its roster, and
+//! enrol people in it.
+
+use crate::error::AppError;
+use crate::sessions::model::SessionDetails;
+use crate::users::User;
+use crate::vocab::{EnrolmentSource, Role};
+
+/// 403 unless `user` is an admin or teaches the session.
+pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppError> {
+    match user.role {
+        Role::Admin => Ok(()),
+        Role::Trainer if details.trainer_ids.contains(&user.id) => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Whose places `user` sees on a session's roster: everyone's (`None`) for
+/// admins and the session's trainers, who take its roll-call; their unit's
+/// for a coordinator; for anyone else, 403.
+pub fn roster_unit(details: &SessionDetails, user: &User) -> Result<Option<String>, AppError> {
+    match check_marker(details, user) {
+        Ok(()) => Ok(None),
+        // Coordinators always have a unit (a CHECK constraint); without one
+        // they would see no rows.
+        Err(_) if user.role == Role::Coordinator => {
+            Ok(Some(user.organization_id.clone().unwrap_or_default()))
+        }
+        Err(refused) => Err(refused),
+    }
+}
+
+/// How an enrolment made by someone of `role` is recorded, or 403 for
+/// trainers, who enrol no one (they add walk-ins). Whom they may enrol is
+/// their [`super::ParticipantScope`].
+pub fn enrolment_source(role: Role) -> Result<EnrolmentSource, AppError> {
+    match role {
+        Role::Admin => Ok(EnrolmentSource::Admin),
+        Role::Coordinator => Ok(EnrolmentSource::Coordinator),
+        Role::Participant => Ok(EnrolmentSource::SelfService),
+        Role::Trainer => Err(AppError::Forbidden),
+    }
+}

@@ -1,0 +1,22 @@
+//! Who may see and do what: the one place that decides it (PRODUCT.md,
+//! "People and roles" and "Privacy and access").
+//!
+//! - [`ParticipantScope`]: which profiles a caller sees and changes, and
+//!   where they may put new ones; lists and single reads go through it.
+//! - [`check_marker`], [`roster_unit`]: who takes a session's roll-call and
+//!   who sees which rows of its roster.
+//! - [`enrolment_source`]: who may enrol people, and how it is recorded.
+//! - [`report_unit`]: who reads statistics and exports, for which unit.
+//!
+//! What a caller may not see answers 404, as if it did not exist; what
+//! they see but may not do answers 403. Handlers name the role they need
+//! with the extractors of [`crate::auth`] (`Admin`, `Enroller`,
+//! `ReportReader`), which ask these rules.
+
+mod classes;
+mod profiles;
+mod reports;
+
+pub use classes::{check_marker, enrolment_source, roster_unit};
+pub use profiles::{ParticipantScope, Placement, linked_profile};
+pub use reports::report_unit;
