@@ -1,4 +1,7 @@
-// Rebuild when a migration changes: they are embedded in the binary.
+//! Tells utoipa's derives that `Id` (src/id.rs) is a UUID, so that every id
+//! field is `{"type": "string", "format": "uuid"}` in the OpenAPI document.
+
 fn main() {
-    println!("cargo:rerun-if-changed=migrations");
+    utoipa_config::Config::new().alias_for("Id", "uuid::Uuid").write_to_file();
+    println!("cargo:rerun-if-changed=build.rs");
 }

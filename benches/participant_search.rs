@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use diesel::connection::SimpleConnection;
 use lophoc::access::ParticipantScope;
 use lophoc::db::{self, DatabaseUrl, Db, DbConnection};
-use lophoc::http::pagination::PageRequest;
+use lophoc::paging::PageRequest;
 use lophoc::participants::model::{self, ParticipantFilter};
 use lophoc::participants::search::search_name;
 
@@ -49,7 +49,7 @@ fn main() {
     println!("{PROFILES} profiles on {:?}", db.backend());
     for (label, q) in queries {
         let filter = ParticipantFilter { q: Some(q.into()), ..ParticipantFilter::default() };
-        let page = PageRequest { limit: 50, after: None };
+        let page = PageRequest::first(50);
         let mut times = Vec::with_capacity(RUNS);
         let mut found = 0;
         for _ in 0..RUNS {

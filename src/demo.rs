@@ -25,10 +25,11 @@ use crate::db::schema::programmes;
 use crate::db::{self, Db, DbConnection};
 use crate::enrolments::model::{EnrolOutcome, RosterFilter};
 use crate::error::AppError;
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::operations::walk_ins::{self, WalkInPerson};
 use crate::organizations::Organization;
+use crate::paging::PageRequest;
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::programmes::Programme;
 use crate::sessions::model::SessionUpdate;
@@ -107,12 +108,12 @@ fn demo_loaded(conn: &mut DbConnection) -> QueryResult<bool> {
 }
 
 struct Units {
-    centre: String,
-    committee: String,
-    school: String,
-    association: String,
-    cooperative: String,
-    hamlets: Vec<String>,
+    centre: Id,
+    committee: Id,
+    school: Id,
+    association: Id,
+    cooperative: Id,
+    hamlets: Vec<Id>,
 }
 
 fn populate(
@@ -125,10 +126,10 @@ fn populate(
 
     let mut accounts = Vec::new();
     let mut account =
-        |conn: &mut DbConnection, local: &str, name: &str, role: Role, unit: Option<&str>| {
+        |conn: &mut DbConnection, local: &str, name: &str, role: Role, unit: Option<Id>| {
             let email = format!("{local}@{EMAIL_DOMAIN}");
             let mut user = User::new(email.clone(), password_hash.to_owned(), name.into(), role);
-            user.organization_id = unit.map(str::to_owned);
+            user.organization_id = unit;
             let new = NewAccount { user, profile: None, created_by: actor.clone() };
             let (user, _) = accounts::create_account(conn, new)?;
             accounts.push(email);
@@ -139,17 +140,23 @@ fn populate(
         account(conn, "gv.hang", "Lương Thị Hằng", Role::Trainer, None)?,
         account(conn, "gv.khanh", "Đặng Quốc Khánh", Role::Trainer, None)?,
     ];
-    account(conn, "dieuphoi.thcs", "Ma Thị Dung", Role::Coordinator, Some(&units.school))?;
+    account(conn, "dieuphoi.thcs", "Ma Thị Dung", Role::Coordinator, Some(units.school))?;
     account(
         conn,
         "dieuphoi.khuyenhoc",
         "Nông Văn Sáu",
         Role::Coordinator,
-        Some(&units.association),
+        Some(units.association),
     )?;
     for (i, hamlet) in units.hamlets.iter().enumerate() {
         let local = format!("dieuphoi.xom{}", i + 1);
-        account(conn, &local, &person_name(40 + i, Gender::Male), Role::Coordinator, Some(hamlet))?;
+        account(
+            conn,
+            &local,
+            &person_name(40 + i, Gender::Male),
+            Role::Coordinator,
+            Some(*hamlet),
+        )?;
     }
 
     // A parent with an account, and two children on their profile.
@@ -163,7 +170,7 @@ fn populate(
     let profile = ProfileFields {
         full_name: parent.full_name.clone(),
         category: Category::Parent,
-        organization_id: Some(units.hamlets[0].clone()),
+        organization_id: Some(units.hamlets[0]),
         gender: Some(Gender::Female),
         birth_date: NaiveDate::from_ymd_opt(1985, 3, 12),
         phone: Some("0912 000 101".into()),
@@ -180,14 +187,14 @@ fn populate(
 }
 
 fn create_units(conn: &mut DbConnection, actor: &Actor) -> Result<Units, AppError> {
-    let mut unit = |kind, name: &str, code: &str, parent: Option<&str>| {
+    let mut unit = |kind, name: &str, code: &str, parent: Option<Id>| {
         let now = db::now();
         let unit = Organization {
-            id: db::new_id(),
+            id: Id::new(),
             kind,
             name: name.into(),
             code: Some(code.into()),
-            parent_id: parent.map(str::to_owned),
+            parent_id: parent,
             created_at: now,
             updated_at: now,
         };
@@ -198,7 +205,7 @@ fn create_units(conn: &mut DbConnection, actor: &Actor) -> Result<Units, AppErro
         OrganizationKind::Other,
         "Trung tâm học tập cộng đồng xã Trung Hội",
         "TTHTCD-TH",
-        Some(&committee),
+        Some(committee),
     )?;
     let school = unit(OrganizationKind::School, "Trường THCS Trung Hội", "THCS-TH", None)?;
     let association =
@@ -211,7 +218,7 @@ fn create_units(conn: &mut DbConnection, actor: &Actor) -> Result<Units, AppErro
             OrganizationKind::Hamlet,
             &format!("Xóm {n}"),
             &format!("XOM{n}-TH"),
-            Some(&committee),
+            Some(committee),
         )?);
     }
     Ok(Units { centre, committee, school, association, cooperative, hamlets })
@@ -251,14 +258,14 @@ fn person_name(n: usize, gender: Gender) -> String {
 
 /// How many invented people of each category, and where they belong.
 /// Parents come first, so that students can name them as guardians.
-fn cohorts(units: &Units) -> [(Category, usize, Vec<&str>); 6] {
-    let hamlets: Vec<&str> = units.hamlets.iter().map(String::as_str).collect();
+fn cohorts(units: &Units) -> [(Category, usize, Vec<Id>); 6] {
+    let hamlets: Vec<Id> = units.hamlets.clone();
     [
         (Category::Parent, 70, hamlets.clone()),
-        (Category::Student, 80, vec![units.school.as_str()]),
-        (Category::Learner, 60, [hamlets.as_slice(), &[units.association.as_str()]].concat()),
-        (Category::Official, 50, vec![units.committee.as_str(), units.centre.as_str()]),
-        (Category::Worker, 60, vec![units.cooperative.as_str()]),
+        (Category::Student, 80, vec![units.school]),
+        (Category::Learner, 60, [hamlets.as_slice(), &[units.association]].concat()),
+        (Category::Official, 50, vec![units.committee, units.centre]),
+        (Category::Worker, 60, vec![units.cooperative]),
         (Category::Other, 40, hamlets),
     ]
 }
@@ -268,8 +275,8 @@ fn create_participants(
     conn: &mut DbConnection,
     actor: &Actor,
     units: &Units,
-    demo_parent: Option<String>,
-) -> Result<Vec<(String, Category)>, AppError> {
+    demo_parent: Option<Id>,
+) -> Result<Vec<(Id, Category)>, AppError> {
     let mut created = Vec::new();
     let mut parents = Vec::new();
     let mut n = 0;
@@ -293,7 +300,7 @@ fn create_participants(
             let fields = ProfileFields {
                 full_name: person_name(n, gender),
                 category,
-                organization_id: Some(places[i % places.len()].to_owned()),
+                organization_id: Some(places[i % places.len()]),
                 gender: Some(gender),
                 birth_date,
                 phone: (i % 4 != 0).then(|| {
@@ -304,7 +311,7 @@ fn create_participants(
             // Most students have a parent on file; two belong to the demo
             // parent's account.
             let guardian_id = match (category, i) {
-                (Category::Student, 0 | 1) => demo_parent.clone(),
+                (Category::Student, 0 | 1) => demo_parent,
                 (Category::Student, i) if i % 5 != 4 => {
                     parents.get(i % parents.len().max(1)).cloned()
                 }
@@ -313,7 +320,7 @@ fn create_participants(
             let links = ProfileLinks { guardian_id, ..ProfileLinks::default() };
             let row = participants::model::create(conn, actor, fields.into_new(links))?;
             if category == Category::Parent {
-                parents.push(row.id.clone());
+                parents.push(row.id);
             }
             created.push((row.id, category));
         }
@@ -332,8 +339,8 @@ struct DemoCourse {
 /// One session of the week as loaded: where it really falls, and who
 /// teaches it.
 struct WeekSession {
-    id: String,
-    trainer: String,
+    id: Id,
+    trainer: Id,
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
     capacity: i32,
@@ -350,13 +357,13 @@ const ENROLMENT_LEAD: Duration = Duration::days(60);
 fn create_programme(
     conn: &mut DbConnection,
     actor: &Actor,
-    trainers: &[String],
+    trainers: &[Id],
     zone: Tz,
 ) -> Result<Vec<WeekSession>, AppError> {
     let now = db::now();
     let first_day = local_time::local_day(now, zone) - Duration::days(DAYS_ALREADY_HELD);
     let programme = Programme {
-        id: db::new_id(),
+        id: Id::new(),
         name: PROGRAMME_NAME.into(),
         theme: Some("Xây dựng năng lực tự học trong kỷ nguyên số".into()),
         starts_on: first_day,
@@ -400,13 +407,13 @@ fn create_programme(
     let mut courses = Vec::new();
     for demo in &catalogue {
         let course = courses::Course {
-            id: db::new_id(),
+            id: Id::new(),
             title: demo.title.into(),
             summary: Some(demo.summary.into()),
             topics: db::join_lines(demo.topics),
             target_categories: Category::join(demo.targets),
             duration_minutes: demo.minutes,
-            programme_id: Some(programme.id.clone()),
+            programme_id: Some(programme.id),
             created_at: now,
             updated_at: now,
         };
@@ -431,8 +438,8 @@ fn create_programme(
                 _ => format!("Nhà văn hoá Xóm {}", 1 + n % 3),
             };
             let planned = WeekSession {
-                id: db::new_id(),
-                trainer: trainers[index % trainers.len()].clone(),
+                id: Id::new(),
+                trainer: trainers[index % trainers.len()],
                 starts_at,
                 ends_at,
                 capacity: if slot == 0 { 40 } else { 25 },
@@ -440,8 +447,8 @@ fn create_programme(
                 audience: demo.targets,
             };
             let session = Session {
-                id: planned.id.clone(),
-                course_id: course.id.clone(),
+                id: planned.id,
+                course_id: course.id,
                 starts_at: starts_at + ENROLMENT_LEAD,
                 ends_at: ends_at + ENROLMENT_LEAD,
                 venue,
@@ -484,7 +491,7 @@ fn fill_week(
     conn: &mut DbConnection,
     actor: &Actor,
     week: &[WeekSession],
-    people: &[(String, Category)],
+    people: &[(Id, Category)],
     units: &Units,
     zone: Tz,
 ) -> Result<WeekFigures, AppError> {
@@ -513,13 +520,7 @@ fn fill_week(
             }
             let source = sources[turn % sources.len()];
             match enrolments::model::enrol(
-                conn,
-                actor,
-                &everyone,
-                &session.id,
-                person,
-                source,
-                zone,
+                conn, actor, &everyone, session.id, *person, source, zone,
             ) {
                 Ok(EnrolOutcome::Created(place)) => placed.push(place),
                 // A person already placed, or refused as a request would be
@@ -531,11 +532,11 @@ fn fill_week(
         figures.places += placed.len();
         let held = placed.iter().filter(|p| p.status == EnrolmentStatus::Enrolled);
         for place in held.step_by(11).take(2) {
-            enrolments::model::cancel(conn, actor, &place.id)?;
+            enrolments::model::cancel(conn, actor, place.id)?;
             figures.cancelled += 1;
         }
         // Who is still waiting once the first in line have moved up.
-        let details = sessions::model::find(conn, &session.id)?.ok_or(AppError::NotFound)?;
+        let details = sessions::model::find(conn, session.id)?.ok_or(AppError::NotFound)?;
         figures.waiting += details.session.waitlisted_count as usize;
     }
 
@@ -550,7 +551,7 @@ fn fill_week(
             enrolment_closes_at: Some(Some(session.starts_at - Duration::hours(12))),
             ..SessionUpdate::default()
         };
-        operations::sessions::change_session(conn, actor, &session.id, moved, zone)?;
+        operations::sessions::change_session(conn, actor, session.id, moved, zone)?;
     }
 
     // Most came; some late, a few excused or absent.
@@ -559,36 +560,36 @@ fn fill_week(
     let hamlets = &units.hamlets;
     let now = db::now();
     for (n, session) in week.iter().enumerate().filter(|(_, s)| s.ends_at <= now) {
-        let trainer = Actor::user(&session.trainer);
+        let trainer = Actor::user(session.trainer);
         let held = RosterFilter { status: Some(EnrolmentStatus::Enrolled), organization_id: None };
-        let whole = PageRequest { limit: session.capacity.into(), after: None };
-        let roster = enrolments::model::roster(conn, &session.id, &held, &whole)?;
+        let whole = PageRequest::first(session.capacity.into());
+        let roster = enrolments::model::roster(conn, session.id, &held, &whole)?;
         for (i, (place, _)) in roster.iter().enumerate() {
             let mark = NewMark {
-                participant_id: place.participant_id.clone(),
+                participant_id: place.participant_id,
                 status: marks[(i + n) % marks.len()],
                 note: None,
                 source: MarkSource::Trainer,
                 recorded_at: session.starts_at + Duration::minutes(10),
             };
-            attendance::model::record_mark(conn, &trainer, &session.id, mark)?;
+            attendance::model::record_mark(conn, &trainer, session.id, mark)?;
             figures.marks += 1;
         }
         // Two people who heard of the class and came: new profiles.
-        let marker = users::model::find(conn, &session.trainer)?.ok_or(AppError::NotFound)?;
+        let marker = users::model::find(conn, session.trainer)?.ok_or(AppError::NotFound)?;
         for w in 0..2 {
             let k = 500 + n * 2 + w;
             let gender = if k % 2 == 0 { Gender::Female } else { Gender::Male };
             let fields = ProfileFields {
                 full_name: person_name(k, gender),
                 category: if w == 0 { Category::Worker } else { Category::Other },
-                organization_id: Some(hamlets[k % hamlets.len()].clone()),
+                organization_id: Some(hamlets[k % hamlets.len()]),
                 gender: Some(gender),
                 birth_date: None,
                 phone: None,
                 email: None,
             };
-            walk_ins::walk_in(conn, &marker, &session.id, WalkInPerson::New(fields))?;
+            walk_ins::walk_in(conn, &marker, session.id, WalkInPerson::New(fields))?;
             figures.walk_ins += 1;
         }
     }

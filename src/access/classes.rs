@@ -2,6 +2,7 @@
 //! enrol people in it.
 
 use crate::error::AppError;
+use crate::id::Id;
 use crate::sessions::model::SessionDetails;
 use crate::users::User;
 use crate::vocab::{EnrolmentSource, Role};
@@ -18,13 +19,13 @@ pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppErro
 /// Whose places `user` sees on a session's roster: everyone's (`None`) for
 /// admins and the session's trainers, who take its roll-call; their unit's
 /// for a coordinator; for anyone else, 403.
-pub fn roster_unit(details: &SessionDetails, user: &User) -> Result<Option<String>, AppError> {
+pub fn roster_unit(details: &SessionDetails, user: &User) -> Result<Option<Id>, AppError> {
     match check_marker(details, user) {
         Ok(()) => Ok(None),
         // Coordinators always have a unit (a CHECK constraint); without one
-        // they would see no rows.
+        // they may see no rows.
         Err(_) if user.role == Role::Coordinator => {
-            Ok(Some(user.organization_id.clone().unwrap_or_default()))
+            user.organization_id.map(Some).ok_or(AppError::Forbidden)
         }
         Err(refused) => Err(refused),
     }

@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use crate::db::schema::{enrolments, participants, session_trainers};
 use crate::db::{DbBackend, DbConnection};
 use crate::error::{AppError, FieldIssue};
+use crate::id::Id;
 use crate::users::User;
 use crate::vocab::EnrolmentStatus;
 use crate::vocab::Role;
@@ -24,26 +25,26 @@ type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
 #[derive(Clone, Debug)]
 pub enum ParticipantScope {
     All,
-    Unit(String),
-    Rosters { trainer_id: String },
-    SelfAndDependants { user_id: String, profile_id: Option<String> },
+    Unit(Id),
+    Rosters { trainer_id: Id },
+    SelfAndDependants { user_id: Id, profile_id: Option<Id> },
 }
 
 /// Where a caller may put a profile they create or change.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Placement {
-    pub organization_id: Option<String>,
-    pub guardian_id: Option<String>,
+    pub organization_id: Option<Id>,
+    pub guardian_id: Option<Id>,
 }
 
 impl ParticipantScope {
-    pub fn of(conn: &mut DbConnection, caller: &User) -> QueryResult<Self> {
+    pub fn of(conn: &mut DbConnection, caller: &User) -> Result<Self, AppError> {
         Ok(match caller.role {
             Role::Admin => Self::All,
             // Coordinators always have a unit (a CHECK constraint); without
-            // one they would see nothing.
-            Role::Coordinator => Self::Unit(caller.organization_id.clone().unwrap_or_default()),
-            Role::Trainer => Self::Rosters { trainer_id: caller.id.clone() },
+            // one they may see nothing.
+            Role::Coordinator => Self::Unit(caller.organization_id.ok_or(AppError::Forbidden)?),
+            Role::Trainer => Self::Rosters { trainer_id: caller.id },
             Role::Participant => Self::own(conn, caller)?,
         })
     }
@@ -51,32 +52,30 @@ impl ParticipantScope {
     /// The caller's own profile and their dependants, whatever their role:
     /// what `/me` shows, and whom they may check in.
     pub fn own(conn: &mut DbConnection, caller: &User) -> QueryResult<Self> {
-        let profile_id = linked_profile(conn, &caller.id)?;
-        Ok(Self::SelfAndDependants { user_id: caller.id.clone(), profile_id })
+        let profile_id = linked_profile(conn, caller.id)?;
+        Ok(Self::SelfAndDependants { user_id: caller.id, profile_id })
     }
 
     /// Narrows a participant query to the profiles in scope.
     pub fn restrict<'a>(&self, query: Participants<'a>) -> Participants<'a> {
         match self {
             Self::All => query,
-            Self::Unit(unit) => query.filter(participants::organization_id.eq(unit.clone())),
+            Self::Unit(unit) => query.filter(participants::organization_id.eq(*unit)),
             Self::Rosters { trainer_id } => {
                 let on_rosters = enrolments::table
                     .inner_join(
                         session_trainers::table
                             .on(session_trainers::session_id.eq(enrolments::session_id)),
                     )
-                    .filter(session_trainers::user_id.eq(trainer_id.clone()))
+                    .filter(session_trainers::user_id.eq(*trainer_id))
                     .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
                     .select(enrolments::participant_id);
                 query.filter(participants::id.eq_any(on_rosters))
             }
             Self::SelfAndDependants { user_id, profile_id } => {
-                let own = participants::user_id.eq(user_id.clone());
+                let own = participants::user_id.eq(*user_id);
                 match profile_id {
-                    Some(profile) => {
-                        query.filter(own.or(participants::guardian_id.eq(profile.clone())))
-                    }
+                    Some(profile) => query.filter(own.or(participants::guardian_id.eq(*profile))),
                     None => query.filter(own),
                 }
             }
@@ -96,13 +95,13 @@ impl ParticipantScope {
         match self {
             Self::All => Ok(requested),
             Self::Unit(unit) => match requested.organization_id {
-                Some(other) if &other != unit => Err(AppError::Forbidden),
-                _ => Ok(Placement { organization_id: Some(unit.clone()), ..requested }),
+                Some(other) if other != *unit => Err(AppError::Forbidden),
+                _ => Ok(Placement { organization_id: Some(*unit), ..requested }),
             },
             Self::SelfAndDependants { profile_id: Some(profile), .. } => {
                 match requested.guardian_id {
-                    Some(other) if &other != profile => Err(AppError::Forbidden),
-                    _ => Ok(Placement { guardian_id: Some(profile.clone()), ..requested }),
+                    Some(other) if other != *profile => Err(AppError::Forbidden),
+                    _ => Ok(Placement { guardian_id: Some(*profile), ..requested }),
                 }
             }
             Self::SelfAndDependants { profile_id: None, .. } | Self::Rosters { .. } => {
@@ -116,17 +115,17 @@ impl ParticipantScope {
     /// dependant to another guardian; trainers change nothing.
     pub fn check_change(
         &self,
-        organization_id: Option<&Option<String>>,
-        guardian_id: Option<&Option<String>>,
+        organization_id: Option<&Option<Id>>,
+        guardian_id: Option<&Option<Id>>,
     ) -> Result<(), AppError> {
         match self {
             Self::All => Ok(()),
             Self::Unit(unit) => match organization_id {
-                Some(new_unit) if new_unit.as_ref() != Some(unit) => Err(AppError::Forbidden),
+                Some(new_unit) if *new_unit != Some(*unit) => Err(AppError::Forbidden),
                 _ => Ok(()),
             },
             Self::SelfAndDependants { profile_id, .. } => match guardian_id {
-                Some(Some(guardian)) if Some(guardian) == profile_id.as_ref() => Ok(()),
+                Some(Some(guardian)) if Some(*guardian) == *profile_id => Ok(()),
                 Some(_) => Err(AppError::Forbidden),
                 None => Ok(()),
             },
@@ -139,11 +138,7 @@ impl ParticipantScope {
     /// person's account, and the answer would tell whether an id they
     /// cannot see exists. Unseen guardians are answered as unknown (422).
     /// Participants name only themselves (see [`Self::place_new`]).
-    pub fn check_guardian(
-        &self,
-        conn: &mut DbConnection,
-        guardian_id: &str,
-    ) -> Result<(), AppError> {
+    pub fn check_guardian(&self, conn: &mut DbConnection, guardian_id: Id) -> Result<(), AppError> {
         if !matches!(self, Self::Unit(_)) {
             return Ok(());
         }
@@ -167,7 +162,7 @@ impl ParticipantScope {
 
 /// The id of the participant profile linked to an account: whose profile
 /// a caller acts as.
-pub fn linked_profile(conn: &mut DbConnection, user_id: &str) -> QueryResult<Option<String>> {
+pub fn linked_profile(conn: &mut DbConnection, user_id: Id) -> QueryResult<Option<Id>> {
     participants::table
         .filter(participants::user_id.eq(user_id))
         .select(participants::id)
@@ -179,34 +174,31 @@ pub fn linked_profile(conn: &mut DbConnection, user_id: &str) -> QueryResult<Opt
 mod tests {
     use super::*;
 
-    fn placement(unit: Option<&str>, guardian: Option<&str>) -> Placement {
-        Placement { organization_id: unit.map(Into::into), guardian_id: guardian.map(Into::into) }
+    fn placement(unit: Option<Id>, guardian: Option<Id>) -> Placement {
+        Placement { organization_id: unit, guardian_id: guardian }
     }
 
     #[test]
     fn coordinators_create_in_their_own_unit() {
-        let scope = ParticipantScope::Unit("school".into());
-        assert_eq!(
-            scope.place_new(placement(None, None)).unwrap(),
-            placement(Some("school"), None)
-        );
-        assert_eq!(scope.place_new(placement(Some("hamlet"), None)), Err(AppError::Forbidden));
-        assert!(scope.check_change(Some(&Some("hamlet".into())), None).is_err());
+        let (school, hamlet) = (Id::new(), Id::new());
+        let scope = ParticipantScope::Unit(school);
+        assert_eq!(scope.place_new(placement(None, None)).unwrap(), placement(Some(school), None));
+        assert_eq!(scope.place_new(placement(Some(hamlet), None)), Err(AppError::Forbidden));
+        assert!(scope.check_change(Some(&Some(hamlet)), None).is_err());
         assert!(scope.check_change(Some(&None), None).is_err());
-        assert!(scope.check_change(Some(&Some("school".into())), None).is_ok());
+        assert!(scope.check_change(Some(&Some(school)), None).is_ok());
     }
 
     #[test]
     fn participants_create_their_own_dependants() {
-        let scope = ParticipantScope::SelfAndDependants {
-            user_id: "user".into(),
-            profile_id: Some("parent".into()),
-        };
-        let child = scope.place_new(placement(Some("school"), None)).unwrap();
-        assert_eq!(child, placement(Some("school"), Some("parent")));
-        assert_eq!(scope.place_new(placement(None, Some("other"))), Err(AppError::Forbidden));
+        let (school, parent, other) = (Id::new(), Id::new(), Id::new());
+        let scope =
+            ParticipantScope::SelfAndDependants { user_id: Id::new(), profile_id: Some(parent) };
+        let child = scope.place_new(placement(Some(school), None)).unwrap();
+        assert_eq!(child, placement(Some(school), Some(parent)));
+        assert_eq!(scope.place_new(placement(None, Some(other))), Err(AppError::Forbidden));
         assert!(scope.check_change(None, Some(&None)).is_err());
-        let trainer = ParticipantScope::Rosters { trainer_id: "t".into() };
+        let trainer = ParticipantScope::Rosters { trainer_id: Id::new() };
         assert!(trainer.place_new(placement(None, None)).is_err());
         assert!(!trainer.shows_personal_fields());
     }

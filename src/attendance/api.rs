@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::model::{self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marking_window};
 use super::views::MarkResponse;
@@ -19,6 +18,7 @@ use crate::http;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::operations::walk_ins::{self, WalkInPerson, WalkedIn};
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::sessions::model::SessionDetails;
@@ -37,8 +37,7 @@ const MAX_CLIENT_MARK_ID_CHARS: usize = 100;
 /// their current mark (`null` until marked).
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RollCallEntry {
-    #[schema(format = Uuid)]
-    pub enrolment_id: String,
+    pub enrolment_id: Id,
     pub participant: RosterPerson,
     #[schema(required = true)]
     pub mark: Option<MarkResponse>,
@@ -49,7 +48,7 @@ pub type RollCallEntryPage = Page<RollCallEntry>;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MarkInput {
-    pub participant_id: Uuid,
+    pub participant_id: Id,
     pub status: AttendanceStatus,
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -70,12 +69,9 @@ pub struct PutAttendanceResponse {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryEntry {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[schema(format = Uuid)]
-    pub enrolment_id: String,
-    #[schema(format = Uuid)]
-    pub participant_id: String,
+    pub id: Id,
+    pub enrolment_id: Id,
+    pub participant_id: Id,
     /// `null` for a first mark.
     #[schema(required = true)]
     pub from: Option<AttendanceStatus>,
@@ -83,8 +79,8 @@ pub struct HistoryEntry {
     #[schema(required = true)]
     pub note: Option<String>,
     pub source: MarkSource,
-    #[schema(format = Uuid, required = true)]
-    pub changed_by: Option<String>,
+    #[schema(required = true)]
+    pub changed_by: Option<Id>,
     pub recorded_at: DateTime<Utc>,
     pub changed_at: DateTime<Utc>,
     /// An offline mark that arrived after one recorded later: kept here,
@@ -126,18 +122,18 @@ pub struct CheckInRequest {
     #[schema(example = "042917")]
     pub code: String,
     /// A dependant of the caller; by default the caller's own profile.
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<Id>,
 }
 
 /// Either `participant_id` (someone already known) or a new profile:
 /// `full_name`, `category` and the optional fields.
 #[derive(Deserialize, ToSchema)]
 pub struct WalkInRequest {
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<Id>,
     #[schema(max_length = 200)]
     pub full_name: Option<String>,
     pub category: Option<Category>,
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     pub gender: Option<Gender>,
     /// Required for students.
     pub birth_date: Option<NaiveDate>,
@@ -158,8 +154,8 @@ pub struct SyncMark {
     /// The app's own id for the mark, unique to it (a UUID is best).
     #[schema(min_length = 1, max_length = 100)]
     pub client_mark_id: String,
-    pub session_id: Uuid,
-    pub participant_id: Uuid,
+    pub session_id: Id,
+    pub participant_id: Id,
     pub status: AttendanceStatus,
     /// When the trainer took the mark, by the phone's clock.
     pub recorded_at: DateTime<Utc>,
@@ -205,7 +201,7 @@ pub struct SyncResponse {
     pub results: Vec<SyncResult>,
 }
 
-fn session(conn: &mut DbConnection, id: &str) -> Result<SessionDetails, AppError> {
+fn session(conn: &mut DbConnection, id: Id) -> Result<SessionDetails, AppError> {
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
@@ -230,20 +226,20 @@ fn session(conn: &mut DbConnection, id: &str) -> Result<SessionDetails, AppError
 pub async fn roll_call(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<RollCallEntryPage>, AppError> {
     let page = page.parse()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let result = state
         .db
         .run(move |conn| {
-            check_marker(&session(conn, &session_id)?, &caller.user)?;
-            let rows = model::roster(conn, &session_id, &page)?;
+            check_marker(&session(conn, session_id)?, &caller.user)?;
+            let rows = model::roster(conn, session_id, &page)?;
             Ok(Page::from_rows(
                 rows,
                 &page,
-                |(e, _, _)| &e.id,
+                |(e, _, _)| e.id,
                 |(e, p, m)| RollCallEntry {
                     enrolment_id: e.id,
                     participant: p.into(),
@@ -281,7 +277,7 @@ pub async fn roll_call(
 pub async fn put_attendance(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Json(body): Json<PutAttendanceRequest>,
 ) -> Result<web::Json<PutAttendanceResponse>, AppError> {
     let mut v = Validator::new();
@@ -293,14 +289,14 @@ pub async fn put_attendance(
             v.add(&format!("{field}.participant_id"), FieldIssue::Duplicate);
         }
         let note = v.optional_text(&format!("{field}.note"), mark.note.as_deref(), MAX_NOTE_CHARS);
-        marks.push((mark.participant_id.to_string(), mark.status, note));
+        marks.push((mark.participant_id, mark.status, note));
     }
     v.finish()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let stored = state
         .db
         .write(move |conn| {
-            let details = session(conn, &session_id)?;
+            let details = session(conn, session_id)?;
             check_marker(&details, &caller.user)?;
             let now = db::now();
             check_marking_window(&details.session, &caller.user, now)?;
@@ -315,7 +311,7 @@ pub async fn put_attendance(
                     source: MarkSource::Trainer,
                     recorded_at: now,
                 };
-                match model::record_mark(conn, &actor, &session_id, mark) {
+                match model::record_mark(conn, &actor, session_id, mark) {
                     Ok(outcome) => stored.push(outcome.into_mark().into()),
                     Err(AppError::Refused(Refusal::NotEnrolled)) => {
                         not_enrolled.push(InvalidField::new(
@@ -356,17 +352,17 @@ pub async fn put_attendance(
 pub async fn attendance_history(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<HistoryEntryPage>, AppError> {
     let page = page.parse()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let result = state
         .db
         .run(move |conn| {
-            check_marker(&session(conn, &session_id)?, &caller.user)?;
-            let rows = model::history(conn, &session_id, &page)?;
-            Ok(Page::from_rows(rows, &page, |c| &c.id, HistoryEntry::from))
+            check_marker(&session(conn, session_id)?, &caller.user)?;
+            let rows = model::history(conn, session_id, &page)?;
+            Ok(Page::from_rows(rows, &page, |c| c.id, HistoryEntry::from))
         })
         .await?;
     Ok(web::Json(result))
@@ -395,13 +391,13 @@ pub async fn attendance_history(
 pub async fn open_check_in(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let (code, expires_at) = state
         .db
         .write(move |conn| {
-            let details = session(conn, &session_id)?;
+            let details = session(conn, session_id)?;
             check_marker(&details, &caller.user)?;
             model::open_check_in(conn, &Actor::user(caller.id()), &details.session)
         })
@@ -433,28 +429,26 @@ pub async fn open_check_in(
 pub async fn check_in(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Json(body): Json<CheckInRequest>,
 ) -> Result<web::Json<MarkResponse>, AppError> {
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let outcome = state
         .db
         .write(move |conn| {
-            let details = session(conn, &session_id)?;
+            let details = session(conn, session_id)?;
             // Themselves or a dependant, whatever the caller's role.
             let own = ParticipantScope::own(conn, &caller.user)?;
             let participant_id = match (body.participant_id, &own) {
-                (Some(id), _) => id.to_string(),
-                (None, ParticipantScope::SelfAndDependants { profile_id: Some(own), .. }) => {
-                    own.clone()
-                }
+                (Some(id), _) => id,
+                (None, ParticipantScope::SelfAndDependants { profile_id: Some(own), .. }) => *own,
                 (None, _) => {
                     return Err(AppError::validation("participant_id", FieldIssue::Required));
                 }
             };
-            crate::participants::model::find_visible(conn, &own, &participant_id)?
+            crate::participants::model::find_visible(conn, &own, participant_id)?
                 .ok_or(AppError::NotFound)?;
-            model::check_in(conn, &caller.user, &details.session, &participant_id, body.code.trim())
+            model::check_in(conn, &caller.user, &details.session, participant_id, body.code.trim())
         })
         .await?;
     match outcome {
@@ -488,17 +482,17 @@ pub async fn check_in(
 pub async fn add_walk_in(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Json(body): Json<WalkInRequest>,
 ) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
     let person = match (body.participant_id, &body.full_name, body.category) {
-        (Some(id), _, _) => WalkInPerson::Known(id.to_string()),
+        (Some(id), _, _) => WalkInPerson::Known(id),
         (None, Some(name), Some(category)) => {
             let profile = ProfileFields {
                 full_name: v.text("full_name", name, MAX_NAME_CHARS),
                 category,
-                organization_id: body.organization_id.map(|id| id.to_string()),
+                organization_id: body.organization_id,
                 gender: body.gender,
                 birth_date: body.birth_date,
                 phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
@@ -518,10 +512,10 @@ pub async fn add_walk_in(
         }
     };
     v.finish()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let WalkedIn { place, created, mark } = state
         .db
-        .write(move |conn| walk_ins::walk_in(conn, &caller.user, &session_id, person))
+        .write(move |conn| walk_ins::walk_in(conn, &caller.user, session_id, person))
         .await?;
     let response = WalkInResponse { enrolment: place.into(), attendance: mark.into() };
     Ok(if created {
@@ -584,17 +578,17 @@ pub async fn sync(
             Ok(()) => {
                 let caller = caller.clone();
                 let mark = NewMark {
-                    participant_id: item.participant_id.to_string(),
+                    participant_id: item.participant_id,
                     status: item.status,
                     note,
                     source: MarkSource::OfflineSync,
                     recorded_at,
                 };
-                let (mark_id, session_id) = (client_mark_id.clone(), item.session_id.to_string());
+                let (mark_id, session_id) = (client_mark_id.clone(), item.session_id);
                 state
                     .db
                     .write(move |conn| {
-                        model::sync_mark(conn, &caller.user, &mark_id, &session_id, mark)
+                        model::sync_mark(conn, &caller.user, &mark_id, session_id, mark)
                     })
                     .await
             }

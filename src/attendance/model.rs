@@ -21,7 +21,8 @@ use crate::db::schema::{
 use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
 use crate::error::{AppError, Conflict, Refusal};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::Session;
 use crate::users::User;
@@ -48,13 +49,13 @@ const CLOCK_SKEW: Duration = Duration::minutes(5);
 #[derive(Clone, Debug, Queryable, Insertable, Serialize)]
 #[diesel(table_name = attendance_marks, treat_none_as_default_value = false)]
 pub struct AttendanceMark {
-    pub enrolment_id: String,
-    pub session_id: String,
-    pub participant_id: String,
+    pub enrolment_id: Id,
+    pub session_id: Id,
+    pub participant_id: Id,
     pub status: AttendanceStatus,
     pub note: Option<String>,
     pub source: MarkSource,
-    pub marked_by: Option<String>,
+    pub marked_by: Option<Id>,
     pub recorded_at: NaiveDateTime,
     pub marked_at: NaiveDateTime,
 }
@@ -62,15 +63,15 @@ pub struct AttendanceMark {
 #[derive(Clone, Debug, Queryable, Insertable)]
 #[diesel(table_name = attendance_changes, treat_none_as_default_value = false)]
 pub struct AttendanceChange {
-    pub id: String,
-    pub enrolment_id: String,
-    pub session_id: String,
-    pub participant_id: String,
+    pub id: Id,
+    pub enrolment_id: Id,
+    pub session_id: Id,
+    pub participant_id: Id,
     pub from_status: Option<AttendanceStatus>,
     pub to_status: AttendanceStatus,
     pub note: Option<String>,
     pub source: MarkSource,
-    pub changed_by: Option<String>,
+    pub changed_by: Option<Id>,
     pub recorded_at: NaiveDateTime,
     pub changed_at: NaiveDateTime,
     pub superseded: bool,
@@ -79,7 +80,7 @@ pub struct AttendanceChange {
 /// A mark as it arrives.
 #[derive(Clone, Debug)]
 pub struct NewMark {
-    pub participant_id: String,
+    pub participant_id: Id,
     pub status: AttendanceStatus,
     pub note: Option<String>,
     pub source: MarkSource,
@@ -126,8 +127,8 @@ pub fn check_marking_window(
 /// The person's enrolled place in the session, or `not_enrolled`.
 fn enrolled_place(
     conn: &mut DbConnection,
-    session_id: &str,
-    participant_id: &str,
+    session_id: Id,
+    participant_id: Id,
 ) -> Result<Enrolment, AppError> {
     enrolments::table
         .filter(enrolments::session_id.eq(session_id))
@@ -138,10 +139,7 @@ fn enrolled_place(
         .ok_or(AppError::Refused(Refusal::NotEnrolled))
 }
 
-pub fn find_mark(
-    conn: &mut DbConnection,
-    enrolment_id: &str,
-) -> QueryResult<Option<AttendanceMark>> {
+pub fn find_mark(conn: &mut DbConnection, enrolment_id: Id) -> QueryResult<Option<AttendanceMark>> {
     attendance_marks::table.find(enrolment_id).first(conn).optional()
 }
 
@@ -150,23 +148,23 @@ pub fn find_mark(
 pub fn record_mark(
     conn: &mut DbConnection,
     actor: &Actor,
-    session_id: &str,
+    session_id: Id,
     mark: NewMark,
 ) -> Result<MarkOutcome, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
-    let place = enrolled_place(conn, session_id, &mark.participant_id)?;
-    let current = find_mark(conn, &place.id)?;
+    let place = enrolled_place(conn, session_id, mark.participant_id)?;
+    let current = find_mark(conn, place.id)?;
     let now = db::now();
     let change = |superseded: bool| AttendanceChange {
-        id: db::new_id(),
-        enrolment_id: place.id.clone(),
+        id: Id::new(),
+        enrolment_id: place.id,
         session_id: session_id.to_owned(),
-        participant_id: mark.participant_id.clone(),
+        participant_id: mark.participant_id,
         from_status: current.as_ref().map(|c| c.status),
         to_status: mark.status,
         note: mark.note.clone(),
         source: mark.source,
-        changed_by: actor.id().map(str::to_owned),
+        changed_by: actor.id(),
         recorded_at: mark.recorded_at,
         changed_at: now,
         superseded,
@@ -188,13 +186,13 @@ pub fn record_mark(
         }
     }
     let next = AttendanceMark {
-        enrolment_id: place.id.clone(),
+        enrolment_id: place.id,
         session_id: session_id.to_owned(),
-        participant_id: mark.participant_id.clone(),
+        participant_id: mark.participant_id,
         status: mark.status,
         note: mark.note.clone(),
         source: mark.source,
-        marked_by: actor.id().map(str::to_owned),
+        marked_by: actor.id(),
         recorded_at: mark.recorded_at,
         marked_at: now,
     };
@@ -213,17 +211,17 @@ pub fn record_mark(
     };
     diesel::insert_into(attendance_changes::table).values(change(false)).execute(conn)?;
     let changes = FieldChange::diff(current.as_ref(), &next, &["note"]);
-    audit::record(conn, actor, Action::Mark, EntityType::Enrolment, &place.id, changes)?;
+    audit::record(conn, actor, Action::Mark, EntityType::Enrolment, place.id, changes)?;
     Ok(MarkOutcome::Applied(next))
 }
 
 /// A session's enrolled places with their people and current marks.
 pub fn roster(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: Id,
     page: &PageRequest,
 ) -> QueryResult<Vec<(Enrolment, Participant, Option<AttendanceMark>)>> {
-    let mut query = enrolments::table
+    let query = enrolments::table
         .inner_join(participants::table)
         .left_join(attendance_marks::table)
         .filter(enrolments::session_id.eq(session_id.to_owned()))
@@ -233,41 +231,30 @@ pub fn roster(
             participants::all_columns,
             attendance_marks::all_columns.nullable(),
         ))
-        .order(enrolments::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(enrolments::id.gt(after.clone()));
-    }
+        .into_boxed()
+        .page(enrolments::id, page);
     query.load(conn)
 }
 
 /// The current marks of these places.
-pub fn marks_of(
-    conn: &mut DbConnection,
-    enrolment_ids: &[&str],
-) -> QueryResult<Vec<AttendanceMark>> {
+pub fn marks_of(conn: &mut DbConnection, enrolment_ids: &[Id]) -> QueryResult<Vec<AttendanceMark>> {
     attendance_marks::table.filter(attendance_marks::enrolment_id.eq_any(enrolment_ids)).load(conn)
 }
 
 /// A session's mark changes, oldest first.
 pub fn history(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: Id,
     page: &PageRequest,
 ) -> QueryResult<Vec<AttendanceChange>> {
-    let mut query = attendance_changes::table
+    let query = attendance_changes::table
         .filter(attendance_changes::session_id.eq(session_id.to_owned()))
-        .order(attendance_changes::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(attendance_changes::id.gt(after.clone()));
-    }
+        .into_boxed()
+        .page(attendance_changes::id, page);
     query.load(conn)
 }
 
-fn code_hash(session_id: &str, code: &str) -> String {
+fn code_hash(session_id: Id, code: &str) -> String {
     sha256_base64(&format!("{session_id}:{code}"))
 }
 
@@ -280,7 +267,7 @@ pub fn open_check_in(
     session: &Session,
 ) -> Result<(String, NaiveDateTime), AppError> {
     // Two trainers opening a code at once: one after the other.
-    db::lock_row(conn, db::Table::Sessions, &session.id)?;
+    db::lock_row(conn, db::Table::Sessions, session.id)?;
     let now = db::now();
     let open = session.starts_at - WINDOW_OPENS_BEFORE_START..session.ends_at;
     if !open.contains(&now) || session.status == SessionStatus::Cancelled {
@@ -292,7 +279,7 @@ pub fn open_check_in(
     diesel::insert_into(check_in_codes::table)
         .values((
             check_in_codes::session_id.eq(&session.id),
-            check_in_codes::code_hash.eq(code_hash(&session.id, &code)),
+            check_in_codes::code_hash.eq(code_hash(session.id, &code)),
             check_in_codes::expires_at.eq(expires_at),
             check_in_codes::created_by.eq(actor.id()),
             check_in_codes::created_at.eq(now),
@@ -300,7 +287,7 @@ pub fn open_check_in(
         .execute(conn)?;
     // The code itself stays out of the trail: it is a secret while valid.
     let changes = vec![FieldChange::redacted("check_in_code")];
-    audit::record(conn, actor, Action::OpenCheckIn, EntityType::Session, &session.id, changes)?;
+    audit::record(conn, actor, Action::OpenCheckIn, EntityType::Session, session.id, changes)?;
     Ok((code, expires_at))
 }
 
@@ -335,15 +322,15 @@ pub fn check_in(
     conn: &mut DbConnection,
     user: &User,
     session: &Session,
-    participant_id: &str,
+    participant_id: Id,
     code: &str,
 ) -> Result<CheckIn, AppError> {
     // Counting and recording guesses one at a time per session, so that
     // parallel guesses cannot all slip under the limit.
-    db::lock_row(conn, db::Table::Sessions, &session.id)?;
+    db::lock_row(conn, db::Table::Sessions, session.id)?;
     // Only people with a place may guess: others cannot use up the
     // session's allowance of wrong codes.
-    let place = enrolled_place(conn, &session.id, participant_id)?;
+    let place = enrolled_place(conn, session.id, participant_id)?;
     let now = db::now();
     let subjects = [
         sha256_base64(&format!("user:{}", user.id)),
@@ -373,12 +360,12 @@ pub fn check_in(
         .first(conn)
         .optional()?;
     let valid = stored
-        .is_some_and(|(hash, expires_at)| now < expires_at && hash == code_hash(&session.id, code));
+        .is_some_and(|(hash, expires_at)| now < expires_at && hash == code_hash(session.id, code));
     if !valid {
         for subject in subjects {
             diesel::insert_into(check_in_failures::table)
                 .values((
-                    check_in_failures::id.eq(db::new_id()),
+                    check_in_failures::id.eq(Id::new()),
                     check_in_failures::subject_hash.eq(subject),
                     check_in_failures::failed_at.eq(now),
                 ))
@@ -387,7 +374,7 @@ pub fn check_in(
         return Ok(CheckIn::WrongCode);
     }
     // Someone already marked present or late stays as they are.
-    if let Some(mark) = find_mark(conn, &place.id)?
+    if let Some(mark) = find_mark(conn, place.id)?
         && matches!(mark.status, AttendanceStatus::Present | AttendanceStatus::Late)
     {
         return Ok(CheckIn::Marked(mark));
@@ -404,7 +391,7 @@ pub fn check_in(
         source: MarkSource::SelfCheckIn,
         recorded_at: now,
     };
-    let mark = record_mark(conn, &Actor::user(&user.id), &session.id, mark)?.into_mark();
+    let mark = record_mark(conn, &Actor::user(user.id), session.id, mark)?.into_mark();
     Ok(CheckIn::Marked(mark))
 }
 
@@ -424,7 +411,7 @@ pub fn sync_mark(
     conn: &mut DbConnection,
     user: &User,
     client_mark_id: &str,
-    session_id: &str,
+    session_id: Id,
     mark: NewMark,
 ) -> Result<SyncOutcome, AppError> {
     let seen = |conn: &mut DbConnection| {
@@ -451,7 +438,7 @@ pub fn sync_mark(
     if seen(conn)? {
         return Ok(SyncOutcome::Duplicate);
     }
-    let outcome = match record_mark(conn, &Actor::user(&user.id), session_id, mark)? {
+    let outcome = match record_mark(conn, &Actor::user(user.id), session_id, mark)? {
         MarkOutcome::Applied(_) | MarkOutcome::Unchanged(_) => SyncOutcome::Applied,
         MarkOutcome::Superseded(_) => SyncOutcome::Superseded,
     };
@@ -482,7 +469,7 @@ pub fn sync_mark(
 /// Erases the notes on a person's marks and their history (they may say
 /// why someone was absent), when the person is anonymised. The marks stay:
 /// statistics count them.
-pub fn erase_notes(conn: &mut DbConnection, participant_id: &str) -> QueryResult<()> {
+pub fn erase_notes(conn: &mut DbConnection, participant_id: Id) -> QueryResult<()> {
     diesel::update(
         attendance_marks::table.filter(attendance_marks::participant_id.eq(participant_id)),
     )

@@ -5,21 +5,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AttendanceMark;
+use crate::id::Id;
 use crate::vocab::{AttendanceStatus, MarkSource};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MarkResponse {
-    #[schema(format = Uuid)]
-    pub enrolment_id: String,
-    #[schema(format = Uuid)]
-    pub participant_id: String,
+    pub enrolment_id: Id,
+    pub participant_id: Id,
     pub status: AttendanceStatus,
     #[schema(required = true)]
     pub note: Option<String>,
     pub source: MarkSource,
     /// The account that marked it.
-    #[schema(format = Uuid, required = true)]
-    pub marked_by: Option<String>,
+    #[schema(required = true)]
+    pub marked_by: Option<Id>,
     /// When the mark was taken (on a trainer's phone, for offline marks).
     pub recorded_at: DateTime<Utc>,
     /// When the server stored it.

@@ -4,7 +4,6 @@ use actix_web::{get, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::model::{self, AuditEvent, AuditFilter};
 use super::{Action, EntityType, FieldChange};
@@ -12,22 +11,21 @@ use crate::auth::Admin;
 use crate::error::AppError;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::state::AppState;
 use crate::validation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEventResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     pub occurred_at: DateTime<Utc>,
     /// Who made the change; `null` for lophoc itself (start-up, demo data).
-    #[schema(format = Uuid, required = true)]
-    pub actor_id: Option<String>,
+    #[schema(required = true)]
+    pub actor_id: Option<Id>,
     pub action: Action,
     pub entity_type: EntityType,
-    #[schema(format = Uuid)]
-    pub entity_id: String,
+    pub entity_id: Id,
     /// The fields that changed; personal ones are named without values.
     pub changes: Vec<FieldChange>,
 }
@@ -53,9 +51,9 @@ impl From<AuditEvent> for AuditEventResponse {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditListQuery {
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<Id>,
     pub entity_type: Option<EntityType>,
-    pub entity_id: Option<Uuid>,
+    pub entity_id: Option<Id>,
     pub action: Option<Action>,
     /// Events at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -88,9 +86,9 @@ pub async fn list_audit_events(
 ) -> Result<web::Json<AuditEventPage>, AppError> {
     let page = page.parse()?;
     let filter = AuditFilter {
-        actor_id: query.actor_id.map(|id| id.to_string()),
+        actor_id: query.actor_id,
         entity_type: query.entity_type,
-        entity_id: query.entity_id.map(|id| id.to_string()),
+        entity_id: query.entity_id,
         action: query.action,
         from: query.from.map(validation::filter_time),
         to: query.to.map(validation::filter_time),
@@ -99,7 +97,7 @@ pub async fn list_audit_events(
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
     };
-    Ok(web::Json(Page::from_rows(rows, &page, |e| &e.id, AuditEventResponse::from)))
+    Ok(web::Json(Page::from_rows(rows, &page, |e| e.id, AuditEventResponse::from)))
 }
 
 /// The routes of `audit`, for [`crate::routes`].

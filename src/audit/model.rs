@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::db::schema::audit_events;
 use crate::db::{self, DbConnection};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 use crate::vocab::text_enum::text_enum;
 
 text_enum! {
@@ -44,19 +45,19 @@ text_enum! {
 /// Who makes a change: a signed-in user, or lophoc itself (start-up, the
 /// demo data).
 #[derive(Clone, Debug)]
-pub struct Actor(Option<String>);
+pub struct Actor(Option<Id>);
 
 impl Actor {
-    pub fn user(id: &str) -> Self {
-        Self(Some(id.to_owned()))
+    pub fn user(id: Id) -> Self {
+        Self(Some(id))
     }
 
     pub fn system() -> Self {
         Self(None)
     }
 
-    pub fn id(&self) -> Option<&str> {
-        self.0.as_deref()
+    pub fn id(&self) -> Option<Id> {
+        self.0
     }
 }
 
@@ -112,12 +113,12 @@ impl FieldChange {
 #[derive(Debug, Queryable, Insertable)]
 #[diesel(table_name = audit_events, treat_none_as_default_value = false)]
 pub struct AuditEvent {
-    pub id: String,
+    pub id: Id,
     pub occurred_at: NaiveDateTime,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<Id>,
     pub action: Action,
     pub entity_type: EntityType,
-    pub entity_id: String,
+    pub entity_id: Id,
     /// A JSON list of [`FieldChange`].
     pub changes: String,
 }
@@ -130,19 +131,19 @@ pub fn record(
     actor: &Actor,
     action: Action,
     entity_type: EntityType,
-    entity_id: &str,
+    entity_id: Id,
     changes: Vec<FieldChange>,
 ) -> QueryResult<()> {
     if action == Action::Update && changes.is_empty() {
         return Ok(());
     }
     let event = AuditEvent {
-        id: db::new_id(),
+        id: Id::new(),
         occurred_at: db::now(),
-        actor_id: actor.0.clone(),
+        actor_id: actor.0,
         action,
         entity_type,
-        entity_id: entity_id.to_owned(),
+        entity_id,
         changes: serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
     };
     diesel::insert_into(audit_events::table).values(&event).execute(conn).map(drop)
@@ -150,9 +151,9 @@ pub fn record(
 
 #[derive(Debug)]
 pub struct AuditFilter {
-    pub actor_id: Option<String>,
+    pub actor_id: Option<Id>,
     pub entity_type: Option<EntityType>,
-    pub entity_id: Option<String>,
+    pub entity_id: Option<Id>,
     pub action: Option<Action>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
@@ -163,19 +164,15 @@ pub fn list(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<AuditEvent>> {
-    let mut query =
-        audit_events::table.order(audit_events::id.asc()).limit(page.fetch_limit()).into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(audit_events::id.gt(after.clone()));
-    }
-    if let Some(actor) = &filter.actor_id {
-        query = query.filter(audit_events::actor_id.eq(actor.clone()));
+    let mut query = audit_events::table.into_boxed().page(audit_events::id, page);
+    if let Some(actor) = filter.actor_id {
+        query = query.filter(audit_events::actor_id.eq(actor));
     }
     if let Some(entity_type) = filter.entity_type {
         query = query.filter(audit_events::entity_type.eq(entity_type));
     }
-    if let Some(entity_id) = &filter.entity_id {
-        query = query.filter(audit_events::entity_id.eq(entity_id.clone()));
+    if let Some(entity_id) = filter.entity_id {
+        query = query.filter(audit_events::entity_id.eq(entity_id));
     }
     if let Some(action) = filter.action {
         query = query.filter(audit_events::action.eq(action));

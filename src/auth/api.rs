@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::AuthUser;
 use super::logins::{self, Grant, Rotation};
@@ -16,6 +15,7 @@ use crate::audit::{self, Action, Actor, EntityType};
 use crate::error::{AppError, AuthFailure, FieldIssue};
 use crate::http;
 use crate::http::json::Json;
+use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::participants;
 use crate::participants::api::ParticipantResponse;
@@ -40,7 +40,7 @@ pub struct RegisterRequest {
     #[schema(example = "Trần Thị Lan", min_length = 1, max_length = 200)]
     pub full_name: String,
     pub category: Category,
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     pub gender: Option<Gender>,
     /// Required for students.
     pub birth_date: Option<NaiveDate>,
@@ -111,7 +111,7 @@ pub async fn register(
     let profile = ProfileFields {
         full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
         category: body.category,
-        organization_id: body.organization_id.map(|id| id.to_string()),
+        organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
         phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
@@ -123,7 +123,7 @@ pub async fn register(
     refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
     let user = User::new(email, password_hash, profile.full_name.clone(), Role::Participant);
-    let created_by = Actor::user(&user.id);
+    let created_by = Actor::user(user.id);
     let account = NewAccount { user, profile: Some(profile), created_by };
     let (user, participant_id) =
         state.db.write(move |conn| accounts::create_account(conn, account)).await?;
@@ -194,8 +194,8 @@ pub async fn login(
                         return Ok(None);
                     }
                     throttle::succeeded(conn, pending)?;
-                    let actor = Actor::user(&user.id);
-                    audit::record(conn, &actor, Action::Login, EntityType::User, &user.id, vec![])?;
+                    let actor = Actor::user(user.id);
+                    audit::record(conn, &actor, Action::Login, EntityType::User, user.id, vec![])?;
                     let grant = logins::start(conn, user, ttl)?;
                     let user = user_response(conn, grant.user.clone())?;
                     Ok(Some((grant, user)))
@@ -286,8 +286,8 @@ pub async fn logout(
         .db
         .write(move |conn| {
             if let Some(user_id) = logins::revoke_by_token(conn, &body.refresh_token)? {
-                let actor = Actor::user(&user_id);
-                audit::record(conn, &actor, Action::Logout, EntityType::User, &user_id, vec![])?;
+                let actor = Actor::user(user_id);
+                audit::record(conn, &actor, Action::Logout, EntityType::User, user_id, vec![])?;
             }
             Ok(())
         })
@@ -329,7 +329,7 @@ pub async fn me(
             // Shown as to a guardian, whatever the caller's role.
             let scope = ParticipantScope::own(conn, &user)?;
             let account = user_response(conn, user)?;
-            let dependants = match &account.participant_id {
+            let dependants = match account.participant_id {
                 Some(profile) => participants::model::dependants(conn, profile)?,
                 None => Vec::new(),
             };
@@ -397,7 +397,7 @@ pub async fn change_password(
     let changed = state
         .db
         .write(move |conn| {
-            let changed = accounts::change_own_password(conn, &user, &session_id, password_hash)?;
+            let changed = accounts::change_own_password(conn, &user, session_id, password_hash)?;
             match changed {
                 true => throttle::succeeded(conn, pending)?,
                 false => throttle::abandon(conn, pending)?,
@@ -416,7 +416,7 @@ fn token_response(
     grant: Grant,
     user: UserResponse,
 ) -> Result<web::Json<TokenResponse>, AppError> {
-    let access_token = state.tokens.issue(&grant.user.id, &grant.session_id)?;
+    let access_token = state.tokens.issue(grant.user.id, grant.session_id)?;
     Ok(web::Json(TokenResponse {
         access_token,
         refresh_token: grant.refresh_token,

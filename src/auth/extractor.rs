@@ -15,6 +15,7 @@ use futures_util::future::LocalBoxFuture;
 use super::logins;
 use crate::access;
 use crate::error::{AppError, AuthFailure};
+use crate::id::Id;
 use crate::state::AppState;
 use crate::users::User;
 use crate::vocab::{EnrolmentSource, Role};
@@ -22,12 +23,12 @@ use crate::vocab::{EnrolmentSource, Role};
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub user: User,
-    pub session_id: String,
+    pub session_id: Id,
 }
 
 impl AuthUser {
-    pub fn id(&self) -> &str {
-        &self.user.id
+    pub fn id(&self) -> Id {
+        self.user.id
     }
 }
 
@@ -44,13 +45,10 @@ impl FromRequest for AuthUser {
             let token = token.ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
             let claims = state.tokens.verify(&token)?;
             let session_id = claims.sid;
-            let user = {
-                let session_id = session_id.clone();
-                state
-                    .db
-                    .run(move |conn| Ok(logins::active_user_of_session(conn, &session_id)?))
-                    .await?
-            };
+            let user = state
+                .db
+                .run(move |conn| Ok(logins::active_user_of_session(conn, session_id)?))
+                .await?;
             match user {
                 Some(user) if user.id == claims.sub => Ok(AuthUser { user, session_id }),
                 _ => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),

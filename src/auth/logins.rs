@@ -16,19 +16,20 @@ use diesel::prelude::*;
 use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{login_sessions, refresh_tokens, users};
 use crate::db::{self, DbConnection};
+use crate::id::Id;
 use crate::users::User;
 
 /// What a client receives after login or refresh (before the access token).
 pub struct Grant {
     pub user: User,
-    pub session_id: String,
+    pub session_id: Id,
     pub refresh_token: String,
 }
 
 /// Starts a login session for `user`.
 pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<Grant> {
-    purge_ended(conn, &user.id)?;
-    let session_id = db::new_id();
+    purge_ended(conn, user.id)?;
+    let session_id = Id::new();
     diesel::insert_into(login_sessions::table)
         .values((
             login_sessions::id.eq(&session_id),
@@ -36,7 +37,7 @@ pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<
             login_sessions::created_at.eq(db::now()),
         ))
         .execute(conn)?;
-    let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
+    let refresh_token = issue_refresh_token(conn, session_id, ttl)?;
     Ok(Grant { user, session_id, refresh_token })
 }
 
@@ -44,7 +45,7 @@ pub fn start(conn: &mut DbConnection, user: User, ttl: Duration) -> QueryResult<
 /// grow with the people, not with every login: revoked sessions with all
 /// their tokens (a token of a forgotten session is refused all the same),
 /// and expired tokens of live ones.
-fn purge_ended(conn: &mut DbConnection, user_id: &str) -> QueryResult<()> {
+fn purge_ended(conn: &mut DbConnection, user_id: Id) -> QueryResult<()> {
     let sessions_of_user = login_sessions::table.filter(login_sessions::user_id.eq(user_id));
     let revoked = sessions_of_user.filter(login_sessions::revoked_at.is_not_null());
     let ended_tokens = refresh_tokens::login_session_id
@@ -67,10 +68,10 @@ pub enum Rotation {
 
 #[derive(Queryable)]
 struct PresentedToken {
-    token_id: String,
+    token_id: Id,
     used_at: Option<NaiveDateTime>,
     expires_at: NaiveDateTime,
-    session_id: String,
+    session_id: Id,
     session_revoked_at: Option<NaiveDateTime>,
 }
 
@@ -107,23 +108,23 @@ pub fn rotate(conn: &mut DbConnection, presented: &str, ttl: Duration) -> QueryR
             == 1;
     if !claimed {
         // Even expired, a used token coming back means it was copied.
-        revoke(conn, &session_id)?;
+        revoke(conn, session_id)?;
         return Ok(Rotation::Refused);
     }
     if expires_at <= db::now() {
         return Ok(Rotation::Refused);
     }
-    let Some(user) = active_user_of_session(conn, &session_id)? else {
+    let Some(user) = active_user_of_session(conn, session_id)? else {
         return Ok(Rotation::Refused);
     };
-    let refresh_token = issue_refresh_token(conn, &session_id, ttl)?;
+    let refresh_token = issue_refresh_token(conn, session_id, ttl)?;
     Ok(Rotation::Rotated(Grant { user, session_id, refresh_token }))
 }
 
 /// Ends the session that `presented` belongs to, if it names one still
 /// open, and gives the id of its user.
-pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<String>> {
-    let session: Option<(String, String)> = refresh_tokens::table
+pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<Option<Id>> {
+    let session: Option<(Id, Id)> = refresh_tokens::table
         .inner_join(login_sessions::table)
         .filter(refresh_tokens::token_hash.eq(sha256_base64(presented)))
         .filter(login_sessions::revoked_at.is_null())
@@ -131,12 +132,12 @@ pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<
         .first(conn)
         .optional()?;
     match session {
-        Some((session_id, user_id)) => revoke(conn, &session_id).map(|()| Some(user_id)),
+        Some((session_id, user_id)) => revoke(conn, session_id).map(|()| Some(user_id)),
         None => Ok(None),
     }
 }
 
-pub fn revoke(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
+pub fn revoke(conn: &mut DbConnection, session_id: Id) -> QueryResult<()> {
     diesel::update(
         login_sessions::table.find(session_id).filter(login_sessions::revoked_at.is_null()),
     )
@@ -147,18 +148,24 @@ pub fn revoke(conn: &mut DbConnection, session_id: &str) -> QueryResult<()> {
 
 /// Ends every session of a user, but `keep` (the caller's own, when a user
 /// changes their password).
-pub fn revoke_all(conn: &mut DbConnection, user_id: &str, keep: Option<&str>) -> QueryResult<()> {
-    let sessions = login_sessions::table
+pub fn revoke_all(conn: &mut DbConnection, user_id: Id, keep: Option<Id>) -> QueryResult<()> {
+    let open = login_sessions::table
         .filter(login_sessions::user_id.eq(user_id))
-        .filter(login_sessions::revoked_at.is_null())
-        .filter(login_sessions::id.ne(keep.unwrap_or("")));
-    diesel::update(sessions).set(login_sessions::revoked_at.eq(db::now())).execute(conn).map(drop)
+        .filter(login_sessions::revoked_at.is_null());
+    let ended = login_sessions::revoked_at.eq(db::now());
+    match keep {
+        Some(keep) => {
+            diesel::update(open.filter(login_sessions::id.ne(keep))).set(ended).execute(conn)?
+        }
+        None => diesel::update(open).set(ended).execute(conn)?,
+    };
+    Ok(())
 }
 
 /// The user behind a live session: active, and the session not revoked.
 pub fn active_user_of_session(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: Id,
 ) -> QueryResult<Option<User>> {
     login_sessions::table
         .inner_join(users::table)
@@ -172,14 +179,14 @@ pub fn active_user_of_session(
 
 fn issue_refresh_token(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: Id,
     ttl: Duration,
 ) -> QueryResult<String> {
     let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
     let now = db::now();
     diesel::insert_into(refresh_tokens::table)
         .values((
-            refresh_tokens::id.eq(db::new_id()),
+            refresh_tokens::id.eq(Id::new()),
             refresh_tokens::login_session_id.eq(session_id),
             refresh_tokens::token_hash.eq(sha256_base64(&token)),
             refresh_tokens::expires_at.eq(now + ttl),

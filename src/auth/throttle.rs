@@ -21,6 +21,7 @@ use crate::crypto::sha256_base64;
 use crate::db::schema::login_attempts;
 use crate::db::{self, DbConnection, LockKey};
 use crate::error::AppError;
+use crate::id::Id;
 
 /// A pending attempt older than this was abandoned (its server stopped or
 /// its client left mid-check) and no longer counts: its outcome reached
@@ -52,7 +53,7 @@ impl Attempt {
 /// An attempt recorded as pending, until [`failed`] or [`succeeded`].
 pub struct PendingAttempt {
     account: String,
-    ids: Vec<String>,
+    ids: Vec<Id>,
 }
 
 /// Refuses with 429 and a `Retry-After` when either subject has reached its
@@ -85,7 +86,7 @@ pub fn begin(
     }
     let mut ids = Vec::new();
     for (subject, _) in attempt.subjects(limits) {
-        let id = db::new_id();
+        let id = Id::new();
         diesel::insert_into(login_attempts::table)
             .values((
                 login_attempts::id.eq(&id),

@@ -9,13 +9,14 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AuthFailure};
+use crate::id::Id;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     /// The user's id.
-    pub sub: String,
+    pub sub: Id,
     /// The login session's id: logging out or revoking it ends the token.
-    pub sid: String,
+    pub sid: Id,
     pub iat: i64,
     pub exp: i64,
 }
@@ -45,11 +46,11 @@ impl AccessTokens {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: &str, session_id: &str) -> Result<String, AppError> {
+    pub fn issue(&self, user_id: Id, session_id: Id) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user_id.to_owned(),
-            sid: session_id.to_owned(),
+            sub: user_id,
+            sid: session_id,
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
         };
@@ -86,15 +87,17 @@ mod tests {
 
     #[test]
     fn issued_tokens_verify() {
-        let token = tokens().issue("user", "session").unwrap();
+        let (user, session) = (Id::new(), Id::new());
+        let token = tokens().issue(user, session).unwrap();
         let claims = tokens().verify(&token).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.sid.as_str()), ("user", "session"));
+        assert_eq!((claims.sub, claims.sid), (user, session));
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
     #[test]
     fn alg_none_and_other_algorithms_are_refused() {
-        let claims = serde_json::json!({"sub": "u", "sid": "s", "iat": 0, "exp": i64::MAX / 2});
+        let claims =
+            serde_json::json!({"sub": Id::new(), "sid": Id::new(), "iat": 0, "exp": i64::MAX / 2});
         assert!(tokens().verify(&unsigned(r#"{"alg":"none","typ":"JWT"}"#, &claims)).is_err());
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
@@ -117,16 +120,17 @@ mod tests {
             .unwrap()
         };
         let expired = sign(
-            serde_json::json!({"sub": "u", "sid": "s", "iat": now - 100, "exp": now - 60}),
+            serde_json::json!({"sub": Id::new(), "sid": Id::new(), "iat": now - 100, "exp": now - 60}),
             SECRET,
         );
         assert!(tokens().verify(&expired).is_err());
         let forged = sign(
-            serde_json::json!({"sub": "u", "sid": "s", "iat": now, "exp": now + 60}),
+            serde_json::json!({"sub": Id::new(), "sid": Id::new(), "iat": now, "exp": now + 60}),
             b"another-secret-another-secret-xx",
         );
         assert!(tokens().verify(&forged).is_err());
-        let no_exp = sign(serde_json::json!({"sub": "u", "sid": "s", "iat": now}), SECRET);
+        let no_exp =
+            sign(serde_json::json!({"sub": Id::new(), "sid": Id::new(), "iat": now}), SECRET);
         assert!(tokens().verify(&no_exp).is_err());
     }
 }

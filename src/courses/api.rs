@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Course;
 use super::model::{self, CourseUpdate};
@@ -17,6 +16,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 use crate::vocab::Category;
@@ -29,8 +29,7 @@ const MAX_DURATION_MINUTES: i32 = 24 * 60;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CourseResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     #[schema(example = "Tìm kiếm và đánh giá thông tin trên Internet")]
     pub title: String,
     #[schema(required = true)]
@@ -40,8 +39,8 @@ pub struct CourseResponse {
     pub target_categories: Vec<Category>,
     #[schema(example = 90)]
     pub duration_minutes: i32,
-    #[schema(format = Uuid, required = true)]
-    pub programme_id: Option<String>,
+    #[schema(required = true)]
+    pub programme_id: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -79,7 +78,7 @@ pub struct CreateCourseRequest {
     pub target_categories: Option<Vec<Category>>,
     #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: i32,
-    pub programme_id: Option<Uuid>,
+    pub programme_id: Option<Id>,
 }
 
 /// Any subset of fields; absent ones stay as they are.
@@ -96,14 +95,13 @@ pub struct UpdateCourseRequest {
     #[schema(minimum = 1, maximum = 1440)]
     pub duration_minutes: Option<i32>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub programme_id: Option<Option<Uuid>>,
+    pub programme_id: Option<Option<Id>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CourseListQuery {
-    pub programme_id: Option<Uuid>,
+    pub programme_id: Option<Id>,
 }
 
 fn check_topics(v: &mut Validator, topics: &[String]) -> String {
@@ -160,13 +158,13 @@ pub async fn create_course(
     let targets = body.target_categories.unwrap_or_else(|| Category::VARIANTS.to_vec());
     let now = db::now();
     let course = Course {
-        id: db::new_id(),
+        id: Id::new(),
         title: v.text("title", &body.title, MAX_NAME_CHARS),
         summary: v.optional_paragraphs("summary", body.summary.as_deref(), MAX_TEXT_CHARS),
         topics: check_topics(&mut v, &body.topics),
         target_categories: check_categories(&mut v, "target_categories", &targets),
         duration_minutes: check_duration(&mut v, body.duration_minutes),
-        programme_id: body.programme_id.map(|id| id.to_string()),
+        programme_id: body.programme_id,
         created_at: now,
         updated_at: now,
     };
@@ -195,12 +193,12 @@ pub async fn list_courses(
     Query(filter): Query<CourseListQuery>,
 ) -> Result<web::Json<CoursePage>, AppError> {
     let page = page.parse()?;
-    let programme = filter.programme_id.map(|id| id.to_string());
+    let programme = filter.programme_id;
     let rows = {
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, programme, &page)?)).await?
     };
-    Ok(web::Json(Page::from_rows(rows, &page, |c| &c.id, CourseResponse::from)))
+    Ok(web::Json(Page::from_rows(rows, &page, |c| c.id, CourseResponse::from)))
 }
 
 /// Get a course
@@ -220,11 +218,10 @@ pub async fn get_course(
     req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
-    let course =
-        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    let id = id.into_inner();
+    let course = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
     conditional::read_one(&req, &CourseResponse::from(course))
 }
 
@@ -250,7 +247,7 @@ pub async fn get_course(
 pub async fn update_course(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateCourseRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -266,16 +263,16 @@ pub async fn update_course(
             .as_deref()
             .map(|targets| check_categories(&mut v, "target_categories", targets)),
         duration_minutes: body.duration_minutes.map(|minutes| check_duration(&mut v, minutes)),
-        programme_id: body.programme_id.map(|programme| programme.map(|id| id.to_string())),
+        programme_id: body.programme_id,
     };
     v.finish()?;
-    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let (actor, id) = (Actor::user(caller.id()), id.into_inner());
     let course = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Courses, id.as_str());
+            let row = (db::Table::Courses, id);
             if_match.check_stored(conn, row, model::find, CourseResponse::from)?;
-            model::update(conn, &actor, &id, update)
+            model::update(conn, &actor, id, update)
         })
         .await?;
     conditional::changed(&CourseResponse::from(course))

@@ -6,7 +6,8 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::courses;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 use crate::programmes;
 
 /// A course as stored; `topics` and `target_categories` are lists kept one
@@ -14,20 +15,20 @@ use crate::programmes;
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = courses, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct Course {
-    pub id: String,
+    pub id: Id,
     pub title: String,
     pub summary: Option<String>,
     pub topics: String,
     pub target_categories: String,
     pub duration_minutes: i32,
-    pub programme_id: Option<String>,
+    pub programme_id: Option<Id>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 fn check_programme(conn: &mut DbConnection, course: &Course) -> Result<(), AppError> {
     match &course.programme_id {
-        Some(programme) if !programmes::model::exists(conn, programme)? => {
+        Some(programme) if !programmes::model::exists(conn, *programme)? => {
             Err(AppError::validation("programme_id", FieldIssue::UnknownReference))
         }
         _ => Ok(()),
@@ -38,7 +39,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, course: Course) -> Result<
     check_programme(conn, &course)?;
     diesel::insert_into(courses::table).values(&course).execute(conn)?;
     let changes = FieldChange::diff(None::<&Course>, &course, &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Course, &course.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Course, course.id, changes)?;
     Ok(course)
 }
 
@@ -51,13 +52,13 @@ pub struct CourseUpdate {
     pub topics: Option<String>,
     pub target_categories: Option<String>,
     pub duration_minutes: Option<i32>,
-    pub programme_id: Option<Option<String>>,
+    pub programme_id: Option<Option<Id>>,
 }
 
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: CourseUpdate,
 ) -> Result<Course, AppError> {
     db::lock_row(conn, db::Table::Courses, id)?;
@@ -84,19 +85,16 @@ pub fn update(
     Ok(next)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Course>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Course>> {
     courses::table.find(id).first(conn).optional()
 }
 
 pub fn list(
     conn: &mut DbConnection,
-    programme_id: Option<String>,
+    programme_id: Option<Id>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Course>> {
-    let mut query = courses::table.order(courses::id.asc()).limit(page.fetch_limit()).into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(courses::id.gt(after.clone()));
-    }
+    let mut query = courses::table.into_boxed().page(courses::id, page);
     if let Some(programme) = programme_id {
         query = query.filter(courses::programme_id.eq(programme));
     }

@@ -17,6 +17,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
 
 use crate::error::AppError;
+use crate::id::Id;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -266,10 +267,6 @@ pub fn now() -> NaiveDateTime {
 }
 
 /// A new UUIDv7 as stored: ids sort by creation time.
-pub fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
 /// Whether a diesel error is a unique-constraint violation (a lost race on
 /// an insert that a prior read said was free).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
@@ -338,7 +335,7 @@ impl Table {
 /// PostgreSQL with `SELECT … FOR UPDATE`; SQLite needs nothing, its
 /// IMMEDIATE write transactions already run one at a time. Call before
 /// reading the row that the write is based on.
-pub fn lock_row(conn: &mut DbConnection, table: Table, id: &str) -> QueryResult<()> {
+pub fn lock_row(conn: &mut DbConnection, table: Table, id: Id) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(_) => Ok(()),
         DbConnection::Postgresql(inner) => {

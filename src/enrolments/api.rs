@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Enrolment;
 use super::model::{self, EnrolOutcome, RosterFilter};
@@ -25,6 +24,7 @@ use crate::http::conditional;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
@@ -50,10 +50,8 @@ pub type RosterEntryPage = Page<RosterEntry>;
 /// The session a place is in, as `GET /me/enrolments` shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionSummary {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[schema(format = Uuid)]
-    pub course_id: String,
+    pub id: Id,
+    pub course_id: Id,
     pub course_title: String,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -93,14 +91,14 @@ impl From<SessionOutline> for SessionSummary {
 /// `{}` enrols the caller's own participant profile.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EnrolRequest {
-    pub participant_id: Option<Uuid>,
+    pub participant_id: Option<Id>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BulkEnrolRequest {
     /// 1 to 500 people, answered in this order.
     #[schema(min_items = 1, max_items = 500)]
-    pub participant_ids: Vec<Uuid>,
+    pub participant_ids: Vec<Id>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -114,8 +112,7 @@ pub enum BulkOutcome {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BulkResult {
-    #[schema(format = Uuid)]
-    pub participant_id: String,
+    pub participant_id: Id,
     pub outcome: BulkOutcome,
     /// The place, unless refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,8 +142,8 @@ fn enrol_as(
     conn: &mut DbConnection,
     enroller: &Enroller,
     scope: &ParticipantScope,
-    session_id: &str,
-    participant_id: &str,
+    session_id: Id,
+    participant_id: Id,
     zone: Tz,
 ) -> Result<EnrolOutcome, AppError> {
     let actor = Actor::user(enroller.caller.id());
@@ -182,21 +179,21 @@ fn enrol_as(
 pub async fn enrol(
     state: web::Data<AppState>,
     enroller: Enroller,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Json(body): Json<EnrolRequest>,
 ) -> Result<HttpResponse, AppError> {
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let zone = state.config.timezone;
     let enrolled = state
         .db
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &enroller.caller.user)?;
             let participant_id = match body.participant_id {
-                Some(id) => id.to_string(),
+                Some(id) => id,
                 None => access::linked_profile(conn, enroller.caller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
-            enrol_as(conn, &enroller, &scope, &session_id, &participant_id, zone)
+            enrol_as(conn, &enroller, &scope, session_id, participant_id, zone)
         })
         .await?;
     Ok(match enrolled {
@@ -230,38 +227,36 @@ pub async fn enrol(
 pub async fn enrol_many(
     state: web::Data<AppState>,
     enroller: Enroller,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Json(body): Json<BulkEnrolRequest>,
 ) -> Result<web::Json<BulkEnrolResponse>, AppError> {
     let mut v = Validator::new();
     v.count("participant_ids", body.participant_ids.len(), MAX_BULK);
     v.finish()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let zone = state.config.timezone;
     // A missing session answers the whole request; the caller's reach is the
     // same for every item.
     let scope = {
-        let (session_id, user) = (session_id.clone(), enroller.caller.user.clone());
+        let (session_id, user) = (session_id, enroller.caller.user.clone());
         state
             .db
             .run(move |conn| {
-                crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
-                Ok(ParticipantScope::of(conn, &user)?)
+                crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
+                ParticipantScope::of(conn, &user)
             })
             .await?
     };
     let mut results = Vec::with_capacity(body.participant_ids.len());
     for participant_id in body.participant_ids {
-        let participant_id = participant_id.to_string();
         // Each person in a transaction of their own: one refusal undoes
         // nothing else.
         let outcome = {
-            let (enroller, scope, session_id, participant_id) =
-                (enroller.clone(), scope.clone(), session_id.clone(), participant_id.clone());
+            let (enroller, scope) = (enroller.clone(), scope.clone());
             state
                 .db
                 .write(move |conn| {
-                    enrol_as(conn, &enroller, &scope, &session_id, &participant_id, zone)
+                    enrol_as(conn, &enroller, &scope, session_id, participant_id, zone)
                 })
                 .await
         };
@@ -313,24 +308,24 @@ pub async fn enrol_many(
 pub async fn roster(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     Query(page): Query<PageQuery>,
     Query(query): Query<EnrolmentListQuery>,
 ) -> Result<web::Json<RosterEntryPage>, AppError> {
     let page = page.parse()?;
-    let session_id = id.to_string();
+    let session_id = id.into_inner();
     let result = state
         .db
         .run(move |conn| {
             let session =
-                crate::sessions::model::find(conn, &session_id)?.ok_or(AppError::NotFound)?;
+                crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
             let organization_id = access::roster_unit(&session, &caller.user)?;
             let filter = RosterFilter { status: query.status, organization_id };
-            let rows = model::roster(conn, &session_id, &filter, &page)?;
+            let rows = model::roster(conn, session_id, &filter, &page)?;
             Ok(Page::from_rows(
                 rows,
                 &page,
-                |(e, _)| &e.id,
+                |(e, _)| e.id,
                 |(e, p)| RosterEntry { enrolment: e.into(), participant: p.into() },
             ))
         })
@@ -343,15 +338,15 @@ pub async fn roster(
 fn visible_enrolment(
     conn: &mut DbConnection,
     caller: &AuthUser,
-    id: &str,
+    id: Id,
 ) -> Result<Enrolment, AppError> {
     let scope = ParticipantScope::of(conn, &caller.user)?;
     let enrolment = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-    crate::participants::model::find_visible(conn, &scope, &enrolment.participant_id)?
+    crate::participants::model::find_visible(conn, &scope, enrolment.participant_id)?
         .ok_or(AppError::NotFound)?;
     if caller.user.role == Role::Trainer {
         let session =
-            crate::sessions::model::find(conn, &enrolment.session_id)?.ok_or(AppError::NotFound)?;
+            crate::sessions::model::find(conn, enrolment.session_id)?.ok_or(AppError::NotFound)?;
         check_marker(&session, &caller.user).map_err(|_| AppError::NotFound)?;
     }
     Ok(enrolment)
@@ -376,10 +371,10 @@ pub async fn get_enrolment(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
-    let enrolment = state.db.run(move |conn| visible_enrolment(conn, &caller, &id)).await?;
+    let id = id.into_inner();
+    let enrolment = state.db.run(move |conn| visible_enrolment(conn, &caller, id)).await?;
     conditional::read_one(&req, &EnrolmentResponse::from(enrolment))
 }
 
@@ -406,14 +401,14 @@ pub async fn get_enrolment(
 pub async fn cancel_enrolment(
     state: web::Data<AppState>,
     enroller: Enroller,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<web::Json<EnrolmentResponse>, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let cancelled = state
         .db
         .write(move |conn| {
-            visible_enrolment(conn, &enroller.caller, &id)?;
-            model::cancel(conn, &Actor::user(enroller.caller.id()), &id)
+            visible_enrolment(conn, &enroller.caller, id)?;
+            model::cancel(conn, &Actor::user(enroller.caller.id()), id)
         })
         .await?;
     Ok(web::Json(cancelled.into()))
@@ -446,28 +441,28 @@ pub async fn my_enrolments(
             let Some(own) = crate::access::linked_profile(conn, caller.id())? else {
                 return Ok(Page { items: Vec::new(), next_cursor: None });
             };
-            let mut people: HashMap<String, Participant> =
-                crate::participants::model::dependants(conn, &own)?
+            let mut people: HashMap<Id, Participant> =
+                crate::participants::model::dependants(conn, own)?
                     .into_iter()
-                    .map(|p| (p.id.clone(), p))
+                    .map(|p| (p.id, p))
                     .collect();
-            if let Some(profile) = crate::participants::model::find(conn, &own)? {
-                people.insert(own.clone(), profile);
+            if let Some(profile) = crate::participants::model::find(conn, own)? {
+                people.insert(own, profile);
             }
-            let ids: Vec<String> = people.keys().cloned().collect();
+            let ids: Vec<Id> = people.keys().copied().collect();
             let rows = model::of_participants(conn, &ids, query.status, &page)?;
-            let session_ids: Vec<&str> = rows.iter().map(|e| e.session_id.as_str()).collect();
+            let session_ids: Vec<Id> = rows.iter().map(|e| e.session_id).collect();
             let sessions = crate::sessions::model::outlines(conn, &session_ids)?;
-            let place_ids: Vec<&str> = rows.iter().map(|e| e.id.as_str()).collect();
-            let mut marks: HashMap<String, AttendanceMark> =
+            let place_ids: Vec<Id> = rows.iter().map(|e| e.id).collect();
+            let mut marks: HashMap<Id, AttendanceMark> =
                 crate::attendance::model::marks_of(conn, &place_ids)?
                     .into_iter()
-                    .map(|m| (m.enrolment_id.clone(), m))
+                    .map(|m| (m.enrolment_id, m))
                     .collect();
             Ok(Page::from_rows(
                 rows,
                 &page,
-                |e| &e.id,
+                |e| e.id,
                 |e| {
                     let person = people.get(&e.participant_id).cloned();
                     let session = sessions.get(&e.session_id).cloned();

@@ -27,8 +27,9 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{enrolments, participants, sessions};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Refusal};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
 use crate::local_time::local_day;
+use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
 use crate::vocab::Category;
@@ -41,14 +42,14 @@ const GUARDIAN_REQUIRED_UNDER: u32 = 16;
 #[derive(Clone, Debug, Queryable, Insertable, Serialize)]
 #[diesel(table_name = enrolments, treat_none_as_default_value = false)]
 pub struct Enrolment {
-    pub id: String,
-    pub session_id: String,
-    pub participant_id: String,
+    pub id: Id,
+    pub session_id: Id,
+    pub participant_id: Id,
     pub status: EnrolmentStatus,
     /// 1, 2, 3 … among the session's waitlisted places; `None` otherwise.
     pub waitlist_position: Option<i32>,
     pub source: EnrolmentSource,
-    pub created_by: Option<String>,
+    pub created_by: Option<Id>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub cancelled_at: Option<NaiveDateTime>,
@@ -70,8 +71,8 @@ pub fn enrol(
     conn: &mut DbConnection,
     actor: &Actor,
     scope: &ParticipantScope,
-    session_id: &str,
-    participant_id: &str,
+    session_id: Id,
+    participant_id: Id,
     source: EnrolmentSource,
     zone: Tz,
 ) -> Result<EnrolOutcome, AppError> {
@@ -106,20 +107,20 @@ pub fn enrol(
     };
     let now = db::now();
     let enrolment = Enrolment {
-        id: db::new_id(),
+        id: Id::new(),
         session_id: session_id.to_owned(),
         participant_id: participant_id.to_owned(),
         status,
         waitlist_position,
         source,
-        created_by: actor.id().map(str::to_owned),
+        created_by: actor.id(),
         created_at: now,
         updated_at: now,
         cancelled_at: None,
     };
     diesel::insert_into(enrolments::table).values(&enrolment).execute(conn)?;
     let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Enrolment, &enrolment.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Enrolment, enrolment.id, changes)?;
     Ok(EnrolOutcome::Created(enrolment))
 }
 
@@ -194,8 +195,8 @@ fn has_overlapping_place(
 /// The person's enrolled or waitlisted place in the session, if any.
 pub fn active_enrolment(
     conn: &mut DbConnection,
-    session_id: &str,
-    participant_id: &str,
+    session_id: Id,
+    participant_id: Id,
 ) -> QueryResult<Option<Enrolment>> {
     enrolments::table
         .filter(enrolments::session_id.eq(session_id))
@@ -205,7 +206,7 @@ pub fn active_enrolment(
         .optional()
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Enrolment>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Enrolment>> {
     enrolments::table.find(id).first(conn).optional()
 }
 
@@ -216,10 +217,10 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Enrolment>>
 pub fn cancel(
     conn: &mut DbConnection,
     actor: &Actor,
-    enrolment_id: &str,
+    enrolment_id: Id,
 ) -> Result<Enrolment, AppError> {
     let seen = find(conn, enrolment_id)?.ok_or(AppError::NotFound)?;
-    db::lock_row(conn, db::Table::Sessions, &seen.session_id)?;
+    db::lock_row(conn, db::Table::Sessions, seen.session_id)?;
     // Read again under the lock: a concurrent cancel or promotion may have
     // changed it.
     let current = find(conn, enrolment_id)?.ok_or(AppError::NotFound)?;
@@ -227,7 +228,7 @@ pub fn cancel(
         return Ok(current);
     }
     let details =
-        crate::sessions::model::find(conn, &current.session_id)?.ok_or(AppError::NotFound)?;
+        crate::sessions::model::find(conn, current.session_id)?.ok_or(AppError::NotFound)?;
     let session = &details.session;
     if session.status == SessionStatus::Completed || session.ends_at <= db::now() {
         return Err(AppError::Refused(Refusal::SessionOver));
@@ -238,13 +239,13 @@ pub fn cancel(
             diesel::update(sessions::table.find(&session.id))
                 .set(sessions::enrolled_count.eq(sessions::enrolled_count - 1))
                 .execute(conn)?;
-            promote_from_waitlist(conn, actor, &session.id)?;
+            promote_from_waitlist(conn, actor, session.id)?;
         }
         EnrolmentStatus::Waitlisted => {
             diesel::update(sessions::table.find(&session.id))
                 .set(sessions::waitlisted_count.eq(sessions::waitlisted_count - 1))
                 .execute(conn)?;
-            close_waitlist_gap(conn, &session.id, current.waitlist_position.unwrap_or(0))?;
+            close_waitlist_gap(conn, session.id, current.waitlist_position.unwrap_or(0))?;
         }
         EnrolmentStatus::Cancelled => {}
     }
@@ -273,12 +274,12 @@ fn mark_cancelled(
         ))
         .execute(conn)?;
     let changes = FieldChange::diff(Some(current), &cancelled, &[]);
-    audit::record(conn, actor, Action::Cancel, EntityType::Enrolment, &current.id, changes)?;
+    audit::record(conn, actor, Action::Cancel, EntityType::Enrolment, current.id, changes)?;
     Ok(cancelled)
 }
 
 /// Moves waitlisted people behind `position` one place up.
-fn close_waitlist_gap(conn: &mut DbConnection, session_id: &str, position: i32) -> QueryResult<()> {
+fn close_waitlist_gap(conn: &mut DbConnection, session_id: Id, position: i32) -> QueryResult<()> {
     diesel::update(
         enrolments::table
             .filter(enrolments::session_id.eq(session_id))
@@ -296,7 +297,7 @@ fn close_waitlist_gap(conn: &mut DbConnection, session_id: &str, position: i32) 
 pub fn promote_from_waitlist(
     conn: &mut DbConnection,
     actor: &Actor,
-    session_id: &str,
+    session_id: Id,
 ) -> Result<usize, AppError> {
     let mut promoted = 0;
     loop {
@@ -350,9 +351,9 @@ pub fn admit_waitlisted(
             sessions::waitlisted_count.eq(sessions::waitlisted_count - 1),
         ))
         .execute(conn)?;
-    close_waitlist_gap(conn, &waiting.session_id, waiting.waitlist_position.unwrap_or(0))?;
+    close_waitlist_gap(conn, waiting.session_id, waiting.waitlist_position.unwrap_or(0))?;
     let changes = FieldChange::diff(Some(waiting), &admitted, &[]);
-    audit::record(conn, actor, Action::Promote, EntityType::Enrolment, &waiting.id, changes)?;
+    audit::record(conn, actor, Action::Promote, EntityType::Enrolment, waiting.id, changes)?;
     Ok(admitted)
 }
 
@@ -362,18 +363,18 @@ pub fn admit_waitlisted(
 pub fn admit_walk_in(
     conn: &mut DbConnection,
     actor: &Actor,
-    session_id: &str,
-    participant_id: &str,
+    session_id: Id,
+    participant_id: Id,
 ) -> Result<Enrolment, AppError> {
     let now = db::now();
     let enrolment = Enrolment {
-        id: db::new_id(),
+        id: Id::new(),
         session_id: session_id.to_owned(),
         participant_id: participant_id.to_owned(),
         status: EnrolmentStatus::Enrolled,
         waitlist_position: None,
         source: EnrolmentSource::WalkIn,
-        created_by: actor.id().map(str::to_owned),
+        created_by: actor.id(),
         created_at: now,
         updated_at: now,
         cancelled_at: None,
@@ -383,17 +384,13 @@ pub fn admit_walk_in(
         .set(sessions::enrolled_count.eq(sessions::enrolled_count + 1))
         .execute(conn)?;
     let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Enrolment, &enrolment.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Enrolment, enrolment.id, changes)?;
     Ok(enrolment)
 }
 
 /// Cancels every place in a session that is being cancelled. Call inside
 /// the write transaction that changes the session, holding its lock.
-pub fn cancel_all(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    session_id: &str,
-) -> Result<(), AppError> {
+pub fn cancel_all(conn: &mut DbConnection, actor: &Actor, session_id: Id) -> Result<(), AppError> {
     let active: Vec<Enrolment> = enrolments::table
         .filter(enrolments::session_id.eq(session_id))
         .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
@@ -412,13 +409,13 @@ pub struct RosterFilter {
     /// Only places of this status; by default enrolled and waitlisted.
     pub status: Option<EnrolmentStatus>,
     /// Only people of this unit (a coordinator's view).
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
 }
 
 /// A page of a session's places with their people, oldest first.
 pub fn roster(
     conn: &mut DbConnection,
-    session_id: &str,
+    session_id: Id,
     filter: &RosterFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<(Enrolment, Participant)>> {
@@ -426,18 +423,14 @@ pub fn roster(
         .inner_join(participants::table)
         .filter(enrolments::session_id.eq(session_id.to_owned()))
         .select((enrolments::all_columns, participants::all_columns))
-        .order(enrolments::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(enrolments::id.gt(after.clone()));
-    }
+        .into_boxed()
+        .page(enrolments::id, page);
     query = match filter.status {
         Some(status) => query.filter(enrolments::status.eq(status)),
         None => query.filter(enrolments::status.ne(EnrolmentStatus::Cancelled)),
     };
-    if let Some(unit) = &filter.organization_id {
-        query = query.filter(participants::organization_id.eq(unit.clone()));
+    if let Some(unit) = filter.organization_id {
+        query = query.filter(participants::organization_id.eq(unit));
     }
     query.load(conn)
 }
@@ -446,18 +439,14 @@ pub fn roster(
 /// dependants), oldest first.
 pub fn of_participants(
     conn: &mut DbConnection,
-    participant_ids: &[String],
+    participant_ids: &[Id],
     status: Option<EnrolmentStatus>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Enrolment>> {
     let mut query = enrolments::table
         .filter(enrolments::participant_id.eq_any(participant_ids.to_vec()))
-        .order(enrolments::id.asc())
-        .limit(page.fetch_limit())
-        .into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(enrolments::id.gt(after.clone()));
-    }
+        .into_boxed()
+        .page(enrolments::id, page);
     if let Some(status) = status {
         query = query.filter(enrolments::status.eq(status));
     }
@@ -468,10 +457,10 @@ pub fn of_participants(
 mod tests {
     use super::*;
 
-    fn student(born: Option<NaiveDate>, guardian: Option<&str>) -> Participant {
+    fn student(born: Option<NaiveDate>, guardian: Option<Id>) -> Participant {
         let now = db::now();
         Participant {
-            id: "p".into(),
+            id: Id::new(),
             full_name: "Lan".into(),
             category: Category::Student,
             organization_id: None,
@@ -479,7 +468,7 @@ mod tests {
             birth_date: born,
             phone: None,
             email: None,
-            guardian_id: guardian.map(Into::into),
+            guardian_id: guardian,
             user_id: None,
             created_by: None,
             created_at: now,
@@ -495,7 +484,7 @@ mod tests {
         let born = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
         assert!(needs_guardian(&student(born(2010, 10, 3), None), day), "15 until tomorrow");
         assert!(!needs_guardian(&student(born(2010, 10, 2), None), day), "16 today");
-        assert!(!needs_guardian(&student(born(2012, 1, 1), Some("parent")), day));
+        assert!(!needs_guardian(&student(born(2012, 1, 1), Some(Id::new())), day));
         assert!(needs_guardian(&student(None, None), day));
         // 06:30 on 2 October in Viet Nam is still 1 October in UTC: the day
         // that counts is the local one.

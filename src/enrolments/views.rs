@@ -6,25 +6,23 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Enrolment;
+use crate::id::Id;
 use crate::participants::Participant;
 use crate::vocab::{Category, EnrolmentSource, EnrolmentStatus};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EnrolmentResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[schema(format = Uuid)]
-    pub session_id: String,
-    #[schema(format = Uuid)]
-    pub participant_id: String,
+    pub id: Id,
+    pub session_id: Id,
+    pub participant_id: Id,
     pub status: EnrolmentStatus,
     /// 1, 2, 3 … while waitlisted; `null` otherwise.
     #[schema(required = true)]
     pub waitlist_position: Option<i32>,
     pub source: EnrolmentSource,
     /// The account that made it.
-    #[schema(format = Uuid, required = true)]
-    pub created_by: Option<String>,
+    #[schema(required = true)]
+    pub created_by: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     #[schema(required = true)]
@@ -52,12 +50,11 @@ impl From<Enrolment> for EnrolmentResponse {
 /// category and unit only.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct RosterPerson {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     pub full_name: String,
     pub category: Category,
-    #[schema(format = Uuid, required = true)]
-    pub organization_id: Option<String>,
+    #[schema(required = true)]
+    pub organization_id: Option<Id>,
 }
 
 impl From<Participant> for RosterPerson {

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{self, DbConnection};
 use crate::error::AppError;
+use crate::id::Id;
 
 /// A resource's JSON and its entity tag.
 struct Tagged {
@@ -98,8 +99,8 @@ impl IfMatch {
     pub fn check_stored<R, T: Serialize>(
         &self,
         conn: &mut DbConnection,
-        (table, id): (db::Table, &str),
-        find: impl FnOnce(&mut DbConnection, &str) -> QueryResult<Option<R>>,
+        (table, id): (db::Table, Id),
+        find: impl FnOnce(&mut DbConnection, Id) -> QueryResult<Option<R>>,
         shown: impl FnOnce(R) -> T,
     ) -> Result<(), AppError> {
         db::lock_row(conn, table, id)?;

@@ -14,6 +14,8 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::id::Id;
+use crate::paging::PageRequest;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
@@ -29,14 +31,6 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page: the items after it.
     #[param(format = Uuid)]
     cursor: Option<String>,
-}
-
-/// A checked page request.
-#[derive(Clone, Debug)]
-pub struct PageRequest {
-    pub limit: i64,
-    /// Only items with an id greater than this one.
-    pub after: Option<String>,
 }
 
 impl PageQuery {
@@ -75,19 +69,11 @@ impl PageQuery {
     }
 }
 
-impl PageRequest {
-    /// How many rows to fetch: one more than the page, to know whether
-    /// another page follows.
-    pub fn fetch_limit(&self) -> i64 {
-        self.limit + 1
-    }
-}
-
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last one.
-    pub next_cursor: Option<String>,
+    pub next_cursor: Option<Id>,
 }
 
 /// Each list's page is a schema of its own (`SessionPage` for a page of
@@ -130,20 +116,20 @@ impl<T> Page<T> {
     pub fn from_rows<R>(
         mut rows: Vec<R>,
         request: &PageRequest,
-        id_of: impl Fn(&R) -> &str,
+        id_of: impl Fn(&R) -> Id,
         to_item: impl FnMut(R) -> T,
     ) -> Self {
         let has_more = rows.len() as i64 > request.limit;
         rows.truncate(request.limit as usize);
-        let next_cursor = if has_more { rows.last().map(|r| id_of(r).to_owned()) } else { None };
+        let next_cursor = if has_more { rows.last().map(id_of) } else { None };
         Page { items: rows.into_iter().map(to_item).collect(), next_cursor }
     }
 }
 
 /// The id a cursor names, spelt canonically: ids are compared as text, and
 /// only the canonical spelling sorts right.
-fn decode_cursor(cursor: &str) -> Option<String> {
-    Some(uuid::Uuid::parse_str(cursor).ok()?.to_string())
+fn decode_cursor(cursor: &str) -> Option<Id> {
+    cursor.parse().ok()
 }
 
 #[cfg(test)]
@@ -166,18 +152,13 @@ mod tests {
 
     #[test]
     fn cursors_are_the_last_id_in_its_canonical_spelling() {
-        let id = uuid::Uuid::now_v7().to_string();
-        let page = Page::from_rows(
-            vec![id.clone(), "later".into()],
-            &PageRequest { limit: 1, after: None },
-            |r| r.as_str(),
-            |r| r,
-        );
-        let cursor = page.next_cursor.unwrap();
+        let (id, later) = (Id::new(), Id::new());
+        let page = Page::from_rows(vec![id, later], &PageRequest::first(1), |r| *r, |r| r);
+        let cursor = page.next_cursor.unwrap().to_string();
         assert_eq!(query(None, Some(&cursor)).parse().unwrap().after, Some(id));
         assert!(query(None, Some("not-a-cursor")).parse().is_err());
-        let upper = uuid::Uuid::now_v7().to_string().to_uppercase();
-        let canonical = query(None, Some(&upper)).parse().unwrap().after;
-        assert_eq!(canonical, Some(upper.to_lowercase()));
+        let upper = id.to_string().to_uppercase();
+        let canonical = query(None, Some(&upper)).parse().unwrap().after.unwrap();
+        assert_eq!(canonical.to_string(), upper.to_lowercase());
     }
 }

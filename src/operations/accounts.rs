@@ -5,6 +5,7 @@ use crate::audit::Actor;
 use crate::auth::logins;
 use crate::db::DbConnection;
 use crate::error::{AppError, FieldIssue};
+use crate::id::Id;
 use crate::organizations;
 use crate::participants::model::{self as participants, ProfileFields, ProfileLinks};
 use crate::users::User;
@@ -23,9 +24,9 @@ pub struct NewAccount {
 pub fn create_account(
     conn: &mut DbConnection,
     account: NewAccount,
-) -> Result<(User, Option<String>), AppError> {
+) -> Result<(User, Option<Id>), AppError> {
     // The profile's unit is checked before the email, as the account's is.
-    if let Some(unit) = account.profile.as_ref().and_then(|p| p.organization_id.as_deref())
+    if let Some(unit) = account.profile.as_ref().and_then(|p| p.organization_id)
         && !organizations::model::exists(conn, unit)?
     {
         return Err(AppError::validation("organization_id", FieldIssue::UnknownReference));
@@ -35,8 +36,8 @@ pub fn create_account(
     let participant_id = match account.profile {
         Some(profile) => {
             let links = ProfileLinks {
-                user_id: Some(user.id.clone()),
-                created_by: actor.id().map(str::to_owned),
+                user_id: Some(user.id),
+                created_by: actor.id(),
                 ..ProfileLinks::default()
             };
             Some(participants::create(conn, &actor, profile.into_new(links))?.id)
@@ -53,12 +54,12 @@ pub fn create_account(
 pub fn change_own_password(
     conn: &mut DbConnection,
     seen: &User,
-    keep_login: &str,
+    keep_login: Id,
     password_hash: String,
 ) -> Result<bool, AppError> {
     let changed = users::set_own_password(conn, seen, password_hash)?;
     if changed {
-        logins::revoke_all(conn, &seen.id, Some(keep_login))?;
+        logins::revoke_all(conn, seen.id, Some(keep_login))?;
     }
     Ok(changed)
 }
@@ -68,7 +69,7 @@ pub fn change_own_password(
 pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: AccountUpdate,
 ) -> Result<User, AppError> {
     let AccountChanged { user, ends_logins } = users::update_account(conn, actor, id, update)?;

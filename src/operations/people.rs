@@ -22,13 +22,13 @@ pub fn anonymise(
     if current.anonymized_at.is_some() {
         return Ok(current);
     }
-    let account = current.user_id.clone();
+    let account = current.user_id;
     let erased = participants::anonymize(conn, actor, current)?;
-    attendance::model::erase_notes(conn, &erased.id)?;
+    attendance::model::erase_notes(conn, erased.id)?;
     if let Some(user_id) = account
-        && users::erase_participant_account(conn, actor, &user_id)?
+        && users::erase_participant_account(conn, actor, user_id)?
     {
-        logins::revoke_all(conn, &user_id, None)?;
+        logins::revoke_all(conn, user_id, None)?;
     }
     Ok(erased)
 }

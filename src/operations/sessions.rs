@@ -6,6 +6,7 @@ use crate::audit::Actor;
 use crate::db::{self, DbConnection};
 use crate::enrolments;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::sessions::model::{self as sessions, SessionChanged, SessionDetails, SessionUpdate};
 use crate::vocab::SessionStatus;
 
@@ -16,7 +17,7 @@ use crate::vocab::SessionStatus;
 pub fn change_session(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: SessionUpdate,
     zone: Tz,
 ) -> Result<SessionDetails, AppError> {

@@ -8,6 +8,7 @@ use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
 use crate::enrolments::model as enrolments;
 use crate::error::{AppError, Refusal};
+use crate::id::Id;
 use crate::participants::model::{self as participants, ProfileFields, ProfileLinks};
 use crate::sessions::model as sessions;
 use crate::users::User;
@@ -15,7 +16,7 @@ use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, SessionStatus}
 
 /// Who walked in: someone known, or a new profile to create.
 pub enum WalkInPerson {
-    Known(String),
+    Known(Id),
     New(ProfileFields),
 }
 
@@ -34,34 +35,33 @@ pub struct WalkedIn {
 pub fn walk_in(
     conn: &mut DbConnection,
     marker: &User,
-    session_id: &str,
+    session_id: Id,
     person: WalkInPerson,
 ) -> Result<WalkedIn, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = sessions::find(conn, session_id)?.ok_or(AppError::NotFound)?;
     access::check_marker(&details, marker)?;
     attendance::check_marking_window(&details.session, marker, db::now())?;
-    let actor = Actor::user(&marker.id);
+    let actor = Actor::user(marker.id);
     let participant_id = match person {
         WalkInPerson::Known(id) => {
-            participants::find(conn, &id)?
+            participants::find(conn, id)?
                 .filter(|p| p.anonymized_at.is_none())
                 .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
             id
         }
         WalkInPerson::New(profile) => {
-            let links =
-                ProfileLinks { created_by: Some(marker.id.clone()), ..ProfileLinks::default() };
+            let links = ProfileLinks { created_by: Some(marker.id), ..ProfileLinks::default() };
             participants::create(conn, &actor, profile.into_new(links))?.id
         }
     };
     if details.session.status == SessionStatus::Cancelled {
         return Err(AppError::Refused(Refusal::SessionCancelled));
     }
-    let (place, created) = match enrolments::active_enrolment(conn, session_id, &participant_id)? {
+    let (place, created) = match enrolments::active_enrolment(conn, session_id, participant_id)? {
         Some(place) if place.status == EnrolmentStatus::Enrolled => (place, false),
         Some(waiting) => (enrolments::admit_waitlisted(conn, &actor, &waiting)?, false),
-        None => (enrolments::admit_walk_in(conn, &actor, session_id, &participant_id)?, true),
+        None => (enrolments::admit_walk_in(conn, &actor, session_id, participant_id)?, true),
     };
     let mark = NewMark {
         participant_id,

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Organization;
 use super::model::{self, OrganizationUpdate};
@@ -18,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
 use crate::vocab::OrganizationKind;
@@ -27,15 +27,14 @@ pub const MAX_CODE_CHARS: usize = 50;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OrganizationResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     pub kind: OrganizationKind,
     #[schema(example = "Trường THCS Trung Hội")]
     pub name: String,
     #[schema(required = true)]
     pub code: Option<String>,
-    #[schema(format = Uuid, required = true)]
-    pub parent_id: Option<String>,
+    #[schema(required = true)]
+    pub parent_id: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -65,7 +64,7 @@ pub struct CreateOrganizationRequest {
     /// A short unique code, such as the unit's code in reports.
     #[schema(max_length = 50)]
     pub code: Option<String>,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<Id>,
 }
 
 /// Any subset of fields; absent ones stay as they are, `null` clears a
@@ -80,8 +79,7 @@ pub struct UpdateOrganizationRequest {
     pub code: Option<Option<String>>,
     /// Not the unit itself or one of its sub-units.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub parent_id: Option<Option<Uuid>>,
+    pub parent_id: Option<Option<Id>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -89,7 +87,7 @@ pub struct UpdateOrganizationRequest {
 pub struct OrganizationListQuery {
     pub kind: Option<OrganizationKind>,
     /// Only the direct sub-units of this unit.
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<Id>,
 }
 
 /// Create a unit
@@ -121,11 +119,11 @@ pub async fn create_organization(
     v.finish()?;
     let now = db::now();
     let unit = Organization {
-        id: db::new_id(),
+        id: Id::new(),
         kind: body.kind,
         name,
         code,
-        parent_id: body.parent_id.map(|id| id.to_string()),
+        parent_id: body.parent_id,
         created_at: now,
         updated_at: now,
     };
@@ -152,13 +150,13 @@ pub async fn list_organizations(
     Query(filter): Query<OrganizationListQuery>,
 ) -> Result<web::Json<OrganizationPage>, AppError> {
     let page = page.parse()?;
-    let (kind, parent_id) = (filter.kind, filter.parent_id.map(|id| id.to_string()));
+    let (kind, parent_id) = (filter.kind, filter.parent_id);
     let units = state
         .db
         .run(move |conn| Ok(model::list(conn, kind, parent_id, &page).map(|rows| (rows, page))?))
         .await?;
     let (rows, page) = units;
-    Ok(web::Json(Page::from_rows(rows, &page, |u| &u.id, OrganizationResponse::from)))
+    Ok(web::Json(Page::from_rows(rows, &page, |u| u.id, OrganizationResponse::from)))
 }
 
 /// Get a unit
@@ -176,10 +174,10 @@ pub async fn list_organizations(
 pub async fn get_organization(
     req: HttpRequest,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
-    let unit = state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+    let id = id.into_inner();
+    let unit = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
     conditional::read_one(&req, &OrganizationResponse::from(unit))
 }
 
@@ -206,7 +204,7 @@ pub async fn get_organization(
 pub async fn update_organization(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateOrganizationRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -215,16 +213,16 @@ pub async fn update_organization(
         kind: body.kind,
         name: body.name.as_deref().map(|name| v.text("name", name, MAX_NAME_CHARS)),
         code: body.code.map(|code| v.optional_text("code", code.as_deref(), MAX_CODE_CHARS)),
-        parent_id: body.parent_id.map(|parent| parent.map(|id| id.to_string())),
+        parent_id: body.parent_id,
     };
     v.finish()?;
-    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let (actor, id) = (Actor::user(caller.id()), id.into_inner());
     let unit = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Organizations, id.as_str());
+            let row = (db::Table::Organizations, id);
             if_match.check_stored(conn, row, model::find, OrganizationResponse::from)?;
-            model::update(conn, &actor, &id, update)
+            model::update(conn, &actor, id, update)
         })
         .await?;
     conditional::changed(&OrganizationResponse::from(unit))

@@ -7,17 +7,18 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::organizations;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 use crate::vocab::OrganizationKind;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = organizations, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct Organization {
-    pub id: String,
+    pub id: Id,
     pub kind: OrganizationKind,
     pub name: String,
     pub code: Option<String>,
-    pub parent_id: Option<String>,
+    pub parent_id: Option<Id>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -32,7 +33,7 @@ pub fn create(
     check(conn, &unit)?;
     diesel::insert_into(organizations::table).values(&unit).execute(conn).map_err(code_conflict)?;
     let changes = FieldChange::diff(None::<&Organization>, &unit, &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Organization, &unit.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Organization, unit.id, changes)?;
     Ok(unit)
 }
 
@@ -43,7 +44,7 @@ pub struct OrganizationUpdate {
     pub kind: Option<OrganizationKind>,
     pub name: Option<String>,
     pub code: Option<Option<String>>,
-    pub parent_id: Option<Option<String>>,
+    pub parent_id: Option<Option<Id>>,
 }
 
 /// Changes a unit; a parent may not be the unit itself or one of its own
@@ -51,7 +52,7 @@ pub struct OrganizationUpdate {
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: OrganizationUpdate,
 ) -> Result<Organization, AppError> {
     if update.parent_id.is_some() {
@@ -87,7 +88,7 @@ pub fn update(
 /// The rules a unit keeps: its parent exists and is not below it, its code
 /// belongs to no other unit.
 fn check(conn: &mut DbConnection, unit: &Organization) -> Result<(), AppError> {
-    if let Some(parent) = &unit.parent_id {
+    if let Some(parent) = unit.parent_id {
         if !exists(conn, parent)? {
             return Err(AppError::validation("parent_id", FieldIssue::UnknownReference));
         }
@@ -96,7 +97,7 @@ fn check(conn: &mut DbConnection, unit: &Organization) -> Result<(), AppError> {
         }
     }
     if let Some(code) = &unit.code
-        && code_taken(conn, code, &unit.id)?
+        && code_taken(conn, code, unit.id)?
     {
         return Err(AppError::Conflict(Conflict::CodeTaken));
     }
@@ -105,12 +106,12 @@ fn check(conn: &mut DbConnection, unit: &Organization) -> Result<(), AppError> {
 
 /// `id` and the units above it, nearest first. The chain is short (a
 /// commune, its hamlets); a loop, which `check` prevents, would stop it.
-fn ancestors(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
-    let mut chain = vec![id.to_owned()];
+fn ancestors(conn: &mut DbConnection, id: Id) -> QueryResult<Vec<Id>> {
+    let mut chain = vec![id];
     while let Some(parent) = organizations::table
-        .find(chain.last().expect("starts with one"))
+        .find(*chain.last().expect("starts with one"))
         .select(organizations::parent_id)
-        .first::<Option<String>>(conn)
+        .first::<Option<Id>>(conn)
         .optional()?
         .flatten()
     {
@@ -127,16 +128,16 @@ fn code_conflict(err: diesel::result::Error) -> AppError {
     if db::is_unique_violation(&err) { AppError::Conflict(Conflict::CodeTaken) } else { err.into() }
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Organization>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Organization>> {
     organizations::table.find(id).first(conn).optional()
 }
 
-pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+pub fn exists(conn: &mut DbConnection, id: Id) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(organizations::table.find(id))).get_result(conn)
 }
 
 /// Whether a unit other than `except_id` has this code.
-pub fn code_taken(conn: &mut DbConnection, code: &str, except_id: &str) -> QueryResult<bool> {
+pub fn code_taken(conn: &mut DbConnection, code: &str, except_id: Id) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         organizations::table
             .filter(organizations::code.eq(code))
@@ -148,14 +149,10 @@ pub fn code_taken(conn: &mut DbConnection, code: &str, except_id: &str) -> Query
 pub fn list(
     conn: &mut DbConnection,
     kind: Option<OrganizationKind>,
-    parent_id: Option<String>,
+    parent_id: Option<Id>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Organization>> {
-    let mut query =
-        organizations::table.order(organizations::id.asc()).limit(page.fetch_limit()).into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(organizations::id.gt(after.clone()));
-    }
+    let mut query = organizations::table.into_boxed().page(organizations::id, page);
     if let Some(kind) = kind {
         query = query.filter(organizations::kind.eq(kind));
     }

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Participant;
 use super::model::{
@@ -21,6 +20,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
@@ -34,14 +34,13 @@ const MAX_QUERY_CHARS: usize = 200;
 // none of it can reach a log by accident.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct ParticipantResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     /// Empty once anonymised.
     #[schema(example = "Nguyễn Thị Hường")]
     pub full_name: String,
     pub category: Category,
-    #[schema(format = Uuid, required = true)]
-    pub organization_id: Option<String>,
+    #[schema(required = true)]
+    pub organization_id: Option<Id>,
     // The fields below are absent (not null) for trainers, who see only
     // name, category and unit: the outer `Option` is "shown at all".
     /// Absent for trainers.
@@ -62,12 +61,10 @@ pub struct ParticipantResponse {
     /// The guardian's participant profile (a parent, for a minor). Absent
     /// for trainers.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub guardian_id: Option<Option<String>>,
+    pub guardian_id: Option<Option<Id>>,
     /// The login account linked to this profile. Absent for trainers.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub user_id: Option<Option<String>>,
+    pub user_id: Option<Option<Id>>,
     /// When an admin erased the personal data; `null` otherwise.
     #[schema(required = true)]
     pub anonymized_at: Option<DateTime<Utc>>,
@@ -108,7 +105,7 @@ pub struct CreateParticipantRequest {
     #[schema(example = "Nguyễn Thị Hường", min_length = 1, max_length = 200)]
     pub full_name: String,
     pub category: Category,
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     pub gender: Option<Gender>,
     /// Required for students.
     pub birth_date: Option<NaiveDate>,
@@ -116,8 +113,8 @@ pub struct CreateParticipantRequest {
     pub phone: Option<String>,
     #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
-    pub guardian_id: Option<Uuid>,
-    pub user_id: Option<Uuid>,
+    pub guardian_id: Option<Id>,
+    pub user_id: Option<Id>,
 }
 
 /// Any subset of fields; absent ones stay as they are, `null` clears a
@@ -128,8 +125,7 @@ pub struct UpdateParticipantRequest {
     pub full_name: Option<String>,
     pub category: Option<Category>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub organization_id: Option<Option<Uuid>>,
+    pub organization_id: Option<Option<Id>>,
     pub gender: Option<Gender>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
@@ -141,29 +137,23 @@ pub struct UpdateParticipantRequest {
     #[schema(value_type = Option<String>, format = Email, max_length = 254)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub guardian_id: Option<Option<Uuid>>,
+    pub guardian_id: Option<Option<Id>>,
     /// Admins only.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub user_id: Option<Option<Uuid>>,
+    pub user_id: Option<Option<Id>>,
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ParticipantListQuery {
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     pub category: Option<Category>,
-    pub guardian_id: Option<Uuid>,
+    pub guardian_id: Option<Id>,
     /// Name search, ignoring case and Vietnamese diacritics: every word
     /// must begin a word of the name ("nguyen huong" finds "Nguyễn Thị
     /// Hường").
     #[param(max_length = 200)]
     pub q: Option<String>,
-}
-
-fn id_text(id: Option<Uuid>) -> Option<String> {
-    id.map(|id| id.to_string())
 }
 
 fn optional_email(v: &mut Validator, field: &str, value: Option<&str>) -> Option<String> {
@@ -177,7 +167,7 @@ fn optional_email(v: &mut Validator, field: &str, value: Option<&str>) -> Option
 fn visible_for_write(
     conn: &mut DbConnection,
     caller: &AuthUser,
-    id: &str,
+    id: Id,
 ) -> Result<(ParticipantScope, Participant), AppError> {
     db::lock_row(conn, db::Table::Participants, id)?;
     visible(conn, caller, id)
@@ -187,7 +177,7 @@ fn visible_for_write(
 fn visible(
     conn: &mut DbConnection,
     caller: &AuthUser,
-    id: &str,
+    id: Id,
 ) -> Result<(ParticipantScope, Participant), AppError> {
     let scope = ParticipantScope::of(conn, &caller.user)?;
     let row = model::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
@@ -222,7 +212,7 @@ pub async fn create_participant(
     let profile = ProfileFields {
         full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
         category: body.category,
-        organization_id: id_text(body.organization_id),
+        organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
         phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
@@ -230,17 +220,15 @@ pub async fn create_participant(
     };
     profile.check(&mut v);
     v.finish()?;
-    let requested = Placement {
-        organization_id: profile.organization_id.clone(),
-        guardian_id: id_text(body.guardian_id),
-    };
-    let user_id = id_text(body.user_id);
+    let requested =
+        Placement { organization_id: profile.organization_id, guardian_id: body.guardian_id };
+    let user_id = body.user_id;
     let response = state
         .db
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
             let placement = scope.place_new(requested)?;
-            if let Some(guardian) = &placement.guardian_id {
+            if let Some(guardian) = placement.guardian_id {
                 scope.check_guardian(conn, guardian)?;
             }
             if user_id.is_some() && !scope.is_admin() {
@@ -249,7 +237,7 @@ pub async fn create_participant(
             let links = ProfileLinks {
                 guardian_id: placement.guardian_id,
                 user_id,
-                created_by: Some(caller.id().to_owned()),
+                created_by: Some(caller.id()),
             };
             let new = ProfileFields { organization_id: placement.organization_id, ..profile }
                 .into_new(links);
@@ -291,9 +279,9 @@ pub async fn list_participants(
         v.finish_params()?;
     }
     let filter = ParticipantFilter {
-        organization_id: id_text(filter.organization_id),
+        organization_id: filter.organization_id,
         category: filter.category,
-        guardian_id: id_text(filter.guardian_id),
+        guardian_id: filter.guardian_id,
         q: filter.q,
     };
     let result = state
@@ -305,7 +293,7 @@ pub async fn list_participants(
                 return Err(AppError::Forbidden);
             }
             let rows = model::list(conn, &scope, &filter, &page)?;
-            Ok(Page::from_rows(rows, &page, |p| &p.id, |p| ParticipantResponse::new(p, &scope)))
+            Ok(Page::from_rows(rows, &page, |p| p.id, |p| ParticipantResponse::new(p, &scope)))
         })
         .await?;
     Ok(web::Json(result))
@@ -331,13 +319,13 @@ pub async fn get_participant(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let response = state
         .db
         .run(move |conn| {
-            let (scope, row) = visible(conn, &caller, &id)?;
+            let (scope, row) = visible(conn, &caller, id)?;
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;
@@ -369,7 +357,7 @@ pub async fn get_participant(
 pub async fn update_participant(
     state: web::Data<AppState>,
     caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateParticipantRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -377,23 +365,23 @@ pub async fn update_participant(
     let update = ProfileUpdate {
         full_name: body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS)),
         category: body.category,
-        organization_id: body.organization_id.map(id_text),
+        organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
         phone: body.phone.map(|phone| v.optional_text("phone", phone.as_deref(), MAX_PHONE_CHARS)),
         email: body.email.map(|email| optional_email(&mut v, "email", email.as_deref())),
-        guardian_id: body.guardian_id.map(id_text),
-        user_id: body.user_id.map(id_text),
+        guardian_id: body.guardian_id,
+        user_id: body.user_id,
     };
     v.finish()?;
-    let id = id.to_string();
+    let id = id.into_inner();
     let response = state
         .db
         .write(move |conn| {
-            let (scope, current) = visible_for_write(conn, &caller, &id)?;
+            let (scope, current) = visible_for_write(conn, &caller, id)?;
             if_match.check(&ParticipantResponse::new(current.clone(), &scope))?;
             scope.check_change(update.organization_id.as_ref(), update.guardian_id.as_ref())?;
-            if let Some(Some(guardian)) = &update.guardian_id {
+            if let Some(Some(guardian)) = update.guardian_id {
                 scope.check_guardian(conn, guardian)?;
             }
             if update.user_id.is_some() && !scope.is_admin() {
@@ -427,13 +415,13 @@ pub async fn update_participant(
 pub async fn anonymize_participant(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<web::Json<ParticipantResponse>, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let response = state
         .db
         .write(move |conn| {
-            let (scope, current) = visible_for_write(conn, &caller, &id)?;
+            let (scope, current) = visible_for_write(conn, &caller, id)?;
             let row = operations::people::anonymise(conn, &Actor::user(caller.id()), current)?;
             Ok(ParticipantResponse::new(row, &scope))
         })

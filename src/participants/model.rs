@@ -9,7 +9,8 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
 use crate::vocab::{Category, Gender};
 use crate::{organizations, users};
@@ -19,17 +20,17 @@ use crate::{organizations, users};
 #[derive(Clone, Queryable, Insertable, Serialize)]
 #[diesel(table_name = participants, treat_none_as_default_value = false)]
 pub struct Participant {
-    pub id: String,
+    pub id: Id,
     pub full_name: String,
     pub category: Category,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
     pub gender: Gender,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<String>,
     pub email: Option<String>,
-    pub guardian_id: Option<String>,
-    pub user_id: Option<String>,
-    pub created_by: Option<String>,
+    pub guardian_id: Option<Id>,
+    pub user_id: Option<Id>,
+    pub created_by: Option<Id>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     #[serde(skip)]
@@ -47,7 +48,7 @@ impl std::fmt::Debug for Participant {
 pub struct ProfileFields {
     pub full_name: String,
     pub category: Category,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
     pub gender: Option<Gender>,
     pub birth_date: Option<NaiveDate>,
     pub phone: Option<String>,
@@ -87,7 +88,7 @@ impl ProfileFields {
     pub fn into_new(self, links: ProfileLinks) -> Participant {
         let now = db::now();
         Participant {
-            id: db::new_id(),
+            id: Id::new(),
             search_name: search::search_name(&self.full_name),
             full_name: self.full_name,
             category: self.category,
@@ -110,7 +111,7 @@ impl ProfileFields {
         Self {
             full_name: row.full_name.clone(),
             category: row.category,
-            organization_id: row.organization_id.clone(),
+            organization_id: row.organization_id,
             gender: Some(row.gender),
             birth_date: row.birth_date,
             phone: row.phone.clone(),
@@ -123,9 +124,9 @@ impl ProfileFields {
 /// and the account that created it.
 #[derive(Debug, Default)]
 pub struct ProfileLinks {
-    pub guardian_id: Option<String>,
-    pub user_id: Option<String>,
-    pub created_by: Option<String>,
+    pub guardian_id: Option<Id>,
+    pub user_id: Option<Id>,
+    pub created_by: Option<Id>,
 }
 
 /// The fields of a profile that the audit trail names without values, and
@@ -140,16 +141,10 @@ pub fn create(
     actor: &Actor,
     new: Participant,
 ) -> Result<Participant, AppError> {
-    check_references(
-        conn,
-        &new.id,
-        new.organization_id.as_deref(),
-        new.guardian_id.as_deref(),
-        new.user_id.as_deref(),
-    )?;
+    check_references(conn, new.id, new.organization_id, new.guardian_id, new.user_id)?;
     diesel::insert_into(participants::table).values(&new).execute(conn).map_err(link_conflict)?;
     let changes = FieldChange::diff(None::<&Participant>, &new, PERSONAL_FIELDS);
-    audit::record(conn, actor, Action::Create, EntityType::Participant, &new.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Participant, new.id, changes)?;
     Ok(new)
 }
 
@@ -158,13 +153,13 @@ pub fn create(
 pub struct ProfileUpdate {
     pub full_name: Option<String>,
     pub category: Option<Category>,
-    pub organization_id: Option<Option<String>>,
+    pub organization_id: Option<Option<Id>>,
     pub gender: Option<Gender>,
     pub birth_date: Option<Option<NaiveDate>>,
     pub phone: Option<Option<String>>,
     pub email: Option<Option<String>>,
-    pub guardian_id: Option<Option<String>>,
-    pub user_id: Option<Option<String>>,
+    pub guardian_id: Option<Option<Id>>,
+    pub user_id: Option<Option<Id>>,
 }
 
 #[derive(AsChangeset)]
@@ -173,13 +168,13 @@ struct ParticipantRow<'a> {
     full_name: &'a str,
     search_name: &'a str,
     category: Category,
-    organization_id: Option<&'a str>,
+    organization_id: Option<Id>,
     gender: Gender,
     birth_date: Option<NaiveDate>,
     phone: Option<&'a str>,
     email: Option<&'a str>,
-    guardian_id: Option<&'a str>,
-    user_id: Option<&'a str>,
+    guardian_id: Option<Id>,
+    user_id: Option<Id>,
     updated_at: NaiveDateTime,
     anonymized_at: Option<NaiveDateTime>,
 }
@@ -190,13 +185,13 @@ impl<'a> From<&'a Participant> for ParticipantRow<'a> {
             full_name: &p.full_name,
             search_name: &p.search_name,
             category: p.category,
-            organization_id: p.organization_id.as_deref(),
+            organization_id: p.organization_id,
             gender: p.gender,
             birth_date: p.birth_date,
             phone: p.phone.as_deref(),
             email: p.email.as_deref(),
-            guardian_id: p.guardian_id.as_deref(),
-            user_id: p.user_id.as_deref(),
+            guardian_id: p.guardian_id,
+            user_id: p.user_id,
             updated_at: p.updated_at,
             anonymized_at: p.anonymized_at,
         }
@@ -232,20 +227,14 @@ pub fn update(
     let mut v = Validator::new();
     ProfileFields::of(&next).check(&mut v);
     v.finish()?;
-    check_references(
-        conn,
-        &next.id,
-        next.organization_id.as_deref(),
-        next.guardian_id.as_deref(),
-        next.user_id.as_deref(),
-    )?;
+    check_references(conn, next.id, next.organization_id, next.guardian_id, next.user_id)?;
     let changes = FieldChange::diff(Some(&current), &next, PERSONAL_FIELDS);
     if changes.is_empty() {
         return Ok(current);
     }
     next.updated_at = db::now();
     save(conn, &next)?;
-    audit::record(conn, actor, Action::Update, EntityType::Participant, &next.id, changes)?;
+    audit::record(conn, actor, Action::Update, EntityType::Participant, next.id, changes)?;
     Ok(next)
 }
 
@@ -292,20 +281,20 @@ pub fn anonymize(
     };
     save(conn, &erased)?;
     let dependants = participants::table.filter(participants::guardian_id.eq(&current.id));
-    let dependant_ids: Vec<String> = dependants.select(participants::id).load(conn)?;
+    let dependant_ids: Vec<Id> = dependants.select(participants::id).load(conn)?;
     diesel::update(dependants)
         .set((participants::guardian_id.eq(None::<String>), participants::updated_at.eq(now)))
         .execute(conn)?;
     for id in dependant_ids {
         let change = vec![FieldChange::redacted("guardian_id")];
-        audit::record(conn, actor, Action::Update, EntityType::Participant, &id, change)?;
+        audit::record(conn, actor, Action::Update, EntityType::Participant, id, change)?;
     }
     audit::record(
         conn,
         actor,
         Action::Anonymize,
         EntityType::Participant,
-        &current.id,
+        current.id,
         FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS),
     )?;
     Ok(erased)
@@ -316,10 +305,10 @@ pub fn anonymize(
 /// an account is linked to one profile at most.
 fn check_references(
     conn: &mut DbConnection,
-    id: &str,
-    organization_id: Option<&str>,
-    guardian_id: Option<&str>,
-    user_id: Option<&str>,
+    id: Id,
+    organization_id: Option<Id>,
+    guardian_id: Option<Id>,
+    user_id: Option<Id>,
 ) -> Result<(), AppError> {
     let mut v = Validator::new();
     if let Some(unit) = organization_id
@@ -338,7 +327,7 @@ fn check_references(
             Some(guardian) if guardian.anonymized_at.is_some() => {
                 v.add("guardian_id", FieldIssue::UnknownReference)
             }
-            Some(_) if guardians_above(conn, guardian_id)?.iter().any(|g| g == id) => {
+            Some(_) if guardians_above(conn, guardian_id)?.contains(&id) => {
                 v.add("guardian_id", FieldIssue::CreatesCycle)
             }
             Some(_) => {}
@@ -357,12 +346,12 @@ fn check_references(
 /// `id` and its guardian, the guardian's guardian, and so on. Chains are
 /// short (a child, a parent); a loop, which `check_references` prevents,
 /// would stop the walk.
-fn guardians_above(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<String>> {
-    let mut chain = vec![id.to_owned()];
+fn guardians_above(conn: &mut DbConnection, id: Id) -> QueryResult<Vec<Id>> {
+    let mut chain = vec![id];
     while let Some(guardian) = participants::table
-        .find(chain.last().expect("starts with one"))
+        .find(*chain.last().expect("starts with one"))
         .select(participants::guardian_id)
-        .first::<Option<String>>(conn)
+        .first::<Option<Id>>(conn)
         .optional()?
         .flatten()
     {
@@ -383,12 +372,12 @@ fn link_conflict(err: diesel::result::Error) -> AppError {
     }
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Participant>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Participant>> {
     participants::table.find(id).first(conn).optional()
 }
 
 /// The profiles whose guardian is `guardian_id`, oldest first.
-pub fn dependants(conn: &mut DbConnection, guardian_id: &str) -> QueryResult<Vec<Participant>> {
+pub fn dependants(conn: &mut DbConnection, guardian_id: Id) -> QueryResult<Vec<Participant>> {
     participants::table
         .filter(participants::guardian_id.eq(guardian_id))
         .order(participants::id.asc())
@@ -397,9 +386,9 @@ pub fn dependants(conn: &mut DbConnection, guardian_id: &str) -> QueryResult<Vec
 
 #[derive(Default)]
 pub struct ParticipantFilter {
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
     pub category: Option<Category>,
-    pub guardian_id: Option<String>,
+    pub guardian_id: Option<Id>,
     /// A name search; see [`search`].
     pub q: Option<String>,
 }
@@ -411,21 +400,15 @@ pub fn list(
     filter: &ParticipantFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<Participant>> {
-    let mut query = scope
-        .restrict(participants::table.into_boxed())
-        .order(participants::id.asc())
-        .limit(page.fetch_limit());
-    if let Some(after) = &page.after {
-        query = query.filter(participants::id.gt(after.clone()));
-    }
-    if let Some(unit) = &filter.organization_id {
-        query = query.filter(participants::organization_id.eq(unit.clone()));
+    let mut query = scope.restrict(participants::table.into_boxed()).page(participants::id, page);
+    if let Some(unit) = filter.organization_id {
+        query = query.filter(participants::organization_id.eq(unit));
     }
     if let Some(category) = filter.category {
         query = query.filter(participants::category.eq(category));
     }
-    if let Some(guardian) = &filter.guardian_id {
-        query = query.filter(participants::guardian_id.eq(guardian.clone()));
+    if let Some(guardian) = filter.guardian_id {
+        query = query.filter(participants::guardian_id.eq(guardian));
     }
     for pattern in filter.q.as_deref().map(search::like_patterns).unwrap_or_default() {
         query = query.filter(participants::search_name.like(pattern));
@@ -437,7 +420,7 @@ pub fn list(
 pub fn find_visible(
     conn: &mut DbConnection,
     scope: &ParticipantScope,
-    id: &str,
+    id: Id,
 ) -> QueryResult<Option<Participant>> {
     scope
         .restrict(participants::table.into_boxed())

@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Programme;
 use super::model::{self, ProgrammeUpdate};
@@ -17,14 +16,14 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ProgrammeResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     #[schema(example = "Tuần lễ hưởng ứng học tập suốt đời 2023")]
     pub name: String,
     #[schema(example = "Xây dựng năng lực tự học trong kỷ nguyên số", required = true)]
@@ -112,7 +111,7 @@ pub async fn create_programme(
     v.finish()?;
     let now = db::now();
     let programme = Programme {
-        id: db::new_id(),
+        id: Id::new(),
         name,
         theme,
         starts_on,
@@ -150,7 +149,7 @@ pub async fn list_programmes(
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, on, &page)?)).await?
     };
-    Ok(web::Json(Page::from_rows(rows, &page, |p| &p.id, ProgrammeResponse::from)))
+    Ok(web::Json(Page::from_rows(rows, &page, |p| p.id, ProgrammeResponse::from)))
 }
 
 /// Get a programme
@@ -170,11 +169,11 @@ pub async fn get_programme(
     req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let programme =
-        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+        state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
     conditional::read_one(&req, &ProgrammeResponse::from(programme))
 }
 
@@ -199,7 +198,7 @@ pub async fn get_programme(
 pub async fn update_programme(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateProgrammeRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -213,13 +212,13 @@ pub async fn update_programme(
         ends_on: body.ends_on.map(|date| v.planning_date("ends_on", date)),
     };
     v.finish()?;
-    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let (actor, id) = (Actor::user(caller.id()), id.into_inner());
     let programme = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Programmes, id.as_str());
+            let row = (db::Table::Programmes, id);
             if_match.check_stored(conn, row, model::find, ProgrammeResponse::from)?;
-            model::update(conn, &actor, &id, update)
+            model::update(conn, &actor, id, update)
         })
         .await?;
     conditional::changed(&ProgrammeResponse::from(programme))

@@ -6,12 +6,13 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::programmes;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
+use crate::paging::{PageRequest, Paged};
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = programmes, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct Programme {
-    pub id: String,
+    pub id: Id,
     pub name: String,
     pub theme: Option<String>,
     pub starts_on: NaiveDate,
@@ -36,7 +37,7 @@ pub fn create(
     check(&programme)?;
     diesel::insert_into(programmes::table).values(&programme).execute(conn)?;
     let changes = FieldChange::diff(None::<&Programme>, &programme, &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Programme, &programme.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Programme, programme.id, changes)?;
     Ok(programme)
 }
 
@@ -53,7 +54,7 @@ pub struct ProgrammeUpdate {
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: ProgrammeUpdate,
 ) -> Result<Programme, AppError> {
     db::lock_row(conn, db::Table::Programmes, id)?;
@@ -76,11 +77,11 @@ pub fn update(
     Ok(next)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Programme>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Programme>> {
     programmes::table.find(id).first(conn).optional()
 }
 
-pub fn exists(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+pub fn exists(conn: &mut DbConnection, id: Id) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(programmes::table.find(id))).get_result(conn)
 }
 
@@ -91,11 +92,7 @@ pub fn list(
     on: Option<NaiveDate>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Programme>> {
-    let mut query =
-        programmes::table.order(programmes::id.asc()).limit(page.fetch_limit()).into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(programmes::id.gt(after.clone()));
-    }
+    let mut query = programmes::table.into_boxed().page(programmes::id, page);
     if let Some(day) = on {
         query = query.filter(programmes::starts_on.le(day)).filter(programmes::ends_on.ge(day));
     }

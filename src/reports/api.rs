@@ -394,7 +394,7 @@ async fn stream_export(
         // A panic must end the response as a failure too, not as a short
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            audit::record(&mut conn, &actor, Action::Export, EntityType::User, &user_id, changes)?;
+            audit::record(&mut conn, &actor, Action::Export, EntityType::User, user_id, changes)?;
             export::write(&mut conn, &filter, format, (lang, zone), sender)
         }));
         let failure = match written {

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement};
 use crate::db::DbConnection;
+use crate::id::Id;
 use crate::lang::Lang;
 use crate::local_time;
 use crate::sheets::{Cell, Column, FileFormat, Sheet};
@@ -75,9 +76,9 @@ const ORDER: &str = "\nORDER BY s.starts_at, s.id, e.id";
 #[derive(QueryableByName)]
 struct ExportRow {
     #[diesel(sql_type = Text)]
-    enrolment_id: String,
+    enrolment_id: Id,
     #[diesel(sql_type = Text)]
-    participant_id: String,
+    participant_id: Id,
     #[diesel(sql_type = Text)]
     participant_name: String,
     #[diesel(sql_type = Text)]
@@ -91,7 +92,7 @@ struct ExportRow {
     #[diesel(sql_type = Text)]
     course_title: String,
     #[diesel(sql_type = Text)]
-    session_id: String,
+    session_id: Id,
     #[diesel(sql_type = Timestamp)]
     session_starts_at: NaiveDateTime,
     #[diesel(sql_type = Text)]
@@ -170,9 +171,9 @@ pub fn write<W: Write>(
             position.map_or(Cell::Empty, Cell::Count),
             Cell::Text(row.source.label(lang)),
             Cell::from(row.attendance.map(|mark| mark.label(lang))),
-            Cell::Text(&row.enrolment_id),
-            Cell::Text(&row.participant_id),
-            Cell::Text(&row.session_id),
+            Cell::Id(row.enrolment_id),
+            Cell::Id(row.participant_id),
+            Cell::Id(row.session_id),
         ];
         sheet.row(&cells).map_err(ExportError::from)
     })?;

@@ -5,11 +5,11 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 use super::sql::{Statement, Value};
 use crate::access;
 use crate::error::AppError;
+use crate::id::Id;
 use crate::users::User;
 use crate::validation;
 
@@ -17,12 +17,12 @@ use crate::validation;
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Only sessions of this programme's courses.
-    pub programme_id: Option<Uuid>,
+    pub programme_id: Option<Id>,
     /// Only sessions of this course.
-    pub course_id: Option<Uuid>,
+    pub course_id: Option<Id>,
     /// Only people of this unit. A coordinator's reports always cover their
     /// own unit; naming another answers 403.
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     /// Only sessions on or after this day (`YYYY-MM-DD`, local zone).
     pub from: Option<NaiveDate>,
     /// Only sessions on or before this day (`YYYY-MM-DD`, local zone).
@@ -33,10 +33,10 @@ pub struct ReportQuery {
 /// the audit trail records of an export.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ReportFilter {
-    pub programme_id: Option<String>,
-    pub course_id: Option<String>,
+    pub programme_id: Option<Id>,
+    pub course_id: Option<Id>,
     /// The people's unit: a coordinator's own, or the one an admin names.
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
 }
@@ -65,14 +65,14 @@ impl ReportFilter {
     /// The filter for `caller`, or 403 for a role that sees no reports and
     /// for a coordinator naming another unit (see [`access::report_unit`]).
     pub fn for_caller(caller: &User, query: ReportQuery) -> Result<Self, AppError> {
-        let named_unit = query.organization_id.map(|id| id.to_string());
+        let named_unit = query.organization_id;
         let organization_id = access::report_unit(caller, named_unit)?;
         // `to` before `from` selects no day: an empty table, not an error.
         let from = query.from.map(validation::filter_date);
         let to = query.to.map(validation::filter_date);
         Ok(Self {
-            programme_id: query.programme_id.map(|id| id.to_string()),
-            course_id: query.course_id.map(|id| id.to_string()),
+            programme_id: query.programme_id,
+            course_id: query.course_id,
             organization_id,
             from,
             to,
@@ -105,14 +105,14 @@ impl ReportFilter {
             sql.push(keyword).push(column).bind(value);
             keyword = " AND ";
         };
-        if let Some(programme) = &self.programme_id {
-            condition(sql, "c.programme_id = ", Value::Text(programme.clone()));
+        if let Some(programme) = self.programme_id {
+            condition(sql, "c.programme_id = ", Value::Text(programme.to_string()));
         }
-        if let Some(course) = &self.course_id {
-            condition(sql, "s.course_id = ", Value::Text(course.clone()));
+        if let Some(course) = self.course_id {
+            condition(sql, "s.course_id = ", Value::Text(course.to_string()));
         }
-        if let Some(unit) = &self.organization_id {
-            condition(sql, "pt.organization_id = ", Value::Text(unit.clone()));
+        if let Some(unit) = self.organization_id {
+            condition(sql, "pt.organization_id = ", Value::Text(unit.to_string()));
         }
         if let Some(from) = self.from {
             condition(sql, "s.local_day >= ", Value::Date(from));

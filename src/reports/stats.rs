@@ -12,6 +12,7 @@ use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement, Value};
 use crate::db::{Backend, DbConnection};
 use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::id::Id;
 use crate::lang::Lang;
 use crate::local_time;
 use crate::sheets::{Cell, Column};
@@ -153,23 +154,23 @@ struct GroupRow {
     #[diesel(sql_type = Nullable<Text>)]
     category: Option<Category>,
     #[diesel(sql_type = Nullable<Text>)]
-    organization_id: Option<String>,
+    organization_id: Option<Id>,
     #[diesel(sql_type = Nullable<Text>)]
     organization_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     gender: Option<Gender>,
     #[diesel(sql_type = Nullable<Text>)]
-    course_id: Option<String>,
+    course_id: Option<Id>,
     #[diesel(sql_type = Nullable<Text>)]
     course_title: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    session_id: Option<String>,
+    session_id: Option<Id>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     session_starts_at: Option<NaiveDateTime>,
     #[diesel(sql_type = Nullable<Text>)]
     session_venue: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
-    programme_id: Option<String>,
+    programme_id: Option<Id>,
     #[diesel(sql_type = Nullable<Text>)]
     programme_name: Option<String>,
     #[diesel(sql_type = Nullable<Date>)]
@@ -340,8 +341,8 @@ pub struct StatsRow {
     pub category: Option<Category>,
     /// With `organization`; `null` for people in no unit.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Uuid, nullable)]
-    pub organization_id: Option<Option<String>>,
+    #[schema(nullable)]
+    pub organization_id: Option<Option<Id>>,
     /// With `organization`: the unit's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable)]
@@ -351,15 +352,13 @@ pub struct StatsRow {
     pub gender: Option<Gender>,
     /// With `course`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Uuid)]
-    pub course_id: Option<String>,
+    pub course_id: Option<Id>,
     /// With `course`: the course's title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub course_title: Option<String>,
     /// With `session`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Uuid)]
-    pub session_id: Option<String>,
+    pub session_id: Option<Id>,
     /// With `session`: its start, with the local zone's offset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_starts_at: Option<chrono::DateTime<chrono::FixedOffset>>,
@@ -368,8 +367,8 @@ pub struct StatsRow {
     pub session_venue: Option<String>,
     /// With `programme`; `null` for courses in no programme.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(format = Uuid, nullable)]
-    pub programme_id: Option<Option<String>>,
+    #[schema(nullable)]
+    pub programme_id: Option<Option<Id>>,
     /// With `programme`: the programme's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable)]
@@ -604,12 +603,11 @@ fn push_key_cells<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRo
 }
 
 fn push_key_id<'a>(cells: &mut Vec<Cell<'a>>, key: GroupKey, row: &'a StatsRow) {
-    let nested =
-        |value: &'a Option<Option<String>>| Cell::from(value.as_ref().and_then(|v| v.as_deref()));
+    let nested = |value: &Option<Option<Id>>| Cell::from(value.flatten());
     match key {
         GroupKey::Organization => cells.push(nested(&row.organization_id)),
-        GroupKey::Course => cells.push(Cell::from(row.course_id.as_deref())),
-        GroupKey::Session => cells.push(Cell::from(row.session_id.as_deref())),
+        GroupKey::Course => cells.push(Cell::from(row.course_id)),
+        GroupKey::Session => cells.push(Cell::from(row.session_id)),
         GroupKey::Programme => cells.push(nested(&row.programme_id)),
         GroupKey::Category | GroupKey::Gender | GroupKey::Day => {}
     }
@@ -646,7 +644,7 @@ mod tests {
     #[test]
     fn parameters_follow_each_backends_spelling() {
         let filter = ReportFilter {
-            programme_id: Some("p".into()),
+            programme_id: Some(Id::new()),
             to: NaiveDate::from_ymd_opt(2023, 10, 8),
             ..ReportFilter::default()
         };

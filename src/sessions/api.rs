@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::Session;
 use super::model::{self, SessionDetails, SessionFilter, SessionUpdate};
@@ -18,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
@@ -32,20 +32,18 @@ const MAX_TRAINERS: usize = 20;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SessionResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
-    #[schema(format = Uuid)]
-    pub course_id: String,
+    pub id: Id,
+    pub course_id: Id,
     /// The course's programme.
-    #[schema(format = Uuid, required = true)]
-    pub programme_id: Option<String>,
+    #[schema(required = true)]
+    pub programme_id: Option<Id>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     #[schema(example = "Nhà văn hoá xóm Đồng Tâm")]
     pub venue: String,
     pub capacity: i32,
-    #[schema(value_type = Vec<Uuid>)]
-    pub trainer_ids: Vec<String>,
+    #[schema(value_type = Vec<Id>)]
+    pub trainer_ids: Vec<Id>,
     pub status: SessionStatus,
     #[schema(required = true)]
     pub enrolment_opens_at: Option<DateTime<Utc>>,
@@ -95,7 +93,7 @@ impl From<SessionDetails> for SessionResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateSessionRequest {
-    pub course_id: Uuid,
+    pub course_id: Id,
     pub starts_at: DateTime<Utc>,
     /// After `starts_at`.
     pub ends_at: DateTime<Utc>,
@@ -105,7 +103,7 @@ pub struct CreateSessionRequest {
     pub capacity: i32,
     /// Accounts with the `trainer` role; may be empty until assigned.
     #[schema(max_items = 20)]
-    pub trainer_ids: Vec<Uuid>,
+    pub trainer_ids: Vec<Id>,
     /// Default false.
     pub waitlist: Option<bool>,
     pub enrolment_opens_at: Option<DateTime<Utc>>,
@@ -120,7 +118,7 @@ pub struct CreateSessionRequest {
 /// nullable one (`eligible_categories: null` goes back to the course's).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateSessionRequest {
-    pub course_id: Option<Uuid>,
+    pub course_id: Option<Id>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     #[schema(min_length = 1, max_length = 200)]
@@ -129,7 +127,7 @@ pub struct UpdateSessionRequest {
     #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i32>,
     #[schema(max_items = 20)]
-    pub trainer_ids: Option<Vec<Uuid>>,
+    pub trainer_ids: Option<Vec<Id>>,
     pub status: Option<SessionStatus>,
     pub waitlist: Option<bool>,
     #[serde(default, deserialize_with = "nullable")]
@@ -150,9 +148,9 @@ pub struct SessionListQuery {
     pub from: Option<DateTime<Utc>>,
     /// Sessions starting before this time (RFC 3339).
     pub to: Option<DateTime<Utc>>,
-    pub course_id: Option<Uuid>,
-    pub programme_id: Option<Uuid>,
-    pub trainer_id: Option<Uuid>,
+    pub course_id: Option<Id>,
+    pub programme_id: Option<Id>,
+    pub trainer_id: Option<Id>,
     pub status: Option<SessionStatus>,
     /// `true`: only sessions with a seat left; `false`: only full ones.
     pub has_seats: Option<bool>,
@@ -165,11 +163,11 @@ fn check_capacity(v: &mut Validator, capacity: i32) -> i32 {
     capacity
 }
 
-fn trainer_ids(v: &mut Validator, ids: &[Uuid]) -> Vec<String> {
+fn trainer_ids(v: &mut Validator, ids: Vec<Id>) -> Vec<Id> {
     if ids.len() > MAX_TRAINERS {
         v.add("trainer_ids", FieldIssue::Range { min: 0, max: MAX_TRAINERS as i64 });
     }
-    ids.iter().map(Uuid::to_string).collect()
+    ids
 }
 
 /// Schedule a session of a course
@@ -199,8 +197,8 @@ pub async fn create_session(
     let mut v = Validator::new();
     let now = db::now();
     let session = Session {
-        id: db::new_id(),
-        course_id: body.course_id.to_string(),
+        id: Id::new(),
+        course_id: body.course_id,
         starts_at: v.planning_time("starts_at", body.starts_at),
         ends_at: v.planning_time("ends_at", body.ends_at),
         venue: v.text("venue", &body.venue, MAX_NAME_CHARS),
@@ -222,7 +220,7 @@ pub async fn create_session(
         created_at: now,
         updated_at: now,
     };
-    let trainers = trainer_ids(&mut v, &body.trainer_ids);
+    let trainers = trainer_ids(&mut v, body.trainer_ids);
     v.finish()?;
     let actor = Actor::user(caller.id());
     let zone = state.config.timezone;
@@ -256,9 +254,9 @@ pub async fn list_sessions(
     let filter = SessionFilter {
         from: query.from.map(validation::filter_time),
         to: query.to.map(validation::filter_time),
-        course_id: query.course_id.map(|id| id.to_string()),
-        programme_id: query.programme_id.map(|id| id.to_string()),
-        trainer_id: query.trainer_id.map(|id| id.to_string()),
+        course_id: query.course_id,
+        programme_id: query.programme_id,
+        trainer_id: query.trainer_id,
         status: query.status,
         has_seats: query.has_seats,
     };
@@ -266,7 +264,7 @@ pub async fn list_sessions(
         let page = page.clone();
         state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
     };
-    Ok(web::Json(Page::from_rows(rows, &page, |s| &s.session.id, SessionResponse::from)))
+    Ok(web::Json(Page::from_rows(rows, &page, |s| s.session.id, SessionResponse::from)))
 }
 
 /// Get a session
@@ -287,11 +285,11 @@ pub async fn get_session(
     req: HttpRequest,
     state: web::Data<AppState>,
     _caller: AuthUser,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let details =
-        state.db.run(move |conn| model::find(conn, &id)?.ok_or(AppError::NotFound)).await?;
+        state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
     conditional::read_one(&req, &SessionResponse::from(details))
 }
 
@@ -320,13 +318,13 @@ pub async fn get_session(
 pub async fn update_session(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateSessionRequest>,
 ) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
     let update = SessionUpdate {
-        course_id: body.course_id.map(|id| id.to_string()),
+        course_id: body.course_id,
         starts_at: body.starts_at.map(|t| v.planning_time("starts_at", t)),
         ends_at: body.ends_at.map(|t| v.planning_time("ends_at", t)),
         venue: body.venue.as_deref().map(|venue| v.text("venue", venue, MAX_NAME_CHARS)),
@@ -342,17 +340,17 @@ pub async fn update_session(
             categories.map(|c| check_categories(&mut v, "eligible_categories", &c))
         }),
         waitlist: body.waitlist,
-        trainer_ids: body.trainer_ids.map(|ids| trainer_ids(&mut v, &ids)),
+        trainer_ids: body.trainer_ids.map(|ids| trainer_ids(&mut v, ids)),
     };
     v.finish()?;
-    let (actor, id) = (Actor::user(caller.id()), id.to_string());
+    let (actor, id) = (Actor::user(caller.id()), id.into_inner());
     let zone = state.config.timezone;
     let details = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Sessions, id.as_str());
+            let row = (db::Table::Sessions, id);
             if_match.check_stored(conn, row, model::find, SessionResponse::from)?;
-            operations::sessions::change_session(conn, &actor, &id, update, zone)
+            operations::sessions::change_session(conn, &actor, id, update, zone)
         })
         .await?;
     conditional::changed(&SessionResponse::from(details))

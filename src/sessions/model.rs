@@ -9,8 +9,9 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{courses, session_trainers, sessions, users};
 use crate::db::{self, DbConnection, settings};
 use crate::error::{AppError, Conflict, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
 use crate::local_time::local_day;
+use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
 use crate::vocab::Category;
 use crate::vocab::Role;
@@ -23,8 +24,8 @@ use crate::vocab::SessionStatus;
 #[derive(Clone, Debug, Queryable, Selectable, Insertable, Serialize)]
 #[diesel(table_name = sessions, treat_none_as_default_value = false)]
 pub struct Session {
-    pub id: String,
-    pub course_id: String,
+    pub id: Id,
+    pub course_id: Id,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
     pub venue: String,
@@ -48,7 +49,7 @@ pub struct Session {
 #[derive(AsChangeset)]
 #[diesel(table_name = sessions, treat_none_as_null = true)]
 struct SessionChanges<'a> {
-    course_id: &'a str,
+    course_id: Id,
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
     venue: &'a str,
@@ -64,7 +65,7 @@ struct SessionChanges<'a> {
 impl<'a> From<&'a Session> for SessionChanges<'a> {
     fn from(s: &'a Session) -> Self {
         Self {
-            course_id: &s.course_id,
+            course_id: s.course_id,
             starts_at: s.starts_at,
             ends_at: s.ends_at,
             venue: &s.venue,
@@ -84,8 +85,8 @@ impl<'a> From<&'a Session> for SessionChanges<'a> {
 #[derive(Clone, Debug)]
 pub struct SessionDetails {
     pub session: Session,
-    pub trainer_ids: Vec<String>,
-    pub programme_id: Option<String>,
+    pub trainer_ids: Vec<Id>,
+    pub programme_id: Option<Id>,
     pub course_targets: String,
 }
 
@@ -116,10 +117,7 @@ fn check(session: &Session) -> Result<(), AppError> {
 }
 
 /// The course's programme and target categories, or 422 on `course_id`.
-fn course_of(
-    conn: &mut DbConnection,
-    course_id: &str,
-) -> Result<(Option<String>, String), AppError> {
+fn course_of(conn: &mut DbConnection, course_id: Id) -> Result<(Option<Id>, String), AppError> {
     courses::table
         .find(course_id)
         .select((courses::programme_id, courses::target_categories))
@@ -131,8 +129,8 @@ fn course_of(
 /// Checks that every id names an active trainer's account (422 naming each
 /// one that does not); gives them sorted, without duplicates, as they are
 /// read back.
-fn check_trainers(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<String>, AppError> {
-    let trainers: Vec<String> = users::table
+fn check_trainers(conn: &mut DbConnection, ids: &[Id]) -> Result<Vec<Id>, AppError> {
+    let trainers: Vec<Id> = users::table
         .filter(users::id.eq_any(ids))
         .filter(users::role.eq(Role::Trainer))
         .filter(users::active.eq(true))
@@ -144,7 +142,7 @@ fn check_trainers(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<String>
         if !trainers.contains(id) {
             v.add(&format!("trainer_ids[{i}]"), FieldIssue::NotATrainer);
         } else if !unique.contains(id) {
-            unique.push(id.clone());
+            unique.push(*id);
         }
     }
     v.finish()?;
@@ -152,7 +150,7 @@ fn check_trainers(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<String>
     Ok(unique)
 }
 
-fn set_trainers(conn: &mut DbConnection, session_id: &str, ids: &[String]) -> QueryResult<()> {
+fn set_trainers(conn: &mut DbConnection, session_id: Id, ids: &[Id]) -> QueryResult<()> {
     diesel::delete(session_trainers::table.filter(session_trainers::session_id.eq(session_id)))
         .execute(conn)?;
     // One row at a time: multi-row inserts do not compile through the
@@ -166,7 +164,7 @@ fn set_trainers(conn: &mut DbConnection, session_id: &str, ids: &[String]) -> Qu
 }
 
 /// How the audit trail sees a session: its planned fields and trainers.
-fn snapshot(session: &Session, trainer_ids: &[String]) -> serde_json::Value {
+fn snapshot(session: &Session, trainer_ids: &[Id]) -> serde_json::Value {
     let mut value = serde_json::to_value(session).unwrap_or_default();
     value["trainer_ids"] = serde_json::json!(trainer_ids);
     value
@@ -178,17 +176,17 @@ pub fn create(
     conn: &mut DbConnection,
     actor: &Actor,
     session: Session,
-    trainer_ids: &[String],
+    trainer_ids: &[Id],
     zone: Tz,
 ) -> Result<SessionDetails, AppError> {
     check(&session)?;
-    let (programme_id, course_targets) = course_of(conn, &session.course_id)?;
+    let (programme_id, course_targets) = course_of(conn, session.course_id)?;
     let trainer_ids = check_trainers(conn, trainer_ids)?;
     let local_day = sessions::local_day.eq(local_day(session.starts_at, zone));
     diesel::insert_into(sessions::table).values((&session, local_day)).execute(conn)?;
-    set_trainers(conn, &session.id, &trainer_ids)?;
+    set_trainers(conn, session.id, &trainer_ids)?;
     let changes = FieldChange::diff(None::<&()>, &snapshot(&session, &trainer_ids), &[]);
-    audit::record(conn, actor, Action::Create, EntityType::Session, &session.id, changes)?;
+    audit::record(conn, actor, Action::Create, EntityType::Session, session.id, changes)?;
     Ok(SessionDetails { session, trainer_ids, programme_id, course_targets })
 }
 
@@ -196,7 +194,7 @@ pub fn create(
 /// clears a nullable one (for `eligible_categories`: back to the course's).
 #[derive(Debug, Default)]
 pub struct SessionUpdate {
-    pub course_id: Option<String>,
+    pub course_id: Option<Id>,
     pub starts_at: Option<NaiveDateTime>,
     pub ends_at: Option<NaiveDateTime>,
     pub venue: Option<String>,
@@ -206,7 +204,7 @@ pub struct SessionUpdate {
     pub enrolment_closes_at: Option<Option<NaiveDateTime>>,
     pub eligible_categories: Option<Option<String>>,
     pub waitlist: Option<bool>,
-    pub trainer_ids: Option<Vec<String>>,
+    pub trainer_ids: Option<Vec<Id>>,
 }
 
 /// A session before and after a change.
@@ -223,7 +221,7 @@ pub struct SessionChanged {
 pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: SessionUpdate,
     zone: Tz,
 ) -> Result<SessionChanged, AppError> {
@@ -247,7 +245,7 @@ pub fn update(
         next.eligible_categories = categories;
     }
     check(&next)?;
-    course_of(conn, &next.course_id)?;
+    course_of(conn, next.course_id)?;
     let trainer_ids = match update.trainer_ids {
         Some(ids) => check_trainers(conn, &ids)?,
         None => current.trainer_ids.clone(),
@@ -322,17 +320,17 @@ pub struct SessionFilter {
     pub from: Option<NaiveDateTime>,
     /// Sessions starting before this time.
     pub to: Option<NaiveDateTime>,
-    pub course_id: Option<String>,
-    pub programme_id: Option<String>,
-    pub trainer_id: Option<String>,
+    pub course_id: Option<Id>,
+    pub programme_id: Option<Id>,
+    pub trainer_id: Option<Id>,
     pub status: Option<SessionStatus>,
     /// `true`: only sessions with a free seat; `false`: only full ones.
     pub has_seats: Option<bool>,
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<SessionDetails>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<SessionDetails>> {
     let filter = SessionFilter::default();
-    let page = PageRequest { limit: 1, after: None };
+    let page = PageRequest::first(1);
     let mut rows = load(conn, Some(id), &filter, &page)?;
     Ok(rows.pop())
 }
@@ -347,37 +345,33 @@ pub fn list(
 
 fn load(
     conn: &mut DbConnection,
-    id: Option<&str>,
+    id: Option<Id>,
     filter: &SessionFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<SessionDetails>> {
     let mut query = sessions::table
         .inner_join(courses::table)
         .select((Session::as_select(), courses::programme_id, courses::target_categories))
-        .order(sessions::id.asc())
-        .limit(page.fetch_limit())
         .into_boxed();
     if let Some(id) = id {
         query = query.filter(sessions::id.eq(id.to_owned()));
     }
-    if let Some(after) = &page.after {
-        query = query.filter(sessions::id.gt(after.clone()));
-    }
+    query = query.page(sessions::id, page);
     if let Some(from) = filter.from {
         query = query.filter(sessions::starts_at.ge(from));
     }
     if let Some(to) = filter.to {
         query = query.filter(sessions::starts_at.lt(to));
     }
-    if let Some(course) = &filter.course_id {
-        query = query.filter(sessions::course_id.eq(course.clone()));
+    if let Some(course) = filter.course_id {
+        query = query.filter(sessions::course_id.eq(course));
     }
-    if let Some(programme) = &filter.programme_id {
-        query = query.filter(courses::programme_id.eq(programme.clone()));
+    if let Some(programme) = filter.programme_id {
+        query = query.filter(courses::programme_id.eq(programme));
     }
-    if let Some(trainer) = &filter.trainer_id {
+    if let Some(trainer) = filter.trainer_id {
         let taught = session_trainers::table
-            .filter(session_trainers::user_id.eq(trainer.clone()))
+            .filter(session_trainers::user_id.eq(trainer))
             .select(session_trainers::session_id);
         query = query.filter(sessions::id.eq_any(taught));
     }
@@ -389,8 +383,8 @@ fn load(
         Some(false) => query = query.filter(sessions::enrolled_count.ge(sessions::capacity)),
         None => {}
     }
-    let rows: Vec<(Session, Option<String>, String)> = query.load(conn)?;
-    let ids: Vec<&str> = rows.iter().map(|(s, _, _)| s.id.as_str()).collect();
+    let rows: Vec<(Session, Option<Id>, String)> = query.load(conn)?;
+    let ids: Vec<Id> = rows.iter().map(|(s, _, _)| s.id).collect();
     let mut trainers = trainers_of(conn, &ids)?;
     Ok(rows
         .into_iter()
@@ -406,8 +400,8 @@ fn load(
 /// What a list of someone's places shows of each session.
 #[derive(Clone, Debug, Queryable)]
 pub struct SessionOutline {
-    pub id: String,
-    pub course_id: String,
+    pub id: Id,
+    pub course_id: Id,
     pub course_title: String,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
@@ -416,10 +410,7 @@ pub struct SessionOutline {
 }
 
 /// The outlines of these sessions, by id.
-pub fn outlines(
-    conn: &mut DbConnection,
-    ids: &[&str],
-) -> QueryResult<HashMap<String, SessionOutline>> {
+pub fn outlines(conn: &mut DbConnection, ids: &[Id]) -> QueryResult<HashMap<Id, SessionOutline>> {
     let rows: Vec<SessionOutline> = sessions::table
         .inner_join(courses::table)
         .filter(sessions::id.eq_any(ids))
@@ -433,19 +424,16 @@ pub fn outlines(
             sessions::status,
         ))
         .load(conn)?;
-    Ok(rows.into_iter().map(|row| (row.id.clone(), row)).collect())
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
 }
 
 /// The trainers of each of these sessions, in the order of their ids.
-fn trainers_of(
-    conn: &mut DbConnection,
-    session_ids: &[&str],
-) -> QueryResult<HashMap<String, Vec<String>>> {
-    let pairs: Vec<(String, String)> = session_trainers::table
+fn trainers_of(conn: &mut DbConnection, session_ids: &[Id]) -> QueryResult<HashMap<Id, Vec<Id>>> {
+    let pairs: Vec<(Id, Id)> = session_trainers::table
         .filter(session_trainers::session_id.eq_any(session_ids))
         .order((session_trainers::session_id, session_trainers::user_id))
         .load(conn)?;
-    let mut by_session: HashMap<String, Vec<String>> = HashMap::new();
+    let mut by_session: HashMap<Id, Vec<Id>> = HashMap::new();
     for (session, trainer) in pairs {
         by_session.entry(session).or_default().push(trainer);
     }

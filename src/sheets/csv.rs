@@ -43,6 +43,8 @@ fn push_cell(line: &mut String, cell: &Cell<'_>) {
     match cell {
         Cell::Empty => {}
         Cell::Text(text) => push_text(line, text),
+        // Hex digits and dashes: nothing to quote or escape.
+        Cell::Id(id) => line.push_str(&id.to_string()),
         Cell::Count(n) => line.push_str(&n.to_string()),
         Cell::Ratio(r) => line.push_str(&format!("{r:.4}")),
         Cell::Day(day) => line.push_str(&day.format("%Y-%m-%d").to_string()),

@@ -10,17 +10,27 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::id::Id;
+
 /// One cell of a row.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell<'a> {
     Empty,
     Text(&'a str),
+    /// An id, shown in its canonical spelling.
+    Id(Id),
     Count(i64),
     /// A share from 0 to 1, shown as a percentage in XLSX.
     Ratio(f64),
     Day(NaiveDate),
     /// A local wall-clock time.
     Time(NaiveDateTime),
+}
+
+impl From<Option<Id>> for Cell<'_> {
+    fn from(id: Option<Id>) -> Self {
+        id.map_or(Cell::Empty, Cell::Id)
+    }
 }
 
 impl<'a> From<Option<&'a str>> for Cell<'a> {
@@ -81,6 +91,7 @@ impl Cell<'_> {
         match self {
             Cell::Empty => 0,
             Cell::Text(text) => text.chars().count(),
+            Cell::Id(_) => "01234567-89ab-cdef-0123-456789abcdef".len(),
             Cell::Count(n) => n.to_string().len(),
             Cell::Ratio(_) => "100.00%".len(),
             Cell::Day(_) => "2023-10-02".len(),

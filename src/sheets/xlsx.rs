@@ -158,6 +158,14 @@ impl<W: Write> XlsxSheet<W> {
         self.write_row(cells, None)
     }
 
+    fn push_text(&mut self, at: &str, style: Option<u8>, text: &str) {
+        let s = style.map(|s| format!(r#" s="{s}""#)).unwrap_or_default();
+        self.xml.push_str(&format!(
+            r#"<c r="{at}" t="inlineStr"{s}><is><t xml:space="preserve">{}</t></is></c>"#,
+            escape(text)
+        ));
+    }
+
     fn write_row(&mut self, cells: &[Cell<'_>], style: Option<u8>) -> io::Result<()> {
         self.rows += 1;
         let row = self.rows;
@@ -168,11 +176,11 @@ impl<W: Write> XlsxSheet<W> {
             let (value, cell_style) = match cell {
                 Cell::Empty => continue,
                 Cell::Text(text) => {
-                    let s = style.map(|s| format!(r#" s="{s}""#)).unwrap_or_default();
-                    self.xml.push_str(&format!(
-                        r#"<c r="{at}" t="inlineStr"{s}><is><t xml:space="preserve">{}</t></is></c>"#,
-                        escape(text)
-                    ));
+                    self.push_text(&at, style, text);
+                    continue;
+                }
+                Cell::Id(id) => {
+                    self.push_text(&at, style, &id.to_string());
                     continue;
                 }
                 Cell::Count(n) => (n.to_string(), None),

@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
 
 use super::User;
 use super::model::{self, AccountUpdate, UserFilter};
@@ -18,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::state::AppState;
@@ -28,18 +28,17 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserResponse {
-    #[schema(format = Uuid)]
-    pub id: String,
+    pub id: Id,
     pub email: String,
     pub full_name: String,
     pub role: Role,
     /// The coordinator's unit; `null` for other roles.
-    #[schema(format = Uuid, required = true)]
-    pub organization_id: Option<String>,
+    #[schema(required = true)]
+    pub organization_id: Option<Id>,
     pub active: bool,
     /// The participant profile linked to this account, if any.
-    #[schema(format = Uuid, required = true)]
-    pub participant_id: Option<String>,
+    #[schema(required = true)]
+    pub participant_id: Option<Id>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -48,7 +47,7 @@ pub struct UserResponse {
 pub type UserPage = Page<UserResponse>;
 
 impl UserResponse {
-    pub fn new(user: User, participant_id: Option<String>) -> Self {
+    pub fn new(user: User, participant_id: Option<Id>) -> Self {
         Self {
             id: user.id,
             email: user.email,
@@ -75,7 +74,7 @@ pub struct CreateUserRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub full_name: String,
     pub role: Role,
-    pub organization_id: Option<Uuid>,
+    pub organization_id: Option<Id>,
     /// Required for `participant`; ignored otherwise.
     pub category: Option<Category>,
     pub gender: Option<Gender>,
@@ -93,8 +92,7 @@ pub struct UpdateUserRequest {
     pub role: Option<Role>,
     /// `null` clears it; required (kept or given) for coordinators.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Uuid)]
-    pub organization_id: Option<Option<Uuid>>,
+    pub organization_id: Option<Option<Id>>,
     pub active: Option<bool>,
     #[schema(format = Password, min_length = 8, max_length = 128)]
     pub password: Option<String>,
@@ -112,7 +110,7 @@ pub async fn refuse_taken_email(state: &AppState, email: &str) -> Result<(), App
 
 /// The account as clients see it, with its linked participant profile.
 pub fn user_response(conn: &mut DbConnection, user: User) -> Result<UserResponse, AppError> {
-    let participant_id = model::linked_participants(conn, &[&user.id])?.remove(&user.id);
+    let participant_id = model::linked_participants(conn, &[user.id])?.remove(&user.id);
     Ok(UserResponse::new(user, participant_id))
 }
 
@@ -153,7 +151,7 @@ pub async fn create_user(
     let full_name = v.text("full_name", &body.full_name, MAX_NAME_CHARS);
     // A coordinator's unit is the account's; a participant's is their
     // profile's; other roles have none.
-    let unit = body.organization_id.map(|id| id.to_string());
+    let unit = body.organization_id;
     match (body.role, &unit) {
         (Role::Coordinator, None) => v.add("organization_id", FieldIssue::Required),
         (Role::Admin | Role::Trainer, Some(_)) => {
@@ -170,7 +168,7 @@ pub async fn create_user(
             let profile = ProfileFields {
                 full_name: full_name.clone(),
                 category,
-                organization_id: unit.clone(),
+                organization_id: unit,
                 gender: body.gender,
                 birth_date: body.birth_date,
                 phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
@@ -222,12 +220,12 @@ pub async fn list_users(
         .db
         .run(move |conn| {
             let users = model::list(conn, &filter, &page)?;
-            let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+            let ids: Vec<Id> = users.iter().map(|u| u.id).collect();
             let mut profiles = model::linked_participants(conn, &ids)?;
             Ok(Page::from_rows(
                 users,
                 &page,
-                |u| &u.id,
+                |u| u.id,
                 |u| {
                     let participant_id = profiles.remove(&u.id);
                     UserResponse::new(u, participant_id)
@@ -257,13 +255,13 @@ pub async fn get_user(
     req: HttpRequest,
     state: web::Data<AppState>,
     _caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
-    let id = id.to_string();
+    let id = id.into_inner();
     let response = state
         .db
         .run(move |conn| {
-            let user = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            let user = model::find(conn, id)?.ok_or(AppError::NotFound)?;
             user_response(conn, user)
         })
         .await?;
@@ -294,7 +292,7 @@ pub async fn get_user(
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Admin,
-    id: web::Path<Uuid>,
+    id: web::Path<Id>,
     if_match: IfMatch,
     Json(body): Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -311,11 +309,11 @@ pub async fn update_user(
     let update = AccountUpdate {
         full_name,
         role: body.role,
-        organization_id: body.organization_id.map(|unit| unit.map(|id| id.to_string())),
+        organization_id: body.organization_id,
         active: body.active,
         password_hash,
     };
-    let id = id.to_string();
+    let id = id.into_inner();
     let response = state
         .db
         .write(move |conn| {
@@ -323,10 +321,10 @@ pub async fn update_user(
             // row lock alone, taken before it, could deadlock with another
             // admin's change whose audit record refers to this account.
             db::serialize_with_others(conn, db::LockKey::Admins)?;
-            db::lock_row(conn, db::Table::Users, &id)?;
-            let current = model::find(conn, &id)?.ok_or(AppError::NotFound)?;
+            db::lock_row(conn, db::Table::Users, id)?;
+            let current = model::find(conn, id)?.ok_or(AppError::NotFound)?;
             if_match.check(&user_response(conn, current)?)?;
-            let user = accounts::update_account(conn, &Actor::user(caller.id()), &id, update)?;
+            let user = accounts::update_account(conn, &Actor::user(caller.id()), id, update)?;
             user_response(conn, user)
         })
         .await?;

@@ -9,8 +9,9 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::db::schema::{participants as participant_rows, users};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
-use crate::http::pagination::PageRequest;
+use crate::id::Id;
 use crate::organizations;
+use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
 use crate::vocab::Role;
 
@@ -19,13 +20,13 @@ use crate::vocab::Role;
 #[derive(Clone, Queryable, Insertable, Serialize)]
 #[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct User {
-    pub id: String,
+    pub id: Id,
     pub email: String,
     #[serde(skip)]
     pub password_hash: String,
     pub full_name: String,
     pub role: Role,
-    pub organization_id: Option<String>,
+    pub organization_id: Option<Id>,
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -46,7 +47,7 @@ impl User {
     pub fn new(email: String, password_hash: String, full_name: String, role: Role) -> Self {
         let now = db::now();
         Self {
-            id: db::new_id(),
+            id: Id::new(),
             email,
             password_hash,
             full_name,
@@ -66,7 +67,7 @@ pub struct UserChanges {
     pub email: Option<String>,
     pub full_name: Option<String>,
     pub role: Option<Role>,
-    pub organization_id: Option<Option<String>>,
+    pub organization_id: Option<Option<Id>>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
     pub updated_at: Option<NaiveDateTime>,
@@ -82,7 +83,7 @@ pub fn insert(conn: &mut DbConnection, new: &User) -> QueryResult<User> {
     diesel::insert_into(users::table).values(new).returning(users::all_columns).get_result(conn)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<User>> {
+pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<User>> {
     users::table.find(id).first(conn).optional()
 }
 
@@ -95,7 +96,7 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option
 /// password and role. Long work (a hash) done on a read account checks this
 /// in the transaction that acts on it.
 pub fn unchanged_since(conn: &mut DbConnection, seen: &User) -> QueryResult<bool> {
-    Ok(find(conn, &seen.id)?.is_some_and(|now| {
+    Ok(find(conn, seen.id)?.is_some_and(|now| {
         now.active && now.password_hash == seen.password_hash && now.role == seen.role
     }))
 }
@@ -110,10 +111,7 @@ pub fn list(
     filter: &UserFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<User>> {
-    let mut query = users::table.order(users::id.asc()).limit(page.fetch_limit()).into_boxed();
-    if let Some(after) = &page.after {
-        query = query.filter(users::id.gt(after.clone()));
-    }
+    let mut query = users::table.into_boxed().page(users::id, page);
     if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role));
     }
@@ -123,7 +121,7 @@ pub fn list(
     query.load(conn)
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &UserChanges) -> QueryResult<User> {
+pub fn update(conn: &mut DbConnection, id: Id, changes: &UserChanges) -> QueryResult<User> {
     diesel::update(users::table.find(id))
         .set(changes)
         .returning(users::all_columns)
@@ -137,7 +135,7 @@ pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-pub fn other_active_admins(conn: &mut DbConnection, except_id: &str) -> QueryResult<i64> {
+pub fn other_active_admins(conn: &mut DbConnection, except_id: Id) -> QueryResult<i64> {
     users::table
         .filter(users::role.eq(Role::Admin))
         .filter(users::active.eq(true))
@@ -149,9 +147,9 @@ pub fn other_active_admins(conn: &mut DbConnection, except_id: &str) -> QueryRes
 /// The participant profile linked to each of these accounts, if any.
 pub fn linked_participants(
     conn: &mut DbConnection,
-    user_ids: &[&str],
-) -> QueryResult<HashMap<String, String>> {
-    let pairs: Vec<(Option<String>, String)> = participant_rows::table
+    user_ids: &[Id],
+) -> QueryResult<HashMap<Id, Id>> {
+    let pairs: Vec<(Option<Id>, Id)> = participant_rows::table
         .filter(participant_rows::user_id.eq_any(user_ids))
         .select((participant_rows::user_id, participant_rows::id))
         .load(conn)?;
@@ -166,7 +164,7 @@ const PERSONAL_FIELDS: &[&str] = &["email", "full_name"];
 /// a write transaction; [`crate::operations::accounts::create_account`]
 /// adds the participant profile linked to it.
 pub fn create(conn: &mut DbConnection, created_by: &Actor, new: &User) -> Result<User, AppError> {
-    if let Some(unit) = new.organization_id.as_deref()
+    if let Some(unit) = new.organization_id
         && !organizations::model::exists(conn, unit)?
     {
         return Err(AppError::validation("organization_id", FieldIssue::UnknownReference));
@@ -183,7 +181,7 @@ pub fn create(conn: &mut DbConnection, created_by: &Actor, new: &User) -> Result
         }
     })?;
     let changes = FieldChange::diff(None::<&User>, &user, PERSONAL_FIELDS);
-    audit::record(conn, created_by, Action::Create, EntityType::User, &user.id, changes)?;
+    audit::record(conn, created_by, Action::Create, EntityType::User, user.id, changes)?;
     Ok(user)
 }
 
@@ -204,10 +202,10 @@ pub fn set_own_password(
         updated_at: Some(db::now()),
         ..UserChanges::default()
     };
-    update(conn, &seen.id, &changes)?;
-    let actor = Actor::user(&seen.id);
+    update(conn, seen.id, &changes)?;
+    let actor = Actor::user(seen.id);
     let changes = vec![FieldChange::redacted("password")];
-    audit::record(conn, &actor, Action::ChangePassword, EntityType::User, &seen.id, changes)?;
+    audit::record(conn, &actor, Action::ChangePassword, EntityType::User, seen.id, changes)?;
     Ok(true)
 }
 
@@ -217,7 +215,7 @@ pub struct AccountUpdate {
     pub full_name: Option<String>,
     pub role: Option<Role>,
     /// `Some(None)` clears the unit.
-    pub organization_id: Option<Option<String>>,
+    pub organization_id: Option<Option<Id>>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
 }
@@ -236,7 +234,7 @@ pub struct AccountChanged {
 pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
-    id: &str,
+    id: Id,
     update: AccountUpdate,
 ) -> Result<AccountChanged, AppError> {
     // Two admins demoting each other at once must not both succeed.
@@ -245,8 +243,8 @@ pub fn update_account(
     let role = update.role.unwrap_or(current.role);
     let active = update.active.unwrap_or(current.active);
     let organization_id = match (&update.organization_id, role) {
-        (Some(unit), _) => unit.clone(),
-        (None, Role::Coordinator) => current.organization_id.clone(),
+        (Some(unit), _) => *unit,
+        (None, Role::Coordinator) => current.organization_id,
         (None, _) => None,
     };
 
@@ -256,7 +254,7 @@ pub fn update_account(
         (Some(_), role) if role != Role::Coordinator => {
             v.add("organization_id", FieldIssue::NotAllowedForRole)
         }
-        (Some(unit), _) if !organizations::model::exists(conn, unit)? => {
+        (Some(unit), _) if !organizations::model::exists(conn, *unit)? => {
             v.add("organization_id", FieldIssue::UnknownReference)
         }
         _ => {}
@@ -299,7 +297,7 @@ pub fn update_account(
 pub fn erase_participant_account(
     conn: &mut DbConnection,
     actor: &Actor,
-    user_id: &str,
+    user_id: Id,
 ) -> Result<bool, AppError> {
     let Some(current) = find(conn, user_id)? else {
         return Ok(false);
