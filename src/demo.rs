@@ -32,6 +32,7 @@ use crate::organizations::Organization;
 use crate::paging::PageRequest;
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::programmes::Programme;
+use crate::rows;
 use crate::sessions::model::SessionUpdate;
 use crate::sessions::{self, Session};
 use crate::users::User;
@@ -551,7 +552,14 @@ fn fill_week(
             enrolment_closes_at: Some(Some(session.starts_at - Duration::hours(12))),
             ..SessionUpdate::default()
         };
-        operations::sessions::change_session(conn, actor, session.id, moved, zone)?;
+        operations::sessions::change_session(
+            conn,
+            actor,
+            session.id,
+            rows::any_version,
+            moved,
+            zone,
+        )?;
     }
 
     // Most came; some late, a few excused or absent.

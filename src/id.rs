@@ -18,8 +18,6 @@ use diesel::sqlite::Sqlite;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
-use crate::db::DbBackend;
-
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, AsExpression, FromSqlRow)]
 #[diesel(sql_type = Text)]
 pub struct Id(Uuid);
@@ -82,6 +80,8 @@ where
     }
 }
 
+// One implementation per backend: the connection enum's own (in `db`)
+// hands each value to the backend in use.
 impl ToSql<Text, Pg> for Id {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
         write!(out, "{self}")?;
@@ -92,14 +92,6 @@ impl ToSql<Text, Pg> for Id {
 impl ToSql<Text, Sqlite> for Id {
     fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
         out.set_value(self.to_string());
-        Ok(IsNull::No)
-    }
-}
-
-// MultiConnection hands each value to the backend in use.
-impl ToSql<Text, DbBackend> for Id {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, DbBackend>) -> serialize::Result {
-        out.set_value((Text, self));
         Ok(IsNull::No)
     }
 }

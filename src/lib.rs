@@ -26,6 +26,7 @@ pub mod participants;
 pub mod programmes;
 pub mod reports;
 pub mod routes;
+pub mod rows;
 pub mod sessions;
 pub mod sheets;
 pub mod startup;

@@ -270,9 +270,7 @@ pub async fn update_course(
     let course = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Courses, id);
-            if_match.check_stored(conn, row, model::find, CourseResponse::from)?;
-            model::update(conn, &actor, id, update)
+            model::update(conn, &actor, id, if_match.expects(CourseResponse::from), update)
         })
         .await?;
     conditional::changed(&CourseResponse::from(course))

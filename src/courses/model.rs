@@ -9,6 +9,7 @@ use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
 use crate::programmes;
+use crate::rows::{self, StoredRow};
 
 /// A course as stored; `topics` and `target_categories` are lists kept one
 /// item per line (see [`db::join_lines`]).
@@ -59,30 +60,45 @@ pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &Course) -> Result<(), AppError>,
     update: CourseUpdate,
 ) -> Result<Course, AppError> {
-    db::lock_row(conn, db::Table::Courses, id)?;
-    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
-    let mut next = current.clone();
-    next.title = update.title.unwrap_or(next.title);
-    if let Some(summary) = update.summary {
-        next.summary = summary;
+    rows::update(conn, actor, id, expected, |conn, mut next: Course| {
+        next.title = update.title.unwrap_or(next.title);
+        if let Some(summary) = update.summary {
+            next.summary = summary;
+        }
+        next.topics = update.topics.unwrap_or(next.topics);
+        next.target_categories = update.target_categories.unwrap_or(next.target_categories);
+        next.duration_minutes = update.duration_minutes.unwrap_or(next.duration_minutes);
+        if let Some(programme) = update.programme_id {
+            next.programme_id = programme;
+        }
+        check_programme(conn, &next)?;
+        Ok(next)
+    })
+}
+
+impl StoredRow for Course {
+    const TABLE: db::Table = db::Table::Courses;
+    const ENTITY: EntityType = EntityType::Course;
+
+    fn id(&self) -> Id {
+        self.id
     }
-    next.topics = update.topics.unwrap_or(next.topics);
-    next.target_categories = update.target_categories.unwrap_or(next.target_categories);
-    next.duration_minutes = update.duration_minutes.unwrap_or(next.duration_minutes);
-    if let Some(programme) = update.programme_id {
-        next.programme_id = programme;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
     }
-    check_programme(conn, &next)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
-    if changes.is_empty() {
-        return Ok(current);
+
+    fn stamp(&mut self, updated_at: NaiveDateTime) {
+        self.updated_at = updated_at;
     }
-    next.updated_at = db::now();
-    diesel::update(courses::table.find(id)).set(&next).execute(conn)?;
-    audit::record(conn, actor, Action::Update, EntityType::Course, id, changes)?;
-    Ok(next)
+
+    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        diesel::update(courses::table.find(self.id)).set(self).execute(conn)?;
+        Ok(())
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Course>> {

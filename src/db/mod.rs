@@ -352,6 +352,18 @@ pub fn lock_row(conn: &mut DbConnection, table: Table, id: Id) -> QueryResult<()
 /// place and run on either database.
 pub type DbBackend = <DbConnection as Connection>::Backend;
 
+// MultiConnection hands each value to the backend in use, which has its own
+// implementation (see `crate::id`).
+impl diesel::serialize::ToSql<diesel::sql_types::Text, DbBackend> for Id {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DbBackend>,
+    ) -> diesel::serialize::Result {
+        out.set_value((diesel::sql_types::Text, self));
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
 /// A list stored in one TEXT column, one item per line. Items never hold a
 /// line break: list items are checked with `Validator::text`, which refuses
 /// control characters.

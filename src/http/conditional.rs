@@ -14,13 +14,11 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use diesel::QueryResult;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::id::Id;
 
 /// A resource's JSON and its entity tag.
 struct Tagged {
@@ -93,19 +91,14 @@ impl IfMatch {
 }
 
 impl IfMatch {
-    /// For a write to row `id` of `table`: locks the row, reads it with
-    /// `find` (`404` when it is gone) and checks the header against it as
-    /// `shown` presents it, all in the write's transaction.
-    pub fn check_stored<R, T: Serialize>(
-        &self,
-        conn: &mut DbConnection,
-        (table, id): (db::Table, Id),
-        find: impl FnOnce(&mut DbConnection, Id) -> QueryResult<Option<R>>,
+    /// What a write expects of the row it changes (see
+    /// [`crate::rows::update`]): that the row as stored, shown as `shown`
+    /// presents it, is the version this header names.
+    pub fn expects<R: Clone, T: Serialize>(
+        self,
         shown: impl FnOnce(R) -> T,
-    ) -> Result<(), AppError> {
-        db::lock_row(conn, table, id)?;
-        let current = find(conn, id)?.ok_or(AppError::NotFound)?;
-        self.check(&shown(current))
+    ) -> impl FnOnce(&mut DbConnection, &R) -> Result<(), AppError> {
+        move |_, row| self.check(&shown(row.clone()))
     }
 }
 

@@ -70,9 +70,11 @@ pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &User) -> Result<(), AppError>,
     update: AccountUpdate,
 ) -> Result<User, AppError> {
-    let AccountChanged { user, ends_logins } = users::update_account(conn, actor, id, update)?;
+    let AccountChanged { user, ends_logins } =
+        users::update_account(conn, actor, id, expected, update)?;
     if ends_logins {
         logins::revoke_all(conn, id, None)?;
     }

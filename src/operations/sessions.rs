@@ -18,10 +18,12 @@ pub fn change_session(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &SessionDetails) -> Result<(), AppError>,
     update: SessionUpdate,
     zone: Tz,
 ) -> Result<SessionDetails, AppError> {
-    let SessionChanged { before, after } = sessions::update(conn, actor, id, update, zone)?;
+    let SessionChanged { before, after } =
+        sessions::update(conn, actor, id, expected, update, zone)?;
     let session = &after.session;
     if session.status == SessionStatus::Cancelled && before.status != SessionStatus::Cancelled {
         enrolments::model::cancel_all(conn, actor, id)?;

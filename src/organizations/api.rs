@@ -220,9 +220,7 @@ pub async fn update_organization(
     let unit = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Organizations, id);
-            if_match.check_stored(conn, row, model::find, OrganizationResponse::from)?;
-            model::update(conn, &actor, id, update)
+            model::update(conn, &actor, id, if_match.expects(OrganizationResponse::from), update)
         })
         .await?;
     conditional::changed(&OrganizationResponse::from(unit))

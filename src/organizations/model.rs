@@ -9,6 +9,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
+use crate::rows::{self, StoredRow};
 use crate::vocab::OrganizationKind;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
@@ -53,36 +54,52 @@ pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &Organization) -> Result<(), AppError>,
     update: OrganizationUpdate,
 ) -> Result<Organization, AppError> {
     if update.parent_id.is_some() {
         // Two units each moved under the other at once must not both pass
-        // the loop check.
+        // the loop check. Taken before the row's lock, as every such move
+        // takes them.
         db::serialize_with_others(conn, db::LockKey::UnitTree)?;
     }
-    db::lock_row(conn, db::Table::Organizations, id)?;
-    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
-    let mut next = current.clone();
-    next.kind = update.kind.unwrap_or(next.kind);
-    next.name = update.name.unwrap_or(next.name);
-    if let Some(code) = update.code {
-        next.code = code;
+    rows::update(conn, actor, id, expected, |conn, mut next: Organization| {
+        next.kind = update.kind.unwrap_or(next.kind);
+        next.name = update.name.unwrap_or(next.name);
+        if let Some(code) = update.code {
+            next.code = code;
+        }
+        if let Some(parent) = update.parent_id {
+            next.parent_id = parent;
+        }
+        check(conn, &next)?;
+        Ok(next)
+    })
+}
+
+impl StoredRow for Organization {
+    const TABLE: db::Table = db::Table::Organizations;
+    const ENTITY: EntityType = EntityType::Organization;
+
+    fn id(&self) -> Id {
+        self.id
     }
-    if let Some(parent) = update.parent_id {
-        next.parent_id = parent;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
     }
-    check(conn, &next)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
-    if changes.is_empty() {
-        return Ok(current);
+
+    fn stamp(&mut self, updated_at: NaiveDateTime) {
+        self.updated_at = updated_at;
     }
-    next.updated_at = db::now();
-    diesel::update(organizations::table.find(id))
-        .set(&next)
-        .execute(conn)
-        .map_err(code_conflict)?;
-    audit::record(conn, actor, Action::Update, EntityType::Organization, id, changes)?;
-    Ok(next)
+
+    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        diesel::update(organizations::table.find(self.id))
+            .set(self)
+            .execute(conn)
+            .map_err(code_conflict)?;
+        Ok(())
+    }
 }
 
 /// The rules a unit keeps: its parent exists and is not below it, its code

@@ -11,6 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
+use crate::rows::{self, StoredRow};
 use crate::validation::Validator;
 use crate::vocab::{Category, Gender};
 use crate::{organizations, users};
@@ -228,14 +229,32 @@ pub fn update(
     ProfileFields::of(&next).check(&mut v);
     v.finish()?;
     check_references(conn, next.id, next.organization_id, next.guardian_id, next.user_id)?;
-    let changes = FieldChange::diff(Some(&current), &next, PERSONAL_FIELDS);
-    if changes.is_empty() {
-        return Ok(current);
+    rows::save_change(conn, actor, current, next)
+}
+
+/// Profiles are read through a caller's scope ([`find_visible`]) before
+/// they change, so only the second half of the frame is theirs:
+/// [`rows::save_change`].
+impl StoredRow for Participant {
+    const TABLE: db::Table = db::Table::Participants;
+    const ENTITY: EntityType = EntityType::Participant;
+    const PERSONAL_FIELDS: &'static [&'static str] = PERSONAL_FIELDS;
+
+    fn id(&self) -> Id {
+        self.id
     }
-    next.updated_at = db::now();
-    save(conn, &next)?;
-    audit::record(conn, actor, Action::Update, EntityType::Participant, next.id, changes)?;
-    Ok(next)
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
+    }
+
+    fn stamp(&mut self, updated_at: NaiveDateTime) {
+        self.updated_at = updated_at;
+    }
+
+    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        save(conn, self)
+    }
 }
 
 fn set<T>(field: &mut Option<T>, change: Option<Option<T>>) {

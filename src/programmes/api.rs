@@ -216,9 +216,7 @@ pub async fn update_programme(
     let programme = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Programmes, id);
-            if_match.check_stored(conn, row, model::find, ProgrammeResponse::from)?;
-            model::update(conn, &actor, id, update)
+            model::update(conn, &actor, id, if_match.expects(ProgrammeResponse::from), update)
         })
         .await?;
     conditional::changed(&ProgrammeResponse::from(programme))

@@ -8,6 +8,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
+use crate::rows::{self, StoredRow};
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = programmes, treat_none_as_default_value = false, treat_none_as_null = true)]
@@ -55,26 +56,41 @@ pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &Programme) -> Result<(), AppError>,
     update: ProgrammeUpdate,
 ) -> Result<Programme, AppError> {
-    db::lock_row(conn, db::Table::Programmes, id)?;
-    let current = find(conn, id)?.ok_or(AppError::NotFound)?;
-    let mut next = current.clone();
-    next.name = update.name.unwrap_or(next.name);
-    if let Some(theme) = update.theme {
-        next.theme = theme;
+    rows::update(conn, actor, id, expected, |_, mut next: Programme| {
+        next.name = update.name.unwrap_or(next.name);
+        if let Some(theme) = update.theme {
+            next.theme = theme;
+        }
+        next.starts_on = update.starts_on.unwrap_or(next.starts_on);
+        next.ends_on = update.ends_on.unwrap_or(next.ends_on);
+        check(&next)?;
+        Ok(next)
+    })
+}
+
+impl StoredRow for Programme {
+    const TABLE: db::Table = db::Table::Programmes;
+    const ENTITY: EntityType = EntityType::Programme;
+
+    fn id(&self) -> Id {
+        self.id
     }
-    next.starts_on = update.starts_on.unwrap_or(next.starts_on);
-    next.ends_on = update.ends_on.unwrap_or(next.ends_on);
-    check(&next)?;
-    let changes = FieldChange::diff(Some(&current), &next, &[]);
-    if changes.is_empty() {
-        return Ok(current);
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
     }
-    next.updated_at = db::now();
-    diesel::update(programmes::table.find(id)).set(&next).execute(conn)?;
-    audit::record(conn, actor, Action::Update, EntityType::Programme, id, changes)?;
-    Ok(next)
+
+    fn stamp(&mut self, updated_at: NaiveDateTime) {
+        self.updated_at = updated_at;
+    }
+
+    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        diesel::update(programmes::table.find(self.id)).set(self).execute(conn)?;
+        Ok(())
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Programme>> {

@@ -348,9 +348,8 @@ pub async fn update_session(
     let details = state
         .db
         .write(move |conn| {
-            let row = (db::Table::Sessions, id);
-            if_match.check_stored(conn, row, model::find, SessionResponse::from)?;
-            operations::sessions::change_session(conn, &actor, id, update, zone)
+            let expected = if_match.expects(SessionResponse::from);
+            operations::sessions::change_session(conn, &actor, id, expected, update, zone)
         })
         .await?;
     conditional::changed(&SessionResponse::from(details))

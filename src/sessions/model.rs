@@ -222,11 +222,13 @@ pub fn update(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &SessionDetails) -> Result<(), AppError>,
     update: SessionUpdate,
     zone: Tz,
 ) -> Result<SessionChanged, AppError> {
     db::lock_row(conn, db::Table::Sessions, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    expected(conn, &current)?;
     let mut next = current.session.clone();
     next.course_id = update.course_id.unwrap_or(next.course_id);
     next.starts_at = update.starts_at.unwrap_or(next.starts_at);

@@ -10,7 +10,7 @@ use super::model::{self, AccountUpdate, UserFilter};
 use crate::audit::Actor;
 use crate::auth::Admin;
 use crate::auth::password::check_new_password;
-use crate::db::{self, DbConnection};
+use crate::db::DbConnection;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::http;
 use crate::http::conditional::{self, IfMatch};
@@ -317,14 +317,11 @@ pub async fn update_user(
     let response = state
         .db
         .write(move |conn| {
-            // The accounts' lock first, as `update_account` takes it: the
-            // row lock alone, taken before it, could deadlock with another
-            // admin's change whose audit record refers to this account.
-            db::serialize_with_others(conn, db::LockKey::Admins)?;
-            db::lock_row(conn, db::Table::Users, id)?;
-            let current = model::find(conn, id)?.ok_or(AppError::NotFound)?;
-            if_match.check(&user_response(conn, current)?)?;
-            let user = accounts::update_account(conn, &Actor::user(caller.id()), id, update)?;
+            let expected = |conn: &mut DbConnection, current: &User| {
+                if_match.check(&user_response(conn, current.clone())?)
+            };
+            let actor = Actor::user(caller.id());
+            let user = accounts::update_account(conn, &actor, id, expected, update)?;
             user_response(conn, user)
         })
         .await?;

@@ -235,11 +235,17 @@ pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
+    expected: impl FnOnce(&mut DbConnection, &User) -> Result<(), AppError>,
     update: AccountUpdate,
 ) -> Result<AccountChanged, AppError> {
-    // Two admins demoting each other at once must not both succeed.
+    // Two admins demoting each other at once must not both succeed. The
+    // accounts' lock comes before the row's: the row lock alone, taken
+    // first, could deadlock with another admin's change whose audit record
+    // refers to this account.
     db::serialize_with_others(conn, db::LockKey::Admins)?;
+    db::lock_row(conn, db::Table::Users, id)?;
     let current = find(conn, id)?.ok_or(AppError::NotFound)?;
+    expected(conn, &current)?;
     let role = update.role.unwrap_or(current.role);
     let active = update.active.unwrap_or(current.active);
     let organization_id = match (&update.organization_id, role) {
