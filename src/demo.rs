@@ -37,12 +37,10 @@ use crate::sessions::model::SessionUpdate;
 use crate::sessions::{self, Session};
 use crate::users::User;
 use crate::vocab::AttendanceStatus::{Absent, Excused, Late, Present};
-use crate::vocab::MarkSource;
-use crate::vocab::OrganizationKind;
-use crate::vocab::Role;
-use crate::vocab::SessionStatus;
-use crate::vocab::{Category, Gender};
-use crate::vocab::{EnrolmentSource, EnrolmentStatus};
+use crate::vocab::{
+    Category, EnrolmentSource, EnrolmentStatus, Gender, MarkSource, OrganizationKind, Role,
+    SessionStatus,
+};
 use crate::{
     attendance, courses, enrolments, local_time, operations, organizations, participants, users,
 };

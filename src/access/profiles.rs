@@ -17,8 +17,7 @@ use crate::db::{DbBackend, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::users::User;
-use crate::vocab::EnrolmentStatus;
-use crate::vocab::Role;
+use crate::vocab::{EnrolmentStatus, Role};
 
 type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
 

@@ -3,10 +3,13 @@
 
 use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use diesel::QueryResult;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::model::{self, AttendanceChange, CheckIn, NewMark, SyncOutcome, check_marking_window};
+use super::model::{
+    self, AttendanceChange, CheckIn, NewMark, RosterRow, SyncOutcome, check_marking_window,
+};
 use super::views::MarkResponse;
 use crate::access::{ParticipantScope, check_marker};
 use crate::audit::Actor;
@@ -20,12 +23,12 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::id::Id;
 use crate::operations::walk_ins::{self, WalkInPerson, WalkedIn};
+use crate::paging::PageRequest;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
-use crate::vocab::{AttendanceStatus, MarkSource};
-use crate::vocab::{Category, Gender};
+use crate::vocab::{AttendanceStatus, Category, Gender, MarkSource};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most marks one request may carry: a whole class, or a phone's day.
@@ -205,6 +208,29 @@ fn session(conn: &mut DbConnection, id: Id) -> Result<SessionDetails, AppError> 
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
+/// A page of what only a session's markers read (its roll-call, its
+/// history): `403` for anyone else, `404` for no session.
+async fn markers_page<R: Send + 'static, T: Send + 'static>(
+    state: &AppState,
+    caller: AuthUser,
+    session_id: Id,
+    page: PageQuery,
+    load: fn(&mut DbConnection, Id, &PageRequest) -> QueryResult<Vec<R>>,
+    id_of: fn(&R) -> Id,
+    to_item: fn(R) -> T,
+) -> Result<web::Json<Page<T>>, AppError> {
+    let page = page.parse()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            check_marker(&session(conn, session_id)?, &caller.user)?;
+            let rows = load(conn, session_id, &page)?;
+            Ok(Page::from_rows(rows, &page, id_of, to_item))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
 /// Get a session's roll-call
 ///
 /// Admins and the session's trainers; others get `403 forbidden`. Lists
@@ -229,26 +255,13 @@ pub async fn roll_call(
     id: web::Path<Id>,
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<RollCallEntryPage>, AppError> {
-    let page = page.parse()?;
-    let session_id = id.into_inner();
-    let result = state
-        .db
-        .run(move |conn| {
-            check_marker(&session(conn, session_id)?, &caller.user)?;
-            let rows = model::roster(conn, session_id, &page)?;
-            Ok(Page::from_rows(
-                rows,
-                &page,
-                |(e, _, _)| e.id,
-                |(e, p, m)| RollCallEntry {
-                    enrolment_id: e.id,
-                    participant: p.into(),
-                    mark: m.map(Into::into),
-                },
-            ))
-        })
-        .await?;
-    Ok(web::Json(result))
+    let to_entry = |(e, p, m): RosterRow| RollCallEntry {
+        enrolment_id: e.id,
+        participant: p.into(),
+        mark: m.map(Into::into),
+    };
+    markers_page(&state, caller, id.into_inner(), page, model::roster, |(e, _, _)| e.id, to_entry)
+        .await
 }
 
 /// Take the roll-call
@@ -355,17 +368,9 @@ pub async fn attendance_history(
     id: web::Path<Id>,
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<HistoryEntryPage>, AppError> {
-    let page = page.parse()?;
-    let session_id = id.into_inner();
-    let result = state
-        .db
-        .run(move |conn| {
-            check_marker(&session(conn, session_id)?, &caller.user)?;
-            let rows = model::history(conn, session_id, &page)?;
-            Ok(Page::from_rows(rows, &page, |c| c.id, HistoryEntry::from))
-        })
-        .await?;
-    Ok(web::Json(result))
+    let id_of = |c: &AttendanceChange| c.id;
+    markers_page(&state, caller, id.into_inner(), page, model::history, id_of, HistoryEntry::from)
+        .await
 }
 
 /// Open self check-in for a session

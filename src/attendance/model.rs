@@ -26,10 +26,7 @@ use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::Session;
 use crate::users::User;
-use crate::vocab::EnrolmentStatus;
-use crate::vocab::Role;
-use crate::vocab::SessionStatus;
-use crate::vocab::{AttendanceStatus, MarkSource};
+use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, Role, SessionStatus};
 
 /// Marks are taken from this long before a session starts…
 const WINDOW_OPENS_BEFORE_START: Duration = Duration::minutes(30);
@@ -215,12 +212,15 @@ pub fn record_mark(
     Ok(MarkOutcome::Applied(next))
 }
 
+/// An enrolled place on a roll-call: the place, its person, their mark.
+pub type RosterRow = (Enrolment, Participant, Option<AttendanceMark>);
+
 /// A session's enrolled places with their people and current marks.
 pub fn roster(
     conn: &mut DbConnection,
     session_id: Id,
     page: &PageRequest,
-) -> QueryResult<Vec<(Enrolment, Participant, Option<AttendanceMark>)>> {
+) -> QueryResult<Vec<RosterRow>> {
     let query = enrolments::table
         .inner_join(participants::table)
         .left_join(attendance_marks::table)

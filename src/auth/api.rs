@@ -25,8 +25,7 @@ use crate::users::User;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model as users;
 use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
-use crate::vocab::Role;
-use crate::vocab::{Category, Gender};
+use crate::vocab::{Category, Gender, Role};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Self sign-up. The account is always a `participant` (a `role` in the

@@ -29,9 +29,7 @@ use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::EnrolmentStatus;
-use crate::vocab::Role;
-use crate::vocab::SessionStatus;
+use crate::vocab::{EnrolmentStatus, Role, SessionStatus};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.

@@ -32,9 +32,7 @@ use crate::local_time::local_day;
 use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
-use crate::vocab::Category;
-use crate::vocab::SessionStatus;
-use crate::vocab::{EnrolmentSource, EnrolmentStatus};
+use crate::vocab::{Category, EnrolmentSource, EnrolmentStatus, SessionStatus};
 
 /// Students younger than this on the session's day need a guardian on file.
 const GUARDIAN_REQUIRED_UNDER: u32 = 16;

@@ -21,10 +21,7 @@ use crate::id::Id;
 use crate::lang::Lang;
 use crate::local_time;
 use crate::sheets::{Cell, Column, FileFormat, Sheet};
-use crate::vocab::AttendanceStatus;
-use crate::vocab::Label;
-use crate::vocab::{Category, Gender};
-use crate::vocab::{EnrolmentSource, EnrolmentStatus};
+use crate::vocab::{AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus, Gender, Label};
 
 pub const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;

@@ -16,9 +16,8 @@ use crate::id::Id;
 use crate::lang::Lang;
 use crate::local_time;
 use crate::sheets::{Cell, Column};
-use crate::vocab::Label;
 use crate::vocab::text_enum::text_enum;
-use crate::vocab::{Category, Gender};
+use crate::vocab::{Category, Gender, Label};
 
 text_enum! {
     /// What rows can be grouped by: the person's category (their audience),

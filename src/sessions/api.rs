@@ -21,8 +21,7 @@ use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, Validator};
-use crate::vocab::Category;
-use crate::vocab::SessionStatus;
+use crate::vocab::{Category, SessionStatus};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most seats a session may have; more is a typing mistake.

@@ -13,9 +13,7 @@ use crate::id::Id;
 use crate::local_time::local_day;
 use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
-use crate::vocab::Category;
-use crate::vocab::Role;
-use crate::vocab::SessionStatus;
+use crate::vocab::{Category, Role, SessionStatus};
 
 /// A session as stored. `enrolled_count` and `waitlisted_count` belong to
 /// the enrolment transactions: nothing here writes them.

@@ -22,8 +22,7 @@ use crate::operations::accounts::{self, NewAccount};
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
-use crate::vocab::Role;
-use crate::vocab::{Category, Gender};
+use crate::vocab::{Category, Gender, Role};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

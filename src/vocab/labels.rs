@@ -4,9 +4,7 @@
 //! carries; lists that people fill in are read back with the same words.
 
 use crate::lang::Lang;
-use crate::vocab::AttendanceStatus;
-use crate::vocab::{Category, Gender};
-use crate::vocab::{EnrolmentSource, EnrolmentStatus};
+use crate::vocab::{AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus, Gender};
 
 /// A value with a name for people, in each language.
 pub trait Label: Copy {

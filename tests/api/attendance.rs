@@ -7,10 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value:#}")).to_owned()
-}
-
 /// An admin, a trainer and a running session they teach with `people`
 /// enrolled.
 struct Class {

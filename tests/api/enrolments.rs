@@ -7,10 +7,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap_or_else(|| panic!("an id in {value:#}")).to_owned()
-}
-
 #[actix_web::test]
 async fn participants_enrol_themselves_and_their_children_once() {
     let app = spawn_app().await;

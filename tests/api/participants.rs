@@ -1,6 +1,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::*;
+// `id` names the profile under test in several tests here.
+use crate::helpers::id as id_of;
 
 const PERSONAL_KEYS: [&str; 6] =
     ["gender", "birth_date", "phone", "email", "guardian_id", "user_id"];
@@ -8,10 +10,6 @@ const PERSONAL_KEYS: [&str; 6] =
 fn student(name: &str, unit: &str) -> Value {
     json!({"full_name": name, "category": "student", "organization_id": unit,
         "birth_date": "2011-05-04", "gender": "female", "phone": "0912 345 678"})
-}
-
-fn id_of(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
 }
 
 #[actix_web::test]

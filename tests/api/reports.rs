@@ -7,7 +7,7 @@ use actix_web::http::Method;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, spawn_app, spawn_app_with, start};
+use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_app_with, start};
 
 /// The seeded commune. Units: A (a hamlet), B (a school); p6 has no unit.
 ///
@@ -50,7 +50,7 @@ async fn seed(app: &TestApp) -> Commune {
     let unit_b = app
         .post("/api/v1/organizations", Some(&admin), &org("Trường THCS Trung Hội", "school"))
         .await;
-    let (unit_a, unit_b) = (id(&unit_a), id(&unit_b));
+    let (unit_a, unit_b) = (created_id(&unit_a), created_id(&unit_b));
     let programme = app.create_programme(&admin).await;
 
     let mut courses = Vec::new();
@@ -60,7 +60,7 @@ async fn seed(app: &TestApp) -> Commune {
         ("Kỹ năng số cơ bản", None),
     ] {
         let body = json!({"title": title, "duration_minutes": 90, "programme_id": programme});
-        courses.push(id(&app.post("/api/v1/courses", Some(&admin), &body).await));
+        courses.push(created_id(&app.post("/api/v1/courses", Some(&admin), &body).await));
     }
     let mut sessions = Vec::new();
     for (course, starts, ends) in [
@@ -71,7 +71,7 @@ async fn seed(app: &TestApp) -> Commune {
     ] {
         let body = json!({"course_id": courses[course], "starts_at": starts, "ends_at": ends,
             "venue": "Nhà văn hoá", "capacity": 30, "trainer_ids": []});
-        sessions.push(id(&app.post("/api/v1/sessions", Some(&admin), &body).await));
+        sessions.push(created_id(&app.post("/api/v1/sessions", Some(&admin), &body).await));
     }
     let mut people = Vec::new();
     for (name, category, gender, unit) in [
@@ -136,9 +136,10 @@ async fn seed(app: &TestApp) -> Commune {
 }
 
 /// The id of what a `201` created.
-fn id(reply: &Reply) -> String {
+/// The id of what a `201` reply created.
+fn created_id(reply: &Reply) -> String {
     assert_eq!(reply.status, 201, "{:#}", reply.body);
-    reply.body["id"].as_str().unwrap().to_owned()
+    id(&reply.body)
 }
 
 /// The counts of a row or of the totals, in the order of
@@ -701,7 +702,7 @@ async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
     let app = spawn_app_with(|config| config.db_pool_size = 4).await;
     let admin = app.admin_token().await;
     let course = app.create_course(&admin, None).await;
-    let session = id_of(&app.create_session(&admin, &course, 2, &[]).await);
+    let session = id(&app.create_session(&admin, &course, 2, &[]).await);
     // 60,000 places: some 15 MB of CSV, more than the chunks in flight and
     // the sockets' buffers hold, so that an unread export stays open.
     let (series, id) = if app.db().is_postgres() {
@@ -746,10 +747,6 @@ async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
     };
     assert_eq!(reply.status, 200, "the slot came back");
     assert_eq!(csv_lines(&reply).len(), 1 + 60_000);
-}
-
-fn id_of(session: &Value) -> String {
-    session["id"].as_str().unwrap().to_owned()
 }
 
 #[actix_web::test]
