@@ -6,7 +6,7 @@ use crate::db::DatabaseUrl;
 
 /// Shortest accepted `LOPHOC_JWT_SECRET`, in bytes: HS256 keys shorter than
 /// its 256-bit output weaken it.
-pub const MIN_JWT_SECRET_BYTES: usize = 32;
+const MIN_JWT_SECRET_BYTES: usize = 32;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -98,7 +98,7 @@ impl Config {
 
     /// Reads the variables through `var`, so that tests need not touch the
     /// process environment.
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let mut config =
             Self::with_database(&var("DATABASE_URL").unwrap_or_else(|| "lophoc.db".into()));
         if let Some(listen) = var("LOPHOC_LISTEN") {

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HealthResponse {
+struct HealthResponse {
     #[schema(example = "ok")]
     pub status: String,
 }

@@ -14,7 +14,7 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 /// Dates and times of classes, programmes and windows fall in these years;
 /// anything else is a typing mistake (and some are beyond what
 /// PostgreSQL's DATE and TIMESTAMP hold).
-pub const PLANNING_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+const PLANNING_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
 
 /// A day that a filter names, brought into [`PLANNING_YEARS`]: nothing is
 /// stored outside them, so a filter beyond their edge selects what one at

@@ -39,7 +39,7 @@ const MAX_CLIENT_MARK_ID_CHARS: usize = 100;
 /// One enrolled person on the roll-call: name, category and unit, and
 /// their current mark (`null` until marked).
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct RollCallEntry {
+struct RollCallEntry {
     pub enrolment_id: Id,
     pub participant: RosterPerson,
     #[schema(required = true)]
@@ -47,10 +47,10 @@ pub struct RollCallEntry {
 }
 
 /// A page of [`RollCallEntry`]s, under its own name in the document.
-pub type RollCallEntryPage = Page<RollCallEntry>;
+type RollCallEntryPage = Page<RollCallEntry>;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct MarkInput {
+struct MarkInput {
     pub participant_id: Id,
     pub status: AttendanceStatus,
     #[schema(max_length = 500)]
@@ -59,19 +59,19 @@ pub struct MarkInput {
 
 /// The marks to set; people not named keep theirs.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct PutAttendanceRequest {
+struct PutAttendanceRequest {
     #[schema(min_items = 1, max_items = 1000)]
     pub marks: Vec<MarkInput>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct PutAttendanceResponse {
+struct PutAttendanceResponse {
     /// The marks of the people named, as stored now.
     pub marks: Vec<MarkResponse>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HistoryEntry {
+struct HistoryEntry {
     pub id: Id,
     pub enrolment_id: Id,
     pub participant_id: Id,
@@ -92,7 +92,7 @@ pub struct HistoryEntry {
 }
 
 /// A page of [`HistoryEntry`]s, under its own name in the document.
-pub type HistoryEntryPage = Page<HistoryEntry>;
+type HistoryEntryPage = Page<HistoryEntry>;
 
 impl From<AttendanceChange> for HistoryEntry {
     fn from(c: AttendanceChange) -> Self {
@@ -113,7 +113,7 @@ impl From<AttendanceChange> for HistoryEntry {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CheckInCodeResponse {
+struct CheckInCodeResponse {
     /// Six digits, for the participants in the room.
     #[schema(example = "042917")]
     pub code: String,
@@ -121,7 +121,7 @@ pub struct CheckInCodeResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CheckInRequest {
+struct CheckInRequest {
     #[schema(example = "042917")]
     pub code: String,
     /// A dependant of the caller; by default the caller's own profile.
@@ -131,7 +131,7 @@ pub struct CheckInRequest {
 /// Either `participant_id` (someone already known) or a new profile:
 /// `full_name`, `category` and the optional fields.
 #[derive(Deserialize, ToSchema)]
-pub struct WalkInRequest {
+struct WalkInRequest {
     pub participant_id: Option<Id>,
     #[schema(max_length = 200)]
     pub full_name: Option<String>,
@@ -145,7 +145,7 @@ pub struct WalkInRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct WalkInResponse {
+struct WalkInResponse {
     #[serde(flatten)]
     pub enrolment: EnrolmentResponse,
     /// `present`.
@@ -153,7 +153,7 @@ pub struct WalkInResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct SyncMark {
+struct SyncMark {
     /// The app's own id for the mark, unique to it (a UUID is best).
     #[schema(min_length = 1, max_length = 100)]
     pub client_mark_id: String,
@@ -173,14 +173,14 @@ pub struct SyncMark {
 /// applied. What depends on the stored state (an enrolment, the marking
 /// window) is answered mark by mark.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct SyncRequest {
+struct SyncRequest {
     #[schema(min_items = 1, max_items = 1000)]
     pub marks: Vec<SyncMark>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum SyncResultOutcome {
+enum SyncResultOutcome {
     Applied,
     Duplicate,
     Superseded,
@@ -188,7 +188,7 @@ pub enum SyncResultOutcome {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SyncResult {
+struct SyncResult {
     pub client_mark_id: String,
     pub outcome: SyncResultOutcome,
     /// Why it was refused: `not_enrolled`, `outside_marking_window`,
@@ -199,7 +199,7 @@ pub struct SyncResult {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SyncResponse {
+struct SyncResponse {
     /// One per mark, in the request's order.
     pub results: Vec<SyncResult>,
 }

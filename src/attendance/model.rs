@@ -35,7 +35,7 @@ const WINDOW_CLOSES_AFTER_END: Duration = Duration::days(7);
 /// A self check-in this long after the start is `late`.
 const LATE_AFTER_START: Duration = Duration::minutes(15);
 /// How long a check-in code works.
-pub const CHECK_IN_CODE_TTL: Duration = Duration::minutes(5);
+const CHECK_IN_CODE_TTL: Duration = Duration::minutes(5);
 /// Wrong codes allowed per user, and per session, in [`CHECK_IN_GUESS_WINDOW`].
 const CHECK_IN_GUESSES_PER_USER: i64 = 5;
 const CHECK_IN_GUESSES_PER_SESSION: i64 = 30;
@@ -136,7 +136,7 @@ fn enrolled_place(
         .ok_or(AppError::Refused(Refusal::NotEnrolled))
 }
 
-pub fn find_mark(conn: &mut DbConnection, enrolment_id: Id) -> QueryResult<Option<AttendanceMark>> {
+fn find_mark(conn: &mut DbConnection, enrolment_id: Id) -> QueryResult<Option<AttendanceMark>> {
     attendance_marks::table.find(enrolment_id).first(conn).optional()
 }
 

@@ -17,7 +17,7 @@ use crate::validation;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct AuditEventResponse {
+struct AuditEventResponse {
     pub id: Id,
     pub occurred_at: DateTime<Utc>,
     /// Who made the change; `null` for lophoc itself (start-up, demo data).
@@ -31,7 +31,7 @@ pub struct AuditEventResponse {
 }
 
 /// A page of [`AuditEventResponse`]s, under its own name in the document.
-pub type AuditEventPage = Page<AuditEventResponse>;
+type AuditEventPage = Page<AuditEventResponse>;
 
 impl From<AuditEvent> for AuditEventResponse {
     fn from(event: AuditEvent) -> Self {
@@ -50,7 +50,7 @@ impl From<AuditEvent> for AuditEventResponse {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct AuditListQuery {
+struct AuditListQuery {
     pub actor_id: Option<Id>,
     pub entity_type: Option<EntityType>,
     pub entity_id: Option<Id>,
@@ -78,7 +78,7 @@ pub struct AuditListQuery {
     )
 )]
 #[get("/audit-events")]
-pub async fn list_audit_events(
+async fn list_audit_events(
     state: web::Data<AppState>,
     _caller: Admin,
     Query(page): Query<PageQuery>,

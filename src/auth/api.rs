@@ -31,7 +31,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 /// Self sign-up. The account is always a `participant` (a `role` in the
 /// body is ignored) and gets its own linked participant profile.
 #[derive(Deserialize, ToSchema)]
-pub struct RegisterRequest {
+struct RegisterRequest {
     #[schema(example = "lan.tran@example.vn", format = Email, max_length = 254)]
     pub email: String,
     #[schema(format = Password, min_length = 8, max_length = 128)]
@@ -48,19 +48,19 @@ pub struct RegisterRequest {
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct LoginRequest {
+struct LoginRequest {
     pub email: String,
     #[schema(format = Password)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct RefreshRequest {
+struct RefreshRequest {
     pub refresh_token: String,
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct ChangePasswordRequest {
+struct ChangePasswordRequest {
     #[schema(format = Password)]
     pub current_password: String,
     #[schema(format = Password, min_length = 8, max_length = 128)]
@@ -68,7 +68,7 @@ pub struct ChangePasswordRequest {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct TokenResponse {
+struct TokenResponse {
     /// A JWT for `Authorization: Bearer`.
     pub access_token: String,
     /// Single use: trade it at `/auth/refresh` for the next pair.
@@ -297,7 +297,7 @@ pub async fn logout(
 /// The caller's account, with their participant profile (`participant_id`)
 /// and the profiles of their dependants.
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct MeResponse {
+struct MeResponse {
     #[serde(flatten)]
     pub account: UserResponse,
     /// Participants whose guardian is the caller's profile (a parent's

@@ -137,7 +137,7 @@ pub fn revoke_by_token(conn: &mut DbConnection, presented: &str) -> QueryResult<
     }
 }
 
-pub fn revoke(conn: &mut DbConnection, session_id: Id) -> QueryResult<()> {
+fn revoke(conn: &mut DbConnection, session_id: Id) -> QueryResult<()> {
     diesel::update(
         login_sessions::table.find(session_id).filter(login_sessions::revoked_at.is_null()),
     )

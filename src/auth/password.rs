@@ -23,7 +23,7 @@ use crate::crypto::random_bytes;
 use crate::error::{AppError, FieldIssue};
 use crate::validation::Validator;
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
+const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
 
 /// Argon2's working memory, kept by a hashing thread between jobs.

@@ -28,7 +28,7 @@ const MAX_TOPICS: usize = 50;
 const MAX_DURATION_MINUTES: i32 = 24 * 60;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CourseResponse {
+struct CourseResponse {
     pub id: Id,
     #[schema(example = "Tìm kiếm và đánh giá thông tin trên Internet")]
     pub title: String,
@@ -46,7 +46,7 @@ pub struct CourseResponse {
 }
 
 /// A page of [`CourseResponse`]s, under its own name in the document.
-pub type CoursePage = Page<CourseResponse>;
+type CoursePage = Page<CourseResponse>;
 
 impl From<Course> for CourseResponse {
     fn from(c: Course) -> Self {
@@ -65,7 +65,7 @@ impl From<Course> for CourseResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateCourseRequest {
+struct CreateCourseRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[schema(max_length = 2000)]
@@ -83,7 +83,7 @@ pub struct CreateCourseRequest {
 
 /// Any subset of fields; absent ones stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateCourseRequest {
+struct UpdateCourseRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -100,7 +100,7 @@ pub struct UpdateCourseRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CourseListQuery {
+struct CourseListQuery {
     pub programme_id: Option<Id>,
 }
 
@@ -186,7 +186,7 @@ pub async fn create_course(
     responses((status = 200, description = "A page of courses, oldest first", body = CoursePage))
 )]
 #[get("/courses")]
-pub async fn list_courses(
+async fn list_courses(
     state: web::Data<AppState>,
     _caller: AuthUser,
     Query(page): Query<PageQuery>,

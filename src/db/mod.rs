@@ -127,8 +127,8 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
-pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+type Pool = r2d2::Pool<ConnectionManager>;
+type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// A connection from the pool, or 503 when none frees up in time.
 fn check_out(pool: &Pool) -> Result<PooledConnection, AppError> {

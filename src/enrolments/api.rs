@@ -36,18 +36,18 @@ use utoipa_actix_web::service_config::ServiceConfig;
 const MAX_BULK: usize = 500;
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct RosterEntry {
+struct RosterEntry {
     #[serde(flatten)]
     pub enrolment: EnrolmentResponse,
     pub participant: RosterPerson,
 }
 
 /// A page of [`RosterEntry`]s, under its own name in the document.
-pub type RosterEntryPage = Page<RosterEntry>;
+type RosterEntryPage = Page<RosterEntry>;
 
 /// The session a place is in, as `GET /me/enrolments` shows it.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SessionSummary {
+struct SessionSummary {
     pub id: Id,
     pub course_id: Id,
     pub course_title: String,
@@ -58,7 +58,7 @@ pub struct SessionSummary {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct MyEnrolment {
+struct MyEnrolment {
     #[serde(flatten)]
     pub enrolment: EnrolmentResponse,
     /// The caller or one of their dependants.
@@ -70,7 +70,7 @@ pub struct MyEnrolment {
 }
 
 /// A page of [`MyEnrolment`]s, under its own name in the document.
-pub type MyEnrolmentPage = Page<MyEnrolment>;
+type MyEnrolmentPage = Page<MyEnrolment>;
 
 impl From<SessionOutline> for SessionSummary {
     fn from(s: SessionOutline) -> Self {
@@ -88,12 +88,12 @@ impl From<SessionOutline> for SessionSummary {
 
 /// `{}` enrols the caller's own participant profile.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct EnrolRequest {
+struct EnrolRequest {
     pub participant_id: Option<Id>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct BulkEnrolRequest {
+struct BulkEnrolRequest {
     /// 1 to 500 people, answered in this order.
     #[schema(min_items = 1, max_items = 500)]
     pub participant_ids: Vec<Id>,
@@ -101,7 +101,7 @@ pub struct BulkEnrolRequest {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum BulkOutcome {
+enum BulkOutcome {
     Enrolled,
     Waitlisted,
     AlreadyEnrolled,
@@ -109,7 +109,7 @@ pub enum BulkOutcome {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BulkResult {
+struct BulkResult {
     pub participant_id: Id,
     pub outcome: BulkOutcome,
     /// The place, unless refused.
@@ -123,13 +123,13 @@ pub struct BulkResult {
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct BulkEnrolResponse {
+struct BulkEnrolResponse {
     pub results: Vec<BulkResult>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct EnrolmentListQuery {
+struct EnrolmentListQuery {
     /// Only places of this status; by default enrolled and waitlisted.
     pub status: Option<EnrolmentStatus>,
 }
@@ -426,7 +426,7 @@ pub async fn cancel_enrolment(
     responses((status = 200, description = "A page of the places of the caller and their dependants, oldest first, with each session", body = MyEnrolmentPage))
 )]
 #[get("/me/enrolments")]
-pub async fn my_enrolments(
+async fn my_enrolments(
     state: web::Data<AppState>,
     caller: AuthUser,
     Query(page): Query<PageQuery>,

@@ -17,8 +17,8 @@ use crate::error::{AppError, FieldIssue, InvalidField};
 use crate::id::Id;
 use crate::paging::PageRequest;
 
-pub const DEFAULT_LIMIT: i64 = 50;
-pub const MAX_LIMIT: i64 = 200;
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
 
 /// Read as text and checked by hand, so that a bad value gets a message
 /// that names the parameter.

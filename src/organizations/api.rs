@@ -23,10 +23,10 @@ use crate::validation::{MAX_NAME_CHARS, Validator};
 use crate::vocab::OrganizationKind;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub const MAX_CODE_CHARS: usize = 50;
+const MAX_CODE_CHARS: usize = 50;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OrganizationResponse {
+struct OrganizationResponse {
     pub id: Id,
     pub kind: OrganizationKind,
     #[schema(example = "Trường THCS Trung Hội")]
@@ -40,7 +40,7 @@ pub struct OrganizationResponse {
 }
 
 /// A page of [`OrganizationResponse`]s, under its own name in the document.
-pub type OrganizationPage = Page<OrganizationResponse>;
+type OrganizationPage = Page<OrganizationResponse>;
 
 impl From<Organization> for OrganizationResponse {
     fn from(unit: Organization) -> Self {
@@ -57,7 +57,7 @@ impl From<Organization> for OrganizationResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateOrganizationRequest {
+struct CreateOrganizationRequest {
     pub kind: OrganizationKind,
     #[schema(example = "Trường THCS Trung Hội", min_length = 1, max_length = 200)]
     pub name: String,
@@ -70,7 +70,7 @@ pub struct CreateOrganizationRequest {
 /// Any subset of fields; absent ones stay as they are, `null` clears a
 /// nullable one.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateOrganizationRequest {
+struct UpdateOrganizationRequest {
     pub kind: Option<OrganizationKind>,
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
@@ -84,7 +84,7 @@ pub struct UpdateOrganizationRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct OrganizationListQuery {
+struct OrganizationListQuery {
     pub kind: Option<OrganizationKind>,
     /// Only the direct sub-units of this unit.
     pub parent_id: Option<Id>,
@@ -144,7 +144,7 @@ pub async fn create_organization(
     responses((status = 200, description = "A page of units, oldest first", body = OrganizationPage))
 )]
 #[get("/organizations")]
-pub async fn list_organizations(
+async fn list_organizations(
     state: web::Data<AppState>,
     Query(page): Query<PageQuery>,
     Query(filter): Query<OrganizationListQuery>,

@@ -73,7 +73,7 @@ pub struct ParticipantResponse {
 }
 
 /// A page of [`ParticipantResponse`]s, under its own name in the document.
-pub type ParticipantPage = Page<ParticipantResponse>;
+type ParticipantPage = Page<ParticipantResponse>;
 
 impl ParticipantResponse {
     /// The profile as `scope`'s caller may see it.
@@ -101,7 +101,7 @@ impl ParticipantResponse {
 /// `organization_id` is absent); a participant creates a dependant, with
 /// their own profile as guardian; only admins link an account.
 #[derive(Deserialize, ToSchema)]
-pub struct CreateParticipantRequest {
+struct CreateParticipantRequest {
     #[schema(example = "Nguyễn Thị Hường", min_length = 1, max_length = 200)]
     pub full_name: String,
     pub category: Category,
@@ -120,7 +120,7 @@ pub struct CreateParticipantRequest {
 /// Any subset of fields; absent ones stay as they are, `null` clears a
 /// nullable one.
 #[derive(Deserialize, ToSchema)]
-pub struct UpdateParticipantRequest {
+struct UpdateParticipantRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     pub category: Option<Category>,
@@ -145,7 +145,7 @@ pub struct UpdateParticipantRequest {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ParticipantListQuery {
+struct ParticipantListQuery {
     pub organization_id: Option<Id>,
     pub category: Option<Category>,
     pub guardian_id: Option<Id>,
@@ -266,7 +266,7 @@ pub async fn create_participant(
     )
 )]
 #[get("/participants")]
-pub async fn list_participants(
+async fn list_participants(
     state: web::Data<AppState>,
     caller: AuthUser,
     Query(page): Query<PageQuery>,

@@ -22,7 +22,7 @@ use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ProgrammeResponse {
+struct ProgrammeResponse {
     pub id: Id,
     #[schema(example = "Tuần lễ hưởng ứng học tập suốt đời 2023")]
     pub name: String,
@@ -35,7 +35,7 @@ pub struct ProgrammeResponse {
 }
 
 /// A page of [`ProgrammeResponse`]s, under its own name in the document.
-pub type ProgrammePage = Page<ProgrammeResponse>;
+type ProgrammePage = Page<ProgrammeResponse>;
 
 impl From<Programme> for ProgrammeResponse {
     fn from(p: Programme) -> Self {
@@ -52,7 +52,7 @@ impl From<Programme> for ProgrammeResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateProgrammeRequest {
+struct CreateProgrammeRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[schema(max_length = 2000)]
@@ -64,7 +64,7 @@ pub struct CreateProgrammeRequest {
 
 /// Any subset of fields; absent ones stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateProgrammeRequest {
+struct UpdateProgrammeRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
@@ -76,7 +76,7 @@ pub struct UpdateProgrammeRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ProgrammeListQuery {
+struct ProgrammeListQuery {
     /// Only programmes running on this day.
     pub on: Option<NaiveDate>,
 }
@@ -137,7 +137,7 @@ pub async fn create_programme(
     responses((status = 200, description = "A page of programmes, oldest first", body = ProgrammePage))
 )]
 #[get("/programmes")]
-pub async fn list_programmes(
+async fn list_programmes(
     state: web::Data<AppState>,
     _caller: AuthUser,
     Query(page): Query<PageQuery>,

@@ -45,7 +45,7 @@ pub enum StatsFormat {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct StatsQuery {
+struct StatsQuery {
     /// `json` (the default), or the same table as a `csv` or `xlsx` file
     /// with a last row of totals.
     pub format: Option<StatsFormat>,
@@ -55,7 +55,7 @@ pub struct StatsQuery {
 /// query, so that both spellings of a list work: `group_by=category,day`
 /// (as the document describes it) and `group_by=category&group_by=day` (as
 /// many generated clients send arrays).
-pub struct GroupBy(Vec<GroupKey>);
+struct GroupBy(Vec<GroupKey>);
 
 impl FromRequest for GroupBy {
     type Error = AppError;
@@ -93,7 +93,7 @@ impl IntoParams for GroupBy {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct LanguageQuery {
+struct LanguageQuery {
     /// Headers and labels in Vietnamese (`vi`) or English (`en`). Without
     /// it `Accept-Language` decides: for a link opened in a browser, whose
     /// own language may not be the reader's.
@@ -108,7 +108,7 @@ impl LanguageQuery {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ExportQuery {
+struct ExportQuery {
     /// `csv` (the default) or `xlsx`.
     pub format: Option<FileFormat>,
 }
@@ -143,7 +143,7 @@ pub struct ExportQuery {
     )
 )]
 #[get("/stats/enrolments")]
-pub async fn enrolment_stats(
+async fn enrolment_stats(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: ReportReader,
@@ -178,7 +178,7 @@ pub async fn enrolment_stats(
     )
 )]
 #[get("/stats/enrolments.csv")]
-pub async fn enrolment_stats_csv(
+async fn enrolment_stats_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: ReportReader,
@@ -208,7 +208,7 @@ pub async fn enrolment_stats_csv(
     )
 )]
 #[get("/stats/enrolments.xlsx")]
-pub async fn enrolment_stats_xlsx(
+async fn enrolment_stats_xlsx(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: ReportReader,
@@ -313,7 +313,7 @@ pub async fn export_enrolments(
     )
 )]
 #[get("/exports/enrolments.csv")]
-pub async fn export_enrolments_csv(
+async fn export_enrolments_csv(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: ReportReader,
@@ -342,7 +342,7 @@ pub async fn export_enrolments_csv(
     )
 )]
 #[get("/exports/enrolments.xlsx")]
-pub async fn export_enrolments_xlsx(
+async fn export_enrolments_xlsx(
     req: HttpRequest,
     state: web::Data<AppState>,
     caller: ReportReader,

@@ -23,7 +23,7 @@ use crate::local_time;
 use crate::sheets::{Cell, Column, FileFormat, Sheet};
 use crate::vocab::{AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus, Gender, Label};
 
-pub const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;
 
 /// How long a chunk may wait for a client that has stopped reading before

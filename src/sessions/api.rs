@@ -91,7 +91,7 @@ impl From<SessionDetails> for SessionResponse {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateSessionRequest {
+struct CreateSessionRequest {
     pub course_id: Id,
     pub starts_at: DateTime<Utc>,
     /// After `starts_at`.
@@ -116,7 +116,7 @@ pub struct CreateSessionRequest {
 /// Any subset of fields; absent ones stay as they are, `null` clears a
 /// nullable one (`eligible_categories: null` goes back to the course's).
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct UpdateSessionRequest {
+struct UpdateSessionRequest {
     pub course_id: Option<Id>,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
@@ -142,7 +142,7 @@ pub struct UpdateSessionRequest {
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SessionListQuery {
+struct SessionListQuery {
     /// Sessions starting at or after this time (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Sessions starting before this time (RFC 3339).
@@ -243,7 +243,7 @@ pub async fn create_session(
     responses((status = 200, description = "A page of sessions, oldest first", body = SessionPage))
 )]
 #[get("/sessions")]
-pub async fn list_sessions(
+async fn list_sessions(
     state: web::Data<AppState>,
     _caller: AuthUser,
     Query(page): Query<PageQuery>,

@@ -43,7 +43,7 @@ pub struct UserResponse {
 }
 
 /// A page of [`UserResponse`]s, under its own name in the document.
-pub type UserPage = Page<UserResponse>;
+type UserPage = Page<UserResponse>;
 
 impl UserResponse {
     pub fn new(user: User, participant_id: Option<Id>) -> Self {
@@ -65,7 +65,7 @@ impl UserResponse {
 /// participant account gets a linked profile (in the unit, if given), so it
 /// needs a category.
 #[derive(Deserialize, ToSchema)]
-pub struct CreateUserRequest {
+struct CreateUserRequest {
     #[schema(example = "thu.nguyen@example.vn", format = Email, max_length = 254)]
     pub email: String,
     #[schema(format = Password, min_length = 8, max_length = 128)]
@@ -85,7 +85,7 @@ pub struct CreateUserRequest {
 /// Any subset of fields; absent ones stay as they are. Setting `active` to
 /// false or a new `password` ends all of the user's login sessions.
 #[derive(Deserialize, ToSchema)]
-pub struct UpdateUserRequest {
+struct UpdateUserRequest {
     #[schema(min_length = 1, max_length = 200)]
     pub full_name: Option<String>,
     pub role: Option<Role>,
@@ -115,7 +115,7 @@ pub fn user_response(conn: &mut DbConnection, user: User) -> Result<UserResponse
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct UserListQuery {
+struct UserListQuery {
     pub role: Option<Role>,
     pub active: Option<bool>,
 }
@@ -207,7 +207,7 @@ pub async fn create_user(
     )
 )]
 #[get("/users")]
-pub async fn list_users(
+async fn list_users(
     state: web::Data<AppState>,
     _caller: Admin,
     Query(page): Query<PageQuery>,

@@ -135,7 +135,7 @@ pub fn any_active_admin(conn: &mut DbConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-pub fn other_active_admins(conn: &mut DbConnection, except_id: Id) -> QueryResult<i64> {
+fn other_active_admins(conn: &mut DbConnection, except_id: Id) -> QueryResult<i64> {
     users::table
         .filter(users::role.eq(Role::Admin))
         .filter(users::active.eq(true))
