@@ -16,6 +16,19 @@ pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppErro
     }
 }
 
+/// Whether `user` may mark outside the marking window, to correct the
+/// record: admins.
+pub fn corrects_marks(user: &User) -> bool {
+    user.role == Role::Admin
+}
+
+/// Whether `user` sees a place (of someone in their scope) in this session:
+/// a trainer sees the people on the rosters they teach, but their places
+/// only in those sessions; everyone else sees every place of whom they see.
+pub fn sees_place_in(details: &SessionDetails, user: &User) -> bool {
+    user.role != Role::Trainer || check_marker(details, user).is_ok()
+}
+
 /// Whose places `user` sees on a session's roster: everyone's (`None`) for
 /// admins and the session's trainers, who take its roll-call; their unit's
 /// for a coordinator; for anyone else, 403.

@@ -26,7 +26,7 @@ use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::Session;
 use crate::users::User;
-use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, Role, SessionStatus};
+use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, SessionStatus};
 
 /// Marks are taken from this long before a session starts…
 const WINDOW_OPENS_BEFORE_START: Duration = Duration::minutes(30);
@@ -106,7 +106,7 @@ impl MarkOutcome {
 }
 
 /// Trainers mark from 30 minutes before the start until 7 days after the
-/// end; admins correct at any time.
+/// end; those who correct marks ([`access::corrects_marks`]) at any time.
 pub fn check_marking_window(
     session: &Session,
     user: &User,
@@ -114,7 +114,7 @@ pub fn check_marking_window(
 ) -> Result<(), AppError> {
     let opens = session.starts_at - WINDOW_OPENS_BEFORE_START;
     let closes = session.ends_at + WINDOW_CLOSES_AFTER_END;
-    if user.role == Role::Admin || (opens..=closes).contains(&at) {
+    if access::corrects_marks(user) || (opens..=closes).contains(&at) {
         Ok(())
     } else {
         Err(AppError::Refused(Refusal::OutsideMarkingWindow))

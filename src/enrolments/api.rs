@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Enrolment;
 use super::model::{self, EnrolOutcome, RosterFilter};
 use super::views::{EnrolmentResponse, RosterPerson};
-use crate::access::{self, ParticipantScope, check_marker};
+use crate::access::{self, ParticipantScope};
 use crate::attendance::AttendanceMark;
 use crate::attendance::views::MarkResponse;
 use crate::audit::Actor;
@@ -29,7 +29,7 @@ use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::{EnrolmentStatus, Role, SessionStatus};
+use crate::vocab::{EnrolmentStatus, SessionStatus};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.
@@ -342,10 +342,13 @@ fn visible_enrolment(
     let enrolment = model::find(conn, id)?.ok_or(AppError::NotFound)?;
     crate::participants::model::find_visible(conn, &scope, enrolment.participant_id)?
         .ok_or(AppError::NotFound)?;
-    if caller.user.role == Role::Trainer {
+    // Only a trainer's view depends on the session: read it for them alone.
+    if matches!(scope, ParticipantScope::Rosters { .. }) {
         let session =
             crate::sessions::model::find(conn, enrolment.session_id)?.ok_or(AppError::NotFound)?;
-        check_marker(&session, &caller.user).map_err(|_| AppError::NotFound)?;
+        if !access::sees_place_in(&session, &caller.user) {
+            return Err(AppError::NotFound);
+        }
     }
     Ok(enrolment)
 }
