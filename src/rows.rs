@@ -4,9 +4,13 @@
 //! result, and only if something differs stamp it, save it and record it
 //! in the audit trail, all in the caller's write transaction.
 //!
-//! Sessions keep a frame of their own (`sessions::model::update`): their
-//! trail also shows their trainers, and their save is conditional on the
-//! places already taken.
+//! Profiles are read through the caller's scope before they change, so they
+//! use the second half alone ([`save_change`]). Two keep a frame of their
+//! own, with the same expectation inside their own lock: sessions
+//! (`sessions::model::update`), whose trail also shows their trainers and
+//! whose save is conditional on the places already taken, and accounts
+//! (`users::model::update_account`), which take the admins' lock first and
+//! record a password reset that the row's snapshot does not show.
 
 use chrono::NaiveDateTime;
 use diesel::QueryResult;
@@ -17,24 +21,24 @@ use crate::db::{self, DbConnection};
 use crate::error::AppError;
 use crate::id::Id;
 
-/// A resource stored as one row, changed through [`update`].
-pub trait StoredRow: Clone + Serialize + Sized {
-    const TABLE: db::Table;
+/// A resource saved as one row, with its changes recorded
+/// ([`save_change`]).
+pub trait SavedRow: Clone + Serialize + Sized {
     const ENTITY: EntityType;
     /// Fields the audit trail names without their values.
     const PERSONAL_FIELDS: &'static [&'static str] = &[];
 
     fn id(&self) -> Id;
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>>;
     fn stamp(&mut self, updated_at: NaiveDateTime);
     /// Writes every column a change may touch.
     fn save(&self, conn: &mut DbConnection) -> Result<(), AppError>;
 }
 
-/// Row `id`, locked for the rest of the transaction, or 404.
-pub fn locked<R: StoredRow>(conn: &mut DbConnection, id: Id) -> Result<R, AppError> {
-    db::lock_row(conn, R::TABLE, id)?;
-    R::find(conn, id)?.ok_or(AppError::NotFound)
+/// A resource that is also locked and read by id ([`update`]).
+pub trait StoredRow: SavedRow {
+    const TABLE: db::Table;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>>;
 }
 
 /// The expectation of a writer that read no version of the row (the demo
@@ -52,7 +56,8 @@ pub fn update<R: StoredRow>(
     expected: impl FnOnce(&mut DbConnection, &R) -> Result<(), AppError>,
     merge: impl FnOnce(&mut DbConnection, R) -> Result<R, AppError>,
 ) -> Result<R, AppError> {
-    let current = locked::<R>(conn, id)?;
+    db::lock_row(conn, R::TABLE, id)?;
+    let current = R::find(conn, id)?.ok_or(AppError::NotFound)?;
     expected(conn, &current)?;
     let next = merge(conn, current.clone())?;
     save_change(conn, actor, current, next)
@@ -60,7 +65,7 @@ pub fn update<R: StoredRow>(
 
 /// Saves `next` in place of `current` (read under the row's lock) and
 /// records what differs; a change that changes nothing writes nothing.
-pub fn save_change<R: StoredRow>(
+pub fn save_change<R: SavedRow>(
     conn: &mut DbConnection,
     actor: &Actor,
     current: R,

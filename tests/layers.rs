@@ -82,35 +82,72 @@ fn reexported_from(root: &Path, module: &Path, item: &str) -> Option<PathBuf> {
     })
 }
 
-/// Every `crate::` path in `text` outside its tests, with each name of a
-/// `crate::a::{b, c::d}` group on its own.
+/// Every `crate::` path in `text` outside its tests (tests may reach
+/// anything), with each leaf of a `crate::a::{b, c::{d, e}}` tree on its own,
+/// over as many lines as it spans.
 fn crate_paths(text: &str) -> Vec<Vec<String>> {
     let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let code: Vec<&str> = code.lines().map(|l| l.split("//").next().unwrap_or("")).collect();
+    let code = code.join(" ");
     let mut paths = Vec::new();
-    for line in code.lines().map(|l| l.split("//").next().unwrap_or("")) {
-        let mut rest = line;
-        while let Some(at) = rest.find("crate::") {
-            rest = &rest[at + "crate::".len()..];
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'));
-            let head: Vec<String> = rest[..end.unwrap_or(rest.len())]
-                .split("::")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            if rest[end.unwrap_or(rest.len())..].starts_with('{') {
-                let group = &rest[end.unwrap_or(0) + 1..];
-                let group = &group[..group.find('}').unwrap_or(group.len())];
-                for name in group.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    let mut path = head.clone();
-                    path.extend(name.split("::").map(str::to_owned));
-                    paths.push(path);
-                }
-            } else {
-                paths.push(head);
-            }
-        }
+    let mut rest = code.as_str();
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        let read = use_tree(rest, &[], &mut paths);
+        rest = &rest[read..];
     }
     paths
+}
+
+/// Reads the use tree at the start of `s` below `prefix` into `out`; gives
+/// how many bytes it read.
+fn use_tree(s: &str, prefix: &[String], out: &mut Vec<Vec<String>>) -> usize {
+    let bytes = s.as_bytes();
+    let skip_space = |mut i: usize| {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let word_end = |mut i: usize| {
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        i
+    };
+    let mut path = prefix.to_vec();
+    let mut i = skip_space(0);
+    loop {
+        if bytes.get(i) == Some(&b'{') {
+            i += 1;
+            loop {
+                while i < bytes.len() && (bytes[i].is_ascii_whitespace() || bytes[i] == b',') {
+                    i += 1;
+                }
+                match bytes.get(i) {
+                    None => return i,
+                    Some(b'}') => return i + 1,
+                    Some(_) => i += use_tree(&s[i..], &path, out),
+                }
+            }
+        }
+        let end = word_end(i);
+        if end > i {
+            path.push(s[i..end].to_owned());
+        }
+        i = end;
+        if s[i..].starts_with("::") {
+            i += 2;
+            continue;
+        }
+        // `name as alias` names the same path.
+        let after = skip_space(i);
+        if s[after..].starts_with("as ") {
+            i = word_end(skip_space(after + "as ".len()));
+        }
+        out.push(path);
+        return i;
+    }
 }
 
 #[test]
@@ -201,6 +238,8 @@ fn the_check_sees_a_wrong_import() {
     let paths = crate_paths("use crate::operations::{accounts, walk_ins::WalkInPerson};");
     assert_eq!(paths.len(), 2);
     assert_eq!(paths[1], ["operations", "walk_ins", "WalkInPerson"]);
+    let nested = crate_paths("use crate::{\n    a::{b as c, d::{e, f}},\n    g,\n};\nfn x() {}");
+    assert_eq!(nested, [vec!["a", "b"], vec!["a", "d", "e"], vec!["a", "d", "f"], vec!["g"]]);
     assert!(layer("operations/accounts.rs") > layer("users/model.rs"));
     assert!(layer("users/api.rs") > layer("operations/accounts.rs"));
     assert!(layer("routes.rs") > layer("users/api.rs"));

@@ -35,8 +35,8 @@ pub fn sees_place_in(details: &SessionDetails, user: &User) -> bool {
 pub fn roster_unit(details: &SessionDetails, user: &User) -> Result<Option<Id>, AppError> {
     match check_marker(details, user) {
         Ok(()) => Ok(None),
-        // Coordinators always have a unit (a CHECK constraint); without one
-        // they may see no rows.
+        // Coordinators always have a unit (a CHECK constraint); one without
+        // would be refused.
         Err(_) if user.role == Role::Coordinator => {
             user.organization_id.map(Some).ok_or(AppError::Forbidden)
         }

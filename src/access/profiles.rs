@@ -40,8 +40,8 @@ impl ParticipantScope {
     pub fn of(conn: &mut DbConnection, caller: &User) -> Result<Self, AppError> {
         Ok(match caller.role {
             Role::Admin => Self::All,
-            // Coordinators always have a unit (a CHECK constraint); without
-            // one they may see nothing.
+            // Coordinators always have a unit (a CHECK constraint); one
+            // without would be refused everything.
             Role::Coordinator => Self::Unit(caller.organization_id.ok_or(AppError::Forbidden)?),
             Role::Trainer => Self::Rosters { trainer_id: caller.id },
             Role::Participant => Self::own(conn, caller)?,
@@ -143,9 +143,9 @@ impl ParticipantScope {
         }
         let seen = self
             .restrict(participants::table.into_boxed())
-            .filter(participants::id.eq(guardian_id.to_owned()))
+            .filter(participants::id.eq(guardian_id))
             .select(participants::id)
-            .first::<String>(conn)
+            .first::<Id>(conn)
             .optional()?;
         match seen {
             Some(_) => Ok(()),
@@ -153,7 +153,7 @@ impl ParticipantScope {
         }
     }
 
-    /// Only admins link profiles to accounts and anonymise them.
+    /// Only admins link profiles to accounts and anonymize them.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)
     }

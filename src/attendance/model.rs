@@ -155,7 +155,7 @@ pub fn record_mark(
     let change = |superseded: bool| AttendanceChange {
         id: Id::new(),
         enrolment_id: place.id,
-        session_id: session_id.to_owned(),
+        session_id,
         participant_id: mark.participant_id,
         from_status: current.as_ref().map(|c| c.status),
         to_status: mark.status,
@@ -184,7 +184,7 @@ pub fn record_mark(
     }
     let next = AttendanceMark {
         enrolment_id: place.id,
-        session_id: session_id.to_owned(),
+        session_id,
         participant_id: mark.participant_id,
         status: mark.status,
         note: mark.note.clone(),
@@ -224,7 +224,7 @@ pub fn roster(
     let query = enrolments::table
         .inner_join(participants::table)
         .left_join(attendance_marks::table)
-        .filter(enrolments::session_id.eq(session_id.to_owned()))
+        .filter(enrolments::session_id.eq(session_id))
         .filter(enrolments::status.eq(EnrolmentStatus::Enrolled))
         .select((
             enrolments::all_columns,
@@ -248,7 +248,7 @@ pub fn history(
     page: &PageRequest,
 ) -> QueryResult<Vec<AttendanceChange>> {
     let query = attendance_changes::table
-        .filter(attendance_changes::session_id.eq(session_id.to_owned()))
+        .filter(attendance_changes::session_id.eq(session_id))
         .into_boxed()
         .page(attendance_changes::id, page);
     query.load(conn)
@@ -385,7 +385,7 @@ pub fn check_in(
         AttendanceStatus::Present
     };
     let mark = NewMark {
-        participant_id: participant_id.to_owned(),
+        participant_id,
         status,
         note: None,
         source: MarkSource::SelfCheckIn,

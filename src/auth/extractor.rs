@@ -99,8 +99,16 @@ impl FromRequest for Admin {
 /// recorded. Whom they may enrol is their `ParticipantScope`.
 #[derive(Clone)]
 pub struct Enroller {
-    pub caller: AuthUser,
+    caller: AuthUser,
     pub source: EnrolmentSource,
+}
+
+impl Deref for Enroller {
+    type Target = AuthUser;
+
+    fn deref(&self) -> &AuthUser {
+        &self.caller
+    }
 }
 
 impl FromRequest for Enroller {

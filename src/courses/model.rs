@@ -9,7 +9,7 @@ use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
 use crate::programmes;
-use crate::rows::{self, StoredRow};
+use crate::rows::{self, SavedRow, StoredRow};
 
 /// A course as stored; `topics` and `target_categories` are lists kept one
 /// item per line (see [`db::join_lines`]).
@@ -81,14 +81,17 @@ pub fn update(
 
 impl StoredRow for Course {
     const TABLE: db::Table = db::Table::Courses;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
+    }
+}
+
+impl SavedRow for Course {
     const ENTITY: EntityType = EntityType::Course;
 
     fn id(&self) -> Id {
         self.id
-    }
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
     }
 
     fn stamp(&mut self, updated_at: NaiveDateTime) {

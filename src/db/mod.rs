@@ -266,7 +266,6 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
-/// A new UUIDv7 as stored: ids sort by creation time.
 /// Whether a diesel error is a unique-constraint violation (a lost race on
 /// an insert that a prior read said was free).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {

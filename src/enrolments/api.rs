@@ -144,7 +144,7 @@ fn enrol_as(
     participant_id: Id,
     zone: Tz,
 ) -> Result<EnrolOutcome, AppError> {
-    let actor = Actor::user(enroller.caller.id());
+    let actor = Actor::user(enroller.id());
     model::enrol(conn, &actor, scope, session_id, participant_id, enroller.source, zone)
 }
 
@@ -185,10 +185,10 @@ pub async fn enrol(
     let enrolled = state
         .db
         .write(move |conn| {
-            let scope = ParticipantScope::of(conn, &enroller.caller.user)?;
+            let scope = ParticipantScope::of(conn, &enroller.user)?;
             let participant_id = match body.participant_id {
                 Some(id) => id,
-                None => access::linked_profile(conn, enroller.caller.id())?
+                None => access::linked_profile(conn, enroller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
             enrol_as(conn, &enroller, &scope, session_id, participant_id, zone)
@@ -236,7 +236,7 @@ pub async fn enrol_many(
     // A missing session answers the whole request; the caller's reach is the
     // same for every item.
     let scope = {
-        let (session_id, user) = (session_id, enroller.caller.user.clone());
+        let (session_id, user) = (session_id, enroller.user.clone());
         state
             .db
             .run(move |conn| {
@@ -401,15 +401,19 @@ pub async fn get_enrolment(
 #[delete("/enrolments/{id}")]
 pub async fn cancel_enrolment(
     state: web::Data<AppState>,
-    enroller: Enroller,
+    caller: AuthUser,
     id: web::Path<Id>,
 ) -> Result<web::Json<EnrolmentResponse>, AppError> {
     let id = id.into_inner();
     let cancelled = state
         .db
         .write(move |conn| {
-            visible_enrolment(conn, &enroller.caller, id)?;
-            model::cancel(conn, &Actor::user(enroller.caller.id()), id)
+            // A place out of reach is not found, whoever asks; only then
+            // does the role matter (no `Enroller` extractor here, which
+            // would answer 403 first).
+            visible_enrolment(conn, &caller, id)?;
+            access::enrolment_source(caller.user.role)?;
+            model::cancel(conn, &Actor::user(caller.id()), id)
         })
         .await?;
     Ok(web::Json(cancelled.into()))

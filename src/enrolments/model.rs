@@ -106,8 +106,8 @@ pub fn enrol(
     let now = db::now();
     let enrolment = Enrolment {
         id: Id::new(),
-        session_id: session_id.to_owned(),
-        participant_id: participant_id.to_owned(),
+        session_id,
+        participant_id,
         status,
         waitlist_position,
         source,
@@ -367,8 +367,8 @@ pub fn admit_walk_in(
     let now = db::now();
     let enrolment = Enrolment {
         id: Id::new(),
-        session_id: session_id.to_owned(),
-        participant_id: participant_id.to_owned(),
+        session_id,
+        participant_id,
         status: EnrolmentStatus::Enrolled,
         waitlist_position: None,
         source: EnrolmentSource::WalkIn,
@@ -419,7 +419,7 @@ pub fn roster(
 ) -> QueryResult<Vec<(Enrolment, Participant)>> {
     let mut query = enrolments::table
         .inner_join(participants::table)
-        .filter(enrolments::session_id.eq(session_id.to_owned()))
+        .filter(enrolments::session_id.eq(session_id))
         .select((enrolments::all_columns, participants::all_columns))
         .into_boxed()
         .page(enrolments::id, page);

@@ -9,12 +9,12 @@ use crate::participants::Participant;
 use crate::participants::model as participants;
 use crate::users::model as users;
 
-/// Anonymises a profile (see [`participants::anonymize`]), the notes on
-/// their marks (they may say why someone was absent; the marks stay, as
-/// statistics count them) and their own participant account, whose login
-/// sessions end. Doing it again changes nothing. Call with the profile's
-/// row locked.
-pub fn anonymise(
+/// Anonymizes a person: their profile's personal data, the notes on their
+/// marks (they may say why someone was absent; the marks stay, as
+/// statistics count them), their own participant account with its login
+/// sessions, and their dependants' link to them. Doing it again changes
+/// nothing. Call with the profile's row locked.
+pub fn anonymize(
     conn: &mut DbConnection,
     actor: &Actor,
     current: Participant,
@@ -22,13 +22,13 @@ pub fn anonymise(
     if current.anonymized_at.is_some() {
         return Ok(current);
     }
-    let account = current.user_id;
-    let erased = participants::anonymize(conn, actor, current)?;
-    attendance::model::erase_notes(conn, erased.id)?;
-    if let Some(user_id) = account
+    let erased = participants::erase_personal_data(conn, &current)?;
+    attendance::model::erase_notes(conn, current.id)?;
+    if let Some(user_id) = current.user_id
         && users::erase_participant_account(conn, actor, user_id)?
     {
         logins::revoke_all(conn, user_id, None)?;
     }
+    participants::release_dependants(conn, actor, &current, &erased)?;
     Ok(erased)
 }

@@ -9,7 +9,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
-use crate::rows::{self, StoredRow};
+use crate::rows::{self, SavedRow, StoredRow};
 use crate::vocab::OrganizationKind;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
@@ -79,14 +79,17 @@ pub fn update(
 
 impl StoredRow for Organization {
     const TABLE: db::Table = db::Table::Organizations;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
+    }
+}
+
+impl SavedRow for Organization {
     const ENTITY: EntityType = EntityType::Organization;
 
     fn id(&self) -> Id {
         self.id
-    }
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
     }
 
     fn stamp(&mut self, updated_at: NaiveDateTime) {

@@ -422,7 +422,7 @@ pub async fn anonymize_participant(
         .db
         .write(move |conn| {
             let (scope, current) = visible_for_write(conn, &caller, id)?;
-            let row = operations::people::anonymise(conn, &Actor::user(caller.id()), current)?;
+            let row = operations::people::anonymize(conn, &Actor::user(caller.id()), current)?;
             Ok(ParticipantResponse::new(row, &scope))
         })
         .await?;

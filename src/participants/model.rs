@@ -11,7 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
-use crate::rows::{self, StoredRow};
+use crate::rows::{self, SavedRow};
 use crate::validation::Validator;
 use crate::vocab::{Category, Gender};
 use crate::{organizations, users};
@@ -235,17 +235,12 @@ pub fn update(
 /// Profiles are read through a caller's scope ([`find_visible`]) before
 /// they change, so only the second half of the frame is theirs:
 /// [`rows::save_change`].
-impl StoredRow for Participant {
-    const TABLE: db::Table = db::Table::Participants;
+impl SavedRow for Participant {
     const ENTITY: EntityType = EntityType::Participant;
     const PERSONAL_FIELDS: &'static [&'static str] = PERSONAL_FIELDS;
 
     fn id(&self) -> Id {
         self.id
-    }
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
     }
 
     fn stamp(&mut self, updated_at: NaiveDateTime) {
@@ -272,19 +267,15 @@ fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
 }
 
 /// Erases a profile's personal data (name, contact, birth date, its links
-/// to a guardian and an account, and its dependants' links to it), keeping
-/// category, unit and gender so that statistics stay the same. Doing it
-/// again changes nothing. Call inside a write transaction, with the row
-/// locked; [`crate::operations::people::anonymise`] also erases what
-/// other tables hold of the person.
-pub fn anonymize(
+/// to a guardian and an account), keeping category, unit and gender so that
+/// statistics stay the same. The first half of anonymising a person: see
+/// [`crate::operations::people::anonymize`], which then erases what other
+/// tables hold of them and calls [`release_dependants`]. Call inside a
+/// write transaction, with the row locked and not yet anonymised.
+pub fn erase_personal_data(
     conn: &mut DbConnection,
-    actor: &Actor,
-    current: Participant,
+    current: &Participant,
 ) -> Result<Participant, AppError> {
-    if current.anonymized_at.is_some() {
-        return Ok(current);
-    }
     let now = db::now();
     let erased = Participant {
         full_name: String::new(),
@@ -299,24 +290,32 @@ pub fn anonymize(
         ..current.clone()
     };
     save(conn, &erased)?;
-    let dependants = participants::table.filter(participants::guardian_id.eq(&current.id));
+    Ok(erased)
+}
+
+/// The last half of anonymising a person: their dependants lose them as
+/// guardian (each change recorded), and the anonymisation is recorded.
+pub fn release_dependants(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    current: &Participant,
+    erased: &Participant,
+) -> Result<(), AppError> {
+    let dependants = participants::table.filter(participants::guardian_id.eq(current.id));
     let dependant_ids: Vec<Id> = dependants.select(participants::id).load(conn)?;
     diesel::update(dependants)
-        .set((participants::guardian_id.eq(None::<String>), participants::updated_at.eq(now)))
+        .set((
+            participants::guardian_id.eq(None::<Id>),
+            participants::updated_at.eq(erased.updated_at),
+        ))
         .execute(conn)?;
     for id in dependant_ids {
         let change = vec![FieldChange::redacted("guardian_id")];
         audit::record(conn, actor, Action::Update, EntityType::Participant, id, change)?;
     }
-    audit::record(
-        conn,
-        actor,
-        Action::Anonymize,
-        EntityType::Participant,
-        current.id,
-        FieldChange::diff(Some(&current), &erased, PERSONAL_FIELDS),
-    )?;
-    Ok(erased)
+    let changes = FieldChange::diff(Some(current), erased, PERSONAL_FIELDS);
+    audit::record(conn, actor, Action::Anonymize, EntityType::Participant, current.id, changes)?;
+    Ok(())
 }
 
 /// Checks that the unit, guardian and account a profile names exist; a
@@ -443,7 +442,7 @@ pub fn find_visible(
 ) -> QueryResult<Option<Participant>> {
     scope
         .restrict(participants::table.into_boxed())
-        .filter(participants::id.eq(id.to_owned()))
+        .filter(participants::id.eq(id))
         .first(conn)
         .optional()
 }

@@ -8,7 +8,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
-use crate::rows::{self, StoredRow};
+use crate::rows::{self, SavedRow, StoredRow};
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = programmes, treat_none_as_default_value = false, treat_none_as_null = true)]
@@ -73,14 +73,17 @@ pub fn update(
 
 impl StoredRow for Programme {
     const TABLE: db::Table = db::Table::Programmes;
+
+    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
+        find(conn, id)
+    }
+}
+
+impl SavedRow for Programme {
     const ENTITY: EntityType = EntityType::Programme;
 
     fn id(&self) -> Id {
         self.id
-    }
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
     }
 
     fn stamp(&mut self, updated_at: NaiveDateTime) {

@@ -383,7 +383,7 @@ async fn stream_export(
     let mut filters = serde_json::to_value(&filter).unwrap_or_default();
     filters["format"] = serde_json::json!(format);
     let changes = FieldChange::diff(None::<&()>, &filters, &[]);
-    let user_id = caller.id().to_owned();
+    let user_id = caller.id();
     let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();

@@ -41,7 +41,6 @@ pub struct SessionResponse {
     #[schema(example = "Nhà văn hoá xóm Đồng Tâm")]
     pub venue: String,
     pub capacity: i32,
-    #[schema(value_type = Vec<Id>)]
     pub trainer_ids: Vec<Id>,
     pub status: SessionStatus,
     #[schema(required = true)]

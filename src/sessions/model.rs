@@ -354,7 +354,7 @@ fn load(
         .select((Session::as_select(), courses::programme_id, courses::target_categories))
         .into_boxed();
     if let Some(id) = id {
-        query = query.filter(sessions::id.eq(id.to_owned()));
+        query = query.filter(sessions::id.eq(id));
     }
     query = query.page(sessions::id, page);
     if let Some(from) = filter.from {

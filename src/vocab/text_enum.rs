@@ -77,9 +77,10 @@ pub(crate) use {text_conversions, text_enum};
 #[cfg(test)]
 mod tests {
     use crate::reports::stats::GroupKey;
-    use crate::vocab::OrganizationKind;
-    use crate::vocab::Role;
-    use crate::vocab::{Category, Gender};
+    use crate::vocab::{
+        AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus, Gender, MarkSource,
+        OrganizationKind, Role, SessionStatus,
+    };
 
     macro_rules! assert_consistent {
         ($($name:ty),+) => {$(
@@ -95,5 +96,8 @@ mod tests {
     #[test]
     fn spelling_is_consistent() {
         assert_consistent!(Role, OrganizationKind, Category, Gender, GroupKey);
+        assert_consistent!(SessionStatus, EnrolmentStatus, AttendanceStatus, MarkSource);
+        // Declared by hand, for its `self`.
+        assert_consistent!(EnrolmentSource);
     }
 }

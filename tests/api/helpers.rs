@@ -491,12 +491,12 @@ impl TestApp {
     }
 }
 
-/// The `items` of a page.
 /// The `id` of a resource in a reply's body.
 pub fn id(value: &Value) -> String {
     value["id"].as_str().unwrap_or_else(|| panic!("an id in {value:#}")).to_owned()
 }
 
+/// The `items` of a page.
 pub fn items(reply: &Reply) -> &Vec<Value> {
     reply.body["items"].as_array().unwrap_or_else(|| panic!("a page: {:#}", reply.body))
 }

@@ -135,7 +135,6 @@ async fn seed(app: &TestApp) -> Commune {
     }
 }
 
-/// The id of what a `201` created.
 /// The id of what a `201` reply created.
 fn created_id(reply: &Reply) -> String {
     assert_eq!(reply.status, 201, "{:#}", reply.body);
