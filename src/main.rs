@@ -6,12 +6,16 @@ use std::time::Duration;
 use lophoc::bootstrap::AdminBootstrap;
 use lophoc::config::Config;
 use lophoc::demo::DemoOutcome;
+use lophoc::demo::province::Scale;
 use lophoc::startup::Application;
 
-const USAGE: &str = "usage: lophoc [serve | demo | openapi | healthcheck]
+const USAGE: &str = "usage: lophoc [serve | demo [--scale province] | openapi | healthcheck]
   serve        serve the API (the default); configured by environment variables
   demo         load the demo Lifelong Learning Week into DATABASE_URL (once; the
                accounts' password is LOPHOC_DEMO_PASSWORD, or generated and printed)
+  demo --scale province
+               fill an empty DATABASE_URL with a province: 100,000 people, 5,000
+               sessions, 1,000,000 places (for benchmarks)
   openapi      print the OpenAPI document (to regenerate openapi/openapi.json)
   healthcheck  exit 0 when the server at LOPHOC_LISTEN is ready (for containers)";
 
@@ -22,7 +26,16 @@ fn main() -> ExitCode {
             println!("{}", lophoc::openapi::to_json());
             ExitCode::SUCCESS
         }
-        Some("demo") => demo(),
+        Some("demo") => {
+            match (std::env::args().nth(2).as_deref(), std::env::args().nth(3).as_deref()) {
+                (None, _) => demo(),
+                (Some("--scale"), Some("province")) => province(),
+                _ => {
+                    eprintln!("{USAGE}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Some("healthcheck") => healthcheck(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -94,6 +107,38 @@ fn demo() -> ExitCode {
             for email in accounts {
                 println!("  {email}");
             }
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(&message),
+    }
+}
+
+fn province() -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => return fail(&message),
+    };
+    let password = std::env::var("LOPHOC_DEMO_PASSWORD").ok().filter(|p| !p.is_empty());
+    let started = std::time::Instant::now();
+    match lophoc::demo::province::load(&config, Scale::PROVINCE, password) {
+        Ok((made, password)) => {
+            println!(
+                "Made a province in {:.0?}: {} units, {} staff accounts, {} people, {} \
+                 sessions, {} places ({} waiting, {} cancelled), {} attendance marks.",
+                started.elapsed(),
+                made.units,
+                made.accounts,
+                made.people,
+                made.sessions,
+                made.places,
+                made.waiting,
+                made.cancelled,
+                made.marks
+            );
+            println!(
+                "Trainers are giangvien.xaN@province.lophoc.local and coordinators \
+                 dieuphoi.xaN@province.lophoc.local (N = 1, 2, …), password: {password}"
+            );
             ExitCode::SUCCESS
         }
         Err(message) => fail(&message),

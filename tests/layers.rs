@@ -16,7 +16,8 @@ const WIRING: u8 = 4;
 fn layer(file: &str) -> u8 {
     let folder = file.split('/').next().unwrap_or(file);
     match (folder, file) {
-        (_, "routes.rs" | "startup.rs" | "openapi.rs" | "bootstrap.rs" | "demo.rs") => WIRING,
+        (_, "routes.rs" | "startup.rs" | "openapi.rs" | "bootstrap.rs") => WIRING,
+        ("demo", _) => WIRING,
         ("operations", _) => OPERATIONS,
         (_, "auth/logins.rs" | "auth/throttle.rs" | "participants/search.rs") => MODELS,
         ("access", _) => MODELS,

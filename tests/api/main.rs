@@ -14,5 +14,6 @@ mod helpers;
 mod operations;
 mod organizations;
 mod participants;
+mod province;
 mod reports;
 mod users;

@@ -12,6 +12,8 @@
 //! when the demo programme is not there yet, so running it again changes
 //! nothing.
 
+pub mod province;
+
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -245,7 +247,7 @@ const GIVEN_NAMES: [(&str, &str); 12] = [
 ];
 
 /// A deterministic, varied Vietnamese name for the `n`th invented person.
-fn person_name(n: usize, gender: Gender) -> String {
+pub(crate) fn person_name(n: usize, gender: Gender) -> String {
     let pick = |(female, male): (&'static str, &'static str)| {
         if gender == Gender::Female { female } else { male }
     };
