@@ -301,6 +301,9 @@ fn populate(
         insert_batches!(conn, attendance_changes::table, changes);
     }
     count_places(conn)?;
+    // Records the zone the sessions' local days were written in, so that
+    // the first start does not write them all again.
+    session_model::model::fill_local_days(conn, zone)?;
     Ok(figures)
 }
 
