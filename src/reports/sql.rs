@@ -4,6 +4,8 @@
 //! bound parameter. This is the one place that knows how each backend
 //! spells a parameter and how it streams rows.
 
+use std::sync::mpsc;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::backend::Backend;
 use diesel::connection::DefaultLoadingMode;
@@ -109,13 +111,17 @@ const FETCH_ROWS: usize = 1000;
 /// cursor [`FETCH_ROWS`] at a time, inside a transaction, so that stopping
 /// early (an `Err` from `each`, a client gone) closes the cursor with the
 /// transaction instead of reading the rest of the result.
+///
+/// On PostgreSQL the cursor is read on a thread of its own, at most two
+/// batches ahead of `each`: the server computes the next rows while this
+/// thread writes the last ones out, instead of each waiting on the other.
 pub fn for_each_row<U, E>(
     conn: &mut DbConnection,
     statement: Statement,
     mut each: impl FnMut(U) -> Result<(), E>,
 ) -> Result<(), E>
 where
-    U: QueryableByName<Sqlite> + QueryableByName<Pg> + 'static,
+    U: QueryableByName<Sqlite> + QueryableByName<Pg> + Send + 'static,
     E: From<diesel::result::Error>,
 {
     match conn {
@@ -126,28 +132,56 @@ where
             }
             Ok(())
         }
-        DbConnection::Postgresql(conn) => conn.transaction(|conn| {
-            // Plan for reading the whole result (hash joins, one sort), not
-            // for the first rows fast, as PostgreSQL plans cursors by default.
-            conn.batch_execute("SET LOCAL cursor_tuple_fraction = 1.0")?;
-            let declare = Statement {
-                sql: format!("DECLARE report NO SCROLL CURSOR FOR {}", statement.sql),
-                ..statement
-            };
-            declare.boxed::<Pg>().execute(conn)?;
-            let fetch = format!("FETCH {FETCH_ROWS} FROM report");
-            loop {
-                let rows: Vec<U> = diesel::sql_query(&fetch).load(conn)?;
-                let last = rows.len() < FETCH_ROWS;
-                for row in rows {
-                    each(row)?;
-                }
-                if last {
-                    return Ok(());
+        DbConnection::Postgresql(conn) => std::thread::scope(|scope| {
+            let (batches, received) = mpsc::sync_channel::<Vec<U>>(2);
+            let span = tracing::Span::current();
+            let reader = scope.spawn(move || span.in_scope(|| read_cursor(conn, statement, &batches)));
+            let mut outcome = Ok(());
+            'rows: for batch in received {
+                for row in batch {
+                    if let Err(err) = each(row) {
+                        outcome = Err(err);
+                        // Dropping the receiver (leaving the loop) stops the
+                        // reader at its next batch.
+                        break 'rows;
+                    }
                 }
             }
+            let read = reader.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            outcome?;
+            Ok(read?)
         }),
     }
+}
+
+/// Reads `statement` through a cursor into `batches` until it ends or the
+/// receiving side is gone.
+fn read_cursor<U>(
+    conn: &mut PgConnection,
+    statement: Statement,
+    batches: &mpsc::SyncSender<Vec<U>>,
+) -> QueryResult<()>
+where
+    U: QueryableByName<Pg> + 'static,
+{
+    conn.transaction(|conn| {
+        // Plan for reading the whole result (hash joins, one sort), not
+        // for the first rows fast, as PostgreSQL plans cursors by default.
+        conn.batch_execute("SET LOCAL cursor_tuple_fraction = 1.0")?;
+        let declare = Statement {
+            sql: format!("DECLARE report NO SCROLL CURSOR FOR {}", statement.sql),
+            ..statement
+        };
+        declare.boxed::<Pg>().execute(conn)?;
+        let fetch = format!("FETCH {FETCH_ROWS} FROM report");
+        loop {
+            let rows: Vec<U> = diesel::sql_query(&fetch).load(conn)?;
+            let last = rows.len() < FETCH_ROWS;
+            if batches.send(rows).is_err() || last {
+                return Ok(());
+            }
+        }
+    })
 }
 
 /// Runs `statement` and loads all its rows: for results known to be small
