@@ -135,7 +135,8 @@ where
         DbConnection::Postgresql(conn) => std::thread::scope(|scope| {
             let (batches, received) = mpsc::sync_channel::<Vec<U>>(2);
             let span = tracing::Span::current();
-            let reader = scope.spawn(move || span.in_scope(|| read_cursor(conn, statement, &batches)));
+            let reader =
+                scope.spawn(move || span.in_scope(|| read_cursor(conn, statement, &batches)));
             let mut outcome = Ok(());
             'rows: for batch in received {
                 for row in batch {
