@@ -41,6 +41,48 @@ pub trait StoredRow: SavedRow {
     fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>>;
 }
 
+/// Implements [`StoredRow`] and [`SavedRow`] for a row type that is its own
+/// changeset (`AsChangeset`), has `id` and `updated_at` fields, and is read
+/// by its model's `find`. `save_error` maps a failed write (a unit's code
+/// taken meanwhile); by default it is a database error.
+macro_rules! stored_row {
+    ($row:ty, $table:ident, $stored:ident, $entity:ident $(, save_error = $map:expr)?) => {
+        impl $crate::rows::StoredRow for $row {
+            const TABLE: $crate::db::Table = $crate::db::Table::$stored;
+
+            fn find(
+                conn: &mut $crate::db::DbConnection,
+                id: $crate::id::Id,
+            ) -> diesel::QueryResult<Option<Self>> {
+                find(conn, id)
+            }
+        }
+
+        impl $crate::rows::SavedRow for $row {
+            const ENTITY: $crate::audit::EntityType = $crate::audit::EntityType::$entity;
+
+            fn id(&self) -> $crate::id::Id {
+                self.id
+            }
+
+            fn stamp(&mut self, updated_at: chrono::NaiveDateTime) {
+                self.updated_at = updated_at;
+            }
+
+            fn save(
+                &self,
+                conn: &mut $crate::db::DbConnection,
+            ) -> Result<(), $crate::error::AppError> {
+                let written = diesel::update($table::table.find(self.id)).set(self).execute(conn);
+                $(let written = written.map_err($map);)?
+                written?;
+                Ok(())
+            }
+        }
+    };
+}
+pub(crate) use stored_row;
+
 /// The expectation of a writer that read no version of the row (the demo
 /// data): any will do.
 pub fn any_version<R>(_: &mut DbConnection, _: &R) -> Result<(), AppError> {

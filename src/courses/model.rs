@@ -3,16 +3,16 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::DbConnection;
 use crate::db::schema::courses;
-use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
 use crate::programmes;
-use crate::rows::{self, SavedRow, StoredRow};
+use crate::rows;
 
 /// A course as stored; `topics` and `target_categories` are lists kept one
-/// item per line (see [`db::join_lines`]).
+/// item per line (see [`crate::db::join_lines`]).
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = courses, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct Course {
@@ -79,30 +79,7 @@ pub fn update(
     })
 }
 
-impl StoredRow for Course {
-    const TABLE: db::Table = db::Table::Courses;
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
-    }
-}
-
-impl SavedRow for Course {
-    const ENTITY: EntityType = EntityType::Course;
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn stamp(&mut self, updated_at: NaiveDateTime) {
-        self.updated_at = updated_at;
-    }
-
-    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        diesel::update(courses::table.find(self.id)).set(self).execute(conn)?;
-        Ok(())
-    }
-}
+rows::stored_row!(Course, courses, Courses, Course);
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Course>> {
     courses::table.find(id).first(conn).optional()

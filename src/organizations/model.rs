@@ -9,7 +9,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
-use crate::rows::{self, SavedRow, StoredRow};
+use crate::rows;
 use crate::vocab::OrganizationKind;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
@@ -77,33 +77,13 @@ pub fn update(
     })
 }
 
-impl StoredRow for Organization {
-    const TABLE: db::Table = db::Table::Organizations;
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
-    }
-}
-
-impl SavedRow for Organization {
-    const ENTITY: EntityType = EntityType::Organization;
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn stamp(&mut self, updated_at: NaiveDateTime) {
-        self.updated_at = updated_at;
-    }
-
-    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        diesel::update(organizations::table.find(self.id))
-            .set(self)
-            .execute(conn)
-            .map_err(code_conflict)?;
-        Ok(())
-    }
-}
+rows::stored_row!(
+    Organization,
+    organizations,
+    Organizations,
+    Organization,
+    save_error = code_conflict
+);
 
 /// The rules a unit keeps: its parent exists and is not below it, its code
 /// belongs to no other unit.

@@ -3,12 +3,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::db::DbConnection;
 use crate::db::schema::programmes;
-use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
-use crate::rows::{self, SavedRow, StoredRow};
+use crate::rows;
 
 #[derive(Clone, Debug, Queryable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = programmes, treat_none_as_default_value = false, treat_none_as_null = true)]
@@ -71,30 +71,7 @@ pub fn update(
     })
 }
 
-impl StoredRow for Programme {
-    const TABLE: db::Table = db::Table::Programmes;
-
-    fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Self>> {
-        find(conn, id)
-    }
-}
-
-impl SavedRow for Programme {
-    const ENTITY: EntityType = EntityType::Programme;
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn stamp(&mut self, updated_at: NaiveDateTime) {
-        self.updated_at = updated_at;
-    }
-
-    fn save(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        diesel::update(programmes::table.find(self.id)).set(self).execute(conn)?;
-        Ok(())
-    }
-}
+rows::stored_row!(Programme, programmes, Programmes, Programme);
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Programme>> {
     programmes::table.find(id).first(conn).optional()
