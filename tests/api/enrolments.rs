@@ -143,6 +143,8 @@ async fn rosters_show_each_role_what_it_may_see() {
     let other_place = app.enrol(&admin, &elsewhere, &id(&villager)).await.body;
     let other_path = format!("/api/v1/enrolments/{}", id(&other_place));
     app.get(&other_path, Some(&trainer.access)).await.assert_problem(404, "not_found");
+    // Out of reach is not found before the role is forbidden.
+    app.cancel(&trainer.access, &id(&other_place)).await.assert_problem(404, "not_found");
 }
 
 #[actix_web::test]
