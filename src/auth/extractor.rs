@@ -14,6 +14,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::logins;
 use crate::access;
+use crate::db::DbConnection;
 use crate::error::{AppError, AuthFailure};
 use crate::id::Id;
 use crate::state::AppState;
@@ -37,24 +38,72 @@ impl FromRequest for AuthUser {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claims = verified_claims(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer_token(req);
         Box::pin(async move {
+            let (user_id, session_id) = claims?;
             let state =
                 state.ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
-            let token = token.ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
-            let claims = state.tokens.verify(&token)?;
-            let session_id = claims.sid;
-            let user = state
-                .db
-                .run(move |conn| Ok(logins::active_user_of_session(conn, session_id)?))
-                .await?;
-            match user {
-                Some(user) if user.id == claims.sub => Ok(AuthUser { user, session_id }),
-                _ => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
-            }
+            let user = state.db.run(move |conn| live_user(conn, user_id, session_id)).await?;
+            Ok(AuthUser { user, session_id })
         })
     }
+}
+
+/// A caller whose token is good (signature, expiry) but whose login has not
+/// been checked against the database yet. A read open to everyone signed in
+/// takes this instead of [`AuthUser`], so that the check rides in the read's
+/// own statement ([`SignedIn::live`]): one hop to the blocking pool, one
+/// pooled connection and one round trip, where `AuthUser` and the read
+/// take two of each. Only when that statement finds nothing does
+/// [`SignedIn::confirm`] ask whether the login is gone (`401`) or the data
+/// is (`404`, or an empty list).
+pub struct SignedIn {
+    user_id: Id,
+    session_id: Id,
+}
+
+impl SignedIn {
+    /// True when the login is live; filter the read by it.
+    pub fn live(&self) -> logins::holds_live_session {
+        logins::holds_live_session(self.session_id, self.user_id)
+    }
+
+    /// Fails with `401` unless the login is live: for a read that found
+    /// nothing, which may be because the login ended.
+    pub fn confirm(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        live_user(conn, self.user_id, self.session_id).map(drop)
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            verified_claims(req).map(|(user_id, session_id)| SignedIn { user_id, session_id }),
+        )
+    }
+}
+
+/// The account behind a token, or `401` when its login has ended.
+fn live_user(conn: &mut DbConnection, user_id: Id, session_id: Id) -> Result<User, AppError> {
+    match logins::active_user_of_session(conn, session_id)? {
+        Some(user) if user.id == user_id => Ok(user),
+        _ => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
+    }
+}
+
+/// The user and login session a request's token names, once its signature
+/// and expiry are checked.
+fn verified_claims(req: &HttpRequest) -> Result<(Id, Id), AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
+    let token = bearer_token(req).ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
+    let claims = state.tokens.verify(&token)?;
+    Ok((claims.sub, claims.sid))
 }
 
 /// Runs the `AuthUser` extractor, then `admit`, which turns the caller into

@@ -167,14 +167,26 @@ pub fn active_user_of_session(
     conn: &mut DbConnection,
     session_id: Id,
 ) -> QueryResult<Option<User>> {
+    live_sessions(session_id).select(users::all_columns).first(conn).optional()
+}
+
+/// Whether `user_id` holds the live session `session_id`, as an expression
+/// that a read adds to its own statement: the caller is checked in the same
+/// round trip as the data (see `auth::SignedIn`).
+#[diesel::dsl::auto_type]
+pub fn holds_live_session(session_id: Id, user_id: Id) -> _ {
+    let live: live_sessions = live_sessions(session_id);
+    diesel::dsl::exists(live.filter(users::id.eq(user_id)))
+}
+
+/// The one place that says what a live login session is.
+#[diesel::dsl::auto_type]
+fn live_sessions(session_id: Id) -> _ {
     login_sessions::table
         .inner_join(users::table)
         .filter(login_sessions::id.eq(session_id))
         .filter(login_sessions::revoked_at.is_null())
         .filter(users::active.eq(true))
-        .select(users::all_columns)
-        .first(conn)
-        .optional()
 }
 
 fn issue_refresh_token(

@@ -8,6 +8,6 @@ pub mod password;
 pub mod throttle;
 pub mod token;
 
-pub use extractor::{Admin, AuthUser, Enroller, ReportReader};
+pub use extractor::{Admin, AuthUser, Enroller, ReportReader, SignedIn};
 pub use password::Passwords;
 pub use token::AccessTokens;

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Session;
 use super::model::{self, SessionDetails, SessionFilter, SessionUpdate};
 use crate::audit::Actor;
-use crate::auth::{Admin, AuthUser};
+use crate::auth::{Admin, SignedIn};
 use crate::courses::api::check_categories;
 use crate::db;
 use crate::error::{AppError, FieldIssue};
@@ -244,7 +244,7 @@ pub async fn create_session(
 #[get("/sessions")]
 async fn list_sessions(
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     Query(page): Query<PageQuery>,
     Query(query): Query<SessionListQuery>,
 ) -> Result<web::Json<SessionPage>, AppError> {
@@ -260,7 +260,16 @@ async fn list_sessions(
     };
     let rows = {
         let page = page.clone();
-        state.db.run(move |conn| Ok(model::list(conn, &filter, &page)?)).await?
+        state
+            .db
+            .run(move |conn| {
+                let rows = model::list(conn, &filter, &page, caller.live())?;
+                if rows.is_empty() {
+                    caller.confirm(conn)?;
+                }
+                Ok(rows)
+            })
+            .await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |s| s.session.id, SessionResponse::from)))
 }
@@ -282,12 +291,20 @@ async fn list_sessions(
 pub async fn get_session(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let details =
-        state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
+    let details = state
+        .db
+        .run(move |conn| match model::find_for(conn, id, caller.live())? {
+            Some(details) => Ok(details),
+            None => {
+                caller.confirm(conn)?;
+                Err(AppError::NotFound)
+            }
+        })
+        .await?;
     conditional::read_one(&req, &SessionResponse::from(details))
 }
 

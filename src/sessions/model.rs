@@ -3,11 +3,13 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::auth::logins::holds_live_session;
 use crate::db::schema::{courses, session_trainers, sessions, users};
-use crate::db::{self, DbConnection, settings};
+use crate::db::{self, DbBackend, DbConnection, settings};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::local_time::local_day;
@@ -329,30 +331,51 @@ pub struct SessionFilter {
 }
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<SessionDetails>> {
-    let filter = SessionFilter::default();
-    let page = PageRequest::first(1);
-    let mut rows = load(conn, Some(id), &filter, &page)?;
-    Ok(rows.pop())
+    Ok(load(conn, Some(id), &SessionFilter::default(), &PageRequest::first(1), None)?.pop())
 }
 
+/// [`find`] for a caller whose login the same statement checks: `None`
+/// also when the login has ended.
+pub fn find_for(
+    conn: &mut DbConnection,
+    id: Id,
+    caller: holds_live_session,
+) -> QueryResult<Option<SessionDetails>> {
+    Ok(load(conn, Some(id), &SessionFilter::default(), &PageRequest::first(1), Some(caller))?.pop())
+}
+
+/// A page of sessions, for a caller whose login the same statement checks:
+/// empty also when the login has ended.
 pub fn list(
     conn: &mut DbConnection,
     filter: &SessionFilter,
     page: &PageRequest,
+    caller: holds_live_session,
 ) -> QueryResult<Vec<SessionDetails>> {
-    load(conn, None, filter, page)
+    load(conn, None, filter, page, Some(caller))
 }
 
+/// Sessions with their course's programme and targets and their trainers,
+/// in one statement (see [`TrainerIds`]).
 fn load(
     conn: &mut DbConnection,
     id: Option<Id>,
     filter: &SessionFilter,
     page: &PageRequest,
+    caller: Option<holds_live_session>,
 ) -> QueryResult<Vec<SessionDetails>> {
     let mut query = sessions::table
         .inner_join(courses::table)
-        .select((Session::as_select(), courses::programme_id, courses::target_categories))
+        .select((
+            Session::as_select(),
+            courses::programme_id,
+            courses::target_categories,
+            TrainerIds,
+        ))
         .into_boxed();
+    if let Some(caller) = caller {
+        query = query.filter(caller);
+    }
     if let Some(id) = id {
         query = query.filter(sessions::id.eq(id));
     }
@@ -383,18 +406,68 @@ fn load(
         Some(false) => query = query.filter(sessions::enrolled_count.ge(sessions::capacity)),
         None => {}
     }
-    let rows: Vec<(Session, Option<Id>, String)> = query.load(conn)?;
-    let ids: Vec<Id> = rows.iter().map(|(s, _, _)| s.id).collect();
-    let mut trainers = trainers_of(conn, &ids)?;
-    Ok(rows
-        .into_iter()
-        .map(|(session, programme_id, course_targets)| SessionDetails {
-            trainer_ids: trainers.remove(&session.id).unwrap_or_default(),
-            session,
-            programme_id,
-            course_targets,
+    let rows: Vec<(Session, Option<Id>, String, Option<String>)> = query.load(conn)?;
+    rows.into_iter()
+        .map(|(session, programme_id, course_targets, trainers)| {
+            let mut trainer_ids: Vec<Id> = match trainers {
+                Some(ids) => db::split_lines(&ids)
+                    .into_iter()
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()
+                    .map_err(|err| diesel::result::Error::DeserializationError(Box::new(err)))?,
+                None => Vec::new(),
+            };
+            trainer_ids.sort_unstable();
+            Ok(SessionDetails { session, trainer_ids, programme_id, course_targets })
         })
-        .collect())
+        .collect()
+}
+
+/// A session's trainers' ids, one per line, or NULL when it has none: a
+/// subquery in the session's own row, so that a page of sessions and their
+/// trainers is one statement. Each backend spells the aggregate its own way;
+/// the order is set when the ids are read back.
+#[derive(Clone, Copy, Debug, diesel::query_builder::QueryId)]
+struct TrainerIds;
+
+const TRAINER_IDS_PG: &str = "(SELECT string_agg(session_trainers.user_id, chr(10)) \
+     FROM session_trainers WHERE session_trainers.session_id = sessions.id)";
+const TRAINER_IDS_SQLITE: &str = "(SELECT group_concat(session_trainers.user_id, char(10)) \
+     FROM session_trainers WHERE session_trainers.session_id = sessions.id)";
+
+impl diesel::Expression for TrainerIds {
+    type SqlType = diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for TrainerIds where sessions::id: diesel::AppearsOnTable<QS> {}
+
+impl<QS> diesel::SelectableExpression<QS> for TrainerIds where
+    sessions::id: diesel::SelectableExpression<QS>
+{
+}
+
+impl diesel::expression::ValidGrouping<()> for TrainerIds {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryFragment<diesel::pg::Pg> for TrainerIds {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(TRAINER_IDS_PG);
+        Ok(())
+    }
+}
+
+impl QueryFragment<diesel::sqlite::Sqlite> for TrainerIds {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::sqlite::Sqlite>) -> QueryResult<()> {
+        out.push_sql(TRAINER_IDS_SQLITE);
+        Ok(())
+    }
+}
+
+impl QueryFragment<DbBackend> for TrainerIds {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
+        DbBackend::walk_variant_ast(self, out)
+    }
 }
 
 /// What a list of someone's places shows of each session.
@@ -425,17 +498,4 @@ pub fn outlines(conn: &mut DbConnection, ids: &[Id]) -> QueryResult<HashMap<Id, 
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|row| (row.id, row)).collect())
-}
-
-/// The trainers of each of these sessions, in the order of their ids.
-fn trainers_of(conn: &mut DbConnection, session_ids: &[Id]) -> QueryResult<HashMap<Id, Vec<Id>>> {
-    let pairs: Vec<(Id, Id)> = session_trainers::table
-        .filter(session_trainers::session_id.eq_any(session_ids))
-        .order((session_trainers::session_id, session_trainers::user_id))
-        .load(conn)?;
-    let mut by_session: HashMap<Id, Vec<Id>> = HashMap::new();
-    for (session, trainer) in pairs {
-        by_session.entry(session).or_default().push(trainer);
-    }
-    Ok(by_session)
 }

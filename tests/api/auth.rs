@@ -461,3 +461,33 @@ async fn a_new_login_forgets_the_users_ended_sessions() {
         .assert_problem(401, "invalid_refresh_token");
     assert_eq!(app.get("/api/v1/me", Some(&newest.access)).await.status, 200);
 }
+
+/// Session reads check the caller's login in the same statement as the
+/// data: an ended login, or a token naming someone else's login, reads
+/// nothing there either, whether or not the session exists.
+#[actix_web::test]
+async fn reads_that_check_the_login_in_their_own_statement_refuse_an_ended_one() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app.user_with_role(&admin, "trainer@example.vn", "trainer").await;
+    let trainer_id = trainer.user["id"].as_str().unwrap().to_owned();
+    let course = app.create_course(&admin, None).await;
+    let session = app.create_session(&admin, &course, 1, &[&trainer_id]).await;
+    let path = format!("/api/v1/sessions/{}", id(&session));
+    let missing = format!("/api/v1/sessions/{}", uuid::Uuid::now_v7());
+    assert_eq!(app.get(&path, Some(&trainer.access)).await.status, 200);
+    app.get(&missing, Some(&trainer.access)).await.assert_problem(404, "not_found");
+
+    // The trainer's token, made to name the admin: the login is not theirs.
+    let mut claims = claims_of(&trainer.access);
+    claims["sub"] = app.get("/api/v1/me", Some(&admin)).await.body["id"].clone();
+    let borrowed = signed(&claims, JWT_SECRET);
+    for read in [&path, &missing, &"/api/v1/sessions".to_owned()] {
+        app.get(read, Some(&borrowed)).await.assert_problem(401, "invalid_token");
+    }
+
+    app.post("/api/v1/auth/logout", None, &json!({"refresh_token": trainer.refresh})).await;
+    for read in [&path, &missing, &"/api/v1/sessions".to_owned()] {
+        app.get(read, Some(&trainer.access)).await.assert_problem(401, "invalid_token");
+    }
+}

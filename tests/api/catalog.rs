@@ -140,6 +140,17 @@ async fn sessions_carry_trainers_defaults_and_seat_counts() {
     let path = format!("/api/v1/sessions/{id}");
     assert_eq!(app.get(&path, Some(&trainer.access)).await.body, created.body);
 
+    // Several trainers come back in the order of their ids, however given.
+    let other = app.user_with_role(&admin, "t2@example.vn", "trainer").await;
+    let mut both = vec![trainer_id.clone(), other.user["id"].as_str().unwrap().to_owned()];
+    both.sort();
+    let reversed: Vec<&String> = both.iter().rev().collect();
+    let reply = app.patch(&path, Some(&admin), &json!({"trainer_ids": reversed})).await;
+    assert_eq!(reply.body["trainer_ids"], json!(both), "{:#}", reply.body);
+    assert_eq!(app.get(&path, Some(&admin)).await.body["trainer_ids"], json!(both));
+    let listed = app.get("/api/v1/sessions", Some(&admin)).await;
+    assert_eq!(items(&listed)[0]["trainer_ids"], json!(both));
+
     let change = json!({"capacity": 40, "waitlist": true, "eligible_categories": ["worker"],
         "enrolment_opens_at": "2023-09-20T00:00:00Z", "enrolment_closes_at": "2023-10-02T00:00:00Z",
         "trainer_ids": [], "venue": "Hội trường xã"});
