@@ -101,9 +101,31 @@ impl Passwords {
     }
 }
 
+/// Gives this hashing thread the lowest priority, so that hashes use only
+/// the CPU time the HTTP workers leave: a storm of logins then slows the
+/// logins, not every other request. Under a full load of other requests a
+/// hash still advances (a nice thread gets a small share, not none) and a
+/// login waits at most `hash_slot_wait` for its slot before a `503`.
+/// Linux keeps a nice value per thread; elsewhere hashes keep the normal
+/// priority.
+fn yield_cores_to_workers() {
+    #[cfg(target_os = "linux")]
+    {
+        const LOWEST_PRIORITY: libc::c_int = 19;
+        // SAFETY: setpriority only reads its arguments; `0` names the
+        // calling thread. Failing leaves the priority as it was, which is
+        // still correct, only less kind to the other requests.
+        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOWEST_PRIORITY) } != 0;
+        if failed {
+            tracing::warn!("could not lower the priority of a password-hashing thread");
+        }
+    }
+}
+
 /// Takes jobs until every `Passwords` handle is dropped. A job that panics
 /// loses its answer (its caller gets a 500) but not the thread.
 fn run_hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>) {
+    yield_cores_to_workers();
     let mut memory = Memory::new();
     loop {
         let next = match queue.lock() {
