@@ -5,7 +5,7 @@ Each of the N clients logs in again and again with an account of its own
 (the province's trainers, giangvien.xa1…) from a loopback address of its
 own (127.0.0.2…), so that the login throttle, which counts per account and
 per address, lets every attempt reach the password check. Prints the
-answers by status and the logins per second.
+successful logins per second and the answers by status.
 
     bench/logins.py BASE_URL SECONDS [N] [PASSWORD]
 """
@@ -50,8 +50,8 @@ def main():
         thread.start()
     for thread in threads:
         thread.join()
-    ok = statuses.get(200, 0)
-    print(json.dumps({"statuses": {str(k): v for k, v in statuses.items()}, "per_second": ok / seconds}))
+    answers = ", ".join(f"{count} × {status}" for status, count in sorted(statuses.items(), key=str))
+    print(f"{statuses.get(200, 0) / seconds:.0f} logins/s (answers: {answers})")
 
 
 if __name__ == "__main__":

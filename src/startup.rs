@@ -15,10 +15,11 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::{AccessTokens, Passwords};
 use crate::bootstrap::{self, AdminBootstrap};
 use crate::config::Config;
-use crate::db::{self, Backend, Db, settings};
+use crate::db::{self, Backend, CommitWatch, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::http::{conventions, problems};
+use crate::reports::cache::StatsCache;
 use crate::state::AppState;
 use crate::{crypto, http, openapi, participants, routes, sessions, telemetry};
 
@@ -36,7 +37,7 @@ impl Application {
                 .await
                 .map_err(|err| format!("start-up task failed: {err}"))??
         };
-        let (db, passwords, jwt_secret, admin_bootstrap) = prepared;
+        let Prepared { db, passwords, jwt_secret, admin_bootstrap, commit_watch } = prepared;
 
         let listener = TcpListener::bind(&config.listen)
             .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
@@ -47,6 +48,7 @@ impl Application {
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
             // A quarter of the pool, so that exports never starve the API.
             export_slots: Arc::new(Semaphore::new((config.db_pool_size as usize / 4).max(1))),
+            stats_cache: Arc::new(StatsCache::new(commit_watch)),
             config: config.clone(),
         });
         let document = openapi::document();
@@ -139,7 +141,16 @@ async fn redirect_to_docs() -> HttpResponse {
 
 /// The blocking part of start-up: pool, migrations, JWT secret, first admin,
 /// and the password hasher (which hashes its decoy once).
-fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBootstrap), String> {
+/// What start-up makes before the server can listen.
+struct Prepared {
+    db: Db,
+    passwords: Passwords,
+    jwt_secret: Vec<u8>,
+    admin_bootstrap: AdminBootstrap,
+    commit_watch: CommitWatch,
+}
+
+fn prepare_database(config: &Config) -> Result<Prepared, String> {
     let url = &config.database_url;
     let db = Db::connect(url, config.db_pool_size)
         .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
@@ -172,5 +183,7 @@ fn prepare_database(config: &Config) -> Result<(Db, Passwords, Vec<u8>, AdminBoo
     };
     let admin_bootstrap = bootstrap::ensure_admin(&mut conn, config)?;
     let passwords = Passwords::new(config.hash_concurrency, config.hash_slot_wait)?;
-    Ok((db, passwords, jwt_secret, admin_bootstrap))
+    let commit_watch = CommitWatch::open(url)
+        .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
+    Ok(Prepared { db, passwords, jwt_secret, admin_bootstrap, commit_watch })
 }

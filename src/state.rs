@@ -8,6 +8,7 @@ use crate::auth::password::Passwords;
 use crate::auth::token::AccessTokens;
 use crate::config::Config;
 use crate::db::Db;
+use crate::reports::cache::StatsCache;
 
 pub struct AppState {
     pub db: Db,
@@ -16,4 +17,6 @@ pub struct AppState {
     pub config: Config,
     /// How many exports may stream at once (see `reports::api`).
     pub export_slots: Arc<Semaphore>,
+    /// The statistics asked for lately, while nothing changes.
+    pub stats_cache: Arc<StatsCache>,
 }

@@ -205,6 +205,71 @@ impl Db {
     }
 }
 
+/// Tells whether anything was committed to the database since an earlier
+/// look, for figures worth keeping while nothing changes (see
+/// `reports::cache`). It reads what the database already keeps, so that no
+/// write waits on a shared counter:
+///
+/// - PostgreSQL: the current snapshot (`xmin:xmax:running ids`). A
+///   transaction that writes takes an id, which moves `xmax`, and its end
+///   changes the list of running ids: two equal snapshots mean no write
+///   began or ended in between, in this database or another of the server.
+/// - SQLite: `PRAGMA data_version` of a connection kept for this alone. It
+///   changes whenever another connection, of any process, commits; this one
+///   never writes.
+pub struct CommitWatch {
+    sqlite: Option<std::sync::Mutex<diesel::SqliteConnection>>,
+}
+
+/// What [`CommitWatch::mark`] saw: equal marks, nothing committed between.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitMark(String);
+
+#[derive(QueryableByName)]
+struct SnapshotRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    snapshot: String,
+}
+
+#[derive(QueryableByName)]
+struct DataVersionRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    data_version: i64,
+}
+
+impl CommitWatch {
+    pub fn open(url: &DatabaseUrl) -> Result<Self, ConnectionError> {
+        let sqlite = match url.backend {
+            Backend::Postgres => None,
+            Backend::Sqlite => {
+                Some(std::sync::Mutex::new(diesel::SqliteConnection::establish(&url.target)?))
+            }
+        };
+        Ok(Self { sqlite })
+    }
+
+    /// Where the database stands now; `conn` serves PostgreSQL.
+    pub fn mark(&self, conn: &mut DbConnection) -> Result<CommitMark, AppError> {
+        let mark = match (&self.sqlite, conn) {
+            (Some(watcher), _) => {
+                let mut watcher = watcher
+                    .lock()
+                    .map_err(|_| AppError::internal("commit watch", "its connection's lock"))?;
+                let row: DataVersionRow =
+                    diesel::sql_query("PRAGMA data_version").get_result(&mut *watcher)?;
+                row.data_version.to_string()
+            }
+            (None, conn) => {
+                let row: SnapshotRow =
+                    diesel::sql_query("SELECT CAST(pg_current_snapshot() AS TEXT) AS snapshot")
+                        .get_result(conn)?;
+                row.snapshot
+            }
+        };
+        Ok(CommitMark(mark))
+    }
+}
+
 /// A transaction for work that reads and then writes. On SQLite it begins
 /// IMMEDIATE, taking the write lock up front, so that concurrent writers
 /// queue on `busy_timeout` instead of failing with "database is locked"

@@ -233,10 +233,11 @@ async fn stats_answer(
     let now = db::now();
     // The file is written on the blocking pool too: deflating a long table
     // would hold up an actix worker.
+    let cache = state.stats_cache.clone();
     let (stats, written) = state
         .db
         .run(move |conn| {
-            let stats = Stats::compute(conn, &filter, group_by, now, zone)?;
+            let stats = cache.stats(conn, &filter, group_by, now, zone)?;
             let written = file
                 .map(|(format, lang)| stats_file(&stats, format, lang, zone))
                 .transpose()
@@ -248,7 +249,7 @@ async fn stats_answer(
         (Some((format, _)), Some(written)) => {
             Ok(file_answer(format, "lophoc-enrolment-stats", zone).body(written))
         }
-        _ => Ok(HttpResponse::Ok().json(stats)),
+        _ => Ok(HttpResponse::Ok().json(&*stats)),
     }
 }
 

@@ -31,7 +31,7 @@ pub struct ReportQuery {
 
 /// The enrolments a report counts or lists. Its `Serialize` form is what
 /// the audit trail records of an export.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ReportFilter {
     pub programme_id: Option<Id>,
     pub course_id: Option<Id>,

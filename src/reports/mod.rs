@@ -4,6 +4,7 @@
 //! reach in one place ([`filter::ReportFilter::for_caller`]).
 
 pub mod api;
+pub mod cache;
 pub mod export;
 pub mod filter;
 mod sql;

@@ -3,13 +3,14 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
-use diesel::QueryableByName;
+use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::filter::{ReportFilter, Tables};
 use super::sql::{self, Statement, Value};
+use crate::db::schema::sessions;
 use crate::db::{Backend, DbConnection};
 use crate::error::{AppError, FieldIssue, InvalidField};
 use crate::id::Id;
@@ -386,6 +387,11 @@ pub struct Stats {
     pub group_by: Vec<GroupKey>,
     pub rows: Vec<StatsRow>,
     pub totals: Counts,
+    /// When the next session ends after the moment these figures were
+    /// counted for: its places then count towards the attendance rate, so
+    /// the figures hold until then (if nothing is committed meanwhile).
+    #[serde(skip)]
+    pub holds_until: Option<NaiveDateTime>,
 }
 
 impl Stats {
@@ -429,7 +435,11 @@ impl Stats {
                 day: row.day,
             })
             .collect();
-        Ok(Self { group_by, rows, totals })
+        let holds_until = sessions::table
+            .filter(sessions::ends_at.gt(now))
+            .select(diesel::dsl::min(sessions::ends_at))
+            .first(conn)?;
+        Ok(Self { group_by, rows, totals, holds_until })
     }
 
     /// The table as a file's columns, in `lang`: each key's names, the

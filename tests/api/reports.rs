@@ -895,3 +895,37 @@ fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     let from = text.find(start).unwrap_or_else(|| panic!("{start} in {text}")) + start.len();
     &text[from..from + text[from..].find(end).unwrap()]
 }
+
+/// Statistics are kept between requests while nothing changes, but never
+/// served past a commit (from any connection) or past the end of a session,
+/// which moves the attendance rate.
+#[actix_web::test]
+async fn kept_statistics_follow_every_commit_and_every_session_that_ends() {
+    let app = spawn_app().await;
+    let c = seed(&app).await;
+    let totals = |body: &Value| counts(&body["totals"]);
+
+    let first = stats(&app, &c.admin, "group_by=category").await;
+    assert_eq!(totals(&first).0, 11);
+    assert_eq!(totals(&first).6, rate(0.6667));
+    assert_eq!(stats(&app, &c.admin, "group_by=category").await, first, "nothing changed");
+
+    // A place committed by another connection shows at once.
+    app.enrol_directly(&c.sessions[2], &c.people[0]);
+    let enrolled = stats(&app, &c.admin, "group_by=category").await;
+    assert_eq!(totals(&enrolled).0, 12);
+    assert_eq!(totals(&enrolled).6, rate(0.6), "6 of the 10 places of ended sessions");
+
+    // The 2099 session (2 places, 1 attended) now ends a few seconds from
+    // now: its places join the rate once it has ended, with no commit.
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(4);
+    app.move_session(&c.sessions[3], ends - chrono::Duration::hours(1), chrono::Duration::hours(1));
+    let before_end = stats(&app, &c.admin, "group_by=category").await;
+    if chrono::Utc::now() < ends {
+        assert_eq!(totals(&before_end).6, rate(0.6), "not ended yet");
+    }
+    tokio::time::sleep((ends - chrono::Utc::now()).to_std().unwrap_or_default()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let after_end = stats(&app, &c.admin, "group_by=category").await;
+    assert_eq!(totals(&after_end).6, rate(0.5833), "7 of the 12 places of ended sessions");
+}
