@@ -157,6 +157,11 @@ impl Db {
             .build();
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
+            // No `SELECT 1` before each use: it was a round trip per request.
+            // A connection found dead by a request answers it `503` (see
+            // `AppError`'s `From<diesel::result::Error>`) and leaves the pool
+            // then: diesel marks it broken, which `has_broken` reports.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .thread_pool(Arc::new(helpers))
             .build(ConnectionManager { url: url.clone() })?;

@@ -311,6 +311,19 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         // Contention that outlasted SQLite's busy_timeout, or a PostgreSQL
         // serialisation failure: the request may well succeed if retried.
+        // A connection lost (the server restarted or ended it): diesel marks
+        // it broken, so the pool drops it and a retry gets another.
+        let lost = matches!(
+            &err,
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            )
+        );
+        if lost {
+            tracing::warn!(error = %err, "database connection lost");
+            return AppError::ServiceUnavailable { retry_after_secs: 1 };
+        }
         let contended = match &err {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
             Error::DatabaseError(_, info) => info.message().contains("database is locked"),

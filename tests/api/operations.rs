@@ -404,3 +404,46 @@ fn the_dockerfile_builds_what_the_readme_builds() {
         "rust:{image_version} is older than {rust_version}"
     );
 }
+
+/// PostgreSQL ends the server's connections (a restart, an operator): each
+/// request that draws a dead one is answered `503` with `Retry-After`, never
+/// `500`, and the dead connection leaves the pool, so that service comes
+/// back without a restart. (SQLite's connections are files: nothing ends
+/// them from outside.)
+#[actix_web::test]
+async fn connections_the_database_ended_are_replaced_not_reused() {
+    let app = spawn_app().await;
+    if !app.db().is_postgres() {
+        return;
+    }
+    let admin = app.admin_token().await;
+    let course = app.create_course(&admin, None).await;
+    let session = app.create_session(&admin, &course, 1, &[]).await;
+    let path = format!("/api/v1/sessions/{}", id(&session));
+    assert_eq!(app.get(&path, Some(&admin)).await.status, 200);
+
+    app.execute_sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    // Terminating is a signal: let the backends exit.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut refused = 0;
+    loop {
+        let reply = app.get(&path, Some(&admin)).await;
+        if reply.status == 200 {
+            break;
+        }
+        reply.assert_problem(503, "service_unavailable");
+        assert_eq!(reply.header("retry-after"), Some("1"));
+        refused += 1;
+        // The pool holds 8 connections, and may have been opening more
+        // (to keep 8 idle) when they were ended: each dead one fails one
+        // request, then leaves. Going back, they would fail without end.
+        assert!(refused <= 16, "dead connections went back to the pool: {:#}", reply.body);
+    }
+    assert!(refused > 0, "no request met a dead connection");
+    for _ in 0..8 {
+        assert_eq!(app.get(&path, Some(&admin)).await.status, 200, "a dead connection came back");
+    }
+}
