@@ -51,13 +51,14 @@ impl FromRequest for AuthUser {
 }
 
 /// A caller whose token is good (signature, expiry) but whose login has not
-/// been checked against the database yet. A read open to everyone signed in
-/// takes this instead of [`AuthUser`], so that the check rides in the read's
-/// own statement ([`SignedIn::live`]): one hop to the blocking pool, one
-/// pooled connection and one round trip, where `AuthUser` and the read
-/// take two of each. Only when that statement finds nothing does
-/// [`SignedIn::confirm`] ask whether the login is gone (`401`) or the data
-/// is (`404`, or an empty list).
+/// been checked against the database yet: the handler checks it on the
+/// connection it reads with, so that the request makes one hop to the
+/// blocking pool and takes one pooled connection, where `AuthUser` and the
+/// read take two of each. A read open to everyone signed in puts the check
+/// in its own statement ([`SignedIn::live`]), and asks
+/// [`SignedIn::confirm`] only when that finds nothing, whether the login is
+/// gone (`401`) or the data is (`404`, or an empty list). A read that
+/// depends on the caller's role asks `confirm` first.
 pub struct SignedIn {
     user_id: Id,
     session_id: Id,
@@ -69,10 +70,12 @@ impl SignedIn {
         logins::holds_live_session(self.session_id, self.user_id)
     }
 
-    /// Fails with `401` unless the login is live: for a read that found
-    /// nothing, which may be because the login ended.
-    pub fn confirm(&self, conn: &mut DbConnection) -> Result<(), AppError> {
-        live_user(conn, self.user_id, self.session_id).map(drop)
+    /// The caller's account, or `401` when the login has ended: for a read
+    /// that found nothing, which may be because the login ended, or one
+    /// that needs the caller's role and unit, checked on the connection it
+    /// reads with.
+    pub fn confirm(&self, conn: &mut DbConnection) -> Result<User, AppError> {
+        live_user(conn, self.user_id, self.session_id)
     }
 }
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Course;
 use super::model::{self, CourseUpdate};
 use crate::audit::Actor;
-use crate::auth::{Admin, AuthUser};
+use crate::auth::{Admin, SignedIn};
 use crate::db;
 use crate::error::{AppError, FieldIssue};
 use crate::http;
@@ -188,7 +188,7 @@ pub async fn create_course(
 #[get("/courses")]
 async fn list_courses(
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     Query(page): Query<PageQuery>,
     Query(filter): Query<CourseListQuery>,
 ) -> Result<web::Json<CoursePage>, AppError> {
@@ -196,7 +196,13 @@ async fn list_courses(
     let programme = filter.programme_id;
     let rows = {
         let page = page.clone();
-        state.db.run(move |conn| Ok(model::list(conn, programme, &page)?)).await?
+        state
+            .db
+            .run(move |conn| {
+                caller.confirm(conn)?;
+                Ok(model::list(conn, programme, &page)?)
+            })
+            .await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |c| c.id, CourseResponse::from)))
 }
@@ -217,11 +223,17 @@ async fn list_courses(
 pub async fn get_course(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let course = state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
+    let course = state
+        .db
+        .run(move |conn| {
+            caller.confirm(conn)?;
+            model::find(conn, id)?.ok_or(AppError::NotFound)
+        })
+        .await?;
     conditional::read_one(&req, &CourseResponse::from(course))
 }
 

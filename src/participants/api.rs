@@ -12,7 +12,7 @@ use super::model::{
 };
 use crate::access::{ParticipantScope, Placement};
 use crate::audit::Actor;
-use crate::auth::{Admin, AuthUser};
+use crate::auth::{Admin, AuthUser, SignedIn};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::http;
@@ -268,7 +268,7 @@ pub async fn create_participant(
 #[get("/participants")]
 async fn list_participants(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: SignedIn,
     Query(page): Query<PageQuery>,
     Query(filter): Query<ParticipantListQuery>,
 ) -> Result<web::Json<ParticipantPage>, AppError> {
@@ -287,7 +287,8 @@ async fn list_participants(
     let result = state
         .db
         .run(move |conn| {
-            let scope = ParticipantScope::of(conn, &caller.user)?;
+            let user = caller.confirm(conn)?;
+            let scope = ParticipantScope::of(conn, &user)?;
             // Who is whose guardian is personal: not for trainers.
             if filter.guardian_id.is_some() && !scope.shows_personal_fields() {
                 return Err(AppError::Forbidden);

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::Programme;
 use super::model::{self, ProgrammeUpdate};
 use crate::audit::Actor;
-use crate::auth::{Admin, AuthUser};
+use crate::auth::{Admin, SignedIn};
 use crate::db;
 use crate::error::AppError;
 use crate::http;
@@ -139,7 +139,7 @@ pub async fn create_programme(
 #[get("/programmes")]
 async fn list_programmes(
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     Query(page): Query<PageQuery>,
     Query(filter): Query<ProgrammeListQuery>,
 ) -> Result<web::Json<ProgrammePage>, AppError> {
@@ -147,7 +147,13 @@ async fn list_programmes(
     let on = filter.on.map(validation::filter_date);
     let rows = {
         let page = page.clone();
-        state.db.run(move |conn| Ok(model::list(conn, on, &page)?)).await?
+        state
+            .db
+            .run(move |conn| {
+                caller.confirm(conn)?;
+                Ok(model::list(conn, on, &page)?)
+            })
+            .await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |p| p.id, ProgrammeResponse::from)))
 }
@@ -168,12 +174,17 @@ async fn list_programmes(
 pub async fn get_programme(
     req: HttpRequest,
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: SignedIn,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let programme =
-        state.db.run(move |conn| model::find(conn, id)?.ok_or(AppError::NotFound)).await?;
+    let programme = state
+        .db
+        .run(move |conn| {
+            caller.confirm(conn)?;
+            model::find(conn, id)?.ok_or(AppError::NotFound)
+        })
+        .await?;
     conditional::read_one(&req, &ProgrammeResponse::from(programme))
 }
 

@@ -462,9 +462,10 @@ async fn a_new_login_forgets_the_users_ended_sessions() {
     assert_eq!(app.get("/api/v1/me", Some(&newest.access)).await.status, 200);
 }
 
-/// Session reads check the caller's login in the same statement as the
-/// data: an ended login, or a token naming someone else's login, reads
-/// nothing there either, whether or not the session exists.
+/// Reads that check the caller's login themselves (`SignedIn`), in the same
+/// statement as the data or before it on the same connection: an ended
+/// login, or a token naming someone else's login, reads nothing, whether or
+/// not what it names exists.
 #[actix_web::test]
 async fn reads_that_check_the_login_in_their_own_statement_refuse_an_ended_one() {
     let app = spawn_app().await;
@@ -486,8 +487,23 @@ async fn reads_that_check_the_login_in_their_own_statement_refuse_an_ended_one()
         app.get(read, Some(&borrowed)).await.assert_problem(401, "invalid_token");
     }
 
+    // Reads that check the login on their own connection before reading.
+    let programme = app.create_programme(&admin).await;
+    let course_of = app.create_course(&admin, Some(&programme)).await;
+    let others = [
+        "/api/v1/participants".to_owned(),
+        "/api/v1/courses".to_owned(),
+        format!("/api/v1/courses/{course_of}"),
+        "/api/v1/programmes".to_owned(),
+        format!("/api/v1/programmes/{programme}"),
+    ];
+    for read in &others {
+        assert_eq!(app.get(read, Some(&trainer.access)).await.status, 200, "{read}");
+        app.get(read, Some(&borrowed)).await.assert_problem(401, "invalid_token");
+    }
+
     app.post("/api/v1/auth/logout", None, &json!({"refresh_token": trainer.refresh})).await;
-    for read in [&path, &missing, &"/api/v1/sessions".to_owned()] {
+    for read in [&path, &missing, &"/api/v1/sessions".to_owned()].into_iter().chain(&others) {
         app.get(read, Some(&trainer.access)).await.assert_problem(401, "invalid_token");
     }
 }
