@@ -1,8 +1,8 @@
-//! The enrolment export: one line per enrolment, streamed. Rows go from the
-//! database cursor through the file writer into chunks of [`CHUNK_BYTES`],
-//! and at most [`CHUNKS_AHEAD`] chunks wait for a slow client before the
-//! writer blocks; so the server holds a few hundred kilobytes whatever the
-//! number of rows.
+//! The enrolment export: one line per enrolment, streamed. Rows come from
+//! the database one by one (see `sql::for_each_row`) through the file
+//! writer into chunks of [`CHUNK_BYTES`], and at most [`CHUNKS_AHEAD`]
+//! chunks wait for a slow client before the writer blocks; so the server
+//! holds a few hundred kilobytes whatever the number of rows.
 
 use std::fmt;
 use std::io::{self, Write};
