@@ -106,12 +106,13 @@ impl ManageConnection for ConnectionManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 // busy_timeout comes first so that switching to WAL already
                 // waits for a concurrent opener instead of failing.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 10000;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
-                )
+                    SQLITE_BUSY_TIMEOUT.as_millis()
+                ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -247,7 +248,14 @@ impl CommitWatch {
         let sqlite = match url.backend {
             Backend::Postgres => None,
             Backend::Sqlite => {
-                Some(std::sync::Mutex::new(diesel::SqliteConnection::establish(&url.target)?))
+                let mut watcher = diesel::SqliteConnection::establish(&url.target)?;
+                watcher
+                    .batch_execute(&format!(
+                        "PRAGMA busy_timeout = {}",
+                        SQLITE_BUSY_TIMEOUT.as_millis()
+                    ))
+                    .map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+                Some(std::sync::Mutex::new(watcher))
             }
         };
         Ok(Self { sqlite })
@@ -257,9 +265,8 @@ impl CommitWatch {
     pub fn mark(&self, conn: &mut DbConnection) -> Result<CommitMark, AppError> {
         let mark = match (&self.sqlite, conn) {
             (Some(watcher), _) => {
-                let mut watcher = watcher
-                    .lock()
-                    .map_err(|_| AppError::internal("commit watch", "its connection's lock"))?;
+                // The connection holds no state a panic could leave broken.
+                let mut watcher = watcher.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                 let row: DataVersionRow =
                     diesel::sql_query("PRAGMA data_version").get_result(&mut *watcher)?;
                 row.data_version.to_string()
@@ -276,7 +283,13 @@ impl CommitWatch {
 }
 
 /// The turn of this process's SQLite writers (see [`write_transaction`]).
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// One per process, not per file: only tests open several files at once.
+/// A write transaction must not open another one on a second connection:
+/// it would wait for its own turn.
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::Mutex::new(());
+
+/// How long an SQLite connection waits for another's write lock.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A transaction for work that reads and then writes. On SQLite it begins
 /// IMMEDIATE, taking the write lock up front, so that concurrent writers
@@ -301,7 +314,15 @@ where
     // load) still meet `busy_timeout`.
     let _turn = match conn {
         DbConnection::Sqlite(inner) => {
-            let turn = SQLITE_WRITER.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            // As long as SQLite itself would wait: past it, the same answer
+            // as a busy database (503), not a queue without end behind a
+            // writer that another process holds up.
+            let turn = SQLITE_WRITER.try_lock_for(SQLITE_BUSY_TIMEOUT).ok_or_else(|| {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::Unknown,
+                    Box::new(String::from("database is locked: no turn to write in time")),
+                )
+            })?;
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
             Some(turn)
         }
@@ -312,7 +333,7 @@ where
     };
     match work(conn) {
         Ok(value) => {
-            Manager::commit_transaction(conn)?;
+            Manager::commit_transaction(conn).map_err(outcome_unknown)?;
             Ok(value)
         }
         Err(err) => {
@@ -322,6 +343,19 @@ where
             Err(err)
         }
     }
+}
+
+/// A connection lost while committing leaves the outcome unknown: the
+/// write may have been saved. That must not answer like a lost connection
+/// elsewhere (503, try again), which would invite a second create.
+fn outcome_unknown(err: diesel::result::Error) -> diesel::result::Error {
+    if !crate::error::is_connection_lost(&err) {
+        return err;
+    }
+    diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::Unknown,
+        Box::new(format!("the connection was lost while committing: {err}")),
+    )
 }
 
 /// Brings the schema up to date. On PostgreSQL an advisory lock keeps two

@@ -306,6 +306,19 @@ impl fmt::Display for AppError {
     }
 }
 
+/// Whether the database connection was lost (the server restarted, or
+/// ended it) rather than the statement failing.
+pub fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        err,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind, Error};
@@ -313,14 +326,7 @@ impl From<diesel::result::Error> for AppError {
         // serialisation failure: the request may well succeed if retried.
         // A connection lost (the server restarted or ended it): diesel marks
         // it broken, so the pool drops it and a retry gets another.
-        let lost = matches!(
-            &err,
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _
-            )
-        );
-        if lost {
+        if is_connection_lost(&err) {
             tracing::warn!(error = %err, "database connection lost");
             return AppError::ServiceUnavailable { retry_after_secs: 1 };
         }

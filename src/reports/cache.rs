@@ -22,6 +22,11 @@ use crate::error::AppError;
 /// for a few groupings each. The least recently asked for goes first.
 const KEPT_TABLES: usize = 32;
 
+/// Tables longer than this are counted afresh each time, so that what is
+/// kept stays within a few megabytes (a table by session and unit can
+/// have a row per place).
+const KEPT_ROWS: usize = 10_000;
+
 pub struct StatsCache {
     watch: CommitWatch,
     /// The least recently used first.
@@ -63,6 +68,9 @@ impl StatsCache {
             return Ok(stats);
         }
         let stats = Arc::new(Stats::compute(conn, filter, group_by.clone(), now, zone)?);
+        if stats.rows.len() > KEPT_ROWS {
+            return Ok(stats);
+        }
         let mut kept = self.lock()?;
         kept.retain(|k| !k.answers(filter, &group_by));
         if kept.len() >= KEPT_TABLES {

@@ -150,6 +150,14 @@ async fn sessions_carry_trainers_defaults_and_seat_counts() {
     assert_eq!(app.get(&path, Some(&admin)).await.body["trainer_ids"], json!(both));
     let listed = app.get("/api/v1/sessions", Some(&admin)).await;
     assert_eq!(items(&listed)[0]["trainer_ids"], json!(both));
+    // Stored in the other order, they still come back in order.
+    app.execute_sql(&format!(
+        "DELETE FROM session_trainers WHERE session_id = '{id}';
+         INSERT INTO session_trainers (session_id, user_id) VALUES ('{id}', '{}');
+         INSERT INTO session_trainers (session_id, user_id) VALUES ('{id}', '{}');",
+        both[1], both[0]
+    ));
+    assert_eq!(app.get(&path, Some(&admin)).await.body["trainer_ids"], json!(both));
 
     let change = json!({"capacity": 40, "waitlist": true, "eligible_categories": ["worker"],
         "enrolment_opens_at": "2023-09-20T00:00:00Z", "enrolment_closes_at": "2023-10-02T00:00:00Z",
