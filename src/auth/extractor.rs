@@ -14,7 +14,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::logins;
 use crate::access;
-use crate::db::DbConnection;
+use crate::db::{Db, DbConnection};
 use crate::error::{AppError, AuthFailure};
 use crate::id::Id;
 use crate::state::AppState;
@@ -76,6 +76,20 @@ impl SignedIn {
     /// reads with.
     pub fn confirm(&self, conn: &mut DbConnection) -> Result<User, AppError> {
         live_user(conn, self.user_id, self.session_id)
+    }
+
+    /// Runs `read` on the blocking pool once the login is confirmed, with
+    /// the caller's account, on the same connection.
+    pub async fn read<T: Send + 'static>(
+        self,
+        db: &Db,
+        read: impl FnOnce(&mut DbConnection, &User) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        db.run(move |conn| {
+            let user = self.confirm(conn)?;
+            read(conn, &user)
+        })
+        .await
     }
 }
 

@@ -196,13 +196,7 @@ async fn list_courses(
     let programme = filter.programme_id;
     let rows = {
         let page = page.clone();
-        state
-            .db
-            .run(move |conn| {
-                caller.confirm(conn)?;
-                Ok(model::list(conn, programme, &page)?)
-            })
-            .await?
+        caller.read(&state.db, move |conn, _| Ok(model::list(conn, programme, &page)?)).await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |c| c.id, CourseResponse::from)))
 }
@@ -227,12 +221,8 @@ pub async fn get_course(
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let course = state
-        .db
-        .run(move |conn| {
-            caller.confirm(conn)?;
-            model::find(conn, id)?.ok_or(AppError::NotFound)
-        })
+    let course = caller
+        .read(&state.db, move |conn, _| model::find(conn, id)?.ok_or(AppError::NotFound))
         .await?;
     conditional::read_one(&req, &CourseResponse::from(course))
 }

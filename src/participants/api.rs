@@ -284,11 +284,9 @@ async fn list_participants(
         guardian_id: filter.guardian_id,
         q: filter.q,
     };
-    let result = state
-        .db
-        .run(move |conn| {
-            let user = caller.confirm(conn)?;
-            let scope = ParticipantScope::of(conn, &user)?;
+    let result = caller
+        .read(&state.db, move |conn, user| {
+            let scope = ParticipantScope::of(conn, user)?;
             // Who is whose guardian is personal: not for trainers.
             if filter.guardian_id.is_some() && !scope.shows_personal_fields() {
                 return Err(AppError::Forbidden);

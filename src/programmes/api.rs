@@ -147,13 +147,7 @@ async fn list_programmes(
     let on = filter.on.map(validation::filter_date);
     let rows = {
         let page = page.clone();
-        state
-            .db
-            .run(move |conn| {
-                caller.confirm(conn)?;
-                Ok(model::list(conn, on, &page)?)
-            })
-            .await?
+        caller.read(&state.db, move |conn, _| Ok(model::list(conn, on, &page)?)).await?
     };
     Ok(web::Json(Page::from_rows(rows, &page, |p| p.id, ProgrammeResponse::from)))
 }
@@ -178,12 +172,8 @@ pub async fn get_programme(
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let id = id.into_inner();
-    let programme = state
-        .db
-        .run(move |conn| {
-            caller.confirm(conn)?;
-            model::find(conn, id)?.ok_or(AppError::NotFound)
-        })
+    let programme = caller
+        .read(&state.db, move |conn, _| model::find(conn, id)?.ok_or(AppError::NotFound))
         .await?;
     conditional::read_one(&req, &ProgrammeResponse::from(programme))
 }
