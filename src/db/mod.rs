@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, its pool,
 //! migrations, and the helpers that keep every query off the actix workers.
 
+pub mod pg_copy;
 pub mod schema;
 pub mod settings;
 
@@ -59,6 +60,12 @@ impl DatabaseUrl {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The URL of a PostgreSQL database, for a connection outside the pool
+    /// (an export's `COPY`, see [`pg_copy`]).
+    pub fn postgres(&self) -> Option<&str> {
+        (self.backend == Backend::Postgres).then_some(self.target.as_str())
     }
 }
 

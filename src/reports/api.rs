@@ -385,6 +385,12 @@ async fn stream_export(
     filters["format"] = serde_json::json!(format);
     let changes = FieldChange::diff(None::<&()>, &filters, &[]);
     let user_id = caller.id();
+    // CSV from PostgreSQL comes from its own `COPY`, on a connection of its
+    // own: the pooled one goes back once the audit record is written.
+    let copy_from = match format {
+        FileFormat::Csv => state.config.database_url.postgres().map(str::to_owned),
+        FileFormat::Xlsx => None,
+    };
     let span = tracing::Span::current();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();
@@ -396,7 +402,13 @@ async fn stream_export(
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             audit::record(&mut conn, &actor, Action::Export, EntityType::User, user_id, changes)?;
-            export::write(&mut conn, &filter, format, (lang, zone), sender)
+            match copy_from {
+                Some(url) => {
+                    drop(conn);
+                    export::copy_csv(&url, &filter, (lang, zone), sender)
+                }
+                None => export::write(&mut conn, &filter, format, (lang, zone), sender),
+            }
         }));
         let failure = match written {
             Ok(Ok(_)) => return,

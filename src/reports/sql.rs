@@ -33,11 +33,13 @@ pub struct Statement {
     backend: DbKind,
     sql: String,
     values: Vec<Value>,
+    /// Where each parameter's placeholder is in `sql`.
+    placeholders: Vec<std::ops::Range<usize>>,
 }
 
 impl Statement {
     pub fn new(backend: DbKind) -> Self {
-        Self { backend, sql: String::new(), values: Vec::new() }
+        Self { backend, sql: String::new(), values: Vec::new(), placeholders: Vec::new() }
     }
 
     pub fn backend(&self) -> DbKind {
@@ -61,11 +63,37 @@ impl Statement {
     /// PostgreSQL. Parameters must be appended in the order of the text.
     pub fn bind(&mut self, value: Value) -> &mut Self {
         self.values.push(value);
+        let start = self.sql.len();
         match self.backend {
             DbKind::Sqlite => self.sql.push('?'),
             DbKind::Postgres => self.sql.push_str(&format!("${}", self.values.len())),
         }
+        self.placeholders.push(start..self.sql.len());
         self
+    }
+
+    /// The text with each parameter written in as a literal that `quote`
+    /// makes of its text, typed by a cast: for PostgreSQL's `COPY`, which
+    /// takes no parameters.
+    pub fn with_literals<E>(
+        &self,
+        mut quote: impl FnMut(&str) -> Result<String, E>,
+    ) -> Result<String, E> {
+        let mut text = String::with_capacity(self.sql.len());
+        let mut copied = 0;
+        for (placeholder, value) in self.placeholders.iter().zip(&self.values) {
+            text.push_str(&self.sql[copied..placeholder.start]);
+            let (literal, cast) = match value {
+                Value::Text(value) => (quote(value)?, ""),
+                Value::Date(day) => (quote(&day.to_string())?, "::date"),
+                Value::Time(time) => (quote(&time.to_string())?, "::timestamp"),
+            };
+            text.push_str(&literal);
+            text.push_str(cast);
+            copied = placeholder.end;
+        }
+        text.push_str(&self.sql[copied..]);
+        Ok(text)
     }
 
     /// A text column compared byte by byte, so that both backends sort
@@ -193,5 +221,28 @@ where
     match conn {
         DbConnection::Sqlite(conn) => statement.boxed::<Sqlite>().load(conn),
         DbConnection::Postgresql(conn) => statement.boxed::<Pg>().load(conn),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_take_the_places_of_the_parameters() {
+        let mut statement = Statement::new(DbKind::Postgres);
+        statement.push("SELECT ").bind(Value::Text("it's".into()));
+        statement
+            .push(" WHERE d >= ")
+            .bind(Value::Date(NaiveDate::from_ymd_opt(2023, 10, 2).unwrap()));
+        for n in 3..=11 {
+            statement.push(", ").bind(Value::Text(n.to_string()));
+        }
+        let quote = |text: &str| Ok::<_, ()>(format!("'{}'", text.replace('\'', "''")));
+        assert_eq!(
+            statement.with_literals(quote).unwrap(),
+            "SELECT 'it''s' WHERE d >= '2023-10-02'::date, '3', '4', '5', '6', '7', '8', '9', \
+             '10', '11'"
+        );
     }
 }

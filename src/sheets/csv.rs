@@ -52,12 +52,16 @@ fn push_cell(line: &mut String, cell: &Cell<'_>) {
     }
 }
 
-/// Text that a spreadsheet would read as a formula gets a leading `'`,
-/// which Excel and LibreOffice show as text (OWASP's advice on CSV
-/// injection); text with a separator, quote or line break is quoted.
+/// The first characters that make a spreadsheet read a cell as a formula.
+/// Text starting with one gets a leading `'`, which Excel and LibreOffice
+/// show as text (OWASP's advice on CSV injection).
+pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Text with a separator, quote or line break is quoted, as PostgreSQL's
+/// `COPY` quotes it, so that an export reads the same from either backend.
 fn push_text(line: &mut String, text: &str) {
-    let formula = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quoted = formula || text.contains([',', '"', '\r', '\n']);
+    let formula = text.starts_with(FORMULA_STARTS);
+    let quoted = text.contains([',', '"', '\r', '\n']);
     if quoted {
         line.push('"');
     }
@@ -111,9 +115,10 @@ mod tests {
     fn formulas_are_written_as_text() {
         for (text, expected) in [
             ("=HYPERLINK(\"http://x\")", "\"'=HYPERLINK(\"\"http://x\"\")\""),
-            ("+84 912", "\"'+84 912\""),
-            ("-1+1", "\"'-1+1\""),
-            ("@SUM(A1)", "\"'@SUM(A1)\""),
+            ("+84 912", "'+84 912"),
+            ("-1+1", "'-1+1"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\rA", "\"'\rA\""),
             ("Lan=Hoa", "Lan=Hoa"),
         ] {
             assert_eq!(written(&[Cell::Text(text)]), format!("{expected}\r\n"), "{text}");

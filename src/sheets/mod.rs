@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 
 use crate::id::Id;
 
+pub use csv::FORMULA_STARTS;
+
 /// One cell of a row.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell<'a> {

@@ -558,6 +558,9 @@ async fn the_export_lists_every_enrolment_in_session_order() {
     let path = format!("/api/v1/participants/{}", c.people[5]);
     let rename = json!({"full_name": "=HYPERLINK(\"http://x\",\"Vũ, An\")"});
     assert_eq!(app.patch(&path, Some(&c.admin), &rename).await.status, 200);
+    // And one with nothing to quote.
+    let path = format!("/api/v1/participants/{}", c.people[4]);
+    assert_eq!(app.patch(&path, Some(&c.admin), &json!({"full_name": "@Hoa"})).await.status, 200);
 
     let reply = app.get("/api/v1/exports/enrolments", Some(&c.admin)).await;
     assert_eq!(reply.status, 200);
@@ -594,6 +597,7 @@ async fn the_export_lists_every_enrolment_in_session_order() {
         "people first, ids last: {lan}"
     );
     let waiting = line_of(1, 4);
+    assert!(waiting.starts_with("'@Hoa,"), "a formula is text: {waiting}");
     assert!(waiting.contains(",Waitlisted,1,Administrator,,"), "no mark: {waiting}");
     assert!(line_of(2, 2).contains(",Cancelled,,Administrator,Present,"), "the mark stays");
     assert!(
