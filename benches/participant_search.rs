@@ -54,7 +54,7 @@ fn main() {
         let mut found = 0;
         for _ in 0..RUNS {
             let started = Instant::now();
-            found = model::list(&mut conn, &ParticipantScope::All, &filter, &page)
+            found = model::list(&mut conn, &ParticipantScope::All, &filter, &page, None)
                 .expect("search")
                 .len();
             times.push(started.elapsed());

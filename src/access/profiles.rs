@@ -38,13 +38,23 @@ pub struct Placement {
 
 impl ParticipantScope {
     pub fn of(conn: &mut DbConnection, caller: &User) -> Result<Self, AppError> {
-        Ok(match caller.role {
-            Role::Admin => Self::All,
+        match Self::of_role(caller.id, caller.role, caller.organization_id)? {
+            Some(scope) => Ok(scope),
+            None => Ok(Self::own(conn, caller)?),
+        }
+    }
+
+    /// The scope of user `user_id` with `role` and `unit`, where it needs
+    /// nothing more from the database: `None` for a participant, whose
+    /// scope starts from their profile ([`Self::own`]).
+    pub fn of_role(user_id: Id, role: Role, unit: Option<Id>) -> Result<Option<Self>, AppError> {
+        Ok(match role {
+            Role::Admin => Some(Self::All),
             // Coordinators always have a unit (a CHECK constraint); one
             // without would be refused everything.
-            Role::Coordinator => Self::Unit(caller.organization_id.ok_or(AppError::Forbidden)?),
-            Role::Trainer => Self::Rosters { trainer_id: caller.id },
-            Role::Participant => Self::own(conn, caller)?,
+            Role::Coordinator => Some(Self::Unit(unit.ok_or(AppError::Forbidden)?)),
+            Role::Trainer => Some(Self::Rosters { trainer_id: user_id }),
+            Role::Participant => None,
         })
     }
 

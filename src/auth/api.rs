@@ -415,7 +415,12 @@ fn token_response(
     grant: Grant,
     user: UserResponse,
 ) -> Result<web::Json<TokenResponse>, AppError> {
-    let access_token = state.tokens.issue(grant.user.id, grant.session_id)?;
+    let access_token = state.tokens.issue(
+        grant.user.id,
+        grant.session_id,
+        grant.user.role,
+        grant.user.organization_id,
+    )?;
     Ok(web::Json(TokenResponse {
         access_token,
         refresh_token: grant.refresh_token,

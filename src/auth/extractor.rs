@@ -13,6 +13,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::logins;
+use super::token::Claims;
 use crate::access;
 use crate::db::{Db, DbConnection};
 use crate::error::{AppError, AuthFailure};
@@ -41,7 +42,7 @@ impl FromRequest for AuthUser {
         let claims = verified_claims(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let (user_id, session_id) = claims?;
+            let Claims { sub: user_id, sid: session_id, .. } = claims?;
             let state =
                 state.ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
             let user = state.db.run(move |conn| live_user(conn, user_id, session_id)).await?;
@@ -59,15 +60,45 @@ impl FromRequest for AuthUser {
 /// [`SignedIn::confirm`] only when that finds nothing, whether the login is
 /// gone (`401`) or the data is (`404`, or an empty list). A read that
 /// depends on the caller's role asks `confirm` first.
+///
+/// A read whose statement depends on the caller's role and unit may take
+/// them from the token ([`SignedIn::claimed`]) and check them in that same
+/// statement ([`SignedIn::live_as`]); when it finds nothing, it confirms
+/// the caller and reads again by what the account says now.
 pub struct SignedIn {
     user_id: Id,
     session_id: Id,
+    claimed: Option<Reach>,
+}
+
+/// A role and unit, as an access token carries them from its issue.
+#[derive(Clone, Copy, Debug)]
+pub struct Reach {
+    pub role: Role,
+    pub unit: Option<Id>,
 }
 
 impl SignedIn {
+    pub fn user_id(&self) -> Id {
+        self.user_id
+    }
+
     /// True when the login is live; filter the read by it.
     pub fn live(&self) -> logins::holds_live_session {
         logins::holds_live_session(self.session_id, self.user_id)
+    }
+
+    /// The role and unit the token was issued with (none in tokens older
+    /// than this claim). They may have changed since: a read that relies
+    /// on them filters by [`SignedIn::live_as`].
+    pub fn claimed(&self) -> Option<Reach> {
+        self.claimed
+    }
+
+    /// True when the login is live and the account still has `reach`'s role
+    /// and unit; filter the read by it.
+    pub fn live_as(&self, reach: Reach) -> logins::holds_live_session_as {
+        logins::holds_live_session_as(self.session_id, self.user_id, reach.role, reach.unit)
     }
 
     /// The caller's account, or `401` when the login has ended: for a read
@@ -98,9 +129,11 @@ impl FromRequest for SignedIn {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            verified_claims(req).map(|(user_id, session_id)| SignedIn { user_id, session_id }),
-        )
+        std::future::ready(verified_claims(req).map(|claims| SignedIn {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            claimed: claims.role.map(|role| Reach { role, unit: claims.unit }),
+        }))
     }
 }
 
@@ -112,15 +145,13 @@ fn live_user(conn: &mut DbConnection, user_id: Id, session_id: Id) -> Result<Use
     }
 }
 
-/// The user and login session a request's token names, once its signature
-/// and expiry are checked.
-fn verified_claims(req: &HttpRequest) -> Result<(Id, Id), AppError> {
+/// What a request's token says, once its signature and expiry are checked.
+fn verified_claims(req: &HttpRequest) -> Result<Claims, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
     let token = bearer_token(req).ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
-    let claims = state.tokens.verify(&token)?;
-    Ok((claims.sub, claims.sid))
+    state.tokens.verify(&token)
 }
 
 /// Runs the `AuthUser` extractor, then `admit`, which turns the caller into

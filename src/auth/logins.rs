@@ -18,6 +18,7 @@ use crate::db::schema::{login_sessions, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::id::Id;
 use crate::users::User;
+use crate::vocab::Role;
 
 /// What a client receives after login or refresh (before the access token).
 pub struct Grant {
@@ -177,6 +178,24 @@ pub fn active_user_of_session(
 pub fn holds_live_session(session_id: Id, user_id: Id) -> _ {
     let live: live_sessions = live_sessions(session_id);
     diesel::dsl::exists(live.filter(users::id.eq(user_id)))
+}
+
+diesel::infix_operator!(IsNotDistinctFrom, " IS NOT DISTINCT FROM ");
+
+/// [`holds_live_session`], and the account still has `role` and `unit`
+/// (none is a unit too): for a read whose statement the token's role and
+/// unit chose (see `auth::SignedIn::live_as`).
+#[diesel::dsl::auto_type]
+pub fn holds_live_session_as(session_id: Id, user_id: Id, role: Role, unit: Option<Id>) -> _ {
+    let live: live_sessions = live_sessions(session_id);
+    // Equal, or both null; spelled alike on both backends (SQLite ≥ 3.39).
+    let same_unit: IsNotDistinctFrom<
+        users::organization_id,
+        diesel::dsl::AsExprOf<Option<Id>, diesel::sql_types::Nullable<diesel::sql_types::Text>>,
+    > = IsNotDistinctFrom::new(users::organization_id, unit.into_sql());
+    diesel::dsl::exists(
+        live.filter(users::id.eq(user_id)).filter(users::role.eq(role)).filter(same_unit),
+    )
 }
 
 /// The one place that says what a live login session is.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{AppError, AuthFailure};
 use crate::id::Id;
+use crate::vocab::Role;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
@@ -19,6 +20,14 @@ pub struct Claims {
     pub sid: Id,
     pub iat: i64,
     pub exp: i64,
+    /// The account's role and unit when the token was issued. A read may
+    /// choose its statement by them if that statement also checks that
+    /// they still hold (`SignedIn::live_as`). Absent from tokens issued
+    /// before they were added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Id>,
 }
 
 pub struct AccessTokens {
@@ -46,13 +55,23 @@ impl AccessTokens {
         self.ttl
     }
 
-    pub fn issue(&self, user_id: Id, session_id: Id) -> Result<String, AppError> {
+    /// A token for user `user_id` in login session `session_id`, who has
+    /// `role` and `unit`.
+    pub fn issue(
+        &self,
+        user_id: Id,
+        session_id: Id,
+        role: Role,
+        unit: Option<Id>,
+    ) -> Result<String, AppError> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
             sid: session_id,
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
+            role: Some(role),
+            unit,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|err| AppError::internal("signing an access token failed", err))
@@ -86,12 +105,28 @@ mod tests {
     }
 
     #[test]
-    fn issued_tokens_verify() {
-        let (user, session) = (Id::new(), Id::new());
-        let token = tokens().issue(user, session).unwrap();
+    fn issued_tokens_verify_with_the_role_and_unit() {
+        let (user, session, unit) = (Id::new(), Id::new(), Id::new());
+        let token = tokens().issue(user, session, Role::Coordinator, Some(unit)).unwrap();
         let claims = tokens().verify(&token).unwrap();
         assert_eq!((claims.sub, claims.sid), (user, session));
+        assert_eq!((claims.role, claims.unit), (Some(Role::Coordinator), Some(unit)));
         assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn tokens_issued_before_roles_were_carried_still_verify() {
+        let now = Utc::now().timestamp();
+        let claims =
+            serde_json::json!({"sub": Id::new(), "sid": Id::new(), "iat": now, "exp": now + 60});
+        let token = jsonwebtoken::encode(
+            &Header::default(),
+            &claims,
+            &EncodingKey::from_secret(SECRET).unwrap(),
+        )
+        .unwrap();
+        let claims = tokens().verify(&token).unwrap();
+        assert_eq!((claims.role, claims.unit), (None, None));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::search;
 use crate::access::{ParticipantScope, linked_profile};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::auth::logins::holds_live_session_as;
 use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
@@ -412,13 +413,19 @@ pub struct ParticipantFilter {
 }
 
 /// A page of the profiles that `scope` lets the caller see.
+/// A page of the profiles in `scope`; with `caller`, only if it holds (see
+/// `auth::SignedIn::live_as`).
 pub fn list(
     conn: &mut DbConnection,
     scope: &ParticipantScope,
     filter: &ParticipantFilter,
     page: &PageRequest,
+    caller: Option<holds_live_session_as>,
 ) -> QueryResult<Vec<Participant>> {
     let mut query = scope.restrict(participants::table.into_boxed()).page(participants::id, page);
+    if let Some(caller) = caller {
+        query = query.filter(caller);
+    }
     if let Some(unit) = filter.organization_id {
         query = query.filter(participants::organization_id.eq(unit));
     }

@@ -531,3 +531,82 @@ async fn concurrent_edits_never_undo_an_anonymisation() {
     assert_eq!(after["phone"], Value::Null);
     assert!(after["anonymized_at"].is_string());
 }
+
+#[actix_web::test]
+async fn the_list_follows_a_change_of_role_or_unit_at_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let tokens = app.coordinator_of(&admin, "gv@example.vn", &school).await;
+    let pupil = id_of(&app.create_participant(&admin, student("Hà Thị Trong", &school)).await);
+    let villager = id_of(&app.create_participant(&admin, student("Hà Văn Ngoài", &hamlet)).await);
+    let listed = |reply: &Reply| -> Vec<String> {
+        assert_eq!(reply.status, 200, "{:#}", reply.body);
+        item_field(reply, "id").into_iter().map(str::to_owned).collect()
+    };
+    let list = |token: String| {
+        let app = &app;
+        async move { app.get("/api/v1/participants", Some(&token)).await }
+    };
+    // The coordinator's own unit.
+    assert_eq!(listed(&list(tokens.access.clone()).await), [pupil.as_str()]);
+
+    // The token was issued for the school: moved to the hamlet, the same
+    // token lists the hamlet's people, not the school's.
+    let user = format!("/api/v1/users/{}", tokens.user["id"].as_str().unwrap());
+    let moved = app.patch(&user, Some(&admin), &json!({"organization_id": hamlet})).await;
+    assert_eq!(moved.status, 200, "{:#}", moved.body);
+    assert_eq!(listed(&list(tokens.access.clone()).await), [villager]);
+
+    // Now a trainer, with no sessions: nobody, and no guardians.
+    let demoted = app.patch(&user, Some(&admin), &json!({"role": "trainer"})).await;
+    assert_eq!(demoted.status, 200, "{:#}", demoted.body);
+    assert!(listed(&list(tokens.access.clone()).await).is_empty());
+    let by_guardian = format!("/api/v1/participants?guardian_id={pupil}");
+    app.get(&by_guardian, Some(&tokens.access)).await.assert_problem(403, "forbidden");
+
+    // Deactivated: the token is refused.
+    app.patch(&user, Some(&admin), &json!({"active": false})).await;
+    list(tokens.access.clone()).await.assert_problem(401, "invalid_token");
+
+    // A second admin made a trainer keeps no unit: the role alone changed.
+    let second = app.user_with_role(&admin, "admin2@example.vn", "admin").await;
+    assert_eq!(listed(&list(second.access.clone()).await).len(), 2, "everyone");
+    let user = format!("/api/v1/users/{}", second.user["id"].as_str().unwrap());
+    let demoted = app.patch(&user, Some(&admin), &json!({"role": "trainer"})).await;
+    assert_eq!(demoted.status, 200, "{:#}", demoted.body);
+    assert!(listed(&list(second.access.clone()).await).is_empty());
+}
+
+#[actix_web::test]
+async fn tokens_without_a_role_list_by_the_account() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let tokens = app.coordinator_of(&admin, "gv@example.vn", &school).await;
+    let pupil = id_of(&app.create_participant(&admin, student("Hà Thị Trong", &school)).await);
+    app.create_participant(&admin, student("Hà Văn Ngoài", &hamlet)).await;
+
+    // A token as lophoc issued them before they carried the role and unit.
+    let payload = tokens.access.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["role"], "coordinator");
+    assert_eq!(claims["unit"], school.as_str());
+    let older = json!({"sub": claims["sub"], "sid": claims["sid"], "iat": claims["iat"],
+        "exp": claims["exp"]});
+    let older = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &older,
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    let reply = app.get("/api/v1/participants", Some(&older)).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(item_field(&reply, "id"), [pupil.as_str()]);
+}
