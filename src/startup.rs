@@ -20,6 +20,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::http::{conventions, problems};
 use crate::reports::cache::StatsCache;
+use crate::reports::export;
 use crate::state::AppState;
 use crate::{crypto, http, openapi, participants, routes, sessions, telemetry};
 
@@ -37,7 +38,8 @@ impl Application {
                 .await
                 .map_err(|err| format!("start-up task failed: {err}"))??
         };
-        let Prepared { db, passwords, jwt_secret, admin_bootstrap, commit_watch } = prepared;
+        let Prepared { db, export_copy_url, passwords, jwt_secret, admin_bootstrap, commit_watch } =
+            prepared;
 
         let listener = TcpListener::bind(&config.listen)
             .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
@@ -48,6 +50,7 @@ impl Application {
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
             // A quarter of the pool, so that exports never starve the API.
             export_slots: Arc::new(Semaphore::new((config.db_pool_size as usize / 4).max(1))),
+            export_copy_url,
             stats_cache: Arc::new(StatsCache::new(commit_watch)),
             config: config.clone(),
         });
@@ -144,6 +147,8 @@ async fn redirect_to_docs() -> HttpResponse {
 /// What start-up makes before the server can listen.
 struct Prepared {
     db: Db,
+    /// Where CSV exports are copied from (see `AppState`).
+    export_copy_url: Option<String>,
     passwords: Passwords,
     jwt_secret: Vec<u8>,
     admin_bootstrap: AdminBootstrap,
@@ -185,5 +190,23 @@ fn prepare_database(config: &Config) -> Result<Prepared, String> {
     let passwords = Passwords::new(config.hash_concurrency, config.hash_slot_wait)?;
     let commit_watch = CommitWatch::open(url)
         .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
-    Ok(Prepared { db, passwords, jwt_secret, admin_bootstrap, commit_watch })
+    let export_copy_url = url.postgres_url().filter(|_| {
+        let alike = export::postgres_shows_times_alike(&mut conn, config.timezone);
+        if !alike {
+            tracing::warn!(
+                zone = config.timezone.name(),
+                "PostgreSQL shows times in this zone otherwise than lophoc: CSV exports are \
+                 written by lophoc, more slowly, rather than by PostgreSQL's COPY"
+            );
+        }
+        alike
+    });
+    Ok(Prepared {
+        db,
+        export_copy_url: export_copy_url.map(str::to_owned),
+        passwords,
+        jwt_secret,
+        admin_bootstrap,
+        commit_watch,
+    })
 }

@@ -17,6 +17,10 @@ pub struct AppState {
     pub config: Config,
     /// How many exports may stream at once (see `reports::api`).
     pub export_slots: Arc<Semaphore>,
+    /// The PostgreSQL database that CSV exports are copied from with
+    /// `COPY` (`reports::export::copy_csv`); none on SQLite, or when
+    /// PostgreSQL shows times in the configured zone otherwise than lophoc.
+    pub export_copy_url: Option<String>,
     /// The statistics asked for lately, while nothing changes.
     pub stats_cache: Arc<StatsCache>,
 }

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 
 use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{login_sessions, refresh_tokens, users};
-use crate::db::{self, DbConnection};
+use crate::db::{self, DbConnection, IsNotDistinctFrom};
 use crate::id::Id;
 use crate::users::User;
 use crate::vocab::Role;
@@ -180,15 +180,12 @@ pub fn holds_live_session(session_id: Id, user_id: Id) -> _ {
     diesel::dsl::exists(live.filter(users::id.eq(user_id)))
 }
 
-diesel::infix_operator!(IsNotDistinctFrom, " IS NOT DISTINCT FROM ");
-
 /// [`holds_live_session`], and the account still has `role` and `unit`
 /// (none is a unit too): for a read whose statement the token's role and
 /// unit chose (see `auth::SignedIn::live_as`).
 #[diesel::dsl::auto_type]
 pub fn holds_live_session_as(session_id: Id, user_id: Id, role: Role, unit: Option<Id>) -> _ {
     let live: live_sessions = live_sessions(session_id);
-    // Equal, or both null; spelled alike on both backends (SQLite ≥ 3.39).
     let same_unit: IsNotDistinctFrom<
         users::organization_id,
         diesel::dsl::AsExprOf<Option<Id>, diesel::sql_types::Nullable<diesel::sql_types::Text>>,

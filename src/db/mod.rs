@@ -29,6 +29,10 @@ pub enum DbConnection {
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
+// `a IS NOT DISTINCT FROM b`: equal, or both null. Spelled alike on both
+// backends (SQLite since 3.39; the bundled one is newer).
+diesel::infix_operator!(IsNotDistinctFrom, " IS NOT DISTINCT FROM ");
+
 /// Arbitrary constant naming the PostgreSQL advisory lock that serialises
 /// migrations when several API servers start at once.
 const MIGRATION_LOCK_KEY: i64 = 0x6c6f_7068_6f63;
@@ -64,7 +68,7 @@ impl DatabaseUrl {
 
     /// The URL of a PostgreSQL database, for a connection outside the pool
     /// (an export's `COPY`, see [`pg_copy`]).
-    pub fn postgres(&self) -> Option<&str> {
+    pub fn postgres_url(&self) -> Option<&str> {
         (self.backend == Backend::Postgres).then_some(self.target.as_str())
     }
 }

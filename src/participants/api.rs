@@ -296,6 +296,7 @@ async fn list_participants(
             };
             // One statement, when the scope that the token's role and unit
             // give still holds: the statement checks them with the login.
+            let mut found_none = None;
             if let Some(reach) = caller.claimed()
                 && let Ok(Some(scope)) =
                     ParticipantScope::of_role(caller.user_id(), reach.role, reach.unit)
@@ -305,11 +306,18 @@ async fn list_participants(
                 if !rows.is_empty() {
                     return Ok(answer(rows, &scope));
                 }
+                found_none = Some((reach, scope));
             }
             // Nothing found, a participant (whose scope starts from their
             // profile), a refusal or an older token: the account as it is now
             // decides.
             let user = caller.confirm(conn)?;
+            if let Some((reach, scope)) = found_none
+                && (reach.role, reach.unit) == (user.role, user.organization_id)
+            {
+                // The reach held: the page is empty.
+                return Ok(answer(Vec::new(), &scope));
+            }
             let scope = ParticipantScope::of(conn, &user)?;
             if refused(&scope) {
                 return Err(AppError::Forbidden);

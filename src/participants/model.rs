@@ -412,9 +412,8 @@ pub struct ParticipantFilter {
     pub q: Option<String>,
 }
 
-/// A page of the profiles that `scope` lets the caller see.
-/// A page of the profiles in `scope`; with `caller`, only if it holds (see
-/// `auth::SignedIn::live_as`).
+/// A page of the profiles that `scope` lets the caller see; with `caller`,
+/// only if that holds (see `auth::SignedIn::live_as`).
 pub fn list(
     conn: &mut DbConnection,
     scope: &ParticipantScope,

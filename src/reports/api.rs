@@ -370,7 +370,9 @@ async fn stream_export(
         return Ok(file_answer(format, "lophoc-enrolments", zone).finish());
     }
     // An export holds a database connection for as long as its client
-    // takes to read it; a few at a time leave the rest of the pool free.
+    // takes to read it (a pooled one, or on PostgreSQL for CSV one of its
+    // own); a few at a time leave the rest of the pool, and of the
+    // server's connections, free.
     let slot = state
         .export_slots
         .clone()
@@ -385,10 +387,10 @@ async fn stream_export(
     filters["format"] = serde_json::json!(format);
     let changes = FieldChange::diff(None::<&()>, &filters, &[]);
     let user_id = caller.id();
-    // CSV from PostgreSQL comes from its own `COPY`, on a connection of its
-    // own: the pooled one goes back once the audit record is written.
+    // CSV comes from PostgreSQL's own `COPY` where it can, on a connection
+    // of its own: the pooled one goes back once the audit record is written.
     let copy_from = match format {
-        FileFormat::Csv => state.config.database_url.postgres().map(str::to_owned),
+        FileFormat::Csv => state.export_copy_url.clone(),
         FileFormat::Xlsx => None,
     };
     let span = tracing::Span::current();

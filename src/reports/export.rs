@@ -10,7 +10,7 @@ use std::fmt;
 use std::io::{self, Write};
 
 use actix_web::web::Bytes;
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::QueryableByName;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
@@ -23,7 +23,7 @@ use crate::db::{Backend as DbKind, DbConnection};
 use crate::id::Id;
 use crate::lang::Lang;
 use crate::local_time;
-use crate::sheets::{Cell, Column, FORMULA_STARTS, FileFormat, Sheet};
+use crate::sheets::{self, Cell, Column, FORMULA_STARTS, FileFormat, Sheet};
 use crate::vocab::{AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus, Gender, Label};
 
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -204,12 +204,13 @@ pub fn copy_csv<W: Write>(
     push_cells(&mut statement, lang, zone);
     filter.push_from_where(&mut statement, Tables::ALL);
     statement.push(ORDER);
-    let mut database = CopyConnection::open(url)?;
+    let database = CopyConnection::open(url)?;
     let query = statement.with_literals(|text| database.literal(text))?;
-    // The byte-order mark and the header as the CSV writer makes them.
-    let title = lang.pick("Enrolments", "Danh sách ghi danh");
-    let mut out = Sheet::start(FileFormat::Csv, out, title, &columns(lang, zone))?.finish()?;
     let mut rows = database.copy_out(&format!("COPY ({query}) TO STDOUT WITH (FORMAT csv)"))?;
+    // The byte-order mark and the header as the CSV writer makes them,
+    // sent with the first rows: until then a failure can still be answered
+    // with a problem document.
+    let mut out = sheets::csv_start(out, &columns(lang, zone))?;
     while let Some(row) = rows.next_row()? {
         // PostgreSQL ends each row with LF, and a row is what one call
         // returns; the file's lines end with CRLF, as RFC 4180 has them.
@@ -218,6 +219,38 @@ pub fn copy_csv<W: Write>(
     }
     out.flush()?;
     Ok(out)
+}
+
+/// Whether PostgreSQL shows stored times in `zone` as lophoc does, so that
+/// [`copy_csv`] may convert them in SQL. PostgreSQL reads a name it also
+/// knows as an abbreviation (`CET`, `EET`) as that abbreviation's fixed
+/// offset, where the time zone database has summer time; and its copy of
+/// that database may lack a zone or differ. A winter and a summer time
+/// tell.
+pub fn postgres_shows_times_alike(conn: &mut DbConnection, zone: Tz) -> bool {
+    #[derive(QueryableByName)]
+    struct Shown {
+        #[diesel(sql_type = Text)]
+        shown: String,
+    }
+    [(2023, 1, 15), (2023, 7, 15)].into_iter().all(|(year, month, day)| {
+        let Some(at) = NaiveDate::from_ymd_opt(year, month, day).and_then(|d| d.and_hms_opt(12, 0, 0))
+        else {
+            return false;
+        };
+        let mut statement = Statement::for_connection(conn);
+        statement.push("SELECT to_char(").bind(Value::Time(at));
+        statement.push(" AT TIME ZONE 'UTC' AT TIME ZONE ").bind(Value::Text(zone.name().to_owned()));
+        statement.push(", 'YYYY-MM-DD HH24:MI') AS shown");
+        let ours = local_time::wall_clock(at, zone).format("%Y-%m-%d %H:%M").to_string();
+        match sql::load::<Shown>(conn, statement) {
+            Ok(rows) => rows.first().is_some_and(|row| row.shown == ours),
+            Err(err) => {
+                tracing::warn!(error = %err, zone = zone.name(), "PostgreSQL cannot show times in the zone");
+                false
+            }
+        }
+    })
 }
 
 /// `SELECT` and the export's cells, as [`write`] writes them from an

@@ -1,8 +1,9 @@
 //! Report queries are written as SQL text, because their shape (which
 //! columns are grouped, which filters apply) is chosen per request. The
 //! text holds only fragments written here; every value from a request is a
-//! bound parameter. This is the one place that knows how each backend
-//! spells a parameter and how it streams rows.
+//! bound parameter, or, in a `COPY` (which takes none), a literal that
+//! libpq quotes ([`Statement::with_literals`]). This is the one place that
+//! knows how each backend spells a parameter and how it streams rows.
 
 use std::sync::mpsc;
 
@@ -73,8 +74,8 @@ impl Statement {
     }
 
     /// The text with each parameter written in as a literal that `quote`
-    /// makes of its text, typed by a cast: for PostgreSQL's `COPY`, which
-    /// takes no parameters.
+    /// makes of its text, cast to the type it would be bound as: for
+    /// PostgreSQL's `COPY`, which takes no parameters.
     pub fn with_literals<E>(
         &self,
         mut quote: impl FnMut(&str) -> Result<String, E>,
@@ -84,7 +85,7 @@ impl Statement {
         for (placeholder, value) in self.placeholders.iter().zip(&self.values) {
             text.push_str(&self.sql[copied..placeholder.start]);
             let (literal, cast) = match value {
-                Value::Text(value) => (quote(value)?, ""),
+                Value::Text(value) => (quote(value)?, "::text"),
                 Value::Date(day) => (quote(&day.to_string())?, "::date"),
                 Value::Time(time) => (quote(&time.to_string())?, "::timestamp"),
             };
@@ -241,8 +242,8 @@ mod tests {
         let quote = |text: &str| Ok::<_, ()>(format!("'{}'", text.replace('\'', "''")));
         assert_eq!(
             statement.with_literals(quote).unwrap(),
-            "SELECT 'it''s' WHERE d >= '2023-10-02'::date, '3', '4', '5', '6', '7', '8', '9', \
-             '10', '11'"
+            "SELECT 'it''s'::text WHERE d >= '2023-10-02'::date, '3'::text, '4'::text, '5'::text, \
+             '6'::text, '7'::text, '8'::text, '9'::text, '10'::text, '11'::text"
         );
     }
 }

@@ -33,6 +33,11 @@ impl<W: Write> CsvSheet<W> {
         self.out.write_all(self.line.as_bytes())
     }
 
+    /// The writer, as it is: for rows written by someone else.
+    pub fn into_writer(self) -> W {
+        self.out
+    }
+
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
         Ok(self.out)

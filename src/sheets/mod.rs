@@ -46,7 +46,8 @@ impl<'a> From<Option<&'a str>> for Cell<'a> {
 pub enum FileFormat {
     /// UTF-8 with a byte-order mark (so that Excel reads Vietnamese), comma
     /// separated, one header row. Text that a spreadsheet would run as a
-    /// formula (beginning with `=`, `+`, `-`, `@`) is prefixed with `'`.
+    /// formula (beginning with `=`, `+`, `-`, `@`, a tab or a carriage
+    /// return) is prefixed with `'`.
     Csv,
     /// An Excel workbook with a header row; numbers, days and times are
     /// typed cells. Past Excel's 1,048,576 rows a sheet, the rows go on to
@@ -144,4 +145,12 @@ impl<W: Write> Sheet<W> {
             Self::Xlsx(sheet) => sheet.finish(),
         }
     }
+}
+
+/// The start of a CSV file whose rows someone else writes (PostgreSQL's
+/// `COPY`): the byte-order mark and the header row, not flushed, so that
+/// the file is not under way until its first rows are.
+pub fn csv_start<W: Write>(out: W, columns: &[Column]) -> io::Result<W> {
+    let header: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
+    Ok(csv::CsvSheet::start(out, &header)?.into_writer())
 }

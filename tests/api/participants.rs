@@ -1,3 +1,10 @@
+use lophoc::access::ParticipantScope;
+use lophoc::auth::logins::holds_live_session_as;
+use lophoc::db::{DatabaseUrl, Db};
+use lophoc::id::Id;
+use lophoc::paging::PageRequest;
+use lophoc::participants::model::{self, ParticipantFilter};
+use lophoc::vocab::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -609,4 +616,88 @@ async fn tokens_without_a_role_list_by_the_account() {
     let reply = app.get("/api/v1/participants", Some(&older)).await;
     assert_eq!(reply.status, 200, "{:#}", reply.body);
     assert_eq!(item_field(&reply, "id"), [pupil.as_str()]);
+}
+
+/// The claims of an access token: its user and login session.
+fn claims_of(token: &str) -> (Id, Id) {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    let id = |key: &str| claims[key].as_str().unwrap().parse::<Id>().unwrap();
+    (id("sub"), id("sid"))
+}
+
+#[actix_web::test]
+async fn the_one_statement_list_holds_only_while_the_role_unit_and_login_do() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS").await;
+    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
+    let coordinator = app.coordinator_of(&admin, "gv@example.vn", &school).await;
+    app.create_participant(&admin, student("Hà Thị Trong", &school)).await;
+    let second = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
+    let found = |scope: ParticipantScope, token: &str, role: Role, unit: Option<&String>| {
+        let (user, login) = claims_of(token);
+        let unit = unit.map(|unit| unit.parse::<Id>().unwrap());
+        let caller = holds_live_session_as(login, user, role, unit);
+        let page = PageRequest::first(50);
+        let filter = ParticipantFilter::default();
+        let mut conn = db.get().unwrap();
+        model::list(&mut conn, &scope, &filter, &page, Some(caller)).unwrap().len()
+    };
+    let unit = |unit: &String| ParticipantScope::Unit(unit.parse().unwrap());
+
+    // Held: an admin without a unit, a coordinator in theirs.
+    assert_eq!(found(ParticipantScope::All, &admin, Role::Admin, None), 1);
+    assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, Some(&school)), 1);
+    // Not held: another role, another unit, a unit where there is none,
+    // none where there is one.
+    assert_eq!(found(ParticipantScope::All, &admin, Role::Coordinator, None), 0);
+    assert_eq!(found(ParticipantScope::All, &admin, Role::Admin, Some(&school)), 0);
+    assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, Some(&hamlet)), 0);
+    assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, None), 0);
+    // Nor a login that ended, nor an account deactivated.
+    assert_eq!(found(ParticipantScope::All, &second.access, Role::Admin, None), 1);
+    app.post("/api/v1/auth/logout", None, &json!({"refresh_token": second.refresh})).await;
+    assert_eq!(found(ParticipantScope::All, &second.access, Role::Admin, None), 0);
+    let user = format!("/api/v1/users/{}", coordinator.user["id"].as_str().unwrap());
+    let deactivated = app.patch(&user, Some(&admin), &json!({"active": false})).await;
+    assert_eq!(deactivated.status, 200, "{:#}", deactivated.body);
+    assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, Some(&school)), 0);
+}
+
+#[actix_web::test]
+async fn a_trainer_never_filters_by_guardian_even_on_their_own_rosters() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app.user_with_role(&admin, "trainer@example.vn", "trainer").await;
+    let trainer_id = trainer.user["id"].as_str().unwrap().to_owned();
+    let course = app.create_course(&admin, None).await;
+    let session = id_of(&app.create_session(&admin, &course, 3, &[&trainer_id]).await);
+    let parent = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Lò Văn Bố",
+        "category": "parent"}),
+        )
+        .await;
+    let child = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Lò Thị Con", "category": "student",
+            "birth_date": "2013-02-03", "guardian_id": id_of(&parent)}),
+        )
+        .await;
+    app.enrol_directly(&session, &id_of(&child));
+    // The child is on the trainer's roster, so the list shows them …
+    let listed = app.get("/api/v1/participants", Some(&trainer.access)).await;
+    assert_eq!(item_field(&listed, "id"), [id_of(&child).as_str()]);
+    // … but not who their guardian is.
+    let by_guardian = format!("/api/v1/participants?guardian_id={}", id_of(&parent));
+    app.get(&by_guardian, Some(&trainer.access)).await.assert_problem(403, "forbidden");
 }

@@ -701,7 +701,7 @@ async fn a_long_export_arrives_whole_in_many_chunks() {
 
 #[actix_web::test]
 async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
-    // A pool of four connections leaves one of them to exports.
+    // A pool of four connections allows one export at a time.
     let app = spawn_app_with(|config| config.db_pool_size = 4).await;
     let admin = app.admin_token().await;
     let course = app.create_course(&admin, None).await;
@@ -932,4 +932,21 @@ async fn kept_statistics_follow_every_commit_and_every_session_that_ends() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let after_end = stats(&app, &c.admin, "group_by=category").await;
     assert_eq!(totals(&after_end).6, rate(0.5833), "7 of the 12 places of ended sessions");
+}
+
+#[actix_web::test]
+async fn exports_show_summer_time_in_a_zone_postgres_takes_for_an_abbreviation() {
+    // PostgreSQL reads `CET` as a fixed UTC+1; the time zone database, and
+    // so lophoc, has summer time at UTC+2.
+    let app = spawn_app_with(|config| config.timezone = chrono_tz::CET).await;
+    let admin = app.admin_token().await;
+    let course = app.create_course(&admin, None).await;
+    // 3 October 2023, 08:00 in Hanoi: 01:00 UTC, 03:00 in Paris.
+    let session = id(&app.create_session(&admin, &course, 3, &[]).await);
+    let person = app.create_participant(&admin, json!({"full_name": "Lan", "category": "learner"}));
+    app.enrol_directly(&session, &id(&person.await));
+
+    let lines = csv_lines(&app.get("/api/v1/exports/enrolments.csv", Some(&admin)).await);
+    assert!(lines[0].contains("(CET time)"), "{}", lines[0]);
+    assert!(lines[1].contains(",2023-10-03 03:00,"), "{}", lines[1]);
 }
