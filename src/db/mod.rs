@@ -26,6 +26,23 @@ pub enum DbConnection {
     Sqlite(diesel::SqliteConnection),
 }
 
+/// Runs `$body` with `$c` bound to the backend's own connection, for the
+/// reads that requests make most: `$body` is a query whose type does not
+/// name `DbBackend` (select columns, not `as_select()`). Through
+/// the `DbConnection` wrapper diesel writes a query's whole SQL out again on
+/// each of its passes over it (finding the prepared statement, collecting
+/// the parameters): for one session, more CPU than all the rest of the
+/// request.
+#[macro_export]
+macro_rules! on_own_connection {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
@@ -150,12 +167,22 @@ fn check_out(pool: &Pool) -> Result<PooledConnection, AppError> {
     })
 }
 
+/// How long a request waits for a database connection before its `503`.
+const CONNECTION_WAIT: Duration = Duration::from_secs(10);
+
 /// The handle that request handlers use: a pool plus the blocking-pool
 /// plumbing, so that no diesel call ever runs on an actix worker thread.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// One permit per pooled connection: requests wait for their turn here,
+    /// first come first served, and only then take a blocking thread. When
+    /// they waited in the pool instead, each held a thread, and the pool
+    /// woke them in no order: a few waited many times as long as the rest.
+    /// An export's connection ([`Db::connection`]) is taken outside the
+    /// turns, so while one runs a request may still wait in the pool.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -174,10 +201,11 @@ impl Db {
             // `AppError`'s `From<diesel::result::Error>`) and leaves the pool
             // then: diesel marks it broken, which `has_broken` reports.
             .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(CONNECTION_WAIT)
             .thread_pool(Arc::new(helpers))
             .build(ConnectionManager { url: url.clone() })?;
-        Ok(Self { pool, backend: url.backend })
+        let turns = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
+        Ok(Self { pool, backend: url.backend, turns })
     }
 
     pub fn backend(&self) -> Backend {
@@ -190,12 +218,20 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        let turn = tokio::time::timeout(CONNECTION_WAIT, self.turns.clone().acquire_owned()).await;
+        let Ok(Ok(turn)) = turn else {
+            tracing::error!("no database connection available");
+            return Err(AppError::ServiceUnavailable { retry_after_secs: 5 });
+        };
         let pool = self.pool.clone();
         // The request's span, so that lines logged by `work` name the request.
         let span = tracing::Span::current();
-        web::block(move || span.in_scope(|| work(&mut *check_out(&pool)?)))
-            .await
-            .map_err(|err| AppError::internal("blocking task failed", err))?
+        web::block(move || {
+            let _turn = turn;
+            span.in_scope(|| work(&mut *check_out(&pool)?))
+        })
+        .await
+        .map_err(|err| AppError::internal("blocking task failed", err))?
     }
 
     /// A pooled connection, taken on the blocking pool, for work that runs

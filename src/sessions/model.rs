@@ -13,6 +13,7 @@ use crate::db::{self, DbBackend, DbConnection, settings};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::local_time::local_day;
+use crate::on_own_connection;
 use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
 use crate::vocab::{Category, Role, SessionStatus};
@@ -330,8 +331,15 @@ pub struct SessionFilter {
     pub has_seats: Option<bool>,
 }
 
+// A read of one session is a query of a type known at compile time, so
+// that diesel finds its prepared statement by that type, where a boxed one
+// (the list's) is written out as SQL to be looked up by its text; and it
+// runs on the backend's own connection (see `on_own_connection!`).
+
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<SessionDetails>> {
-    Ok(load(conn, Some(id), &SessionFilter::default(), &PageRequest::first(1), None)?.pop())
+    let rows =
+        on_own_connection!(conn, |conn| { with_details().filter(sessions::id.eq(id)).load(conn)? });
+    Ok(details(rows)?.pop())
 }
 
 /// [`find`] for a caller whose login the same statement checks: `None`
@@ -341,7 +349,10 @@ pub fn find_for(
     id: Id,
     caller: holds_live_session,
 ) -> QueryResult<Option<SessionDetails>> {
-    Ok(load(conn, Some(id), &SessionFilter::default(), &PageRequest::first(1), Some(caller))?.pop())
+    let rows = on_own_connection!(conn, |conn| {
+        with_details().filter(sessions::id.eq(id)).filter(caller).load(conn)?
+    });
+    Ok(details(rows)?.pop())
 }
 
 /// A page of sessions, for a caller whose login the same statement checks:
@@ -352,34 +363,7 @@ pub fn list(
     page: &PageRequest,
     caller: holds_live_session,
 ) -> QueryResult<Vec<SessionDetails>> {
-    load(conn, None, filter, page, Some(caller))
-}
-
-/// Sessions with their course's programme and targets and their trainers,
-/// in one statement (see [`TrainerIds`]).
-fn load(
-    conn: &mut DbConnection,
-    id: Option<Id>,
-    filter: &SessionFilter,
-    page: &PageRequest,
-    caller: Option<holds_live_session>,
-) -> QueryResult<Vec<SessionDetails>> {
-    let mut query = sessions::table
-        .inner_join(courses::table)
-        .select((
-            Session::as_select(),
-            courses::programme_id,
-            courses::target_categories,
-            TrainerIds,
-        ))
-        .into_boxed();
-    if let Some(caller) = caller {
-        query = query.filter(caller);
-    }
-    if let Some(id) = id {
-        query = query.filter(sessions::id.eq(id));
-    }
-    query = query.page(sessions::id, page);
+    let mut query = with_details().into_boxed().filter(caller).page(sessions::id, page);
     if let Some(from) = filter.from {
         query = query.filter(sessions::starts_at.ge(from));
     }
@@ -406,7 +390,31 @@ fn load(
         Some(false) => query = query.filter(sessions::enrolled_count.ge(sessions::capacity)),
         None => {}
     }
-    let rows: Vec<(Session, Option<Id>, String, Option<String>)> = query.load(conn)?;
+    details(query.load(conn)?)
+}
+
+/// Sessions with their course's programme and targets and their trainers,
+/// in one statement (see [`TrainerIds`]).
+/// Its type names no backend, so that it runs on either connection.
+#[diesel::dsl::auto_type]
+fn with_details() -> _ {
+    let session: SessionColumns = <Session as Selectable<DbBackend>>::construct_selection();
+    let trainers: TrainerIds = TrainerIds;
+    sessions::table.inner_join(courses::table).select((
+        session,
+        courses::programme_id,
+        courses::target_categories,
+        trainers,
+    ))
+}
+
+/// The columns of a [`Session`], the same on every backend.
+type SessionColumns = <Session as Selectable<DbBackend>>::SelectExpression;
+
+/// What [`with_details`] reads, as [`SessionDetails`].
+fn details(
+    rows: Vec<(Session, Option<Id>, String, Option<String>)>,
+) -> QueryResult<Vec<SessionDetails>> {
     rows.into_iter()
         .map(|(session, programme_id, course_targets, trainers)| {
             let mut trainer_ids: Vec<Id> = match trainers {
