@@ -56,6 +56,17 @@ impl Validator {
         self.checked_text(field, value, max, char::is_control)
     }
 
+    /// A person's name: [`Self::text`] of at most [`MAX_NAME_CHARS`], with
+    /// at least one letter, so that a roster never shows a blank line.
+    pub fn name(&mut self, field: &str, value: &str) -> String {
+        let problems = self.problems.len();
+        let name = self.text(field, value, MAX_NAME_CHARS);
+        if self.problems.len() == problems && !name.chars().any(char::is_alphabetic) {
+            self.add(field, FieldIssue::NoLetter);
+        }
+        name
+    }
+
     /// Like [`Self::optional_text`] for free text that may run over several
     /// lines (a summary, a theme): line breaks and tabs are allowed.
     pub fn optional_paragraphs(
@@ -84,6 +95,8 @@ impl Validator {
         } else if value.chars().any(forbidden) {
             // NUL in particular: PostgreSQL cannot store it in TEXT.
             self.add(field, FieldIssue::ControlCharacters);
+        } else if value.chars().any(is_direction_control) {
+            self.add(field, FieldIssue::DirectionControls);
         }
         value.to_owned()
     }
@@ -167,6 +180,13 @@ pub fn is_plausible_email(email: &str) -> bool {
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// The characters that set or override the direction of text (Unicode's
+/// embeddings, overrides, isolates and marks). Names and titles in
+/// Vietnamese, English or any script read correctly without them.
+fn is_direction_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +213,30 @@ mod tests {
         assert_eq!(problems[0], InvalidField::new("name", FieldIssue::Blank));
         assert_eq!(problems[1], InvalidField::new("other", FieldIssue::TooLong { max: 5 }));
         assert_eq!(problems[2], InvalidField::new("third", FieldIssue::ControlCharacters));
+    }
+
+    #[test]
+    fn text_never_changes_direction_and_names_have_a_letter() {
+        let mut v = Validator::new();
+        assert_eq!(v.name("full_name", " Nguyễn Thị Lan "), "Nguyễn Thị Lan");
+        assert_eq!(v.name("full_name", "محمد"), "محمد");
+        assert!(!v.has_problems());
+        v.name("a", "\u{200B}\u{200B}");
+        v.name("b", "1234 -");
+        v.name("c", "\u{202E}evil\u{202C} txt.exe");
+        v.text("d", "Lớp \u{2067}A\u{2069}", 20);
+        v.optional_paragraphs("e", Some("Một\u{200F}"), 20);
+        v.name("f", "   ");
+        let Err(AppError::Validation(problems)) = v.finish() else { panic!("expected 422") };
+        let issues: Vec<InvalidField> = vec![
+            InvalidField::new("a", FieldIssue::NoLetter),
+            InvalidField::new("b", FieldIssue::NoLetter),
+            InvalidField::new("c", FieldIssue::DirectionControls),
+            InvalidField::new("d", FieldIssue::DirectionControls),
+            InvalidField::new("e", FieldIssue::DirectionControls),
+            InvalidField::new("f", FieldIssue::Blank),
+        ];
+        assert_eq!(problems, issues, "one problem per field");
     }
 
     #[test]

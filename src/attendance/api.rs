@@ -27,7 +27,7 @@ use crate::paging::PageRequest;
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
-use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::validation::Validator;
 use crate::vocab::{AttendanceStatus, Category, Gender, MarkSource};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -495,7 +495,7 @@ pub async fn add_walk_in(
         (Some(id), _, _) => WalkInPerson::Known(id),
         (None, Some(name), Some(category)) => {
             let profile = ProfileFields {
-                full_name: v.text("full_name", name, MAX_NAME_CHARS),
+                full_name: v.name("full_name", name),
                 category,
                 organization_id: body.organization_id,
                 gender: body.gender,

@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::users::User;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
 use crate::users::model as users;
-use crate::validation::{MAX_NAME_CHARS, Validator, is_plausible_email, normalize_email};
+use crate::validation::{Validator, is_plausible_email, normalize_email};
 use crate::vocab::{Category, Gender, Role};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -108,7 +108,7 @@ pub async fn register(
     let email = v.email("email", &body.email);
     check_new_password(&mut v, "password", &body.password);
     let profile = ProfileFields {
-        full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
+        full_name: v.name("full_name", &body.full_name),
         category: body.category,
         organization_id: body.organization_id,
         gender: body.gender,

@@ -19,6 +19,14 @@ impl FieldIssue {
             (Self::InvalidEmail, Lang::Vi) => "không phải là địa chỉ email hợp lệ".into(),
             (Self::ControlCharacters, Lang::En) => "must not contain control characters".into(),
             (Self::ControlCharacters, Lang::Vi) => "không được chứa ký tự điều khiển".into(),
+            (Self::DirectionControls, Lang::En) => {
+                "must not contain characters that change the direction of text".into()
+            }
+            (Self::DirectionControls, Lang::Vi) => {
+                "không được chứa ký tự đổi chiều hiển thị văn bản".into()
+            }
+            (Self::NoLetter, Lang::En) => "must contain at least one letter".into(),
+            (Self::NoLetter, Lang::Vi) => "phải có ít nhất một chữ cái".into(),
             (Self::UnknownReference, Lang::En) => "does not exist".into(),
             (Self::UnknownReference, Lang::Vi) => "không tồn tại".into(),
             (Self::BirthDateOutOfRange, Lang::En) => {

@@ -28,6 +28,12 @@ pub enum FieldIssue {
     },
     InvalidEmail,
     ControlCharacters,
+    /// Characters that change the direction text is shown in, which can
+    /// make it show otherwise than it reads (`\u{202E}evil\u{202C} txt.exe`).
+    DirectionControls,
+    /// A person's name with no letter to show: digits, signs or invisible
+    /// characters only.
+    NoLetter,
     /// The field names something (a unit, a person) that does not exist.
     UnknownReference,
     /// Before 1900 or after today.

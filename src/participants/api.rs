@@ -23,7 +23,7 @@ use crate::http::query::Query;
 use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
-use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::validation::Validator;
 use crate::vocab::{Category, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -210,7 +210,7 @@ pub async fn create_participant(
 ) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
     let profile = ProfileFields {
-        full_name: v.text("full_name", &body.full_name, MAX_NAME_CHARS),
+        full_name: v.name("full_name", &body.full_name),
         category: body.category,
         organization_id: body.organization_id,
         gender: body.gender,
@@ -393,7 +393,7 @@ pub async fn update_participant(
 ) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
     let update = ProfileUpdate {
-        full_name: body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS)),
+        full_name: body.full_name.as_deref().map(|name| v.name("full_name", name)),
         category: body.category,
         organization_id: body.organization_id,
         gender: body.gender,

@@ -21,7 +21,7 @@ use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
 use crate::state::AppState;
-use crate::validation::{MAX_NAME_CHARS, Validator};
+use crate::validation::Validator;
 use crate::vocab::{Category, Gender, Role};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -147,7 +147,7 @@ pub async fn create_user(
     let mut v = Validator::new();
     let email = v.email("email", &body.email);
     check_new_password(&mut v, "password", &body.password);
-    let full_name = v.text("full_name", &body.full_name, MAX_NAME_CHARS);
+    let full_name = v.name("full_name", &body.full_name);
     // A coordinator's unit is the account's; a participant's is their
     // profile's; other roles have none.
     let unit = body.organization_id;
@@ -296,7 +296,7 @@ pub async fn update_user(
     Json(body): Json<UpdateUserRequest>,
 ) -> Result<HttpResponse, AppError> {
     let mut v = Validator::new();
-    let full_name = body.full_name.as_deref().map(|name| v.text("full_name", name, MAX_NAME_CHARS));
+    let full_name = body.full_name.as_deref().map(|name| v.name("full_name", name));
     if let Some(password) = &body.password {
         check_new_password(&mut v, "password", password);
     }

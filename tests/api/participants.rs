@@ -701,3 +701,29 @@ async fn a_trainer_never_filters_by_guardian_even_on_their_own_rosters() {
     let by_guardian = format!("/api/v1/participants?guardian_id={}", id_of(&parent));
     app.get(&by_guardian, Some(&trainer.access)).await.assert_problem(403, "forbidden");
 }
+
+#[actix_web::test]
+async fn names_that_would_show_otherwise_than_they_read_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    for name in ["\u{200B}\u{200B}", "123", "\u{202E}evil\u{202C} txt.exe", "Lan\u{2066}"] {
+        let body = json!({"full_name": name, "category": "learner"});
+        let reply = app.post("/api/v1/participants", Some(&admin), &body).await;
+        reply.assert_problem(422, "validation_failed");
+        assert_eq!(reply.error_fields(), ["full_name"], "{name:?}");
+    }
+    let register = json!({"email": "lan@example.vn", "password": PASSWORD,
+        "full_name": "\u{202E}naL", "category": "learner"});
+    let reply = app.post("/api/v1/auth/register", None, &register).await;
+    assert_eq!(reply.error_fields(), ["full_name"]);
+    // Titles and places people read too.
+    let course = json!({"title": "Tìm kiếm \u{202E}an toàn", "duration_minutes": 90,
+        "topics": ["Tìm kiếm"], "target_categories": ["learner"]});
+    let reply = app.post("/api/v1/courses", Some(&admin), &course).await;
+    assert_eq!(reply.error_fields(), ["title"]);
+
+    let listed = app.get("/api/v1/participants", Some(&admin)).await;
+    assert!(items(&listed).is_empty(), "nothing stored: {:#}", listed.body);
+    let tokens = app.login_reply("lan@example.vn", PASSWORD).await;
+    assert_eq!(tokens.status, 401, "no account either");
+}
