@@ -34,10 +34,15 @@ pub fn is_head(req: &HttpRequest) -> bool {
     req.extensions().contains::<Head>()
 }
 
-/// `X-Content-Type-Options: nosniff` on every answer, and `Cache-Control:
-/// no-store` on every API answer: they carry tokens or personal data, and a
-/// shared computer's browser or a proxy must not keep them. A handler that
-/// sets its own `Cache-Control` keeps it.
+/// On every answer: `X-Content-Type-Options: nosniff` (a browser runs
+/// nothing it guesses is a script), `Referrer-Policy: no-referrer` (no
+/// address, with the ids in it, goes to another site) and
+/// `X-Frame-Options: DENY` (no page of another site shows the docs in a
+/// frame to trick a click). On every API answer besides, `Cache-Control:
+/// no-store` (they carry tokens or personal data, which a shared computer's
+/// browser or a proxy must not keep; a handler that sets its own keeps it)
+/// and a content security policy that lets nothing load or run: an answer
+/// is data, never a page.
 pub async fn protective_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -46,8 +51,16 @@ pub async fn protective_headers(
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if is_api && !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if is_api {
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
     }
     Ok(response)
 }

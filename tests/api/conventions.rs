@@ -372,7 +372,7 @@ async fn every_answer_carries_a_request_id() {
 }
 
 #[actix_web::test]
-async fn token_answers_are_never_stored_and_nothing_is_sniffed() {
+async fn answers_are_never_stored_sniffed_framed_or_referred() {
     let app = spawn_app().await;
     let login = app.login_reply(crate::helpers::ADMIN_EMAIL, crate::helpers::ADMIN_PASSWORD).await;
     assert_eq!(login.status, 200);
@@ -385,9 +385,14 @@ async fn token_answers_are_never_stored_and_nothing_is_sniffed() {
     ] {
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{:?}", reply.status);
     }
-    for path in ["/health/live", "/openapi.json", "/docs/", "/api/v1/nothing"] {
+    for path in ["/health/live", "/openapi.json", "/docs/", "/api/v1/nothing", "/api/v1/me"] {
         let reply = app.get(path, None).await;
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
+        assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{path}");
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{path}");
+        let api_policy =
+            path.starts_with("/api/").then_some("default-src 'none'; frame-ancestors 'none'");
+        assert_eq!(reply.header("content-security-policy"), api_policy, "{path}");
     }
 }
 
