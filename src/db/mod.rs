@@ -16,6 +16,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use scheduled_thread_pool::{OnPoolDropBehavior, ScheduledThreadPool};
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::error::AppError;
 use crate::id::Id;
@@ -28,7 +29,7 @@ pub enum DbConnection {
 
 /// Runs `$body` with `$c` bound to the backend's own connection, for the
 /// reads that requests make most: `$body` is a query whose type does not
-/// name `DbBackend` (select columns, not `as_select()`). Through
+/// depend on the backend (columns selected, not `as_select()`). Through
 /// the `DbConnection` wrapper diesel writes a query's whole SQL out again on
 /// each of its passes over it (finding the prepared statement, collecting
 /// the parameters): for one session, more CPU than all the rest of the
@@ -180,8 +181,7 @@ pub struct Db {
     /// first come first served, and only then take a blocking thread. When
     /// they waited in the pool instead, each held a thread, and the pool
     /// woke them in no order: a few waited many times as long as the rest.
-    /// An export's connection ([`Db::connection`]) is taken outside the
-    /// turns, so while one runs a request may still wait in the pool.
+    /// An export's connection ([`Db::connection`]) holds a turn too.
     turns: Arc<tokio::sync::Semaphore>,
 }
 
@@ -218,11 +218,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let turn = tokio::time::timeout(CONNECTION_WAIT, self.turns.clone().acquire_owned()).await;
-        let Ok(Ok(turn)) = turn else {
-            tracing::error!("no database connection available");
-            return Err(AppError::ServiceUnavailable { retry_after_secs: 5 });
-        };
+        let turn = self.turn().await?;
         let pool = self.pool.clone();
         // The request's span, so that lines logged by `work` name the request.
         let span = tracing::Span::current();
@@ -234,13 +230,30 @@ impl Db {
         .map_err(|err| AppError::internal("blocking task failed", err))?
     }
 
-    /// A pooled connection, taken on the blocking pool, for work that runs
-    /// longer than one call (a streamed export) on a thread of its own.
-    pub async fn connection(&self) -> Result<PooledConnection, AppError> {
+    /// Waits for a turn at the database ([`Db::turns`]), or `503` when
+    /// none comes within [`CONNECTION_WAIT`].
+    async fn turn(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        let turn = tokio::time::timeout(CONNECTION_WAIT, self.turns.clone().acquire_owned()).await;
+        match turn {
+            Ok(Ok(turn)) => Ok(turn),
+            // The semaphore is never closed: only the wait can end it.
+            Ok(Err(_)) | Err(_) => {
+                tracing::error!("no database connection available");
+                Err(AppError::ServiceUnavailable { retry_after_secs: 5 })
+            }
+        }
+    }
+
+    /// A pooled connection with its turn, taken on the blocking pool, for
+    /// work that runs longer than one call (a streamed export) on a thread
+    /// of its own. Dropping it gives back both.
+    pub async fn connection(&self) -> Result<HeldConnection, AppError> {
+        let turn = self.turn().await?;
         let pool = self.pool.clone();
-        web::block(move || check_out(&pool))
+        let conn = web::block(move || check_out(&pool))
             .await
-            .map_err(|err| AppError::internal("blocking task failed", err))?
+            .map_err(|err| AppError::internal("blocking task failed", err))??;
+        Ok(HeldConnection { conn, _turn: turn })
     }
 
     /// Runs `work` inside a write transaction (see [`write_transaction`]).
@@ -255,6 +268,26 @@ impl Db {
     /// Runs blocking start-up work (migrations, bootstrap) on a connection.
     pub fn get(&self) -> Result<PooledConnection, r2d2::PoolError> {
         self.pool.get()
+    }
+}
+
+/// A pooled connection held beyond one call, with its turn at the database.
+pub struct HeldConnection {
+    conn: PooledConnection,
+    _turn: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for HeldConnection {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for HeldConnection {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 

@@ -395,7 +395,8 @@ pub fn list(
 
 /// Sessions with their course's programme and targets and their trainers,
 /// in one statement (see [`TrainerIds`]).
-/// Its type names no backend, so that it runs on either connection.
+/// Its type does not depend on the backend, so that it runs on either
+/// connection.
 #[diesel::dsl::auto_type]
 fn with_details() -> _ {
     let session: SessionColumns = <Session as Selectable<DbBackend>>::construct_selection();
