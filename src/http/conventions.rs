@@ -47,7 +47,9 @@ pub async fn protective_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let is_api = req.path().starts_with("/api/");
+    // The path as the router reads it (escapes decoded): `/%61pi/v1/me`
+    // reaches the API too.
+    let is_api = req.match_info().as_str().starts_with("/api/");
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -385,13 +385,21 @@ async fn answers_are_never_stored_sniffed_framed_or_referred() {
     ] {
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{:?}", reply.status);
     }
-    for path in ["/health/live", "/openapi.json", "/docs/", "/api/v1/nothing", "/api/v1/me"] {
+    let paths = [
+        "/health/live",
+        "/openapi.json",
+        "/docs/",
+        "/api/v1/nothing",
+        "/api/v1/me",
+        "/%61pi/v1/me",
+    ];
+    for path in paths {
         let reply = app.get(path, None).await;
         assert_eq!(reply.header("x-content-type-options"), Some("nosniff"), "{path}");
         assert_eq!(reply.header("referrer-policy"), Some("no-referrer"), "{path}");
         assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{path}");
-        let api_policy =
-            path.starts_with("/api/").then_some("default-src 'none'; frame-ancestors 'none'");
+        let api = path.starts_with("/api/") || path.starts_with("/%61pi/");
+        let api_policy = api.then_some("default-src 'none'; frame-ancestors 'none'");
         assert_eq!(reply.header("content-security-policy"), api_policy, "{path}");
     }
 }
