@@ -7,6 +7,8 @@ use crate::error::{AppError, FieldIssue, InvalidField};
 
 /// The longest name (of a person or a unit) accepted, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
+/// A phone number, spaces and signs included.
+pub const MAX_PHONE_CHARS: usize = 20;
 
 /// The longest free text (a theme, a summary) accepted, in characters.
 pub const MAX_TEXT_CHARS: usize = 2000;
@@ -57,14 +59,23 @@ impl Validator {
     }
 
     /// A person's name: [`Self::text`] of at most [`MAX_NAME_CHARS`], with
-    /// at least one letter, so that a roster never shows a blank line.
+    /// at least one letter that shows, so that a roster never shows a
+    /// blank line.
     pub fn name(&mut self, field: &str, value: &str) -> String {
         let problems = self.problems.len();
         let name = self.text(field, value, MAX_NAME_CHARS);
-        if self.problems.len() == problems && !name.chars().any(char::is_alphabetic) {
+        if self.problems.len() == problems && !name.chars().any(is_visible_letter) {
             self.add(field, FieldIssue::NoLetter);
         }
         name
+    }
+
+    /// An optional phone number, at most [`MAX_PHONE_CHARS`]. A number has
+    /// no direction: the marks that phones wrap a copied number in
+    /// (U+202A … U+202C) are dropped rather than refused.
+    pub fn phone(&mut self, field: &str, value: Option<&str>) -> Option<String> {
+        let value = value.map(without_direction_controls);
+        self.optional_text(field, value.as_deref(), MAX_PHONE_CHARS)
     }
 
     /// Like [`Self::optional_text`] for free text that may run over several
@@ -181,10 +192,23 @@ pub fn is_plausible_email(email: &str) -> bool {
 }
 
 /// The characters that set or override the direction of text (Unicode's
-/// embeddings, overrides, isolates and marks). Names and titles in
-/// Vietnamese, English or any script read correctly without them.
+/// Bidi_Control: embeddings, overrides, isolates and marks). Names and
+/// titles in Vietnamese or English read correctly without them.
 fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` without direction controls: for values that have no direction
+/// (a phone number) or that must not be refused for them (what a device
+/// recorded offline, which it cannot take back).
+pub fn without_direction_controls(text: &str) -> String {
+    text.chars().filter(|&c| !is_direction_control(c)).collect()
+}
+
+/// A letter that shows: Unicode counts the Hangul fillers as letters, but
+/// they show as nothing.
+fn is_visible_letter(c: char) -> bool {
+    c.is_alphabetic() && !matches!(c, '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}')
 }
 
 #[cfg(test)]
@@ -227,6 +251,11 @@ mod tests {
         v.text("d", "Lớp \u{2067}A\u{2069}", 20);
         v.optional_paragraphs("e", Some("Một\u{200F}"), 20);
         v.name("f", "   ");
+        v.name("g", "\u{3164}");
+        assert_eq!(
+            v.phone("phone", Some("\u{202A}+84 912 345 678\u{202C}")).as_deref(),
+            Some("+84 912 345 678")
+        );
         let Err(AppError::Validation(problems)) = v.finish() else { panic!("expected 422") };
         let issues: Vec<InvalidField> = vec![
             InvalidField::new("a", FieldIssue::NoLetter),
@@ -235,6 +264,7 @@ mod tests {
             InvalidField::new("d", FieldIssue::DirectionControls),
             InvalidField::new("e", FieldIssue::DirectionControls),
             InvalidField::new("f", FieldIssue::Blank),
+            InvalidField::new("g", FieldIssue::NoLetter),
         ];
         assert_eq!(problems, issues, "one problem per field");
     }

@@ -24,10 +24,10 @@ use crate::http::query::Query;
 use crate::id::Id;
 use crate::operations::walk_ins::{self, WalkInPerson, WalkedIn};
 use crate::paging::PageRequest;
-use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
+use crate::participants::model::ProfileFields;
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
-use crate::validation::Validator;
+use crate::validation::{Validator, without_direction_controls};
 use crate::vocab::{AttendanceStatus, Category, Gender, MarkSource};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -500,7 +500,7 @@ pub async fn add_walk_in(
                 organization_id: body.organization_id,
                 gender: body.gender,
                 birth_date: body.birth_date,
-                phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+                phone: v.phone("phone", body.phone.as_deref()),
                 email: None,
             };
             profile.check(&mut v);
@@ -563,9 +563,12 @@ pub async fn sync(
         .enumerate()
         .map(|(i, mark)| {
             let field = |name: &str| format!("marks[{i}].{name}");
-            let id =
-                v.text(&field("client_mark_id"), &mark.client_mark_id, MAX_CLIENT_MARK_ID_CHARS);
-            let note = v.optional_text(&field("note"), mark.note.as_deref(), MAX_NOTE_CHARS);
+            // What a device recorded offline it cannot take back: direction
+            // controls are dropped here, never a reason to refuse the batch.
+            let id = without_direction_controls(&mark.client_mark_id);
+            let id = v.text(&field("client_mark_id"), &id, MAX_CLIENT_MARK_ID_CHARS);
+            let note = mark.note.as_deref().map(without_direction_controls);
+            let note = v.optional_text(&field("note"), note.as_deref(), MAX_NOTE_CHARS);
             (mark, id, note)
         })
         .collect();

@@ -19,7 +19,7 @@ use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::participants;
 use crate::participants::api::ParticipantResponse;
-use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
+use crate::participants::model::ProfileFields;
 use crate::state::AppState;
 use crate::users::User;
 use crate::users::api::{UserResponse, refuse_taken_email, user_response};
@@ -113,7 +113,7 @@ pub async fn register(
         organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
-        phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+        phone: v.phone("phone", body.phone.as_deref()),
         email: Some(email.clone()),
     };
     profile.check(&mut v);

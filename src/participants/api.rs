@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Participant;
-use super::model::{
-    self, MAX_PHONE_CHARS, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate,
-};
+use super::model::{self, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate};
 use crate::access::{ParticipantScope, Placement};
 use crate::audit::Actor;
 use crate::auth::{Admin, AuthUser, SignedIn};
@@ -215,7 +213,7 @@ pub async fn create_participant(
         organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
-        phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+        phone: v.phone("phone", body.phone.as_deref()),
         email: optional_email(&mut v, "email", body.email.as_deref()),
     };
     profile.check(&mut v);
@@ -398,7 +396,7 @@ pub async fn update_participant(
         organization_id: body.organization_id,
         gender: body.gender,
         birth_date: body.birth_date,
-        phone: body.phone.map(|phone| v.optional_text("phone", phone.as_deref(), MAX_PHONE_CHARS)),
+        phone: body.phone.map(|phone| v.phone("phone", phone.as_deref())),
         email: body.email.map(|email| optional_email(&mut v, "email", email.as_deref())),
         guardian_id: body.guardian_id,
         user_id: body.user_id,

@@ -57,8 +57,6 @@ pub struct ProfileFields {
     pub email: Option<String>,
 }
 
-pub const MAX_PHONE_CHARS: usize = 20;
-
 /// Earlier dates are typing mistakes (and some are beyond what PostgreSQL's
 /// DATE holds).
 const EARLIEST_BIRTH_DATE: NaiveDate = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap();
@@ -67,7 +65,7 @@ impl ProfileFields {
     /// The rules on a profile's own fields: students need a birth date
     /// (the guardian rule for minors depends on it), from 1900 to today; a phone number is digits, spaces, dots and dashes with an
     /// optional leading `+` (its length is checked where it is read, with
-    /// [`MAX_PHONE_CHARS`]).
+    /// `Validator::phone`).
     pub fn check(&self, v: &mut Validator) {
         match self.birth_date {
             None if self.category == Category::Student => v.add("birth_date", FieldIssue::Required),

@@ -19,7 +19,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
-use crate::participants::model::{MAX_PHONE_CHARS, ProfileFields};
+use crate::participants::model::ProfileFields;
 use crate::state::AppState;
 use crate::validation::Validator;
 use crate::vocab::{Category, Gender, Role};
@@ -170,7 +170,7 @@ pub async fn create_user(
                 organization_id: unit,
                 gender: body.gender,
                 birth_date: body.birth_date,
-                phone: v.optional_text("phone", body.phone.as_deref(), MAX_PHONE_CHARS),
+                phone: v.phone("phone", body.phone.as_deref()),
                 email: Some(email.clone()),
             };
             profile.check(&mut v);

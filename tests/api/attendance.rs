@@ -413,6 +413,13 @@ async fn offline_batches_apply_once_and_the_later_recording_wins() {
     assert_eq!(reply.body["results"][0]["reason"], "forbidden");
     let future = sync(json!([item("m9", &people[0], "late", now + Duration::hours(1))])).await;
     assert_eq!(future, [outcome("refused", "outside_marking_window")]);
+
+    // Direction marks in what a device recorded are dropped, never a reason
+    // to refuse its batch; the same mark again is still a duplicate.
+    let mut marked = item("m\u{202A}10", &people[0], "late", now);
+    marked["note"] = json!("Đến muộn\u{200F}");
+    assert_eq!(sync(json!([marked.clone()])).await, [outcome("applied", "")]);
+    assert_eq!(sync(json!([marked])).await, [outcome("duplicate", "")]);
 }
 
 #[actix_web::test]
