@@ -539,15 +539,31 @@ async fn concurrent_edits_never_undo_an_anonymisation() {
     assert!(after["anonymized_at"].is_string());
 }
 
-#[actix_web::test]
-async fn the_list_follows_a_change_of_role_or_unit_at_once() {
-    let app = spawn_app().await;
+/// A school with its coordinator and a pupil, and a hamlet with a villager.
+struct TwoUnits {
+    admin: String,
+    school: String,
+    hamlet: String,
+    coordinator: Tokens,
+    pupil: String,
+    villager: String,
+}
+
+async fn two_units(app: &TestApp) -> TwoUnits {
     let admin = app.admin_token().await;
     let school = app.create_organization(&admin, "Trường THCS").await;
     let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
-    let tokens = app.coordinator_of(&admin, "gv@example.vn", &school).await;
+    let coordinator = app.coordinator_of(&admin, "gv@example.vn", &school).await;
     let pupil = id_of(&app.create_participant(&admin, student("Hà Thị Trong", &school)).await);
     let villager = id_of(&app.create_participant(&admin, student("Hà Văn Ngoài", &hamlet)).await);
+    TwoUnits { admin, school, hamlet, coordinator, pupil, villager }
+}
+
+#[actix_web::test]
+async fn the_list_follows_a_change_of_role_or_unit_at_once() {
+    let app = spawn_app().await;
+    let TwoUnits { admin, hamlet, coordinator: tokens, pupil, villager, .. } =
+        two_units(&app).await;
     let listed = |reply: &Reply| -> Vec<String> {
         assert_eq!(reply.status, 200, "{:#}", reply.body);
         item_field(reply, "id").into_iter().map(str::to_owned).collect()
@@ -589,20 +605,10 @@ async fn the_list_follows_a_change_of_role_or_unit_at_once() {
 #[actix_web::test]
 async fn tokens_without_a_role_list_by_the_account() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let school = app.create_organization(&admin, "Trường THCS").await;
-    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
-    let tokens = app.coordinator_of(&admin, "gv@example.vn", &school).await;
-    let pupil = id_of(&app.create_participant(&admin, student("Hà Thị Trong", &school)).await);
-    app.create_participant(&admin, student("Hà Văn Ngoài", &hamlet)).await;
+    let TwoUnits { school, coordinator: tokens, pupil, .. } = two_units(&app).await;
 
     // A token as lophoc issued them before they carried the role and unit.
-    let payload = tokens.access.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let claims = claims(&tokens.access);
     assert_eq!(claims["role"], "coordinator");
     assert_eq!(claims["unit"], school.as_str());
     let older = json!({"sub": claims["sub"], "sid": claims["sid"], "iat": claims["iat"],
@@ -618,14 +624,17 @@ async fn tokens_without_a_role_list_by_the_account() {
     assert_eq!(item_field(&reply, "id"), [pupil.as_str()]);
 }
 
-/// The claims of an access token: its user and login session.
-fn claims_of(token: &str) -> (Id, Id) {
+/// The claims of an access token.
+fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
-            .unwrap(),
-    )
-    .unwrap();
+    let payload =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload).unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// The user and login session an access token names.
+fn claims_of(token: &str) -> (Id, Id) {
+    let claims = claims(token);
     let id = |key: &str| claims[key].as_str().unwrap().parse::<Id>().unwrap();
     (id("sub"), id("sid"))
 }
@@ -633,11 +642,7 @@ fn claims_of(token: &str) -> (Id, Id) {
 #[actix_web::test]
 async fn the_one_statement_list_holds_only_while_the_role_unit_and_login_do() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let school = app.create_organization(&admin, "Trường THCS").await;
-    let hamlet = app.create_organization(&admin, "Xóm Đồng Tâm").await;
-    let coordinator = app.coordinator_of(&admin, "gv@example.vn", &school).await;
-    app.create_participant(&admin, student("Hà Thị Trong", &school)).await;
+    let TwoUnits { admin, school, hamlet, coordinator, .. } = two_units(&app).await;
     let second = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
 
     let db = Db::connect(&DatabaseUrl::parse(&app.db().url()), 1).unwrap();
@@ -653,7 +658,7 @@ async fn the_one_statement_list_holds_only_while_the_role_unit_and_login_do() {
     let unit = |unit: &String| ParticipantScope::Unit(unit.parse().unwrap());
 
     // Held: an admin without a unit, a coordinator in theirs.
-    assert_eq!(found(ParticipantScope::All, &admin, Role::Admin, None), 1);
+    assert_eq!(found(ParticipantScope::All, &admin, Role::Admin, None), 2);
     assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, Some(&school)), 1);
     // Not held: another role, another unit, a unit where there is none,
     // none where there is one.
@@ -662,7 +667,7 @@ async fn the_one_statement_list_holds_only_while_the_role_unit_and_login_do() {
     assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, Some(&hamlet)), 0);
     assert_eq!(found(unit(&school), &coordinator.access, Role::Coordinator, None), 0);
     // Nor a login that ended, nor an account deactivated.
-    assert_eq!(found(ParticipantScope::All, &second.access, Role::Admin, None), 1);
+    assert_eq!(found(ParticipantScope::All, &second.access, Role::Admin, None), 2);
     app.post("/api/v1/auth/logout", None, &json!({"refresh_token": second.refresh})).await;
     assert_eq!(found(ParticipantScope::All, &second.access, Role::Admin, None), 0);
     let user = format!("/api/v1/users/{}", coordinator.user["id"].as_str().unwrap());
