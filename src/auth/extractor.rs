@@ -78,6 +78,15 @@ pub struct Reach {
     pub unit: Option<Id>,
 }
 
+impl Reach {
+    /// Whether `user` still has this role and unit: what
+    /// [`SignedIn::live_as`] checks in a statement, for an account already
+    /// read.
+    pub fn is_held_by(&self, user: &User) -> bool {
+        (self.role, self.unit) == (user.role, user.organization_id)
+    }
+}
+
 impl SignedIn {
     pub fn user_id(&self) -> Id {
         self.user_id

@@ -311,7 +311,7 @@ async fn list_participants(
             // decides.
             let user = caller.confirm(conn)?;
             if let Some((reach, scope)) = found_none
-                && (reach.role, reach.unit) == (user.role, user.organization_id)
+                && reach.is_held_by(&user)
             {
                 // The reach held: the page is empty.
                 return Ok(answer(Vec::new(), &scope));

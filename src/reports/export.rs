@@ -239,9 +239,11 @@ pub fn postgres_shows_times_alike(conn: &mut DbConnection, zone: Tz) -> bool {
             return false;
         };
         let mut statement = Statement::for_connection(conn);
-        statement.push("SELECT to_char(").bind(Value::Time(at));
-        statement.push(" AT TIME ZONE 'UTC' AT TIME ZONE ").bind(Value::Text(zone.name().to_owned()));
-        statement.push(", 'YYYY-MM-DD HH24:MI') AS shown");
+        statement.push("SELECT ");
+        push_local_time(&mut statement, zone, |statement| {
+            statement.bind(Value::Time(at));
+        });
+        statement.push(" AS shown");
         let ours = local_time::wall_clock(at, zone).format("%Y-%m-%d %H:%M").to_string();
         match sql::load::<Shown>(conn, statement) {
             Ok(rows) => rows.first().is_some_and(|row| row.shown == ours),
@@ -267,10 +269,11 @@ fn push_cells(statement: &mut Statement, lang: Lang, zone: Tz) {
         statement.push(", ");
         push_text(statement, column);
     }
-    // `Cell::Time` as the CSV writer spells it: `%Y-%m-%d %H:%M`.
-    statement.push(", to_char(s.starts_at AT TIME ZONE 'UTC' AT TIME ZONE ");
-    statement.bind(Value::Text(zone.name().to_owned()));
-    statement.push(", 'YYYY-MM-DD HH24:MI'), ");
+    statement.push(", ");
+    push_local_time(statement, zone, |statement| {
+        statement.push("s.starts_at");
+    });
+    statement.push(", ");
     push_text(statement, "s.venue");
     statement.push(", ");
     push_label(statement, "e.status", EnrolmentStatus::VARIANTS, EnrolmentStatus::as_str, lang);
@@ -279,6 +282,17 @@ fn push_cells(statement: &mut Statement, lang: Lang, zone: Tz) {
     statement.push(", ");
     push_label(statement, "m.status", AttendanceStatus::VARIANTS, AttendanceStatus::as_str, lang);
     statement.push(", e.id, e.participant_id, s.id");
+}
+
+/// A stored (UTC) time that `push_instant` writes, as a wall-clock time in
+/// `zone` spelt as the CSV writer spells `Cell::Time` (`%Y-%m-%d %H:%M`):
+/// the one expression that both the export and
+/// [`postgres_shows_times_alike`] run.
+fn push_local_time(statement: &mut Statement, zone: Tz, push_instant: impl FnOnce(&mut Statement)) {
+    statement.push("to_char(");
+    push_instant(statement);
+    statement.push(" AT TIME ZONE 'UTC' AT TIME ZONE ").bind(Value::Text(zone.name().to_owned()));
+    statement.push(", 'YYYY-MM-DD HH24:MI')");
 }
 
 /// A text cell: with a `'` before what a spreadsheet would run as a
