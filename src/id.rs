@@ -59,7 +59,9 @@ impl FromStr for Id {
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Handed over whole, not through `Display`, which a JSON writer
+        // receives in pieces and checks each for what to escape.
+        serializer.serialize_str(self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()))
     }
 }
 

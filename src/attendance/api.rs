@@ -21,6 +21,7 @@ use crate::http;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::operations::walk_ins::{self, WalkInPerson, WalkedIn};
 use crate::paging::PageRequest;
@@ -84,7 +85,9 @@ struct HistoryEntry {
     pub source: MarkSource,
     #[schema(required = true)]
     pub changed_by: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub recorded_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub changed_at: DateTime<Utc>,
     /// An offline mark that arrived after one recorded later: kept here,
     /// not applied.
@@ -117,6 +120,7 @@ struct CheckInCodeResponse {
     /// Six digits, for the participants in the room.
     #[schema(example = "042917")]
     pub code: String,
+    #[serde(serialize_with = "utc")]
     pub expires_at: DateTime<Utc>,
 }
 

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AttendanceMark;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::vocab::{AttendanceStatus, MarkSource};
 
@@ -20,8 +21,10 @@ pub struct MarkResponse {
     #[schema(required = true)]
     pub marked_by: Option<Id>,
     /// When the mark was taken (on a trainer's phone, for offline marks).
+    #[serde(serialize_with = "utc")]
     pub recorded_at: DateTime<Utc>,
     /// When the server stored it.
+    #[serde(serialize_with = "utc")]
     pub marked_at: DateTime<Utc>,
 }
 

@@ -11,6 +11,7 @@ use crate::auth::Admin;
 use crate::error::AppError;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::state::AppState;
 use crate::validation;
@@ -19,6 +20,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 struct AuditEventResponse {
     pub id: Id,
+    #[serde(serialize_with = "utc")]
     pub occurred_at: DateTime<Utc>,
     /// Who made the change; `null` for lophoc itself (start-up, demo data).
     #[schema(required = true)]

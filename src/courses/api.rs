@@ -16,6 +16,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
@@ -41,7 +42,9 @@ struct CourseResponse {
     pub duration_minutes: i32,
     #[schema(required = true)]
     pub programme_id: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 

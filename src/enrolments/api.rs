@@ -24,6 +24,7 @@ use crate::http::conditional;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::participants::Participant;
 use crate::sessions::model::SessionOutline;
@@ -51,7 +52,9 @@ struct SessionSummary {
     pub id: Id,
     pub course_id: Id,
     pub course_title: String,
+    #[serde(serialize_with = "utc")]
     pub starts_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub ends_at: DateTime<Utc>,
     pub venue: String,
     pub status: SessionStatus,

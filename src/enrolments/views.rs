@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Enrolment;
+use crate::http::utc::{utc, utc_or_null};
 use crate::id::Id;
 use crate::participants::Participant;
 use crate::vocab::{Category, EnrolmentSource, EnrolmentStatus};
@@ -23,9 +24,12 @@ pub struct EnrolmentResponse {
     /// The account that made it.
     #[schema(required = true)]
     pub created_by: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
     #[schema(required = true)]
+    #[serde(serialize_with = "utc_or_null")]
     pub cancelled_at: Option<DateTime<Utc>>,
 }
 

@@ -8,6 +8,7 @@ pub mod json;
 pub mod pagination;
 pub mod problems;
 pub mod query;
+pub mod utc;
 
 use actix_web::error::PathError;
 use actix_web::http::header;

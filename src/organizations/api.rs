@@ -17,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{MAX_NAME_CHARS, Validator};
@@ -35,7 +36,9 @@ struct OrganizationResponse {
     pub code: Option<String>,
     #[schema(required = true)]
     pub parent_id: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -18,6 +18,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::{utc, utc_or_null};
 use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
@@ -65,8 +66,11 @@ pub struct ParticipantResponse {
     pub user_id: Option<Option<Id>>,
     /// When an admin erased the personal data; `null` otherwise.
     #[schema(required = true)]
+    #[serde(serialize_with = "utc_or_null")]
     pub anonymized_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -16,6 +16,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::state::AppState;
 use crate::validation::{self, MAX_NAME_CHARS, MAX_TEXT_CHARS, Validator};
@@ -30,7 +31,9 @@ struct ProgrammeResponse {
     pub theme: Option<String>,
     pub starts_on: NaiveDate,
     pub ends_on: NaiveDate,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -17,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::{utc, utc_or_null};
 use crate::id::Id;
 use crate::operations;
 use crate::state::AppState;
@@ -36,7 +37,9 @@ pub struct SessionResponse {
     /// The course's programme.
     #[schema(required = true)]
     pub programme_id: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub starts_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub ends_at: DateTime<Utc>,
     #[schema(example = "Nhà văn hoá xóm Đồng Tâm")]
     pub venue: String,
@@ -44,8 +47,10 @@ pub struct SessionResponse {
     pub trainer_ids: Vec<Id>,
     pub status: SessionStatus,
     #[schema(required = true)]
+    #[serde(serialize_with = "utc_or_null")]
     pub enrolment_opens_at: Option<DateTime<Utc>>,
     #[schema(required = true)]
+    #[serde(serialize_with = "utc_or_null")]
     pub enrolment_closes_at: Option<DateTime<Utc>>,
     /// Who may enrol: the session's own categories, or its course's.
     pub eligible_categories: Vec<Category>,
@@ -54,7 +59,9 @@ pub struct SessionResponse {
     pub enrolled_count: i32,
     pub waitlisted_count: i32,
     pub seats_left: i32,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 

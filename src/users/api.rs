@@ -17,6 +17,7 @@ use crate::http::conditional::{self, IfMatch};
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
+use crate::http::utc::utc;
 use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::participants::model::ProfileFields;
@@ -38,7 +39,9 @@ pub struct UserResponse {
     /// The participant profile linked to this account, if any.
     #[schema(required = true)]
     pub participant_id: Option<Id>,
+    #[serde(serialize_with = "utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "utc")]
     pub updated_at: DateTime<Utc>,
 }
 
