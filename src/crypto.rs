@@ -4,10 +4,10 @@
 
 /// A SHA-256 digest, base64url: how tokens and throttling subjects are
 /// stored, so that the database never holds them in clear.
-pub fn sha256_base64(text: &str) -> String {
+pub fn sha256_base64(data: impl AsRef<[u8]>) -> String {
     use base64::Engine;
     use sha2::{Digest, Sha256};
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(data))
 }
 
 /// `N` bytes from the operating system's generator.

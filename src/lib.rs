@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod http;
 pub mod id;
+pub mod idempotency;
 pub mod lang;
 pub mod local_time;
 pub mod openapi;

@@ -11,6 +11,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
 use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
+use crate::idempotency;
 use crate::lang::Lang;
 use crate::reports::api::StatsFormat;
 use crate::reports::stats::GroupKey;
@@ -27,7 +28,7 @@ use crate::sheets::FileFormat;
     ),
     servers((url = "/", description = "The server that serves this document")),
     components(schemas(Problem, FileFormat, StatsFormat, Lang, GroupKey)),
-    modifiers(&BearerScheme, &Conditionals, &Links, &ProblemResponses, &BinaryFiles),
+    modifiers(&BearerScheme, &Conditionals, &Links, &ProblemResponses, &Retries, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
         (name = "users", description = "Accounts and roles (admins)"),
@@ -58,6 +59,7 @@ pub fn document() -> Document {
     Conditionals.modify(&mut document);
     Links.modify(&mut document);
     ProblemResponses.modify(&mut document);
+    Retries.modify(&mut document);
     BinaryFiles.modify(&mut document);
     document
 }
@@ -172,6 +174,67 @@ impl Modify for Conditionals {
     }
 }
 
+/// `Idempotency-Key` on every `POST` that takes it (`crate::idempotency`),
+/// with the two answers it adds. After [`ProblemResponses`], so that the
+/// answers every operation gives are there to be added to.
+struct Retries;
+
+impl Modify for Retries {
+    fn modify(&self, openapi: &mut Document) {
+        let key = ParameterBuilder::new()
+            .name(idempotency::HEADER)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
+            ))
+            .description(Some(
+                "Any 1–255 visible ASCII characters, new for each action: the same request sent \
+                 again with it within 24 hours gets the first answer again, with \
+                 `Idempotent-Replayed: true`, and nothing is done twice",
+            ))
+            .build();
+        let answers = [
+            (
+                "409",
+                "the first request with this `Idempotency-Key` is still running (`idempotency_key_in_flight`)",
+            ),
+            (
+                "422",
+                "this `Idempotency-Key` was used for another path or body (`idempotency_key_reused`)",
+            ),
+        ];
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(post) = item.post.as_mut() else { continue };
+            if !idempotency::applies_to(&actix_web::http::Method::POST, path) {
+                continue;
+            }
+            post.parameters.get_or_insert_with(Vec::new).push(key.clone());
+            for (status, description) in answers {
+                let responses = &mut post.responses.responses;
+                match responses.get_mut(status) {
+                    Some(RefOr::T(known)) => {
+                        known.description = format!("{}; or {description}", known.description);
+                    }
+                    Some(RefOr::Ref(_)) => {}
+                    None => {
+                        let (first, rest) = description.split_at(1);
+                        let added = ResponseBuilder::new()
+                            .description(format!("{}{rest}", first.to_uppercase()))
+                            .content(PROBLEM_CONTENT_TYPE, problem_content())
+                            .build();
+                        responses.insert(status.to_owned(), added.into());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// What a client can do next with what a create answers: each link passes
 /// the new resource's `id` to another operation as its `id`. Clients and
 /// schemathesis's stateful phase follow them.
@@ -271,15 +334,16 @@ impl Modify for ProblemResponses {
                 for (status, response) in operation.responses.responses.iter_mut() {
                     let is_error = status.starts_with('4') || status.starts_with('5');
                     if let (true, RefOr::T(response)) = (is_error, response) {
-                        let problem = ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("Problem")))
-                            .build();
-                        response.content.insert(PROBLEM_CONTENT_TYPE.to_owned(), problem);
+                        response.content.insert(PROBLEM_CONTENT_TYPE.to_owned(), problem_content());
                     }
                 }
             }
         }
     }
+}
+
+fn problem_content() -> utoipa::openapi::Content {
+    ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()
 }
 
 /// Describes XLSX downloads as what they are, a binary string: the path

@@ -19,6 +19,7 @@ use crate::db::{self, Backend, CommitWatch, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::BodyLimit;
 use crate::http::{conventions, problems};
+use crate::idempotency;
 use crate::reports::cache::StatsCache;
 use crate::reports::export;
 use crate::state::AppState;
@@ -95,6 +96,7 @@ impl Application {
                 // The first `wrap` is the innermost: a request passes these
                 // from the last to the first, its answer from the first out.
                 .wrap(from_fn(conventions::head_as_get))
+                .wrap(from_fn(idempotency::replay_retries))
                 .wrap(Condition::new(cors_enabled, conventions::cors(&cors_origins)))
                 .wrap(from_fn(problems::render_problems))
                 .wrap(from_fn(conventions::protective_headers))

@@ -255,7 +255,7 @@ pub fn history(
 }
 
 fn code_hash(session_id: Id, code: &str) -> String {
-    sha256_base64(&format!("{session_id}:{code}"))
+    sha256_base64(format!("{session_id}:{code}"))
 }
 
 /// Opens self check-in: a new 6-digit code replaces the session's old one.
@@ -333,8 +333,8 @@ pub fn check_in(
     let place = enrolled_place(conn, session.id, participant_id)?;
     let now = db::now();
     let subjects = [
-        sha256_base64(&format!("user:{}", user.id)),
-        sha256_base64(&format!("session:{}", session.id)),
+        sha256_base64(format!("user:{}", user.id)),
+        sha256_base64(format!("session:{}", session.id)),
     ];
     let limits = [CHECK_IN_GUESSES_PER_USER, CHECK_IN_GUESSES_PER_SESSION];
     let since = now - CHECK_IN_GUESS_WINDOW;

@@ -154,6 +154,12 @@ fn live_user(conn: &mut DbConnection, user_id: Id, session_id: Id) -> Result<Use
     }
 }
 
+/// The account a request's token names, when its signature and expiry
+/// hold; whether its login is still live is not checked here.
+pub fn token_subject(req: &HttpRequest) -> Option<Id> {
+    verified_claims(req).ok().map(|claims| claims.sub)
+}
+
 /// What a request's token says, once its signature and expiry are checked.
 fn verified_claims(req: &HttpRequest) -> Result<Claims, AppError> {
     let state = req

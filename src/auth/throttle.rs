@@ -39,8 +39,8 @@ impl Attempt {
     /// `email` in its stored (lower-case) form; `address` the client's IP.
     pub fn new(email: &str, address: Option<&str>) -> Self {
         Self {
-            account: sha256_base64(&format!("account:{email}")),
-            address: address.map(|a| sha256_base64(&format!("address:{a}"))),
+            account: sha256_base64(format!("account:{email}")),
+            address: address.map(|a| sha256_base64(format!("address:{a}"))),
         }
     }
 

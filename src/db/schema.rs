@@ -165,6 +165,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (caller_id, key) {
+        caller_id -> Text,
+        key -> Text,
+        method -> Text,
+        path -> Text,
+        body_digest -> Text,
+        status -> Nullable<Integer>,
+        headers -> Text,
+        body -> Nullable<Binary>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     attendance_marks (enrolment_id) {
         enrolment_id -> Text,
         session_id -> Text,
@@ -241,6 +255,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_sessions,
     refresh_tokens,
     login_attempts,
+    idempotency_keys,
     programmes,
     courses,
     sessions,

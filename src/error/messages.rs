@@ -43,6 +43,12 @@ impl FieldIssue {
             (Self::NotUuid, Lang::Vi) => "phải là một UUID".into(),
             (Self::NotPhoneNumber, Lang::En) => "must be a phone number".into(),
             (Self::NotPhoneNumber, Lang::Vi) => "phải là số điện thoại".into(),
+            (Self::NotIdempotencyKey, Lang::En) => {
+                "must be 1 to 255 visible ASCII characters".into()
+            }
+            (Self::NotIdempotencyKey, Lang::Vi) => {
+                "phải gồm 1 đến 255 ký tự ASCII nhìn thấy được".into()
+            }
             (Self::CreatesCycle, Lang::En) => "would make a loop".into(),
             (Self::CreatesCycle, Lang::Vi) => "sẽ tạo thành vòng lặp".into(),
             (Self::AlreadyLinked, Lang::En) => {
@@ -101,6 +107,10 @@ impl Conflict {
             Self::DuplicateMark => lang.pick(
                 "This offline mark was already received.",
                 "Điểm danh ngoại tuyến này đã được nhận trước đó.",
+            ),
+            Self::IdempotencyKeyInFlight => lang.pick(
+                "The first request with this Idempotency-Key is still running; retry in a moment.",
+                "Yêu cầu đầu tiên với Idempotency-Key này vẫn đang được xử lý; hãy thử lại sau giây lát.",
             ),
         }
     }
@@ -172,6 +182,9 @@ impl AppError {
             }
             Self::PreconditionFailed => {
                 lang.pick("Precondition failed", "Điều kiện không còn đúng")
+            }
+            Self::IdempotencyKeyReused => {
+                lang.pick("Idempotency-Key reused", "Idempotency-Key đã được dùng")
             }
             Self::TooManyRequests { .. } => lang.pick("Too many requests", "Quá nhiều yêu cầu"),
             Self::ServiceUnavailable { .. } => {
@@ -249,6 +262,12 @@ impl AppError {
                 .pick(
                     "The resource has changed since you read it (its ETag differs from `If-Match`); read it again and reapply your change.",
                     "Bản ghi đã bị thay đổi kể từ lần bạn đọc (ETag khác `If-Match`); hãy tải lại rồi sửa lại.",
+                )
+                .into(),
+            Self::IdempotencyKeyReused => lang
+                .pick(
+                    "This Idempotency-Key was used in the last 24 hours for a request with another path or body; send a new key for a new request.",
+                    "Idempotency-Key này đã được dùng trong 24 giờ qua cho một yêu cầu có đường dẫn hoặc nội dung khác; hãy dùng khoá mới cho yêu cầu mới.",
                 )
                 .into(),
             Self::TooManyRequests { retry_after_secs } => match lang {

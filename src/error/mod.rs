@@ -42,6 +42,8 @@ pub enum FieldIssue {
     NotAllowedForRole,
     NotUuid,
     NotPhoneNumber,
+    /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
+    NotIdempotencyKey,
     /// A guardian or parent that would make a loop (itself, or its own
     /// dependant or descendant).
     CreatesCycle,
@@ -107,6 +109,8 @@ pub enum Conflict {
     CapacityBelowEnrolled,
     /// An offline mark already received (answered per item, as `duplicate`).
     DuplicateMark,
+    /// The first request with this `Idempotency-Key` is still running.
+    IdempotencyKeyInFlight,
 }
 
 impl Conflict {
@@ -118,6 +122,7 @@ impl Conflict {
             Self::Anonymized => "participant_anonymized",
             Self::CapacityBelowEnrolled => "capacity_below_enrolled",
             Self::DuplicateMark => "duplicate",
+            Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
         }
     }
 }
@@ -197,6 +202,8 @@ pub enum AppError {
     UnsupportedMediaType,
     /// `If-Match` names a version of the resource that is no longer stored.
     PreconditionFailed,
+    /// An `Idempotency-Key` already used for another request (422).
+    IdempotencyKeyReused,
     TooManyRequests {
         retry_after_secs: u64,
     },
@@ -260,6 +267,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PreconditionFailed => "precondition_failed",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::ServiceUnavailable { .. } => "service_unavailable",
             Self::Internal => "internal_error",
@@ -279,6 +287,7 @@ impl AppError {
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

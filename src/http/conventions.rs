@@ -69,8 +69,15 @@ pub async fn protective_headers(
 
 /// Headers a browser app may read from an answer, beyond the CORS-safelisted
 /// ones.
-const EXPOSED: [&str; 6] =
-    ["etag", "location", "x-request-id", "content-disposition", "retry-after", "www-authenticate"];
+const EXPOSED: [&str; 7] = [
+    "etag",
+    "location",
+    "x-request-id",
+    "content-disposition",
+    "retry-after",
+    "www-authenticate",
+    "idempotent-replayed",
+];
 
 /// Headers a browser app may send.
 const ALLOWED: [&str; 7] = [

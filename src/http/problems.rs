@@ -84,7 +84,7 @@ fn is_problem(headers: &HeaderMap) -> bool {
 impl AppError {
     /// The problem+json answer in `lang`, with the headers its status calls
     /// for.
-    fn to_response(&self, lang: Lang) -> HttpResponse {
+    pub fn to_response(&self, lang: Lang) -> HttpResponse {
         let mut response = HttpResponse::build(self.status());
         response.insert_header((header::CONTENT_TYPE, PROBLEM_CONTENT_TYPE));
         match self {

@@ -16,4 +16,5 @@ mod organizations;
 mod participants;
 mod province;
 mod reports;
+mod retries;
 mod users;

@@ -1,0 +1,346 @@
+//! `Idempotency-Key` (PRODUCT.md, "Retrying safely"): a phone that lost its
+//! connection mid-request sends the same `POST` again with the same key,
+//! and gets the first answer again instead of a second participant or a
+//! second walk-in.
+//!
+//! The first answer is kept in the database per caller (the account the
+//! token names) for 24 hours, so that a retry reaching another server
+//! replays it too. A key is claimed before its request runs, in a row that
+//! a concurrent retry meets (`409` while the first runs). A retry with
+//! another method, path or body under the same key is `422`. Answers that
+//! do not describe the request (`5xx`, `401`, `408`, `429`) are not kept:
+//! the key is released and a retry runs again.
+//!
+//! A server that dies mid-request leaves its key claimed; after
+//! [`ABANDONED_AFTER`] a retry runs again. Whether the first run's writes
+//! were committed is then unknown to the retry, which is why that wait is
+//! long.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use chrono::TimeDelta;
+use diesel::prelude::*;
+
+use crate::auth::extractor::token_subject;
+use crate::crypto::sha256_base64;
+use crate::db::schema::idempotency_keys;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, Conflict, FieldIssue, InvalidField};
+use crate::http::json::BodyLimit;
+use crate::id::Id;
+use crate::lang::Lang;
+use crate::on_own_connection;
+use crate::state::AppState;
+
+pub const HEADER: &str = "Idempotency-Key";
+/// Marks an answer given again from the store.
+pub const REPLAYED: &str = "Idempotent-Replayed";
+/// How long a first answer is kept.
+const KEPT_FOR: TimeDelta = TimeDelta::hours(24);
+/// How long a claimed key whose answer never came stays claimed: far longer
+/// than any request runs (the longest, an import, takes seconds).
+const ABANDONED_AFTER: TimeDelta = TimeDelta::minutes(10);
+/// The headers of an answer that are kept with its body: what describes
+/// the body or names what was made. The rest (request id, security
+/// headers, CORS) is added afresh to each answer.
+const KEPT_HEADERS: [HeaderName; 4] =
+    [header::CONTENT_TYPE, header::LOCATION, header::ETAG, header::CONTENT_DISPOSITION];
+
+/// Whether a path takes `Idempotency-Key`: every `POST` of the API but
+/// sign-up, login and tokens, which create no resource a retry could
+/// duplicate and run before there is a caller to keep keys for.
+pub fn applies_to(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/")
+}
+
+/// The middleware. Requests without the header, or that the rule does not
+/// cover, pass untouched; so do requests without a valid token, which
+/// their route refuses with `401`.
+pub async fn replay_retries(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // The path as the router reads it, so that an escaped spelling of a
+    // path cannot slip past the rule.
+    let path = req.match_info().as_str().to_owned();
+    let (Some(key), true) = (req.headers().get(HEADER), applies_to(req.method(), &path)) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = parse_key(key)?;
+    let (Some(caller), Some(state)) =
+        (token_subject(req.request()), req.app_data::<web::Data<AppState>>().cloned())
+    else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let body = read_body(&mut req).await?;
+    let target = match req.query_string() {
+        "" => path,
+        query => format!("{path}?{query}"),
+    };
+    let request = KeyedRequest {
+        caller,
+        key,
+        method: req.method().to_string(),
+        target,
+        body_digest: sha256_base64(&body),
+    };
+    req.set_payload(actix_web::dev::Payload::from(body));
+
+    let claimed = request.clone();
+    if let Some(first) = state.db.run(move |conn| claim(conn, &claimed)).await? {
+        return Ok(req.into_response(first.replay()));
+    }
+    let lang = Lang::from_headers(req.headers());
+    let answer = match next.call(req).await {
+        Ok(answer) => answer,
+        Err(err) => {
+            release(&state, request).await;
+            return Err(err);
+        }
+    };
+    let (req, answer) = answer.into_parts();
+    let status = answer.status();
+    // An error is kept as the caller saw it, in their language (the
+    // problem renderer outside this middleware would translate it).
+    let answer = match answer.error().and_then(|err| err.as_error::<AppError>()) {
+        Some(err) if is_kept(status) => err.to_response(lang),
+        _ => answer.map_into_boxed_body(),
+    };
+    if !is_kept(status) {
+        release(&state, request).await;
+        return Ok(ServiceResponse::new(req, answer));
+    }
+    let (head, body) = answer.into_parts();
+    let body = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|_| AppError::internal("idempotency", "answer body unreadable"))?;
+    let first = FirstAnswer {
+        status: status.as_u16(),
+        headers: kept_headers(head.headers()),
+        body: body.to_vec(),
+    };
+    let answer = head.set_body(BoxBody::new(body));
+    let stored = state.db.run(move |conn| store(conn, &request, &first).map_err(AppError::from));
+    if let Err(err) = stored.await {
+        // The answer stands; only its replay is lost, and a retry will
+        // wait for the key to be abandoned.
+        tracing::warn!(error = %err, "idempotency: first answer not stored");
+    }
+    Ok(ServiceResponse::new(req, answer))
+}
+
+/// The parts of a request its key is bound to.
+#[derive(Clone)]
+struct KeyedRequest {
+    caller: Id,
+    key: String,
+    method: String,
+    /// Path and query.
+    target: String,
+    body_digest: String,
+}
+
+/// A first answer, as kept.
+struct FirstAnswer {
+    status: u16,
+    /// `name: value` lines.
+    headers: String,
+    body: Vec<u8>,
+}
+
+impl FirstAnswer {
+    fn replay(self) -> HttpResponse {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut answer = HttpResponse::build(status);
+        for (name, value) in self.headers.lines().filter_map(|line| line.split_once(": ")) {
+            answer.append_header((name, value));
+        }
+        answer.insert_header((REPLAYED, "true"));
+        answer.body(self.body)
+    }
+}
+
+fn parse_key(value: &HeaderValue) -> Result<String, AppError> {
+    let bytes = value.as_bytes();
+    let visible = (1..=255).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic());
+    match value.to_str() {
+        Ok(key) if visible => Ok(key.to_owned()),
+        _ => Err(AppError::BadParameter(vec![InvalidField::new(
+            HEADER,
+            FieldIssue::NotIdempotencyKey,
+        )])),
+    }
+}
+
+/// The whole body, within the configured limit, to digest and pass on.
+async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, AppError> {
+    let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+    req.extract::<web::Bytes>().await.map_err(|err| match err.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => AppError::PayloadTooLarge { limit },
+        _ if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
+            AppError::PayloadTooLarge { limit }
+        }
+        _ => AppError::MalformedJson("the body ended before its length".into()),
+    })
+}
+
+/// Answers that describe the request, and so are given again.
+fn is_kept(status: StatusCode) -> bool {
+    let passing = matches!(
+        status,
+        StatusCode::UNAUTHORIZED | StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS
+    );
+    !status.is_server_error() && !passing
+}
+
+fn kept_headers(headers: &header::HeaderMap) -> String {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|name| Some((name, headers.get(name)?.to_str().ok()?)))
+        .map(|(name, value)| format!("{name}: {value}\n"))
+        .collect()
+}
+
+/// Claims the key for `request`, or gives the first answer to it: `None`
+/// when this request is the first and may run.
+fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Option<FirstAnswer>, AppError> {
+    db::write_transaction(conn, |conn| {
+        let now = db::now();
+        // Keys past their day, anyone's, go; and this key if its first
+        // request was abandoned.
+        diesel::delete(
+            idempotency_keys::table.filter(idempotency_keys::created_at.le(now - KEPT_FOR)),
+        )
+        .execute(conn)?;
+        diesel::delete(this_key(request))
+            .filter(idempotency_keys::status.is_null())
+            .filter(idempotency_keys::created_at.le(now - ABANDONED_AFTER))
+            .execute(conn)?;
+        let claim = (
+            idempotency_keys::caller_id.eq(request.caller),
+            idempotency_keys::key.eq(&request.key),
+            idempotency_keys::method.eq(&request.method),
+            idempotency_keys::path.eq(&request.target),
+            idempotency_keys::body_digest.eq(&request.body_digest),
+            idempotency_keys::created_at.eq(now),
+        );
+        // A concurrent claim of the same key waits here for the first to
+        // commit, then inserts nothing.
+        let inserted = on_own_connection!(conn, |c| diesel::insert_into(idempotency_keys::table)
+            .values(claim)
+            .on_conflict_do_nothing()
+            .execute(c)?);
+        if inserted == 1 {
+            return Ok(None);
+        }
+        let (method, target, digest, status, headers, body): StoredKey =
+            this_key(request).select(STORED).first(conn)?;
+        if (method, target, digest)
+            != (request.method.clone(), request.target.clone(), request.body_digest.clone())
+        {
+            return Err(AppError::IdempotencyKeyReused);
+        }
+        match status {
+            None => Err(AppError::Conflict(Conflict::IdempotencyKeyInFlight)),
+            Some(status) => Ok(Some(FirstAnswer {
+                status: u16::try_from(status).unwrap_or(200),
+                headers,
+                body: body.unwrap_or_default(),
+            })),
+        }
+    })
+}
+
+type StoredKey = (String, String, String, Option<i32>, String, Option<Vec<u8>>);
+const STORED: (
+    idempotency_keys::method,
+    idempotency_keys::path,
+    idempotency_keys::body_digest,
+    idempotency_keys::status,
+    idempotency_keys::headers,
+    idempotency_keys::body,
+) = (
+    idempotency_keys::method,
+    idempotency_keys::path,
+    idempotency_keys::body_digest,
+    idempotency_keys::status,
+    idempotency_keys::headers,
+    idempotency_keys::body,
+);
+
+fn this_key(
+    request: &KeyedRequest,
+) -> diesel::dsl::Filter<
+    diesel::dsl::Filter<idempotency_keys::table, diesel::dsl::Eq<idempotency_keys::caller_id, Id>>,
+    diesel::dsl::Eq<idempotency_keys::key, String>,
+> {
+    idempotency_keys::table
+        .filter(idempotency_keys::caller_id.eq(request.caller))
+        .filter(idempotency_keys::key.eq(request.key.clone()))
+}
+
+fn store(
+    conn: &mut DbConnection,
+    request: &KeyedRequest,
+    first: &FirstAnswer,
+) -> QueryResult<usize> {
+    diesel::update(this_key(request))
+        .set((
+            idempotency_keys::status.eq(i32::from(first.status)),
+            idempotency_keys::headers.eq(&first.headers),
+            idempotency_keys::body.eq(&first.body),
+        ))
+        .execute(conn)
+}
+
+/// Frees the key of a request whose answer is not kept, so that a retry
+/// runs again.
+async fn release(state: &AppState, request: KeyedRequest) {
+    let released = state
+        .db
+        .run(move |conn| diesel::delete(this_key(&request)).execute(conn).map_err(AppError::from))
+        .await;
+    if let Err(err) = released {
+        // The key stays claimed until it is abandoned.
+        tracing::warn!(error = %err, "idempotency: key not released");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_of_1_to_255() {
+        for good in ["a", "0f3c-22", &"k".repeat(255), "!~"] {
+            assert_eq!(parse_key(&HeaderValue::from_str(good).unwrap()).unwrap(), good);
+        }
+        for bad in ["", "has space", &"k".repeat(256), "tab\tin"] {
+            assert!(parse_key(&HeaderValue::from_str(bad).unwrap()).is_err(), "{bad:?}");
+        }
+        assert!(parse_key(&HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()).is_err());
+    }
+
+    #[test]
+    fn only_api_posts_outside_auth() {
+        assert!(applies_to(&Method::POST, "/api/v1/participants"));
+        assert!(!applies_to(&Method::POST, "/api/v1/auth/login"));
+        assert!(!applies_to(&Method::PUT, "/api/v1/participants/1/consent"));
+        assert!(!applies_to(&Method::POST, "/health/live"));
+    }
+
+    #[test]
+    fn answers_about_the_caller_or_the_server_are_not_kept() {
+        for kept in [200, 201, 400, 403, 404, 409, 413, 422] {
+            assert!(is_kept(StatusCode::from_u16(kept).unwrap()), "{kept}");
+        }
+        for passing in [401, 408, 429, 500, 503] {
+            assert!(!is_kept(StatusCode::from_u16(passing).unwrap()), "{passing}");
+        }
+    }
+}
