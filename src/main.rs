@@ -9,13 +9,15 @@ use lophoc::demo::DemoOutcome;
 use lophoc::demo::province::Scale;
 use lophoc::startup::Application;
 
-const USAGE: &str = "usage: lophoc [serve | demo [--scale province] | openapi | healthcheck]
+const USAGE: &str =
+    "usage: lophoc [serve | demo [--scale province] | backup PATH | openapi | healthcheck]
   serve        serve the API (the default); configured by environment variables
   demo         load the demo Lifelong Learning Week into DATABASE_URL (once; the
                accounts' password is LOPHOC_DEMO_PASSWORD, or generated and printed)
   demo --scale province
                fill an empty DATABASE_URL with a province: 100,000 people, 5,000
                sessions, 1,000,000 places (for benchmarks)
+  backup PATH  copy the SQLite database of DATABASE_URL, live, to the new file PATH
   openapi      print the OpenAPI document (to regenerate openapi/openapi.json)
   healthcheck  exit 0 when the server at LOPHOC_LISTEN is ready (for containers)";
 
@@ -36,6 +38,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("backup") => match std::env::args().nth(2) {
+            Some(target) if std::env::args().len() == 3 => backup(&target),
+            _ => {
+                eprintln!("{USAGE}");
+                ExitCode::from(2)
+            }
+        },
         Some("healthcheck") => healthcheck(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
@@ -78,6 +87,20 @@ async fn serve() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => fail(&err.to_string()),
+    }
+}
+
+fn backup(target: &str) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(message) => return fail(&message),
+    };
+    match lophoc::db::backup(&config.database_url, target) {
+        Ok(()) => {
+            println!("Copied {} to {target}.", config.database_url);
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(&message),
     }
 }
 

@@ -159,6 +159,8 @@ struct Prepared {
 
 fn prepare_database(config: &Config) -> Result<Prepared, String> {
     let url = &config.database_url;
+    db::keep_private(url)
+        .map_err(|err| format!("cannot protect the database file at {url}: {err}"))?;
     let db = Db::connect(url, config.db_pool_size)
         .map_err(|err| format!("cannot open the database at {url}: {err}"))?;
     let mut conn = db.get().map_err(|err| format!("cannot open the database at {url}: {err}"))?;

@@ -84,6 +84,12 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The file of a SQLite database (none in memory).
+    pub fn sqlite_file(&self) -> Option<&str> {
+        let in_memory = self.target == ":memory:" || self.target.contains("mode=memory");
+        (self.backend == Backend::Sqlite && !in_memory).then_some(self.target.as_str())
+    }
+
     /// The URL of a PostgreSQL database, for a connection outside the pool
     /// (an export's `COPY`, see [`pg_copy`]).
     pub fn postgres_url(&self) -> Option<&str> {
@@ -113,6 +119,72 @@ impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// Makes a SQLite database readable and writable by the server's user
+/// only: it holds personal data of minors and, without
+/// `LOPHOC_JWT_SECRET`, the secret that signs tokens. A new file is created
+/// so before SQLite opens it (SQLite gives its WAL and shared-memory files
+/// the database file's mode); a file that others could read, made by an
+/// earlier version or by hand, is narrowed, and the log says so.
+#[cfg(unix)]
+pub fn keep_private(url: &DatabaseUrl) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let Some(path) = url.sqlite_file() else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path)?;
+    for file in [path.to_owned(), format!("{path}-wal"), format!("{path}-shm")] {
+        let Ok(meta) = std::fs::metadata(&file) else { continue };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(
+                file,
+                "others could read this database file: it is now the server's only"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Copies a live SQLite database to a new file at `target`, consistent as
+/// of one moment while the server goes on writing (`VACUUM INTO` reads one
+/// snapshot), and readable by this user only. PostgreSQL has `pg_dump`.
+pub fn backup(url: &DatabaseUrl, target: &str) -> Result<(), String> {
+    let Some(source) = url.sqlite_file() else {
+        return Err("lophoc backup copies a SQLite database; back up PostgreSQL with pg_dump \
+                    (see the README)"
+            .into());
+    };
+    if !std::path::Path::new(source).is_file() {
+        return Err(format!("there is no database at {source}"));
+    }
+    // A new file only: a backup never overwrites one, and SQLite writes
+    // into an empty file made with the right mode.
+    let mut new_file = std::fs::OpenOptions::new();
+    new_file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut new_file, 0o600);
+    new_file.open(target).map_err(|err| format!("cannot create {target}: {err}"))?;
+    let copied = diesel::SqliteConnection::establish(source)
+        .map_err(|err| err.to_string())
+        .and_then(|mut conn| {
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}",
+                SQLITE_BUSY_TIMEOUT.as_millis()
+            ))
+            .and_then(|()| {
+                diesel::sql_query("VACUUM INTO ?")
+                    .bind::<diesel::sql_types::Text, _>(target)
+                    .execute(&mut conn)
+            })
+            .map_err(|err| err.to_string())
+        });
+    copied.map_err(|err| {
+        let _ = std::fs::remove_file(target);
+        format!("copying {source} to {target} failed: {err}")
+    })?;
+    Ok(())
 }
 
 /// r2d2 manager that opens the backend named by the URL and prepares each

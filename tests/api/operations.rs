@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use lophoc::config::Secret;
-use serde_json::Value;
+use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::helpers::*;
@@ -133,6 +133,82 @@ async fn the_jwt_secret_is_kept_in_sqlite_and_required_on_postgres() {
     let db = second.stop();
     let third = start(db, other_secret).await;
     third.get("/api/v1/me", Some(&token)).await.assert_problem(401, "invalid_token");
+}
+
+#[actix_web::test]
+async fn the_sqlite_file_is_the_servers_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDatabase::create();
+    if db.is_postgres() {
+        return; // PostgreSQL keeps its own files.
+    }
+    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let path = db.url();
+    let config = db.config();
+    let app = start(db, config.clone()).await;
+    app.admin_token().await;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(mode(&format!("{path}-wal")), 0o600, "SQLite's WAL file takes the file's mode");
+    // A file that others could read (an earlier version made it so) is
+    // narrowed at the next start.
+    let db = app.stop();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let app = start(db, config).await;
+    assert_eq!(mode(&path), 0o600);
+    assert_eq!(app.get("/health/ready", None).await.status, 200);
+}
+
+#[actix_web::test]
+async fn lophoc_backup_copies_a_live_sqlite_database() {
+    use std::os::unix::fs::PermissionsExt;
+    let backup = |url: &str, target: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lophoc"))
+            .args(["backup", target])
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap()
+    };
+    let app = spawn_app().await;
+    if app.db().is_postgres() {
+        let refused = backup(&app.db().url(), "/tmp/never-written.db");
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("pg_dump"));
+        assert!(!std::path::Path::new("/tmp/never-written.db").exists());
+        return;
+    }
+    let admin = app.admin_token().await;
+    let kept = app
+        .create_participant(&admin, json!({"full_name": "Sao Lưu Một", "category": "learner"}))
+        .await;
+    // Writes go on while the copy is taken.
+    let copy = TestDatabase::create();
+    let target = copy.url();
+    let writes = futures_util::future::join_all((0..20).map(|n| {
+        let body = json!({"full_name": format!("Đang Ghi {n}"), "category": "worker"});
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.post("/api/v1/participants", Some(&admin), &body).await.status }
+    }));
+    let source = app.db().url();
+    let (statuses, copied) = futures_util::future::join(writes, async {
+        actix_web::rt::task::spawn_blocking(move || backup(&source, &target)).await.unwrap()
+    })
+    .await;
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    assert!(statuses.iter().all(|s| *s == 201));
+    let mode = std::fs::metadata(copy.url()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    // A backup never overwrites a file.
+    let again = backup(&app.db().url(), &copy.url());
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cannot create"));
+
+    // The copy serves, with what was there before it was taken.
+    let config = copy.config();
+    let restored = start(copy, config).await;
+    let admin = restored.admin_token().await;
+    let path = format!("/api/v1/participants/{}", id(&kept));
+    assert_eq!(restored.get(&path, Some(&admin)).await.body["full_name"], "Sao Lưu Một");
 }
 
 #[actix_web::test]
