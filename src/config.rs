@@ -34,6 +34,8 @@ pub struct Config {
     /// Browser origins (`https://app.example.vn`) allowed to call the API
     /// across origins; empty means CORS is off.
     pub cors_origins: Vec<String>,
+    /// How many dependants (children) a participant may add themselves.
+    pub max_dependants: i64,
 }
 
 /// Failed-login limits: beyond `per_account` failures for one email, or
@@ -89,6 +91,7 @@ impl Config {
             },
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cors_origins: Vec::new(),
+            max_dependants: 10,
         }
     }
 
@@ -134,6 +137,9 @@ impl Config {
             config.timezone = zone.parse().map_err(|_| {
                 format!("LOPHOC_TIMEZONE must be an IANA time zone such as Asia/Ho_Chi_Minh, not {zone:?}")
             })?;
+        }
+        if let Some(limit) = parse_var(&var, "LOPHOC_MAX_DEPENDANTS")? {
+            config.max_dependants = limit;
         }
         if let Some(origins) = var("LOPHOC_CORS_ORIGINS") {
             config.cors_origins = parse_origins(&origins)?;

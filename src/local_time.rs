@@ -5,6 +5,11 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 
+/// Today in `zone`.
+pub fn today(zone: Tz) -> NaiveDate {
+    chrono::Utc::now().with_timezone(&zone).date_naive()
+}
+
 /// The day a stored (UTC) time falls on in `zone`.
 pub fn local_day(at: NaiveDateTime, zone: Tz) -> NaiveDate {
     at.and_utc().with_timezone(&zone).date_naive()

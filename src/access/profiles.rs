@@ -10,14 +10,18 @@
 //!
 //! A profile outside the caller's scope answers 404, as if it did not exist.
 
+use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use crate::db::schema::{enrolments, participants, session_trainers};
-use crate::db::{DbBackend, DbConnection};
-use crate::error::{AppError, FieldIssue};
+use crate::db::{self, DbBackend, DbConnection, Table};
+use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::users::User;
 use crate::vocab::{EnrolmentStatus, Role};
+
+/// A participant's own dependants are children: under this age.
+pub const DEPENDANT_UNDER: u32 = 18;
 
 type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
 
@@ -161,6 +165,40 @@ impl ParticipantScope {
             Some(_) => Ok(()),
             None => Err(AppError::validation("guardian_id", FieldIssue::UnknownReference)),
         }
+    }
+
+    /// A participant's own new dependant is a child, with a birth date and
+    /// under [`DEPENDANT_UNDER`] on `today` (`422` naming `birth_date`),
+    /// and they may have at most `limit` (`409 too_many_dependants`): a
+    /// participant cannot fill a session with made-up people. Others'
+    /// creations pass. Takes the guardian's row lock, so that adds made at
+    /// the same moment count each other.
+    pub fn check_new_dependant(
+        &self,
+        conn: &mut DbConnection,
+        birth_date: Option<NaiveDate>,
+        today: NaiveDate,
+        limit: i64,
+    ) -> Result<(), AppError> {
+        let Self::SelfAndDependants { profile_id: Some(guardian), .. } = self else {
+            return Ok(());
+        };
+        let Some(born) = birth_date else {
+            return Err(AppError::validation("birth_date", FieldIssue::Required));
+        };
+        if today.years_since(born).is_some_and(|age| age >= DEPENDANT_UNDER) {
+            return Err(AppError::validation("birth_date", FieldIssue::NotAChild));
+        }
+        db::lock_row(conn, Table::Participants, *guardian)?;
+        let dependants: i64 = participants::table
+            .filter(participants::guardian_id.eq(guardian))
+            .filter(participants::anonymized_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if dependants >= limit {
+            return Err(AppError::Conflict(Conflict::TooManyDependants));
+        }
+        Ok(())
     }
 
     /// Only admins link profiles to accounts and anonymize them.

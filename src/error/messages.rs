@@ -46,6 +46,10 @@ impl FieldIssue {
             (Self::NotIdempotencyKey, Lang::En) => {
                 "must be 1 to 255 visible ASCII characters".into()
             }
+            (Self::NotAChild, Lang::En) => "must be a child's: under 18 today".into(),
+            (Self::NotAChild, Lang::Vi) => {
+                "phải là của trẻ em: dưới 18 tuổi tính đến hôm nay".into()
+            }
             (Self::NotIdempotencyKey, Lang::Vi) => {
                 "phải gồm 1 đến 255 ký tự ASCII nhìn thấy được".into()
             }
@@ -107,6 +111,10 @@ impl Conflict {
             Self::DuplicateMark => lang.pick(
                 "This offline mark was already received.",
                 "Điểm danh ngoại tuyến này đã được nhận trước đó.",
+            ),
+            Self::TooManyDependants => lang.pick(
+                "You have added as many dependants as allowed; ask your unit's coordinator to add more.",
+                "Bạn đã thêm đủ số người phụ thuộc được phép; hãy nhờ điều phối viên của đơn vị thêm.",
             ),
             Self::IdempotencyKeyInFlight => lang.pick(
                 "The first request with this Idempotency-Key is still running; retry in a moment.",

@@ -44,6 +44,8 @@ pub enum FieldIssue {
     NotPhoneNumber,
     /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
     NotIdempotencyKey,
+    /// A participant's own dependant who is not a child.
+    NotAChild,
     /// A guardian or parent that would make a loop (itself, or its own
     /// dependant or descendant).
     CreatesCycle,
@@ -111,6 +113,8 @@ pub enum Conflict {
     DuplicateMark,
     /// The first request with this `Idempotency-Key` is still running.
     IdempotencyKeyInFlight,
+    /// A participant who has added as many dependants as allowed.
+    TooManyDependants,
 }
 
 impl Conflict {
@@ -123,6 +127,7 @@ impl Conflict {
             Self::CapacityBelowEnrolled => "capacity_below_enrolled",
             Self::DuplicateMark => "duplicate",
             Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            Self::TooManyDependants => "too_many_dependants",
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
 use crate::http::utc::{utc, utc_or_null};
 use crate::id::Id;
+use crate::local_time;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::Validator;
@@ -191,10 +192,13 @@ fn visible(
 /// Admins create anywhere and may link an account (`user_id`); coordinators
 /// create in their own unit (the default); a participant creates a
 /// dependant, with their own profile as guardian; trainers may not (all
-/// these refusals are `403 forbidden`). Unknown units, guardians or
-/// accounts, an account already linked, a guardian loop, or a student
-/// without `birth_date` answer `422 validation_failed`. Answers `201` with
-/// the profile.
+/// these refusals are `403 forbidden`). A participant's dependant is a
+/// child, with a `birth_date` under 18 years ago, and a participant adds
+/// at most `LOPHOC_MAX_DEPENDANTS` (10 by default; `409
+/// too_many_dependants` beyond). Unknown units, guardians or accounts, an
+/// account already linked, a guardian loop, a student without `birth_date`
+/// or a participant's dependant who is not a child answer `422
+/// validation_failed`. Answers `201` with the profile.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
@@ -202,6 +206,7 @@ fn visible(
     responses(
         (status = 201, description = "Created", body = ParticipantResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 403, description = "A trainer; a coordinator creating outside their unit; a participant naming another guardian; a non-admin linking an account"),
+        (status = 409, description = "A participant who has added as many dependants as allowed (`too_many_dependants`)"),
     )
 )]
 #[post("/participants")]
@@ -225,11 +230,14 @@ pub async fn create_participant(
     let requested =
         Placement { organization_id: profile.organization_id, guardian_id: body.guardian_id };
     let user_id = body.user_id;
+    let today = local_time::today(state.config.timezone);
+    let max_dependants = state.config.max_dependants;
     let response = state
         .db
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
             let placement = scope.place_new(requested)?;
+            scope.check_new_dependant(conn, profile.birth_date, today, max_dependants)?;
             if let Some(guardian) = placement.guardian_id {
                 scope.check_guardian(conn, guardian)?;
             }

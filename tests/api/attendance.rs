@@ -168,8 +168,12 @@ async fn participants_check_in_with_the_trainers_code() {
     let Class { admin, trainer, session, .. } = class(&app, Duration::minutes(5), 0).await;
     let parent = app.register("me@example.vn").await;
     let me = app.login("me@example.vn", PASSWORD).await.access;
-    let child =
-        app.create_participant(&me, json!({"full_name": "Bé", "category": "learner"})).await;
+    let child = app
+        .create_participant(
+            &me,
+            json!({"full_name": "Bé", "category": "learner", "birth_date": "2016-03-01"}),
+        )
+        .await;
     for person in [parent["participant_id"].as_str().unwrap(), &id(&child)] {
         assert_eq!(app.enrol(&me, &session, person).await.status, 201);
     }

@@ -1,3 +1,4 @@
+use chrono::Datelike;
 use lophoc::access::ParticipantScope;
 use lophoc::auth::logins::holds_live_session_as;
 use lophoc::db::{DatabaseUrl, Db};
@@ -748,4 +749,53 @@ async fn names_that_would_show_otherwise_than_they_read_are_refused() {
     assert_eq!(item_field(&listed, "full_name"), ["Lan"], "nothing else stored");
     let tokens = app.login_reply("lan@example.vn", PASSWORD).await;
     assert_eq!(tokens.status, 401, "no account either");
+}
+
+#[actix_web::test]
+async fn a_participant_adds_a_few_children_and_no_one_else() {
+    let app = spawn_app_with(|config| config.max_dependants = 3).await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS Giới Hạn").await;
+    let parent_user = app.register("bo@example.vn").await;
+    let parent = app.login("bo@example.vn", PASSWORD).await.access;
+    let own_profile = parent_user["participant_id"].as_str().unwrap().to_owned();
+    let path = "/api/v1/participants";
+
+    // A dependant is a child: with a birth date, under 18 today.
+    let adult =
+        json!({"full_name": "Người Lớn Giả", "category": "learner", "birth_date": "1990-01-01"});
+    let undated = json!({"full_name": "Không Rõ Tuổi", "category": "learner"});
+    for body in [adult, undated] {
+        let reply = app.post(path, Some(&parent), &body).await;
+        reply.assert_problem(422, "validation_failed");
+        assert_eq!(reply.error_fields(), ["birth_date"]);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let seventeen =
+        today.with_year(today.year() - 17).unwrap_or(today - chrono::Days::new(17 * 366));
+    let nearly_adult = json!({"full_name": "Sắp Lớn", "category": "learner",
+        "birth_date": seventeen.to_string()});
+    assert_eq!(app.post(path, Some(&parent), &nearly_adult).await.status, 201);
+
+    // Four more at once, with room for two: the limit holds under races.
+    let adds = futures_util::future::join_all((0..4).map(|n| {
+        let body = student(&format!("Con Thứ {n}"), &school);
+        let parent = parent.clone();
+        let app = &app;
+        async move { app.post(path, Some(&parent), &body).await }
+    }))
+    .await;
+    let created = adds.iter().filter(|r| r.status == 201).count();
+    assert_eq!(created, 2, "three dependants in all");
+    for refused in adds.iter().filter(|r| r.status != 201) {
+        refused.assert_problem(409, "too_many_dependants");
+    }
+
+    // A coordinator's or admin's entry is not the participant's own.
+    let mut fourth = student("Con Do Trường Nhập", &school);
+    fourth["guardian_id"] = json!(own_profile);
+    assert_eq!(app.post(path, Some(&admin), &fourth).await.status, 201);
+    app.post(path, Some(&parent), &student("Con Thêm Nữa", &school))
+        .await
+        .assert_problem(409, "too_many_dependants");
 }
