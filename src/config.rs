@@ -38,13 +38,19 @@ pub struct Config {
     pub max_dependants: i64,
 }
 
-/// Failed-login limits: beyond `per_account` failures for one email, or
-/// `per_address` from one client address, within `window`, logins answer
-/// `429` until the oldest failure leaves the window.
+/// Failed-login limits (see `auth::throttle`): beyond
+/// `per_account_and_address` failures of one email from one client
+/// address, or `per_address` from one address, within `window`, logins
+/// answer `429` until the oldest failure leaves the window. An account
+/// with `account_under_attack` failures from anywhere takes attempts from
+/// addresses that failed on it only every few seconds. One address may
+/// sign up `signups_per_address` accounts within `window`.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginThrottle {
-    pub per_account: i64,
+    pub per_account_and_address: i64,
     pub per_address: i64,
+    pub account_under_attack: i64,
+    pub signups_per_address: i64,
     pub window: Duration,
 }
 
@@ -85,8 +91,12 @@ impl Config {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 60 * 60),
             login_throttle: LoginThrottle {
-                per_account: 5,
-                per_address: 30,
+                per_account_and_address: 5,
+                // A school or commune office behind one address: a few
+                // people's mistakes must not lock the others out.
+                per_address: 100,
+                account_under_attack: 20,
+                signups_per_address: 20,
                 window: Duration::from_secs(15 * 60),
             },
             timezone: chrono_tz::Asia::Ho_Chi_Minh,

@@ -431,7 +431,7 @@ pub async fn open_check_in(
         (status = 200, description = "Marked `present`, or `late` after the first 15 minutes; someone already present stays so", body = MarkResponse),
         (status = 404, description = "No such session, or a participant who is not the caller or their dependant"),
         (status = 422, description = "Wrong or expired code (`invalid_code`), or no enrolled place (`not_enrolled`)"),
-        (status = 429, description = "Too many wrong codes for this user or this session; see `Retry-After`"),
+        (status = 429, description = "Too many wrong codes from this user; see `Retry-After`"),
     )
 )]
 #[post("/sessions/{id}/check-in")]

@@ -88,19 +88,22 @@ struct TokenResponse {
 /// made from the name, category, unit, gender, birth date, phone and email.
 /// An email already in use answers `409 email_taken`; invalid fields (an
 /// unknown `organization_id`, a student without `birth_date`, a password
-/// outside 8 to 128 characters) answer `422 validation_failed`. Answers
-/// `201` with the account, whose `participant_id` is the new profile; it
-/// does not log in.
+/// outside 8 to 128 characters) answer `422 validation_failed`. One client
+/// address may sign up 20 accounts in 15 minutes; beyond, `429
+/// too_many_requests` with `Retry-After`. Answers `201` with the account,
+/// whose `participant_id` is the new profile; it does not log in.
 #[utoipa::path(
     tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Registered as a participant", body = UserResponse, headers(("Location" = String, description = "The new resource's path"))),
         (status = 409, description = "Email taken (`email_taken`)"),
+        (status = 429, description = "Too many sign-ups from this address; see `Retry-After`"),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Json(body): Json<RegisterRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -119,6 +122,8 @@ pub async fn register(
     profile.check(&mut v);
     v.finish()?;
 
+    let (limits, address) = (state.config.login_throttle, client_address(&req));
+    state.db.write(move |conn| throttle::admit_signup(conn, &limits, address.as_deref())).await?;
     refuse_taken_email(&state, &email).await?;
     let password_hash = state.passwords.hash(body.password).await?;
     let user = User::new(email, password_hash, profile.full_name.clone(), Role::Participant);
@@ -136,7 +141,9 @@ pub async fn register(
 /// access token (15 minutes) and a single-use refresh token (30 days),
 /// with the account. An unknown email, a wrong password and an inactive
 /// account all answer the same `401 invalid_credentials`. Failures are
-/// limited per account and per client address: past the limit the answer
+/// limited per account from one client address and per address, and an
+/// account under attack is slowed for the addresses that failed on it (the
+/// owner elsewhere is not held up): past a limit the answer
 /// is `429 too_many_requests` with `Retry-After`.
 #[utoipa::path(
     tag = "auth",

@@ -182,6 +182,72 @@ async fn repeated_failures_from_one_address_are_throttled() {
 }
 
 #[actix_web::test]
+async fn the_owner_gets_in_from_elsewhere_while_someone_guesses() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        app.login_from("127.0.0.2", ADMIN_EMAIL, "wrong-password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    app.login_from("127.0.0.2", ADMIN_EMAIL, ADMIN_PASSWORD)
+        .await
+        .assert_problem(429, "too_many_requests");
+    let owner = app.login_from("127.0.0.3", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(owner.status, 200, "{:#}", owner.body);
+}
+
+#[actix_web::test]
+async fn a_school_behind_one_address_is_not_locked_out_by_a_few_mistakes() {
+    let app = spawn_app().await;
+    // Forty pupils mistype once each, behind the school's one address.
+    for pupil in 0..40 {
+        app.login_from("127.0.0.4", &format!("hocsinh{pupil}@example.vn"), "mistyped")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    let teacher = app.login_from("127.0.0.4", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(teacher.status, 200, "{:#}", teacher.body);
+}
+
+#[actix_web::test]
+async fn an_account_guessed_at_from_many_addresses_is_slowed_for_them_only() {
+    let app = spawn_app_with(|config| config.login_throttle.account_under_attack = 3).await;
+    for n in 5..8 {
+        app.login_from(&format!("127.0.0.{n}"), ADMIN_EMAIL, "wrong-password")
+            .await
+            .assert_problem(401, "invalid_credentials");
+    }
+    // A guesser's address waits a few seconds between tries…
+    let slowed = app.login_from("127.0.0.5", ADMIN_EMAIL, "wrong-again").await;
+    slowed.assert_problem(429, "too_many_requests");
+    let wait: u64 = slowed.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=5).contains(&wait), "{wait}");
+    // …and the owner, from an address that has not failed, gets in.
+    let owner = app.login_from("127.0.0.9", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(owner.status, 200, "{:#}", owner.body);
+}
+
+#[actix_web::test]
+async fn sign_ups_are_limited_per_address() {
+    let app = spawn_app_with(|config| config.login_throttle.signups_per_address = 3).await;
+    let sign_up = |n: u32| {
+        json!({"email": format!("moi{n}@example.vn"), "password": PASSWORD,
+            "full_name": "Người Đăng Ký", "category": "learner"})
+    };
+    for n in 0..3 {
+        let reply = app.post_from("127.0.0.10", "/api/v1/auth/register", &sign_up(n)).await;
+        assert_eq!(reply.status, 201, "{:#}", reply.body);
+    }
+    let refused = app.post_from("127.0.0.10", "/api/v1/auth/register", &sign_up(3)).await;
+    refused.assert_problem(429, "too_many_requests");
+    assert!(refused.header("retry-after").is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)));
+    // Nothing was made, and another address is not held up.
+    app.login_reply("moi3@example.vn", PASSWORD).await.assert_problem(401, "invalid_credentials");
+    let elsewhere = app.post_from("127.0.0.11", "/api/v1/auth/register", &sign_up(3)).await;
+    assert_eq!(elsewhere.status, 201, "{:#}", elsewhere.body);
+}
+
+#[actix_web::test]
 async fn a_successful_login_clears_the_account_failures() {
     let app = spawn_app().await;
     for _ in 0..4 {

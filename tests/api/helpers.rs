@@ -278,6 +278,31 @@ impl TestApp {
         self.post("/api/v1/auth/login", None, &json!({"email": email, "password": password})).await
     }
 
+    /// A login sent from another loopback address (`127.0.0.2`, …): another
+    /// client address, as the throttle sees it.
+    pub async fn login_from(&self, address: &str, email: &str, password: &str) -> Reply {
+        let body = json!({"email": email, "password": password});
+        self.post_from(address, "/api/v1/auth/login", &body).await
+    }
+
+    /// A `POST` without a token from another loopback address.
+    pub async fn post_from(&self, address: &str, path: &str, body: &Value) -> Reply {
+        let connector = awc::Connector::new().local_address(address.parse().unwrap());
+        let client = awc::Client::builder().connector(connector).finish();
+        let mut response = client
+            .post(format!("{}{path}", self.address))
+            .send_json(body)
+            .await
+            .expect("the request reaches the application");
+        let bytes = response.body().await.expect("a readable body");
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            bytes: bytes.to_vec(),
+        }
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Tokens {
         let reply = self.login_reply(email, password).await;
         assert_eq!(reply.status, 200, "login as {email}: {:#}", reply.body);
