@@ -233,15 +233,56 @@ type Pool = r2d2::Pool<ConnectionManager>;
 type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// A connection from the pool, or 503 when none frees up in time.
-fn check_out(pool: &Pool) -> Result<PooledConnection, AppError> {
-    pool.get().map_err(|err| {
-        tracing::error!(error = %err, "no database connection available");
-        AppError::ServiceUnavailable { retry_after_secs: 5 }
-    })
+fn check_out(pool: &Pool, outage: &Outage) -> Result<PooledConnection, AppError> {
+    match pool.get_timeout(outage.wait()) {
+        Ok(conn) => {
+            outage.ended();
+            Ok(conn)
+        }
+        Err(err) => {
+            outage.began();
+            tracing::error!(error = %err, "no database connection available");
+            Err(AppError::ServiceUnavailable { retry_after_secs: 5 })
+        }
+    }
 }
 
-/// How long a request waits for a database connection before its `503`.
+/// How long a request waits for its turn at the database before its `503`:
+/// the time a burst of requests may queue behind each other.
 const CONNECTION_WAIT: Duration = Duration::from_secs(10);
+/// How long a request that has its turn waits for the pool to give it a
+/// connection. A turn means a connection is free or may be opened, so
+/// waiting longer means the database does not answer.
+const CONNECT_WAIT: Duration = Duration::from_secs(2);
+/// Once the database has not answered, requests for this long after try
+/// only [`RECHECK_WAIT`]: a burst of them all answers `503` together, not
+/// each after the one before it. One that gets through ends the outage.
+const OUTAGE_MEMORY: Duration = Duration::from_secs(5);
+const RECHECK_WAIT: Duration = Duration::from_millis(250);
+
+/// When the pool last failed to give a connection, while that lasts.
+#[derive(Clone, Default)]
+struct Outage(Arc<parking_lot::Mutex<Option<std::time::Instant>>>);
+
+impl Outage {
+    fn wait(&self) -> Duration {
+        match *self.0.lock() {
+            Some(since) if since.elapsed() < OUTAGE_MEMORY => RECHECK_WAIT,
+            _ => CONNECT_WAIT,
+        }
+    }
+
+    fn began(&self) {
+        *self.0.lock() = Some(std::time::Instant::now());
+    }
+
+    fn ended(&self) {
+        let mut last = self.0.lock();
+        if last.is_some() {
+            *last = None;
+        }
+    }
+}
 
 /// The handle that request handlers use: a pool plus the blocking-pool
 /// plumbing, so that no diesel call ever runs on an actix worker thread.
@@ -255,6 +296,7 @@ pub struct Db {
     /// woke them in no order: a few waited many times as long as the rest.
     /// An export's connection ([`Db::connection`]) holds a turn too.
     turns: Arc<tokio::sync::Semaphore>,
+    outage: Outage,
 }
 
 impl Db {
@@ -273,11 +315,11 @@ impl Db {
             // `AppError`'s `From<diesel::result::Error>`) and leaves the pool
             // then: diesel marks it broken, which `has_broken` reports.
             .test_on_check_out(false)
-            .connection_timeout(CONNECTION_WAIT)
+            .connection_timeout(CONNECT_WAIT)
             .thread_pool(Arc::new(helpers))
             .build(ConnectionManager { url: url.clone() })?;
         let turns = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
-        Ok(Self { pool, backend: url.backend, turns })
+        Ok(Self { pool, backend: url.backend, turns, outage: Outage::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -291,12 +333,12 @@ impl Db {
         T: Send + 'static,
     {
         let turn = self.turn().await?;
-        let pool = self.pool.clone();
+        let (pool, outage) = (self.pool.clone(), self.outage.clone());
         // The request's span, so that lines logged by `work` name the request.
         let span = tracing::Span::current();
         web::block(move || {
             let _turn = turn;
-            span.in_scope(|| work(&mut *check_out(&pool)?))
+            span.in_scope(|| work(&mut *check_out(&pool, &outage)?))
         })
         .await
         .map_err(|err| AppError::internal("blocking task failed", err))?
@@ -321,8 +363,8 @@ impl Db {
     /// of its own. Dropping it gives back both.
     pub async fn connection(&self) -> Result<HeldConnection, AppError> {
         let turn = self.turn().await?;
-        let pool = self.pool.clone();
-        let conn = web::block(move || check_out(&pool))
+        let (pool, outage) = (self.pool.clone(), self.outage.clone());
+        let conn = web::block(move || check_out(&pool, &outage))
             .await
             .map_err(|err| AppError::internal("blocking task failed", err))??;
         Ok(HeldConnection { conn, _turn: turn })

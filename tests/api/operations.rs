@@ -487,6 +487,51 @@ fn the_dockerfile_builds_what_the_readme_builds() {
 /// back without a restart. (SQLite's connections are files: nothing ends
 /// them from outside.)
 #[actix_web::test]
+async fn a_database_outage_answers_503_quickly_and_passes_without_a_restart() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+    let app = spawn_app().await;
+    let TestDatabase::Postgres { server_url, name } = app.db() else {
+        return; // SQLite is a file of the server's own: it cannot go away.
+    };
+    let admin = app.admin_token().await;
+    let course = app.create_course(&admin, None).await;
+    let session = app.create_session(&admin, &course, 1, &[]).await;
+    let path = format!("/api/v1/sessions/{}", id(&session));
+    assert_eq!(app.get(&path, Some(&admin)).await.status, 200);
+
+    // The database refuses connections and ends those it had.
+    let mut server = PgConnection::establish(server_url).unwrap();
+    server
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false;
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}';"
+        ))
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Twenty requests at once, from a pool of eight: each answered, none
+    // hanging for the ten seconds a request may queue for its turn.
+    let started = Instant::now();
+    let replies =
+        futures_util::future::join_all((0..20).map(|_| app.get(&path, Some(&admin)))).await;
+    for reply in &replies {
+        reply.assert_problem(503, "service_unavailable");
+        assert!(reply.header("retry-after").is_some());
+    }
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(app.get("/health/ready", None).await.status, 503);
+
+    // It comes back, and so does the service, with no restart.
+    server.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while app.get("/health/ready", None).await.status != 200 {
+        assert!(Instant::now() < deadline, "the service did not come back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get(&path, Some(&admin)).await.status, 200);
+}
+
+#[actix_web::test]
 async fn connections_the_database_ended_are_replaced_not_reused() {
     let app = spawn_app().await;
     if !app.db().is_postgres() {
