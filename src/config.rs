@@ -18,6 +18,8 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<Secret>,
     pub body_limit_bytes: usize,
+    /// How long a client has to send a request body (`408` after).
+    pub body_deadline: Duration,
     /// HTTP worker threads; actix's default (one per core) when `None`.
     pub workers: Option<usize>,
     pub db_pool_size: u32,
@@ -84,6 +86,7 @@ impl Config {
             admin_email: None,
             admin_password: None,
             body_limit_bytes: 1024 * 1024,
+            body_deadline: Duration::from_secs(10),
             workers: None,
             db_pool_size: 10,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -135,6 +138,9 @@ impl Config {
         }
         if let Some(limit) = parse_var(&var, "LOPHOC_BODY_LIMIT_BYTES")? {
             config.body_limit_bytes = limit;
+        }
+        if let Some(seconds) = parse_var(&var, "LOPHOC_BODY_DEADLINE_SECS")? {
+            config.body_deadline = Duration::from_secs(seconds);
         }
         config.workers = parse_var(&var, "LOPHOC_WORKERS")?;
         if let Some(size) = parse_var(&var, "LOPHOC_DB_POOL_SIZE")? {

@@ -18,7 +18,6 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::error::PayloadError;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
@@ -31,7 +30,7 @@ use crate::crypto::sha256_base64;
 use crate::db::schema::idempotency_keys;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue, InvalidField};
-use crate::http::json::BodyLimit;
+use crate::http::json;
 use crate::id::Id;
 use crate::lang::Lang;
 use crate::on_own_connection;
@@ -77,7 +76,10 @@ pub async fn replay_retries(
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let body = read_body(&mut req).await?;
+    let body = {
+        let (http_req, payload) = req.parts_mut();
+        json::body(http_req, payload).await?
+    };
     let target = match req.query_string() {
         "" => path,
         query => format!("{path}?{query}"),
@@ -175,18 +177,6 @@ fn parse_key(value: &HeaderValue) -> Result<String, AppError> {
             FieldIssue::NotIdempotencyKey,
         )])),
     }
-}
-
-/// The whole body, within the configured limit, to digest and pass on.
-async fn read_body(req: &mut ServiceRequest) -> Result<web::Bytes, AppError> {
-    let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
-    req.extract::<web::Bytes>().await.map_err(|err| match err.as_error::<PayloadError>() {
-        Some(PayloadError::Overflow) => AppError::PayloadTooLarge { limit },
-        _ if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE => {
-            AppError::PayloadTooLarge { limit }
-        }
-        _ => AppError::MalformedJson("the body ended before its length".into()),
-    })
 }
 
 /// Answers that describe the request, and so are given again.

@@ -303,7 +303,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 
 /// Adds the error answers every operation can give, so that each handler
 /// lists only the ones particular to it: 400 for unreadable parameters, 401
-/// where a token is needed, 413/415/422 where a body is read, 500 and 503
+/// where a token is needed, 408/413/415/422 where a body is read, 500 and 503
 /// always. Then gives every error answer its problem+json body.
 struct ProblemResponses;
 
@@ -317,6 +317,7 @@ impl Modify for ProblemResponses {
                 let answers = [
                     ("400", has_body || has_params, "Malformed JSON or an unreadable parameter"),
                     ("401", needs_token, "Missing, invalid or expired access token"),
+                    ("408", has_body, "The body did not arrive within the deadline (`request_timeout`)"),
                     ("413", has_body, "Body larger than the configured limit"),
                     ("415", has_body, "Body is not `application/json`"),
                     ("422", has_body, "Invalid fields, listed in `errors`"),

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::http::header;
@@ -17,7 +18,7 @@ use crate::bootstrap::{self, AdminBootstrap};
 use crate::config::Config;
 use crate::db::{self, Backend, CommitWatch, Db, settings};
 use crate::http::fallback::{self, RouteTable};
-use crate::http::json::BodyLimit;
+use crate::http::json::{BodyDeadline, BodyLimit};
 use crate::http::{conventions, problems};
 use crate::idempotency;
 use crate::reports::cache::StatsCache;
@@ -68,6 +69,7 @@ impl Application {
             ],
         ));
         let body_limit = config.body_limit_bytes;
+        let body_deadline = config.body_deadline;
         let cors_origins = config.cors_origins.clone();
         let cors_enabled = !cors_origins.is_empty();
 
@@ -78,6 +80,7 @@ impl Application {
                 .app_data(route_table.clone())
                 .app_data(document_json.clone())
                 .app_data(BodyLimit(body_limit))
+                .app_data(BodyDeadline(body_deadline))
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(http::path_config())
                 .configure(routes::routes)
@@ -104,7 +107,10 @@ impl Application {
                 .wrap(from_fn(telemetry::log_request))
         })
         // In-flight requests get this long to finish after SIGTERM/SIGINT.
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        // A request's line and headers must arrive within this (actix
+        // answers 408 and closes); its body has `BodyDeadline`.
+        .client_request_timeout(Duration::from_secs(5));
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }

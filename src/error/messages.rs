@@ -194,6 +194,7 @@ impl AppError {
             Self::IdempotencyKeyReused => {
                 lang.pick("Idempotency-Key reused", "Idempotency-Key đã được dùng")
             }
+            Self::RequestTimeout => lang.pick("Request timeout", "Hết thời gian gửi yêu cầu"),
             Self::TooManyRequests { .. } => lang.pick("Too many requests", "Quá nhiều yêu cầu"),
             Self::ServiceUnavailable { .. } => {
                 lang.pick("Service unavailable", "Dịch vụ tạm thời không khả dụng")
@@ -276,6 +277,12 @@ impl AppError {
                 .pick(
                     "This Idempotency-Key was used in the last 24 hours for a request with another path or body; send a new key for a new request.",
                     "Idempotency-Key này đã được dùng trong 24 giờ qua cho một yêu cầu có đường dẫn hoặc nội dung khác; hãy dùng khoá mới cho yêu cầu mới.",
+                )
+                .into(),
+            Self::RequestTimeout => lang
+                .pick(
+                    "The request body did not arrive in time; send it again.",
+                    "Nội dung yêu cầu không đến kịp thời hạn; hãy gửi lại.",
                 )
                 .into(),
             Self::TooManyRequests { retry_after_secs } => match lang {

@@ -3,6 +3,8 @@
 //! big (413), not parseable (400), and parseable but of the wrong shape
 //! (422, naming the field by its path).
 
+use std::time::Duration;
+
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -16,6 +18,35 @@ use crate::error::{AppError, FieldIssue, InvalidField};
 #[derive(Clone, Copy, Debug)]
 pub struct BodyLimit(pub usize);
 
+/// How long a client has to send a request's body (app data): a body sent
+/// a byte at a time would otherwise hold its connection and memory for as
+/// long as the client likes.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyDeadline(pub Duration);
+
+/// The whole body of a request, within [`BodyLimit`] (`413`) and
+/// [`BodyDeadline`] (`408`).
+pub fn body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<web::Bytes, AppError>> + 'static {
+    let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
+    let deadline = req.app_data::<BodyDeadline>().map_or(Duration::from_secs(10), |d| d.0);
+    let body = web::Bytes::from_request(req, payload);
+    async move {
+        match tokio::time::timeout(deadline, body).await {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(err))
+                if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(AppError::PayloadTooLarge { limit })
+            }
+            Ok(Err(err)) => Err(AppError::MalformedJson(err.to_string())),
+            Err(_) => Err(AppError::RequestTimeout),
+        }
+    }
+}
+
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
@@ -23,21 +54,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<BodyLimit>().map_or(1 << 20, |l| l.0);
         if !is_json(req) {
             return Box::pin(async { Err(AppError::UnsupportedMediaType) });
         }
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let body = body.await.map_err(|err| {
-                if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    AppError::PayloadTooLarge { limit }
-                } else {
-                    AppError::MalformedJson(err.to_string())
-                }
-            })?;
-            decode(&body).map(Json)
-        })
+        let body = body(req, payload);
+        Box::pin(async move { decode(&body.await?).map(Json) })
     }
 }
 

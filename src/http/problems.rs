@@ -114,6 +114,7 @@ impl AppError {
             404 => Self::NotFound,
             413 => Self::PayloadTooLarge { limit: body_limit },
             415 => Self::UnsupportedMediaType,
+            408 => Self::RequestTimeout,
             412 => Self::PreconditionFailed,
             429 => Self::TooManyRequests { retry_after_secs: 60 },
             503 => Self::ServiceUnavailable { retry_after_secs: 5 },

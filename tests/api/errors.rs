@@ -201,3 +201,40 @@ async fn text_the_database_cannot_store_is_refused_not_a_500() {
     let reply = app.post("/api/v1/organizations", Some(&admin), &unit).await;
     assert_eq!(reply.error_fields(), ["name"]);
 }
+
+/// Sends `head` and the start of a body, then stops; the answer as text.
+fn stalled_request(address: &str, head: &str) -> String {
+    use std::io::{Read, Write};
+    let host = address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    stream.write_all(format!("{head}\r\n{{\"full_na").as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn a_body_that_stops_arriving_is_refused_with_408() {
+    let app =
+        spawn_app_with(|config| config.body_deadline = std::time::Duration::from_secs(1)).await;
+    let admin = app.admin_token().await;
+    let address = app.address.clone();
+    for key in ["", "Idempotency-Key: slow-1\r\n"] {
+        let head = format!(
+            "POST /api/v1/participants HTTP/1.1\r\nHost: lophoc\r\nAuthorization: Bearer {admin}\r\n\
+             Content-Type: application/json\r\nContent-Length: 200\r\n{key}"
+        );
+        let address = address.clone();
+        let started = std::time::Instant::now();
+        let answer = actix_web::rt::task::spawn_blocking(move || stalled_request(&address, &head))
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        assert!(answer.contains("application/problem+json"), "{answer}");
+        assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+    let list = app.get("/api/v1/participants", Some(&admin)).await;
+    assert_eq!(items(&list).len(), 0, "nothing was made");
+}
