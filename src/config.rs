@@ -20,6 +20,9 @@ pub struct Config {
     pub body_limit_bytes: usize,
     /// How long a client has to send a request body (`408` after).
     pub body_deadline: Duration,
+    /// How long an export waits for a client that has stopped reading
+    /// before it ends, freeing its slot and connection.
+    pub export_stall: Duration,
     /// HTTP worker threads; actix's default (one per core) when `None`.
     pub workers: Option<usize>,
     pub db_pool_size: u32,
@@ -87,6 +90,7 @@ impl Config {
             admin_password: None,
             body_limit_bytes: 1024 * 1024,
             body_deadline: Duration::from_secs(10),
+            export_stall: Duration::from_secs(20),
             workers: None,
             db_pool_size: 10,
             hash_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -141,6 +145,9 @@ impl Config {
         }
         if let Some(seconds) = parse_var(&var, "LOPHOC_BODY_DEADLINE_SECS")? {
             config.body_deadline = Duration::from_secs(seconds);
+        }
+        if let Some(seconds) = parse_var(&var, "LOPHOC_EXPORT_STALL_SECS")? {
+            config.export_stall = Duration::from_secs(seconds);
         }
         config.workers = parse_var(&var, "LOPHOC_WORKERS")?;
         if let Some(size) = parse_var(&var, "LOPHOC_DB_POOL_SIZE")? {

@@ -317,7 +317,11 @@ impl Modify for ProblemResponses {
                 let answers = [
                     ("400", has_body || has_params, "Malformed JSON or an unreadable parameter"),
                     ("401", needs_token, "Missing, invalid or expired access token"),
-                    ("408", has_body, "The body did not arrive within the deadline (`request_timeout`)"),
+                    (
+                        "408",
+                        has_body,
+                        "The body did not arrive within the deadline (`request_timeout`)",
+                    ),
                     ("413", has_body, "Body larger than the configured limit"),
                     ("415", has_body, "Body is not `application/json`"),
                     ("422", has_body, "Invalid fields, listed in `errors`"),

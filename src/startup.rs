@@ -52,6 +52,7 @@ impl Application {
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
             // A quarter of the pool, so that exports never starve the API.
             export_slots: Arc::new(Semaphore::new((config.db_pool_size as usize / 4).max(1))),
+            exports_in_progress: Default::default(),
             export_copy_url,
             stats_cache: Arc::new(StatsCache::new(commit_watch)),
             config: config.clone(),

@@ -9,6 +9,7 @@ use crate::auth::token::AccessTokens;
 use crate::config::Config;
 use crate::db::Db;
 use crate::reports::cache::StatsCache;
+use crate::reports::export::ExportsInProgress;
 
 pub struct AppState {
     pub db: Db,
@@ -17,6 +18,8 @@ pub struct AppState {
     pub config: Config,
     /// How many exports may stream at once (see `reports::api`).
     pub export_slots: Arc<Semaphore>,
+    /// Who is exporting now: one export at a time per caller.
+    pub exports_in_progress: ExportsInProgress,
     /// The PostgreSQL database that CSV exports are copied from with
     /// `COPY` (`reports::export::copy_csv`); none on SQLite, or when
     /// PostgreSQL shows times in the configured zone otherwise than lophoc.

@@ -7,6 +7,8 @@
 
 use std::future::{Ready, ready};
 use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::Payload;
 use actix_web::http::header::{self, ContentDisposition};
@@ -20,7 +22,7 @@ use utoipa::openapi::schema::ArrayBuilder;
 use utoipa::openapi::{Ref, Required};
 use utoipa::{IntoParams, ToSchema};
 
-use super::export::{self, CHUNKS_AHEAD, ChunkSender, SEND_DEADLINE};
+use super::export::{self, CHUNKS_AHEAD, ChunkSender};
 use super::filter::{ReportFilter, ReportQuery};
 use super::stats::{GroupKey, Stats};
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
@@ -280,6 +282,8 @@ async fn stats_answer(
             another unit"),
         (status = 503, description = "As many exports as the server runs at once are already \
             running; see `Retry-After`"),
+        (status = 429, description = "The caller's previous export is still running; one at \
+            a time. See `Retry-After`"),
     )
 )]
 #[get("/exports/enrolments")]
@@ -311,6 +315,8 @@ pub async fn export_enrolments(
             another unit"),
         (status = 503, description = "As many exports as the server runs at once are already \
             running; see `Retry-After`"),
+        (status = 429, description = "The caller's previous export is still running; one at \
+            a time. See `Retry-After`"),
     )
 )]
 #[get("/exports/enrolments.csv")]
@@ -340,6 +346,8 @@ async fn export_enrolments_csv(
             another unit"),
         (status = 503, description = "As many exports as the server runs at once are already \
             running; see `Retry-After`"),
+        (status = 429, description = "The caller's previous export is still running; one at \
+            a time. See `Retry-After`"),
     )
 )]
 #[get("/exports/enrolments.xlsx")]
@@ -373,6 +381,12 @@ async fn stream_export(
     // takes to read it (a pooled one, or on PostgreSQL for CSV one of its
     // own); a few at a time leave the rest of the pool, and of the
     // server's connections, free.
+    // One export at a time per caller, so that one client cannot hold
+    // every slot; then one of the server's slots.
+    let own_turn = state
+        .exports_in_progress
+        .begin(caller.id())
+        .ok_or(AppError::TooManyRequests { retry_after_secs: 30 })?;
     let slot = state
         .export_slots
         .clone()
@@ -394,12 +408,18 @@ async fn stream_export(
         FileFormat::Xlsx => None,
     };
     let span = tracing::Span::current();
+    let stall = state.config.export_stall;
+    // Set once the whole file was handed over: a channel that closes
+    // before (a stalled client given up on) must not end the answer as a
+    // complete-looking file.
+    let finished = Arc::new(AtomicBool::new(false));
+    let done = finished.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let _slot = slot;
+        let (_slot, _own_turn) = (slot, own_turn);
         let failed = tx.clone();
         let runtime = tokio::runtime::Handle::current();
-        let sender = ChunkSender::new(tx, runtime.clone());
+        let sender = ChunkSender::new(tx, runtime.clone(), stall);
         // A panic must end the response as a failure too, not as a short
         // file that looks complete.
         let written = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -413,7 +433,7 @@ async fn stream_export(
             }
         }));
         let failure = match written {
-            Ok(Ok(_)) => return,
+            Ok(Ok(_)) => return done.store(true, Ordering::Release),
             Ok(Err(err)) if err.is_client_gone() => {
                 return tracing::info!("export stopped: the client left or stopped reading");
             }
@@ -425,14 +445,24 @@ async fn stream_export(
         // broken download rather than a complete-looking file; waiting for
         // room no longer than for any chunk.
         let failure = failed.send(Err(io::Error::other("export failed")));
-        let _ = runtime.block_on(tokio::time::timeout(SEND_DEADLINE, failure));
+        let _ = runtime.block_on(tokio::time::timeout(stall, failure));
     });
     // Until the first chunk the answer can still be a problem document.
     let first = match rx.recv().await {
         Some(Ok(chunk)) => chunk,
         Some(Err(_)) | None => return Err(AppError::Internal),
     };
-    let rest = stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    let rest = stream::unfold(Some(rx), move |rx| {
+        let finished = finished.clone();
+        async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(item) => Some((item, Some(rx))),
+                None if finished.load(Ordering::Acquire) => None,
+                None => Some((Err(io::Error::other("the export stopped before its end")), None)),
+            }
+        }
+    });
     let body = futures_util::StreamExt::chain(stream::once(async { Ok(first) }), rest);
     Ok(file_answer(format, "lophoc-enrolments", zone).streaming::<_, io::Error>(body))
 }

@@ -6,8 +6,10 @@
 //! PostgreSQL is written by the database itself ([`copy_csv`]) into the
 //! same chunks.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -28,10 +30,6 @@ use crate::vocab::{AttendanceStatus, Category, EnrolmentSource, EnrolmentStatus,
 
 const CHUNK_BYTES: usize = 64 * 1024;
 pub const CHUNKS_AHEAD: usize = 4;
-
-/// How long a chunk may wait for a client that has stopped reading before
-/// the export gives up, freeing its connection and its slot.
-pub const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The export's columns as people read them: the person first, then the
 /// class, the place and the mark, and the ids last (for matching with other
@@ -323,28 +321,56 @@ fn push_label<T: Label>(
     statement.push(" END");
 }
 
+/// Who is exporting now, on this server: one export at a time per caller.
+#[derive(Default)]
+pub struct ExportsInProgress(Arc<parking_lot::Mutex<HashSet<Id>>>);
+
+/// A caller's export in progress; dropping it ends it.
+pub struct ExportTurn {
+    callers: Arc<parking_lot::Mutex<HashSet<Id>>>,
+    caller: Id,
+}
+
+impl ExportsInProgress {
+    /// The caller's turn, or none while their previous export runs.
+    pub fn begin(&self, caller: Id) -> Option<ExportTurn> {
+        self.0.lock().insert(caller).then(|| ExportTurn { callers: self.0.clone(), caller })
+    }
+}
+
+impl Drop for ExportTurn {
+    fn drop(&mut self) {
+        self.callers.lock().remove(&self.caller);
+    }
+}
+
 /// The writing end of a streamed response body: bytes are gathered into
 /// chunks and handed to the response through a bounded channel, blocking
 /// (on the blocking pool, never an actix worker) while the client is
 /// behind. A closed channel (the client left), or a client that takes no
-/// chunk for [`SEND_DEADLINE`], is `BrokenPipe`.
+/// chunk for `stall` (`LOPHOC_EXPORT_STALL_SECS`), is `BrokenPipe`: a
+/// client that stops reading gives back its connection and its slot.
 pub struct ChunkSender {
     tx: mpsc::Sender<io::Result<Bytes>>,
     /// The runtime whose timer bounds the wait.
     runtime: tokio::runtime::Handle,
+    stall: std::time::Duration,
     buffer: Vec<u8>,
 }
 
 impl ChunkSender {
-    pub fn new(tx: mpsc::Sender<io::Result<Bytes>>, runtime: tokio::runtime::Handle) -> Self {
-        Self { tx, runtime, buffer: Vec::with_capacity(CHUNK_BYTES) }
+    pub fn new(
+        tx: mpsc::Sender<io::Result<Bytes>>,
+        runtime: tokio::runtime::Handle,
+        stall: std::time::Duration,
+    ) -> Self {
+        Self { tx, runtime, stall, buffer: Vec::with_capacity(CHUNK_BYTES) }
     }
 
     fn send(&mut self) -> io::Result<()> {
         let chunk =
             Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BYTES)));
-        let sent =
-            self.runtime.block_on(tokio::time::timeout(SEND_DEADLINE, self.tx.send(Ok(chunk))));
+        let sent = self.runtime.block_on(tokio::time::timeout(self.stall, self.tx.send(Ok(chunk))));
         match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) | Err(_) => {

@@ -701,9 +701,15 @@ async fn a_long_export_arrives_whole_in_many_chunks() {
 
 #[actix_web::test]
 async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
-    // A pool of four connections allows one export at a time.
-    let app = spawn_app_with(|config| config.db_pool_size = 4).await;
+    // A pool of four connections allows one export at a time; a client
+    // that stops reading is given a second.
+    let app = spawn_app_with(|config| {
+        config.db_pool_size = 4;
+        config.export_stall = std::time::Duration::from_secs(1);
+    })
+    .await;
     let admin = app.admin_token().await;
+    let other_admin = app.user_with_role(&admin, "qtv2@example.vn", "admin").await.access;
     let course = app.create_course(&admin, None).await;
     let session = id(&app.create_session(&admin, &course, 2, &[]).await);
     // 60,000 places: some 15 MB of CSV, more than the chunks in flight and
@@ -732,16 +738,21 @@ async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
     let url = format!("{}/api/v1/exports/enrolments", app.address);
     let unread = client.get(&url).bearer_auth(&admin).send().await.expect("the export starts");
     assert_eq!(unread.status(), 200);
-    let busy = app.get("/api/v1/exports/enrolments?format=xlsx", Some(&admin)).await;
+    // One export at a time per caller…
+    let again = app.get("/api/v1/exports/enrolments?format=xlsx", Some(&admin)).await;
+    again.assert_problem(429, "too_many_requests");
+    assert_eq!(again.header("retry-after"), Some("30"));
+    // …and as many at once as the server has slots.
+    let busy = app.get("/api/v1/exports/enrolments?format=xlsx", Some(&other_admin)).await;
     busy.assert_problem(503, "service_unavailable");
     assert_eq!(busy.header("retry-after"), Some("30"));
     assert_eq!(stats(&app, &admin, "").await["totals"]["enrolled"], 60_000, "the API still serves");
 
-    // Its client leaves: the export stops and frees its slot.
-    drop(unread);
+    // Its client stops reading without leaving: after the stall, the
+    // export ends and frees its slot and its caller's turn.
     let mut waited = 0;
     let reply = loop {
-        let reply = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+        let reply = app.get("/api/v1/exports/enrolments", Some(&other_admin)).await;
         if reply.status != 503 || waited >= 100 {
             break reply;
         }
@@ -750,6 +761,31 @@ async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
     };
     assert_eq!(reply.status, 200, "the slot came back");
     assert_eq!(csv_lines(&reply).len(), 1 + 60_000);
+    let own = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+    assert_eq!(own.status, 200, "the caller's turn came back");
+    drop(unread);
+
+    // What a stalled client reads at last is a broken download (no final
+    // chunk), never a short file that looks whole. awc takes a closed
+    // connection for the end, so the bytes are read as they come.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let raw = actix_web::rt::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let request = format!(
+            "GET /api/v1/exports/enrolments HTTP/1.1\r\nHost: lophoc\r\nAuthorization: Bearer {admin}\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        answer
+    })
+    .await
+    .unwrap();
+    assert!(raw.starts_with(b"HTTP/1.1 200"));
+    assert!(!raw.ends_with(b"\r\n0\r\n\r\n"), "the stalled download ended as if whole");
 }
 
 #[actix_web::test]
