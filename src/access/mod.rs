@@ -19,5 +19,5 @@ mod profiles;
 mod reports;
 
 pub use classes::{check_marker, corrects_marks, enrolment_source, roster_unit, sees_place_in};
-pub use profiles::{ParticipantScope, Placement, linked_profile};
+pub use profiles::{EligibilityFields, ParticipantScope, Placement, linked_profile};
 pub use reports::report_unit;

@@ -18,7 +18,7 @@ use crate::db::{self, DbBackend, DbConnection, Table};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::users::User;
-use crate::vocab::{EnrolmentStatus, Role};
+use crate::vocab::{Category, EnrolmentStatus, Role};
 
 /// A participant's own dependants are children: under this age.
 pub const DEPENDANT_UNDER: u32 = 18;
@@ -183,12 +183,7 @@ impl ParticipantScope {
         let Self::SelfAndDependants { profile_id: Some(guardian), .. } = self else {
             return Ok(());
         };
-        let Some(born) = birth_date else {
-            return Err(AppError::validation("birth_date", FieldIssue::Required));
-        };
-        if today.years_since(born).is_some_and(|age| age >= DEPENDANT_UNDER) {
-            return Err(AppError::validation("birth_date", FieldIssue::NotAChild));
-        }
+        check_child(birth_date, today)?;
         db::lock_row(conn, Table::Participants, *guardian)?;
         let dependants: i64 = participants::table
             .filter(participants::guardian_id.eq(guardian))
@@ -201,10 +196,69 @@ impl ParticipantScope {
         Ok(())
     }
 
+    /// A participant's change to the fields that decide which sessions a
+    /// person may take and whether a guardian must be on file (unit,
+    /// category, birth date): refused (`403`) once the profile has a place,
+    /// when only a coordinator of the unit or an admin changes them, or a
+    /// participant could move into another unit's sessions or relabel a
+    /// child out of the guardian rule. A dependant's birth date stays a
+    /// child's (`422`). Others' changes pass.
+    pub fn check_eligibility_change(
+        &self,
+        conn: &mut DbConnection,
+        profile: &EligibilityFields,
+        changes: &EligibilityFields,
+        today: NaiveDate,
+    ) -> Result<(), AppError> {
+        let Self::SelfAndDependants { profile_id, .. } = self else {
+            return Ok(());
+        };
+        if profile == changes {
+            return Ok(());
+        }
+        let has_places = enrolments::table
+            .filter(enrolments::participant_id.eq(profile.id))
+            .select(enrolments::id)
+            .first::<Id>(conn)
+            .optional()?
+            .is_some();
+        if has_places {
+            return Err(AppError::Forbidden);
+        }
+        let is_dependant = profile.guardian_id.is_some() && profile.guardian_id == *profile_id;
+        if is_dependant && changes.birth_date != profile.birth_date {
+            check_child(changes.birth_date, today)?;
+        }
+        Ok(())
+    }
+
     /// Only admins link profiles to accounts and anonymize them.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)
     }
+}
+
+/// A profile's unit, category and birth date, as stored or as a change
+/// would leave them (with its id and guardian, which do not change).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EligibilityFields {
+    pub id: Id,
+    pub guardian_id: Option<Id>,
+    pub organization_id: Option<Id>,
+    pub category: Category,
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// A participant's own dependant is a child: a birth date under
+/// [`DEPENDANT_UNDER`] years before `today` (`422` naming `birth_date`).
+fn check_child(birth_date: Option<NaiveDate>, today: NaiveDate) -> Result<(), AppError> {
+    let Some(born) = birth_date else {
+        return Err(AppError::validation("birth_date", FieldIssue::Required));
+    };
+    if today.years_since(born).is_some_and(|age| age >= DEPENDANT_UNDER) {
+        return Err(AppError::validation("birth_date", FieldIssue::NotAChild));
+    }
+    Ok(())
 }
 
 /// The id of the participant profile linked to an account: whose profile

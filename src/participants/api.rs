@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::Participant;
 use super::model::{self, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate};
-use crate::access::{ParticipantScope, Placement};
+use crate::access::{EligibilityFields, ParticipantScope, Placement};
 use crate::audit::Actor;
 use crate::auth::{Admin, AuthUser, SignedIn};
 use crate::db::{self, DbConnection};
@@ -377,7 +377,11 @@ pub async fn get_participant(
 /// Admins, coordinators (their unit's profiles, which must stay in it) and
 /// participants (themselves and their dependants, without handing one to
 /// another guardian); trainers may not. Absent fields stay, `null` clears.
-/// Only admins link or unlink an account. Refusals are `403 forbidden`, a
+/// Only admins link or unlink an account. Once a profile has a place, its
+/// unit, category and birth date (which decide the sessions it may take and
+/// whether a guardian is needed) are changed by a coordinator of the unit
+/// or an admin, not by participants; a participant's dependant keeps a
+/// child's birth date. Refusals are `403 forbidden`, a
 /// profile out of reach `404 not_found`, an anonymised one
 /// `409 participant_anonymized`, broken rules `422 validation_failed`.
 /// Answers the profile.
@@ -388,7 +392,7 @@ pub async fn get_participant(
     request_body = UpdateParticipantRequest,
     responses(
         (status = 200, description = "The changed profile", body = ParticipantResponse),
-        (status = 403, description = "A trainer; a coordinator moving the profile out of their unit; a participant changing a guardian; a non-admin linking an account"),
+        (status = 403, description = "A trainer; a coordinator moving the profile out of their unit; a participant changing a guardian, or the unit, category or birth date of a profile with places; a non-admin linking an account"),
         (status = 404, description = "No such profile, or not one the caller may see"),
         (status = 409, description = "The profile was anonymised (`participant_anonymized`)"),
     )
@@ -415,12 +419,27 @@ pub async fn update_participant(
     };
     v.finish()?;
     let id = id.into_inner();
+    let today = local_time::today(state.config.timezone);
     let response = state
         .db
         .write(move |conn| {
             let (scope, current) = visible_for_write(conn, &caller, id)?;
             if_match.check(&ParticipantResponse::new(current.clone(), &scope))?;
             scope.check_change(update.organization_id.as_ref(), update.guardian_id.as_ref())?;
+            let stored = EligibilityFields {
+                id: current.id,
+                guardian_id: current.guardian_id,
+                organization_id: current.organization_id,
+                category: current.category,
+                birth_date: current.birth_date,
+            };
+            let changed = EligibilityFields {
+                organization_id: update.organization_id.unwrap_or(stored.organization_id),
+                category: update.category.unwrap_or(stored.category),
+                birth_date: update.birth_date.unwrap_or(stored.birth_date),
+                ..stored
+            };
+            scope.check_eligibility_change(conn, &stored, &changed, today)?;
             if let Some(Some(guardian)) = update.guardian_id {
                 scope.check_guardian(conn, guardian)?;
             }

@@ -799,3 +799,52 @@ async fn a_participant_adds_a_few_children_and_no_one_else() {
         .await
         .assert_problem(409, "too_many_dependants");
 }
+
+#[actix_web::test]
+async fn who_may_take_a_session_is_not_the_participants_to_change_once_they_have_a_place() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = app.create_organization(&admin, "Trường THCS Đủ Điều Kiện").await;
+    let other = app.create_organization(&admin, "Trường THCS Khác").await;
+    let parent_user = app.register("me2@example.vn").await;
+    let parent = app.login("me2@example.vn", PASSWORD).await.access;
+    let own = parent_user["participant_id"].as_str().unwrap().to_owned();
+    let child = app.create_participant(&parent, student("Con Có Chỗ", &school)).await;
+    let own_path = format!("/api/v1/participants/{own}");
+    let child_path = format!("/api/v1/participants/{}", id_of(&child));
+
+    // Before any place, their own details are theirs to correct; a
+    // dependant stays a child.
+    let relabel = json!({"category": "learner"});
+    assert_eq!(app.patch(&child_path, Some(&parent), &relabel).await.status, 200);
+    assert_eq!(
+        app.patch(&child_path, Some(&parent), &json!({"category": "student"})).await.status,
+        200
+    );
+    let grown = app.patch(&child_path, Some(&parent), &json!({"birth_date": "1990-01-01"})).await;
+    grown.assert_problem(422, "validation_failed");
+    assert_eq!(grown.error_fields(), ["birth_date"]);
+
+    let session = app.open_session(&admin, 3, 8, 10, false).await;
+    for person in [own.as_str(), &id_of(&child)] {
+        assert_eq!(app.enrol(&parent, &session, person).await.status, 201);
+    }
+    for (path, change) in [
+        (&own_path, json!({"organization_id": other})),
+        (&own_path, json!({"category": "official"})),
+        (&own_path, json!({"birth_date": "1980-02-02"})),
+        (&child_path, json!({"category": "learner"})),
+        (&child_path, json!({"birth_date": null})),
+    ] {
+        app.patch(path, Some(&parent), &change).await.assert_problem(403, "forbidden");
+    }
+    // Their phone stays theirs to change, and sending a field unchanged is
+    // no change; a coordinator of the unit corrects the rest.
+    let same = json!({"phone": "0987 654 321", "category": "student"});
+    assert_eq!(app.patch(&child_path, Some(&parent), &same).await.status, 200);
+    let coordinator = app.coordinator_of(&admin, "dp@example.vn", &school).await.access;
+    let fixed =
+        app.patch(&child_path, Some(&coordinator), &json!({"birth_date": "2012-06-01"})).await;
+    assert_eq!(fixed.status, 200, "{:#}", fixed.body);
+    assert_eq!(fixed.body["birth_date"], "2012-06-01");
+}
