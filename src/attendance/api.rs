@@ -470,10 +470,15 @@ pub async fn check_in(
 /// Add a walk-in to a session
 ///
 /// Admins and the session's trainers (within the marking window); others
-/// get `403 forbidden`. Gives a known person (`participant_id`) or a new
-/// profile (`full_name`, `category`, …) a place with `source: walk_in`, even
-/// in a full session, and marks them `present`. Answers `201` with the new
-/// place and mark, or `200` when the person already had one.
+/// get `403 forbidden`. Gives a known person (`participant_id`: for a
+/// trainer, someone on their rosters; anyone else is `404
+/// participant_not_found`) or a person by name and details (`full_name`,
+/// `category`, …) a place with `source: walk_in`, even in a full session,
+/// and marks them `present`. A person by name who is already on file (the
+/// same phone, national or `+84`, or the same name ignoring case and
+/// diacritics with the same birth date) gets their own profile's place;
+/// otherwise a new profile is made. Answers `201` with the new place and
+/// mark, or `200` when the person already had one.
 #[utoipa::path(
     tag = "attendance",
     security(("bearer" = [])),

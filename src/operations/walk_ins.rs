@@ -1,6 +1,6 @@
 //! People who come to a session without a place.
 
-use crate::access;
+use crate::access::{self, ParticipantScope};
 use crate::attendance::AttendanceMark;
 use crate::attendance::model::{self as attendance, NewMark};
 use crate::audit::Actor;
@@ -30,7 +30,8 @@ pub struct WalkedIn {
 /// Adds a person who came without a place, as `marker` (an admin, or a
 /// trainer of the session within the marking window): a new enrolled place
 /// (source `walk_in`) even when the session is full, or their waitlisted
-/// place moved up; then marks them `present`. The session is locked before
+/// place moved up; then marks them `present`. Someone given by name and
+/// details who is already on file gets their own profile's place. The session is locked before
 /// it is read, so that a cancel meanwhile is seen.
 pub fn walk_in(
     conn: &mut DbConnection,
@@ -44,16 +45,25 @@ pub fn walk_in(
     attendance::check_marking_window(&details.session, marker, db::now())?;
     let actor = Actor::user(marker.id);
     let participant_id = match person {
+        // By id, only someone the marker may already see (a trainer: the
+        // people on their rosters); anyone else is as unknown, so that an
+        // id cannot be tried out to pull a stranger onto a roster.
         WalkInPerson::Known(id) => {
-            participants::find(conn, id)?
+            let scope = ParticipantScope::of(conn, marker)?;
+            participants::find_visible(conn, &scope, id)?
                 .filter(|p| p.anonymized_at.is_none())
                 .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
             id
         }
-        WalkInPerson::New(profile) => {
-            let links = ProfileLinks { created_by: Some(marker.id), ..ProfileLinks::default() };
-            participants::create(conn, &actor, profile.into_new(links))?.id
-        }
+        // By name and details: the person already on file when there is
+        // one, not a second profile of them.
+        WalkInPerson::New(profile) => match participants::find_same_person(conn, &profile)? {
+            Some(known) => known.id,
+            None => {
+                let links = ProfileLinks { created_by: Some(marker.id), ..ProfileLinks::default() };
+                participants::create(conn, &actor, profile.into_new(links))?.id
+            }
+        },
     };
     if details.session.status == SessionStatus::Cancelled {
         return Err(AppError::Refused(Refusal::SessionCancelled));

@@ -438,6 +438,53 @@ pub fn list(
     query.load(conn)
 }
 
+/// The profile already on file for a person given by name and details:
+/// the same phone (in its national or `+84` form), or the same name
+/// (ignoring case, diacritics and spacing) with the same birth date. The
+/// oldest when several match. Erased profiles are never matched.
+pub fn find_same_person(
+    conn: &mut DbConnection,
+    profile: &ProfileFields,
+) -> QueryResult<Option<Participant>> {
+    let on_file = participants::anonymized_at.is_null();
+    if let Some(key) = profile.phone.as_deref().and_then(phone_key) {
+        // Phones are stored as typed: narrow by the last digits, which
+        // every spelling ends with, then compare national numbers.
+        let ending = format!("%{}", &key[key.len() - 3..]);
+        let candidates: Vec<Participant> = participants::table
+            .filter(on_file)
+            .filter(participants::phone.like(ending))
+            .order(participants::id.asc())
+            .load(conn)?;
+        let same = |p: &Participant| p.phone.as_deref().and_then(phone_key) == Some(key.clone());
+        if let Some(found) = candidates.into_iter().find(same) {
+            return Ok(Some(found));
+        }
+    }
+    let Some(born) = profile.birth_date else { return Ok(None) };
+    participants::table
+        .filter(on_file)
+        .filter(participants::search_name.eq(search::search_name(&profile.full_name)))
+        .filter(participants::birth_date.eq(born))
+        .order(participants::id.asc())
+        .first(conn)
+        .optional()
+}
+
+/// A phone number's national digits, by which two spellings of one number
+/// compare equal: `0912 345 678`, `+84 912 345 678` and `84912345678` are
+/// all `912345678`. None for what has too few digits to be a number.
+pub fn phone_key(phone: &str) -> Option<String> {
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    let international = phone.trim_start().starts_with('+') || digits.len() == 11;
+    let national = match (digits.strip_prefix("84"), digits.strip_prefix('0')) {
+        (Some(rest), _) if international => rest,
+        (_, Some(rest)) => rest,
+        _ => &digits,
+    };
+    (national.len() >= 8).then(|| national.to_owned())
+}
+
 /// The profile with this id, if `scope` lets the caller see it.
 pub fn find_visible(
     conn: &mut DbConnection,
@@ -478,4 +525,18 @@ pub fn fill_missing_search_names(conn: &mut DbConnection) -> QueryResult<usize> 
 fn latest_birth_date() -> NaiveDate {
     let today = chrono::Utc::now().date_naive();
     today.succ_opt().unwrap_or(today)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phone_key;
+
+    #[test]
+    fn one_number_in_its_spellings_has_one_key() {
+        for spelling in ["0912 345 678", "+84 912 345 678", "84912345678", "0912.345.678"] {
+            assert_eq!(phone_key(spelling).as_deref(), Some("912345678"), "{spelling}");
+        }
+        assert_ne!(phone_key("0912 345 679"), phone_key("0912 345 678"));
+        assert_eq!(phone_key("113"), None);
+    }
 }

@@ -302,7 +302,13 @@ async fn walk_ins_get_a_place_even_in_a_full_session() {
     assert_eq!(app.enrol(&admin, &session, &people[1]).await.body["status"], "waitlisted");
     let path = format!("/api/v1/sessions/{session}/walk-ins");
 
-    let reply = app.post(&path, Some(&trainer.access), &json!({"participant_id": people[2]})).await;
+    // By id, a trainer reaches only the people on their rosters: anyone
+    // else is as unknown to them. An admin reaches everyone.
+    let by_id = json!({"participant_id": people[2]});
+    app.post(&path, Some(&trainer.access), &by_id)
+        .await
+        .assert_problem(404, "participant_not_found");
+    let reply = app.post(&path, Some(&admin), &by_id).await;
     assert_eq!(reply.status, 201, "{:#}", reply.body);
     assert_eq!(reply.body["source"], "walk_in");
     assert_eq!(reply.body["status"], "enrolled");
@@ -679,4 +685,55 @@ async fn codes_expire_and_every_trainer_action_keeps_to_its_window_and_session()
         .await
         .assert_problem(409, "outside_marking_window");
     assert_eq!(post(walk_in_path, admin, Some(walk_in)).await.status, 200);
+}
+
+#[actix_web::test]
+async fn a_walk_in_already_on_file_is_found_not_made_twice() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let trainer_id = trainer.user["id"].as_str().unwrap().to_owned();
+    let session = app.running_session(&admin, &[&trainer_id], Duration::minutes(5), 10).await;
+    let path = format!("/api/v1/sessions/{session}/walk-ins");
+    let by_phone = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Hà Văn Điện Thoại", "category": "worker",
+            "phone": "0912 345 678"}),
+        )
+        .await;
+    let by_name = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Lường Thị Hoà", "category": "learner",
+            "birth_date": "1985-04-12"}),
+        )
+        .await;
+
+    // The same phone in its international form, or the same name without
+    // its diacritics and with the same birth date: the same person.
+    let same_phone =
+        json!({"full_name": "Anh Điện", "category": "worker", "phone": "+84 912345678"});
+    let reply = app.post(&path, Some(&trainer.access), &same_phone).await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_eq!(reply.body["participant_id"], by_phone["id"]);
+    let same_name =
+        json!({"full_name": "LUONG  thi hoa", "category": "learner", "birth_date": "1985-04-12"});
+    let reply = app.post(&path, Some(&trainer.access), &same_name).await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_eq!(reply.body["participant_id"], by_name["id"]);
+    // The trainer sees them as a roster shows them, nothing more.
+    let seen =
+        app.get(&format!("/api/v1/participants/{}", id(&by_phone)), Some(&trainer.access)).await;
+    assert_eq!(seen.body["full_name"], "Hà Văn Điện Thoại");
+    assert!(seen.body.get("phone").is_none(), "{:#}", seen.body);
+
+    // Another birth date is someone else.
+    let namesake =
+        json!({"full_name": "Lường Thị Hoà", "category": "learner", "birth_date": "1999-01-01"});
+    let reply = app.post(&path, Some(&trainer.access), &namesake).await;
+    assert_eq!(reply.status, 201);
+    assert_ne!(reply.body["participant_id"], by_name["id"]);
+    let everyone = app.get("/api/v1/participants?q=hoa", Some(&admin)).await;
+    assert_eq!(items(&everyone).len(), 2);
 }
