@@ -204,6 +204,14 @@ impl TestApp {
         TestApp { address, client, server: None, db: Some(db) }
     }
 
+    /// A client for another server on the database of an app already
+    /// running (the two-server tests).
+    pub fn another_server(address: String) -> Self {
+        let client =
+            awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
+        TestApp { address, client, server: None, db: None }
+    }
+
     pub fn db(&self) -> &TestDatabase {
         self.db.as_ref().expect("the database outlives the app")
     }

@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use actix_web::http::Method;
 use lophoc::config::Secret;
 use serde_json::{Value, json};
 use yaml_rust2::{Yaml, YamlLoader};
@@ -297,6 +298,14 @@ struct Server {
     stdout: mpsc::Receiver<String>,
 }
 
+/// A test that fails midway leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Server {
     fn start(db: &TestDatabase, admin_from_env: bool) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lophoc"));
@@ -337,6 +346,10 @@ impl Server {
         let port =
             port_rx.recv_timeout(Duration::from_secs(60)).expect("the server reports its port");
         Server { child, port, stdout }
+    }
+
+    fn address(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 
     fn healthcheck(&self) -> bool {
@@ -567,4 +580,113 @@ async fn connections_the_database_ended_are_replaced_not_reused() {
     for _ in 0..8 {
         assert_eq!(app.get(&path, Some(&admin)).await.status, 200, "a dead connection came back");
     }
+}
+
+#[actix_web::test]
+async fn two_servers_on_one_database_share_seats_logins_limits_and_retries() {
+    let db = TestDatabase::create();
+    let (first, second) = (Server::start(&db, true), Server::start(&db, true));
+    let a = TestApp::for_address(first.address(), db);
+    let b = TestApp::another_server(second.address());
+    let admin = a.admin_token().await;
+
+    // Thirty people for ten seats, half through each server: ten places.
+    let session = a.open_session(&admin, 5, 9, 10, false).await;
+    let people = a.people(&admin, 30).await;
+    let replies = futures_util::future::join_all(people.iter().enumerate().map(|(n, person)| {
+        let server = if n % 2 == 0 { &a } else { &b };
+        server.enrol(&admin, &session, person)
+    }))
+    .await;
+    assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 10);
+    for refused in replies.iter().filter(|r| r.status != 201) {
+        refused.assert_problem(409, "session_full");
+    }
+    assert_eq!(b.session(&admin, &session).await["enrolled_count"], 10);
+
+    // A logout on one ends the login on the other.
+    let tokens = a.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let logout = json!({"refresh_token": tokens.refresh});
+    assert_eq!(b.post("/api/v1/auth/logout", None, &logout).await.status, 204);
+    a.get("/api/v1/me", Some(&tokens.access)).await.assert_problem(401, "invalid_token");
+
+    // Limits are shared: guesses on one count on the other.
+    for _ in 0..5 {
+        a.login_reply("dp@example.vn", "wrong-password").await;
+    }
+    b.login_reply("dp@example.vn", "wrong-password").await.assert_problem(429, "too_many_requests");
+
+    // A retry that reaches the other server gets the first answer.
+    let key = [("Content-Type", "application/json"), ("Idempotency-Key", "two-servers-1")];
+    let body = json!({"full_name": "Hai Máy Chủ", "category": "worker"}).to_string().into_bytes();
+    let first_answer = a
+        .request(Method::POST, "/api/v1/participants", Some(&admin), &key, Some(body.clone()))
+        .await;
+    assert_eq!(first_answer.status, 201);
+    let replayed =
+        b.request(Method::POST, "/api/v1/participants", Some(&admin), &key, Some(body)).await;
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.body["id"], first_answer.body["id"]);
+}
+
+#[actix_web::test]
+async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
+    let db = TestDatabase::create();
+    let mut server = Server::start(&db, true);
+    let app = TestApp::for_address(server.address(), db);
+    let admin = app.admin_token().await;
+    let session = app.open_session(&admin, 5, 10, 500, false).await;
+    let people = app.people(&admin, 120).await;
+
+    // Enrolments stream in, eight at a time, while the server is killed.
+    let path = format!("{}/api/v1/sessions/{session}/enrolments", app.address);
+    let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(people.clone()));
+    let senders = (0..8).map(|_| {
+        let (client, path, admin) = (client.clone(), path.clone(), admin.clone());
+        let (acknowledged, queue) = (acknowledged.clone(), queue.clone());
+        async move {
+            loop {
+                let Some(person) = queue.lock().unwrap().pop() else { break };
+                let sent = client
+                    .post(&path)
+                    .bearer_auth(&admin)
+                    .send_json(&json!({"participant_id": person}))
+                    .await;
+                match sent {
+                    Ok(mut answer) if answer.status() == 201 => {
+                        let body: Value = answer.json().await.unwrap();
+                        acknowledged.lock().unwrap().push(body["id"].as_str().unwrap().to_owned());
+                    }
+                    // Refused or cut off by the kill: not acknowledged.
+                    _ => break,
+                }
+            }
+        }
+    });
+    let stream = futures_util::future::join_all(senders);
+    let kill = async {
+        while acknowledged.lock().unwrap().len() < 20 {
+            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        let pid = server.child.id().to_string();
+        assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+        server.child.wait().unwrap();
+    };
+    futures_util::future::join(stream, kill).await;
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(acknowledged.len() >= 20);
+
+    // Started again on the same database, every acknowledged place is there.
+    let db = app.stop();
+    let server = Server::start(&db, true);
+    let app = TestApp::for_address(server.address(), db);
+    let admin = app.admin_token().await;
+    for place in &acknowledged {
+        let reply = app.get(&format!("/api/v1/enrolments/{place}"), Some(&admin)).await;
+        assert_eq!(reply.status, 200, "an acknowledged place was lost: {place}");
+    }
+    let counted = app.session(&admin, &session).await["enrolled_count"].as_u64().unwrap();
+    assert!(counted as usize >= acknowledged.len(), "{counted} < {}", acknowledged.len());
 }
