@@ -58,7 +58,9 @@ fn main() -> ExitCode {
 }
 
 async fn serve() -> ExitCode {
-    lophoc::telemetry::init();
+    if let Err(message) = lophoc::telemetry::init() {
+        return fail(&message);
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(message) => return fail(&message),

@@ -19,14 +19,20 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest request id taken from a client.
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init() {
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), as text or,
+/// with `LOPHOC_LOG_FORMAT=json`, one JSON object a line for a log
+/// collector.
+pub fn init() -> Result<(), String> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match std::env::var("LOPHOC_LOG_FORMAT").ok().as_deref() {
+        None | Some("" | "text") => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        Some("json") => logs.json().with_current_span(true).with_span_list(false).init(),
+        Some(other) => {
+            return Err(format!("LOPHOC_LOG_FORMAT must be text or json, not {other:?}"));
+        }
+    }
+    Ok(())
 }
 
 /// The client's request id when it is a sane one (visible ASCII letters,

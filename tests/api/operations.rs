@@ -296,6 +296,8 @@ struct Server {
     child: Child,
     port: u16,
     stdout: mpsc::Receiver<String>,
+    /// Every line the server logged.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// A test that fails midway leaves no server behind.
@@ -308,6 +310,10 @@ impl Drop for Server {
 
 impl Server {
     fn start(db: &TestDatabase, admin_from_env: bool) -> Server {
+        Self::start_with(db, admin_from_env, &[])
+    }
+
+    fn start_with(db: &TestDatabase, admin_from_env: bool, env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lophoc"));
         command
             .env_clear()
@@ -326,14 +332,21 @@ impl Server {
                 .env("LOPHOC_ADMIN_EMAIL", ADMIN_EMAIL)
                 .env("LOPHOC_ADMIN_PASSWORD", ADMIN_PASSWORD);
         }
+        command.envs(env.iter().copied());
         let mut child = command.spawn().expect("the binary starts");
         let (port_tx, port_rx) = mpsc::channel();
         let stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
-                if let Some(port) = line.split("port=").nth(1) {
-                    let _ = port_tx.send(port.trim().parse::<u16>().unwrap());
+                // `port=8080` in text, `"port":8080` in JSON.
+                let port = line.split("port=").nth(1).or_else(|| line.split("\"port\":").nth(1));
+                if let Some(port) = port {
+                    let digits: String = port.chars().take_while(char::is_ascii_digit).collect();
+                    let _ = port_tx.send(digits.parse::<u16>().unwrap());
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let (line_tx, stdout) = mpsc::channel();
@@ -345,7 +358,7 @@ impl Server {
         });
         let port =
             port_rx.recv_timeout(Duration::from_secs(60)).expect("the server reports its port");
-        Server { child, port, stdout }
+        Server { child, port, stdout, log }
     }
 
     fn address(&self) -> String {
@@ -689,4 +702,78 @@ async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
     }
     let counted = app.session(&admin, &session).await["enrolled_count"].as_u64().unwrap();
     assert!(counted as usize >= acknowledged.len(), "{counted} < {}", acknowledged.len());
+}
+
+#[actix_web::test]
+async fn the_most_verbose_log_holds_no_secret_and_no_personal_data() {
+    let db = TestDatabase::create();
+    let server =
+        Server::start_with(&db, true, &[("RUST_LOG", "trace"), ("LOPHOC_LOG_FORMAT", "json")]);
+    let app = TestApp::for_address(server.address(), db);
+    let admin_login = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin = admin_login.access.clone();
+
+    // A parent signs up with their details, logs in (once wrongly) and
+    // enrols; a trainer opens a check-in code that the parent uses; an
+    // admin exports the places.
+    let (name, email, phone, password) =
+        ("Phạm Thị Riêng Tư", "rieng.tu@example.vn", "0912 777 888", "mat-khau-bi-mat-9");
+    let sign_up = json!({"email": email, "password": password, "full_name": name,
+        "category": "parent", "phone": phone});
+    assert_eq!(app.post("/api/v1/auth/register", None, &sign_up).await.status, 201);
+    app.login_reply(email, "sai-mat-khau-1").await.assert_problem(401, "invalid_credentials");
+    let parent = app.login(email, password).await;
+    let trainer = app.user_with_role(&admin, "gv.log@example.vn", "trainer").await;
+    let trainer_id = trainer.user["id"].as_str().unwrap().to_owned();
+    let session =
+        app.running_session(&admin, &[&trainer_id], chrono::Duration::minutes(5), 10).await;
+    let enrol = format!("/api/v1/sessions/{session}/enrolments");
+    assert_eq!(app.post(&enrol, Some(&parent.access), &json!({})).await.status, 201);
+    let code = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/sessions/{session}/check-in-code"),
+            Some(&trainer.access),
+            &[],
+            None,
+        )
+        .await;
+    let code = code.body["code"].as_str().unwrap().to_owned();
+    let check_in = format!("/api/v1/sessions/{session}/check-in");
+    assert_eq!(app.post(&check_in, Some(&parent.access), &json!({"code": code})).await.status, 200);
+    let refresh = json!({"refresh_token": parent.refresh});
+    assert_eq!(app.post("/api/v1/auth/refresh", None, &refresh).await.status, 200);
+    let export = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+    assert_eq!(export.status, 200);
+    assert!(String::from_utf8_lossy(&export.bytes).contains(name), "the export has the name");
+    // The last lines reach the pipe a moment after the answers.
+    std::thread::sleep(Duration::from_millis(300));
+    let lines = server.log.lock().unwrap().clone();
+    assert!(lines.len() > 50, "the trace was logged: {} lines", lines.len());
+    for line in &lines {
+        let parsed: Result<Value, _> = serde_json::from_str(line);
+        assert!(parsed.is_ok(), "not one JSON object: {line}");
+    }
+    let text = lines.join("\n");
+    let secrets = [
+        name,
+        email,
+        phone,
+        "0912777888",
+        password,
+        "sai-mat-khau-1",
+        ADMIN_PASSWORD,
+        ADMIN_EMAIL,
+        &admin_login.access,
+        &admin_login.refresh,
+        &parent.access,
+        &parent.refresh,
+        &trainer.access,
+    ];
+    for secret in secrets {
+        assert!(!text.contains(secret), "the log shows {secret:?}");
+    }
+    // The six-digit code, as a number of its own anywhere in the log.
+    let numbers = text.split(|c: char| !c.is_ascii_digit());
+    assert!(!numbers.into_iter().any(|n| n == code), "the log shows the check-in code");
 }
