@@ -39,6 +39,8 @@ pub struct Config {
     /// Browser origins (`https://app.example.vn`) allowed to call the API
     /// across origins; empty means CORS is off.
     pub cors_origins: Vec<String>,
+    /// A bearer token that reads `/metrics` without an account.
+    pub metrics_token: Option<Secret>,
     /// How many dependants (children) a participant may add themselves.
     pub max_dependants: i64,
 }
@@ -109,6 +111,7 @@ impl Config {
             timezone: chrono_tz::Asia::Ho_Chi_Minh,
             cors_origins: Vec::new(),
             max_dependants: 10,
+            metrics_token: None,
         }
     }
 
@@ -161,6 +164,7 @@ impl Config {
                 format!("LOPHOC_TIMEZONE must be an IANA time zone such as Asia/Ho_Chi_Minh, not {zone:?}")
             })?;
         }
+        config.metrics_token = var("LOPHOC_METRICS_TOKEN").map(Secret::new);
         if let Some(limit) = parse_var(&var, "LOPHOC_MAX_DEPENDANTS")? {
             config.max_dependants = limit;
         }

@@ -19,6 +19,7 @@ pub mod id;
 pub mod idempotency;
 pub mod lang;
 pub mod local_time;
+pub mod metrics;
 pub mod openapi;
 pub mod operations;
 pub mod organizations;

@@ -6,12 +6,12 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    attendance, audit, auth, courses, enrolments, health, organizations, participants, programmes,
-    reports, sessions, users,
+    attendance, audit, auth, courses, enrolments, health, metrics, organizations, participants,
+    programmes, reports, sessions, users,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.configure(health::routes).service(
+    cfg.configure(health::routes).configure(metrics::routes).service(
         scope::scope("/api/v1")
             .configure(auth::api::routes)
             .configure(users::api::routes)

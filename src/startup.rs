@@ -24,6 +24,7 @@ use crate::idempotency;
 use crate::reports::cache::StatsCache;
 use crate::reports::export;
 use crate::state::AppState;
+use crate::telemetry::RequestMetrics;
 use crate::{crypto, http, openapi, participants, routes, sessions, telemetry};
 
 pub struct Application {
@@ -46,12 +47,14 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
         let port = listener.local_addr().map_err(|err| err.to_string())?.port();
+        let export_slots = (config.db_pool_size as usize / 4).max(1);
         let state = web::Data::new(AppState {
             db,
             passwords,
             tokens: AccessTokens::new(&jwt_secret, config.access_token_ttl)?,
             // A quarter of the pool, so that exports never starve the API.
-            export_slots: Arc::new(Semaphore::new((config.db_pool_size as usize / 4).max(1))),
+            export_slots: Arc::new(Semaphore::new(export_slots)),
+            export_slots_total: export_slots,
             exports_in_progress: Default::default(),
             export_copy_url,
             stats_cache: Arc::new(StatsCache::new(commit_watch)),
@@ -69,6 +72,8 @@ impl Application {
                 ("/docs/{tail}*", &["GET", "HEAD"]),
             ],
         ));
+        // One count for all the workers.
+        let request_metrics = web::Data::new(RequestMetrics::default());
         let body_limit = config.body_limit_bytes;
         let body_deadline = config.body_deadline;
         let cors_origins = config.cors_origins.clone();
@@ -78,6 +83,7 @@ impl Application {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
+                .app_data(request_metrics.clone())
                 .app_data(route_table.clone())
                 .app_data(document_json.clone())
                 .app_data(BodyLimit(body_limit))

@@ -18,6 +18,9 @@ pub struct AppState {
     pub config: Config,
     /// How many exports may stream at once (see `reports::api`).
     pub export_slots: Arc<Semaphore>,
+    /// How many slots `export_slots` started with.
+    pub export_slots_total: usize,
+
     /// Who is exporting now: one export at a time per caller.
     pub exports_in_progress: ExportsInProgress,
     /// The PostgreSQL database that CSV exports are copied from with

@@ -4,6 +4,8 @@
 //! answer carries too (`X-Request-Id`), so that a user's report can be
 //! matched with the server's lines.
 
+use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::io::IsTerminal;
 use std::time::Instant;
 
@@ -11,6 +13,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::web;
+use parking_lot::Mutex;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -58,6 +62,7 @@ pub async fn log_request(
     let id = request_id(&req);
     let span = tracing::info_span!("request", request_id = %id);
     let method = req.method().clone();
+    let metrics = req.app_data::<web::Data<RequestMetrics>>().cloned();
     let mut response = next.call(req).instrument(span.clone()).await?;
     // Known once the router has run, inside.
     let route = response.request().match_pattern().unwrap_or_else(|| "(no route)".into());
@@ -65,7 +70,11 @@ pub async fn log_request(
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let status = response.status().as_u16();
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    if let Some(metrics) = metrics {
+        metrics.record(method.as_str(), &route, status, seconds);
+    }
+    let millis = seconds * 1000.0;
     let _entered = span.enter();
     if status >= 500 {
         tracing::error!(%method, %route, status, millis, "request");
@@ -73,6 +82,100 @@ pub async fn log_request(
         tracing::info!(%method, %route, status, millis, "request");
     }
     Ok(response)
+}
+
+/// Upper bounds of the duration buckets, in seconds.
+const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// The requests answered so far, for `/metrics` (app data).
+#[derive(Default)]
+pub struct RequestMetrics {
+    requests: Mutex<BTreeMap<RequestKind, Durations>>,
+}
+
+/// A method, a route pattern and a status.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RequestKind {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Default)]
+struct Durations {
+    /// How many took at most each of [`BUCKETS`].
+    within: [u64; BUCKETS.len()],
+    count: u64,
+    seconds: f64,
+}
+
+impl RequestMetrics {
+    /// Counts one answered request.
+    pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let kind = RequestKind { method: method.to_owned(), route: route.to_owned(), status };
+        let mut requests = self.requests.lock();
+        let durations = requests.entry(kind).or_default();
+        for (bound, within) in BUCKETS.iter().zip(durations.within.iter_mut()) {
+            if seconds <= *bound {
+                *within += 1;
+            }
+        }
+        durations.count += 1;
+        durations.seconds += seconds;
+    }
+
+    /// Writes the counts and durations in the Prometheus text format.
+    pub fn render(&self, out: &mut String) {
+        let requests = self.requests.lock();
+        out.push_str(
+            "# HELP lophoc_http_requests_total Requests answered, by method, route and status.\n\
+             # TYPE lophoc_http_requests_total counter\n",
+        );
+        for (kind, durations) in requests.iter() {
+            let _ = writeln!(
+                out,
+                "lophoc_http_requests_total{{{}}} {}",
+                kind.labels(),
+                durations.count
+            );
+        }
+        out.push_str(
+            "# HELP lophoc_http_request_duration_seconds How long requests took to answer.\n\
+             # TYPE lophoc_http_request_duration_seconds histogram\n",
+        );
+        for (kind, durations) in requests.iter() {
+            let labels = kind.labels();
+            for (bound, within) in BUCKETS.iter().zip(durations.within) {
+                let _ = writeln!(
+                    out,
+                    "lophoc_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {within}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "lophoc_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}\n\
+                 lophoc_http_request_duration_seconds_sum{{{labels}}} {}\n\
+                 lophoc_http_request_duration_seconds_count{{{labels}}} {}",
+                durations.count, durations.seconds, durations.count
+            );
+        }
+    }
+}
+
+impl RequestKind {
+    fn labels(&self) -> String {
+        format!(
+            "method=\"{}\",route=\"{}\",status=\"{}\"",
+            escaped(&self.method),
+            escaped(&self.route),
+            self.status
+        )
+    }
+}
+
+/// A label value as the text format writes it.
+fn escaped(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -247,6 +247,13 @@ fn check_out(pool: &Pool, outage: &Outage) -> Result<PooledConnection, AppError>
     }
 }
 
+/// The pool's connections: in use, idle, and how many it may hold.
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// How long a request waits for its turn at the database before its `503`:
 /// the time a burst of requests may queue behind each other.
 const CONNECTION_WAIT: Duration = Duration::from_secs(10);
@@ -377,6 +384,16 @@ impl Db {
         T: Send + 'static,
     {
         self.run(move |conn| write_transaction(conn, work)).await
+    }
+
+    /// How the pool's connections are used now (for `/metrics`).
+    pub fn pool_use(&self) -> PoolUse {
+        let state = self.pool.state();
+        PoolUse {
+            in_use: state.connections - state.idle_connections,
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
     }
 
     /// Runs blocking start-up work (migrations, bootstrap) on a connection.

@@ -777,3 +777,42 @@ async fn the_most_verbose_log_holds_no_secret_and_no_personal_data() {
     let numbers = text.split(|c: char| !c.is_ascii_digit());
     assert!(!numbers.into_iter().any(|n| n == code), "the log shows the check-in code");
 }
+
+#[actix_web::test]
+async fn metrics_count_requests_for_admins_and_the_operators_token() {
+    let app = spawn_app_with(|config| {
+        config.metrics_token = Some(Secret::new("scraper-token-scraper-token"));
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let course = app.create_course(&admin, None).await;
+    let session = app.create_session(&admin, &course, 1, &[]).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get(&format!("/api/v1/sessions/{}", id(&session)), Some(&admin)).await.status,
+            200
+        );
+    }
+
+    let reply = app.get("/metrics", Some(&admin)).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert!(reply.header("content-type").unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(reply.bytes.clone()).unwrap();
+    let reads =
+        r#"lophoc_http_requests_total{method="GET",route="/api/v1/sessions/{id}",status="200"} 3"#;
+    assert!(text.contains(reads), "{text}");
+    assert!(text.contains(r#"lophoc_http_request_duration_seconds_count{method="GET",route="/api/v1/sessions/{id}",status="200"} 3"#));
+    assert!(text.contains(r#"le="+Inf"} 3"#));
+    assert!(text.contains("lophoc_db_connections{state=\"in_use\"}"));
+    assert!(text.contains("lophoc_db_connections_max 8"));
+    assert!(text.contains("lophoc_exports_in_progress 0"));
+    assert!(!text.contains(&id(&session)), "ids never reach the metrics");
+
+    // The operator's token reads them without an account; others do not.
+    let scraper = app.get("/metrics", Some("scraper-token-scraper-token")).await;
+    assert_eq!(scraper.status, 200);
+    app.get("/metrics", Some("a-wrong-token")).await.assert_problem(401, "invalid_token");
+    app.get("/metrics", None).await.assert_problem(401, "missing_token");
+    let trainer = app.user_with_role(&admin, "gv.metrics@example.vn", "trainer").await;
+    app.get("/metrics", Some(&trainer.access)).await.assert_problem(403, "forbidden");
+}
