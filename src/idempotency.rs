@@ -22,7 +22,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
 use crate::auth::extractor::token_subject;
@@ -80,22 +80,24 @@ pub async fn replay_retries(
         let (http_req, payload) = req.parts_mut();
         json::body(http_req, payload).await?
     };
-    let target = match req.query_string() {
-        "" => path,
-        query => format!("{path}?{query}"),
-    };
-    let request = KeyedRequest {
+    // Kept as keyed digests: a body may carry a password (a new account,
+    // a password change), which a plain digest would hand to anyone who
+    // reads the database; and a path may hold what a text column cannot.
+    let target = format!("{path}?{}", req.query_string());
+    let mut request = KeyedRequest {
         caller,
         key,
         method: req.method().to_string(),
-        target,
-        body_digest: sha256_base64(&body),
+        target_digest: digest(&state.idempotency_secret, target.as_bytes()),
+        body_digest: digest(&state.idempotency_secret, &body),
+        claimed_at: None,
     };
     req.set_payload(actix_web::dev::Payload::from(body));
 
     let claimed = request.clone();
-    if let Some(first) = state.db.run(move |conn| claim(conn, &claimed)).await? {
-        return Ok(req.into_response(first.replay()));
+    match state.db.run(move |conn| claim(conn, &claimed)).await? {
+        Claim::Replay(first) => return Ok(req.into_response(first.replay())),
+        Claim::Run { claimed_at } => request.claimed_at = Some(claimed_at),
     }
     let lang = Lang::from_headers(req.headers());
     let answer = match next.call(req).await {
@@ -142,9 +144,34 @@ struct KeyedRequest {
     caller: Id,
     key: String,
     method: String,
-    /// Path and query.
-    target: String,
+    /// Of the path and query.
+    target_digest: String,
     body_digest: String,
+    /// When this request claimed the key: what it stores or releases is
+    /// its own claim, never a later one.
+    claimed_at: Option<NaiveDateTime>,
+}
+
+/// What a claim came to.
+enum Claim {
+    /// The key is this request's: it runs.
+    Run { claimed_at: NaiveDateTime },
+    /// The first answer, given again.
+    Replay(FirstAnswer),
+}
+
+/// The key under which requests are digested, from the server's secret:
+/// the same on every server of one deployment.
+pub fn digest_key(server_secret: &[u8]) -> Vec<u8> {
+    let mut key = b"lophoc idempotency:".to_vec();
+    key.extend_from_slice(server_secret);
+    key
+}
+
+/// A digest of `data` under `key`, which no one without the key can check
+/// guesses against.
+pub fn digest(key: &[u8], data: &[u8]) -> String {
+    sha256_base64([key, b":", data].concat())
 }
 
 /// A first answer, as kept.
@@ -196,9 +223,8 @@ fn kept_headers(headers: &header::HeaderMap) -> String {
         .collect()
 }
 
-/// Claims the key for `request`, or gives the first answer to it: `None`
-/// when this request is the first and may run.
-fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Option<FirstAnswer>, AppError> {
+/// Claims the key for `request`, or gives the first answer to it.
+fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Claim, AppError> {
     db::write_transaction(conn, |conn| {
         let now = db::now();
         // Keys past their day, anyone's, go; and this key if its first
@@ -215,7 +241,7 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Option<First
             idempotency_keys::caller_id.eq(request.caller),
             idempotency_keys::key.eq(&request.key),
             idempotency_keys::method.eq(&request.method),
-            idempotency_keys::path.eq(&request.target),
+            idempotency_keys::target_digest.eq(&request.target_digest),
             idempotency_keys::body_digest.eq(&request.body_digest),
             idempotency_keys::created_at.eq(now),
         );
@@ -226,18 +252,18 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Option<First
             .on_conflict_do_nothing()
             .execute(c)?);
         if inserted == 1 {
-            return Ok(None);
+            return Ok(Claim::Run { claimed_at: now });
         }
         let (method, target, digest, status, headers, body): StoredKey =
             this_key(request).select(STORED).first(conn)?;
         if (method, target, digest)
-            != (request.method.clone(), request.target.clone(), request.body_digest.clone())
+            != (request.method.clone(), request.target_digest.clone(), request.body_digest.clone())
         {
             return Err(AppError::IdempotencyKeyReused);
         }
         match status {
             None => Err(AppError::Conflict(Conflict::IdempotencyKeyInFlight)),
-            Some(status) => Ok(Some(FirstAnswer {
+            Some(status) => Ok(Claim::Replay(FirstAnswer {
                 status: u16::try_from(status).unwrap_or(200),
                 headers,
                 body: body.unwrap_or_default(),
@@ -249,14 +275,14 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Option<First
 type StoredKey = (String, String, String, Option<i32>, String, Option<Vec<u8>>);
 const STORED: (
     idempotency_keys::method,
-    idempotency_keys::path,
+    idempotency_keys::target_digest,
     idempotency_keys::body_digest,
     idempotency_keys::status,
     idempotency_keys::headers,
     idempotency_keys::body,
 ) = (
     idempotency_keys::method,
-    idempotency_keys::path,
+    idempotency_keys::target_digest,
     idempotency_keys::body_digest,
     idempotency_keys::status,
     idempotency_keys::headers,
@@ -280,6 +306,8 @@ fn store(
     first: &FirstAnswer,
 ) -> QueryResult<usize> {
     diesel::update(this_key(request))
+        .filter(idempotency_keys::status.is_null())
+        .filter(idempotency_keys::created_at.nullable().eq(request.claimed_at))
         .set((
             idempotency_keys::status.eq(i32::from(first.status)),
             idempotency_keys::headers.eq(&first.headers),
@@ -289,16 +317,33 @@ fn store(
 }
 
 /// Frees the key of a request whose answer is not kept, so that a retry
-/// runs again.
-async fn release(state: &AppState, request: KeyedRequest) {
-    let released = state
-        .db
-        .run(move |conn| diesel::delete(this_key(&request)).execute(conn).map_err(AppError::from))
-        .await;
-    if let Err(err) = released {
-        // The key stays claimed until it is abandoned.
-        tracing::warn!(error = %err, "idempotency: key not released");
+/// runs again. An answer not kept is often the database failing, when
+/// freeing fails too: it is tried again a few times in the background,
+/// rather than leaving retries at `409` until the claim is abandoned.
+async fn release(state: &web::Data<AppState>, request: KeyedRequest) {
+    let free = |state: web::Data<AppState>, request: KeyedRequest| async move {
+        let freed = state.db.run(move |conn| {
+            diesel::delete(this_key(&request))
+                .filter(idempotency_keys::status.is_null())
+                .filter(idempotency_keys::created_at.nullable().eq(request.claimed_at))
+                .execute(conn)
+                .map_err(AppError::from)
+        });
+        freed.await.is_ok()
+    };
+    if free(state.clone(), request.clone()).await {
+        return;
     }
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        for wait in [1, 5, 30] {
+            actix_web::rt::time::sleep(std::time::Duration::from_secs(wait)).await;
+            if free(state.clone(), request.clone()).await {
+                return;
+            }
+        }
+        tracing::warn!("idempotency: a key stays claimed until it is abandoned");
+    });
 }
 
 #[cfg(test)]

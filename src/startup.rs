@@ -55,6 +55,7 @@ impl Application {
             // A quarter of the pool, so that exports never starve the API.
             export_slots: Arc::new(Semaphore::new(export_slots)),
             export_slots_total: export_slots,
+            idempotency_secret: idempotency::digest_key(&jwt_secret),
             exports_in_progress: Default::default(),
             export_copy_url,
             stats_cache: Arc::new(StatsCache::new(commit_watch)),

@@ -18,6 +18,8 @@ pub struct AppState {
     pub config: Config,
     /// How many exports may stream at once (see `reports::api`).
     pub export_slots: Arc<Semaphore>,
+    /// The key that `Idempotency-Key` digests requests under.
+    pub idempotency_secret: Vec<u8>,
     /// How many slots `export_slots` started with.
     pub export_slots_total: usize,
 

@@ -475,8 +475,8 @@ pub async fn check_in(
 /// participant_not_found`) or a person by name and details (`full_name`,
 /// `category`, …) a place with `source: walk_in`, even in a full session,
 /// and marks them `present`. A person by name who is already on file (the
-/// same phone, national or `+84`, or the same name ignoring case and
-/// diacritics with the same birth date) gets their own profile's place;
+/// same name, ignoring case and diacritics, with the same phone, national
+/// or `+84`, or the same birth date) gets their own profile's place;
 /// otherwise a new profile is made. Answers `201` with the new place and
 /// mark, or `200` when the person already had one.
 #[utoipa::path(

@@ -440,7 +440,19 @@ fn token_response(
 /// The client's IP as the connection shows it. Behind a reverse proxy every
 /// client shares the proxy's address; see the README.
 fn client_address(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|addr| addr.ip().to_string())
+    use std::net::IpAddr;
+    req.peer_addr().map(|addr| match addr.ip() {
+        IpAddr::V4(v4) => v4.to_string(),
+        // One IPv6 client commonly holds a whole /64: counted by address,
+        // it would have endless fresh ones.
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+    })
 }
 
 /// The routes of `auth`, for [`crate::routes`].
@@ -451,4 +463,25 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(logout)
         .service(me)
         .service(change_password);
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+
+    use super::client_address;
+
+    fn from(peer: &str) -> Option<String> {
+        client_address(&TestRequest::default().peer_addr(peer.parse().unwrap()).to_http_request())
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_block() {
+        let block = Some("2001:db8:1:2::/64".to_owned());
+        assert_eq!(from("[2001:db8:1:2:aaaa::1]:5000"), block);
+        assert_eq!(from("[2001:db8:1:2:ffff:1:2:3]:6000"), block);
+        assert_ne!(from("[2001:db8:1:3::1]:5000"), block);
+        assert_eq!(from("[::ffff:10.0.0.7]:5000").as_deref(), Some("10.0.0.7"));
+        assert_eq!(from("10.0.0.7:5000").as_deref(), Some("10.0.0.7"));
+    }
 }

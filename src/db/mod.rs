@@ -84,10 +84,17 @@ impl DatabaseUrl {
         self.backend
     }
 
-    /// The file of a SQLite database (none in memory).
+    /// The file of a SQLite database (none in memory), also when the URL
+    /// is SQLite's URI form (`file:lophoc.db?mode=rwc`).
     pub fn sqlite_file(&self) -> Option<&str> {
         let in_memory = self.target == ":memory:" || self.target.contains("mode=memory");
-        (self.backend == Backend::Sqlite && !in_memory).then_some(self.target.as_str())
+        if self.backend != Backend::Sqlite || in_memory {
+            return None;
+        }
+        match self.target.strip_prefix("file:") {
+            Some(uri) => uri.split('?').next().filter(|path| !path.is_empty()),
+            None => Some(self.target.as_str()),
+        }
     }
 
     /// The URL of a PostgreSQL database, for a connection outside the pool
@@ -701,4 +708,19 @@ pub fn join_lines<T: AsRef<str>>(items: &[T]) -> String {
 /// The items of a list stored by [`join_lines`].
 pub fn split_lines(text: &str) -> Vec<&str> {
     if text.is_empty() { Vec::new() } else { text.split('\n').collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn a_sqlite_url_names_its_file_in_every_form() {
+        let file = |url: &str| DatabaseUrl::parse(url).sqlite_file().map(str::to_owned);
+        assert_eq!(file("lophoc.db").as_deref(), Some("lophoc.db"));
+        assert_eq!(file("sqlite:///var/lib/lophoc.db").as_deref(), Some("/var/lib/lophoc.db"));
+        assert_eq!(file("sqlite:file:/var/lib/x.db?mode=rwc").as_deref(), Some("/var/lib/x.db"));
+        assert_eq!(file(":memory:"), None);
+        assert_eq!(file("postgres://db/lophoc"), None);
+    }
 }

@@ -169,7 +169,7 @@ diesel::table! {
         caller_id -> Text,
         key -> Text,
         method -> Text,
-        path -> Text,
+        target_digest -> Text,
         body_digest -> Text,
         status -> Nullable<Integer>,
         headers -> Text,

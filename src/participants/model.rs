@@ -439,36 +439,27 @@ pub fn list(
 }
 
 /// The profile already on file for a person given by name and details:
-/// the same phone (in its national or `+84` form), or the same name
-/// (ignoring case, diacritics and spacing) with the same birth date. The
-/// oldest when several match. Erased profiles are never matched.
+/// the same name (ignoring case, diacritics and spacing) with the same
+/// phone (in its national or `+84` form) or the same birth date. The
+/// oldest when several match. Erased profiles are never matched. The name
+/// must match too: a family shares a phone, and a phone alone would let
+/// whoever knows it pull a stranger onto a roster.
 pub fn find_same_person(
     conn: &mut DbConnection,
     profile: &ProfileFields,
 ) -> QueryResult<Option<Participant>> {
-    let on_file = participants::anonymized_at.is_null();
-    if let Some(key) = profile.phone.as_deref().and_then(phone_key) {
-        // Phones are stored as typed: narrow by the last digits, which
-        // every spelling ends with, then compare national numbers.
-        let ending = format!("%{}", &key[key.len() - 3..]);
-        let candidates: Vec<Participant> = participants::table
-            .filter(on_file)
-            .filter(participants::phone.like(ending))
-            .order(participants::id.asc())
-            .load(conn)?;
-        let same = |p: &Participant| p.phone.as_deref().and_then(phone_key) == Some(key.clone());
-        if let Some(found) = candidates.into_iter().find(same) {
-            return Ok(Some(found));
-        }
-    }
-    let Some(born) = profile.birth_date else { return Ok(None) };
-    participants::table
-        .filter(on_file)
+    let namesakes: Vec<Participant> = participants::table
+        .filter(participants::anonymized_at.is_null())
         .filter(participants::search_name.eq(search::search_name(&profile.full_name)))
-        .filter(participants::birth_date.eq(born))
         .order(participants::id.asc())
-        .first(conn)
-        .optional()
+        .load(conn)?;
+    let phone = profile.phone.as_deref().and_then(phone_key);
+    let same = |p: &Participant| {
+        let same_phone = phone.is_some() && p.phone.as_deref().and_then(phone_key) == phone;
+        let same_birth = profile.birth_date.is_some() && p.birth_date == profile.birth_date;
+        same_phone || same_birth
+    };
+    Ok(namesakes.into_iter().find(same))
 }
 
 /// A phone number's national digits, by which two spellings of one number

@@ -710,10 +710,10 @@ async fn a_walk_in_already_on_file_is_found_not_made_twice() {
         )
         .await;
 
-    // The same phone in its international form, or the same name without
-    // its diacritics and with the same birth date: the same person.
+    // The same name, spelt without its diacritics, with the same phone in
+    // its international form or the same birth date: the same person.
     let same_phone =
-        json!({"full_name": "Anh Điện", "category": "worker", "phone": "+84 912345678"});
+        json!({"full_name": "ha van dien thoai", "category": "worker", "phone": "+84 912345678"});
     let reply = app.post(&path, Some(&trainer.access), &same_phone).await;
     assert_eq!(reply.status, 201, "{:#}", reply.body);
     assert_eq!(reply.body["participant_id"], by_phone["id"]);
@@ -728,7 +728,13 @@ async fn a_walk_in_already_on_file_is_found_not_made_twice() {
     assert_eq!(seen.body["full_name"], "Hà Văn Điện Thoại");
     assert!(seen.body.get("phone").is_none(), "{:#}", seen.body);
 
-    // Another birth date is someone else.
+    // Another name on the same phone (a family shares one) is someone
+    // else, and so is another birth date.
+    let child = json!({"full_name": "Hà Bé Con", "category": "student", "birth_date": "2015-01-01",
+        "phone": "0912 345 678"});
+    let reply = app.post(&path, Some(&trainer.access), &child).await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+    assert_ne!(reply.body["participant_id"], by_phone["id"]);
     let namesake =
         json!({"full_name": "Lường Thị Hoà", "category": "learner", "birth_date": "1999-01-01"});
     let reply = app.post(&path, Some(&trainer.access), &namesake).await;
