@@ -23,6 +23,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDateTime, TimeDelta};
+use diesel::dsl;
 use diesel::prelude::*;
 
 use crate::auth::extractor::token_subject;
@@ -254,10 +255,18 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Claim, AppEr
         if inserted == 1 {
             return Ok(Claim::Run { claimed_at: now });
         }
-        let (method, target, digest, status, headers, body): StoredKey =
-            this_key(request).select(STORED).first(conn)?;
-        if (method, target, digest)
-            != (request.method.clone(), request.target_digest.clone(), request.body_digest.clone())
+        let (method, target, digest, status, headers, body) = this_key(request)
+            .select((
+                idempotency_keys::method,
+                idempotency_keys::target_digest,
+                idempotency_keys::body_digest,
+                idempotency_keys::status,
+                idempotency_keys::headers,
+                idempotency_keys::body,
+            ))
+            .first::<(String, String, String, Option<i32>, String, Option<Vec<u8>>)>(conn)?;
+        if (&method, &target, &digest)
+            != (&request.method, &request.target_digest, &request.body_digest)
         {
             return Err(AppError::IdempotencyKeyReused);
         }
@@ -272,32 +281,32 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Claim, AppEr
     })
 }
 
-type StoredKey = (String, String, String, Option<i32>, String, Option<Vec<u8>>);
-const STORED: (
-    idempotency_keys::method,
-    idempotency_keys::target_digest,
-    idempotency_keys::body_digest,
-    idempotency_keys::status,
-    idempotency_keys::headers,
-    idempotency_keys::body,
-) = (
-    idempotency_keys::method,
-    idempotency_keys::target_digest,
-    idempotency_keys::body_digest,
-    idempotency_keys::status,
-    idempotency_keys::headers,
-    idempotency_keys::body,
-);
+/// The row of a caller's key while it is one request's unanswered claim.
+type OwnClaim = dsl::Filter<
+    Unanswered,
+    dsl::Eq<dsl::Nullable<idempotency_keys::created_at>, Option<NaiveDateTime>>,
+>;
+type Unanswered = dsl::Filter<ThisKey, dsl::IsNull<idempotency_keys::status>>;
 
-fn this_key(
-    request: &KeyedRequest,
-) -> diesel::dsl::Filter<
-    diesel::dsl::Filter<idempotency_keys::table, diesel::dsl::Eq<idempotency_keys::caller_id, Id>>,
-    diesel::dsl::Eq<idempotency_keys::key, String>,
-> {
+/// The row of a caller's key.
+type ThisKey = dsl::Filter<
+    dsl::Filter<idempotency_keys::table, dsl::Eq<idempotency_keys::caller_id, Id>>,
+    dsl::Eq<idempotency_keys::key, String>,
+>;
+
+fn this_key(request: &KeyedRequest) -> ThisKey {
     idempotency_keys::table
         .filter(idempotency_keys::caller_id.eq(request.caller))
         .filter(idempotency_keys::key.eq(request.key.clone()))
+}
+
+/// The key's row while it is still this request's claim: unanswered, and
+/// claimed when this request claimed it (not by a retry after the claim
+/// was abandoned).
+fn own_claim(request: &KeyedRequest) -> OwnClaim {
+    this_key(request)
+        .filter(idempotency_keys::status.is_null())
+        .filter(idempotency_keys::created_at.nullable().eq(request.claimed_at))
 }
 
 fn store(
@@ -305,9 +314,7 @@ fn store(
     request: &KeyedRequest,
     first: &FirstAnswer,
 ) -> QueryResult<usize> {
-    diesel::update(this_key(request))
-        .filter(idempotency_keys::status.is_null())
-        .filter(idempotency_keys::created_at.nullable().eq(request.claimed_at))
+    diesel::update(own_claim(request))
         .set((
             idempotency_keys::status.eq(i32::from(first.status)),
             idempotency_keys::headers.eq(&first.headers),
@@ -323,11 +330,7 @@ fn store(
 async fn release(state: &web::Data<AppState>, request: KeyedRequest) {
     let free = |state: web::Data<AppState>, request: KeyedRequest| async move {
         let freed = state.db.run(move |conn| {
-            diesel::delete(this_key(&request))
-                .filter(idempotency_keys::status.is_null())
-                .filter(idempotency_keys::created_at.nullable().eq(request.claimed_at))
-                .execute(conn)
-                .map_err(AppError::from)
+            diesel::delete(own_claim(&request)).execute(conn).map_err(AppError::from)
         });
         freed.await.is_ok()
     };
