@@ -5,10 +5,17 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_http::HttpService;
+use actix_http::error::DispatchError;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, map_config};
+use actix_web::body::MessageBody;
+use actix_web::dev::{
+    AppConfig, Server, ServerHandle, ServiceFactory, ServiceRequest, ServiceResponse, fn_service,
+};
 use actix_web::http::header;
 use actix_web::middleware::{Compress, Condition, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -19,7 +26,7 @@ use crate::config::Config;
 use crate::db::{self, Backend, CommitWatch, Db, settings};
 use crate::http::fallback::{self, RouteTable};
 use crate::http::json::{BodyDeadline, BodyLimit};
-use crate::http::{conventions, problems};
+use crate::http::{conventions, problems, wire};
 use crate::idempotency;
 use crate::reports::cache::StatsCache;
 use crate::reports::export;
@@ -80,7 +87,7 @@ impl Application {
         let cors_origins = config.cors_origins.clone();
         let cors_enabled = !cors_origins.is_empty();
 
-        let mut server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .into_utoipa_app()
                 .app_data(state.clone())
@@ -113,16 +120,8 @@ impl Application {
                 .wrap(from_fn(conventions::protective_headers))
                 .wrap(Compress::default())
                 .wrap(from_fn(telemetry::log_request))
-        })
-        // In-flight requests get this long to finish after SIGTERM/SIGINT.
-        .shutdown_timeout(30)
-        // A request's line and headers must arrive within this (actix
-        // answers 408 and closes); its body has `BodyDeadline`.
-        .client_request_timeout(Duration::from_secs(5));
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
-        let server = server.listen(listener).map_err(|err| err.to_string())?.run();
+        };
+        let server = serve(listener, config.workers, app).map_err(|err| err.to_string())?;
         Ok(Self { port, server, admin_bootstrap })
     }
 
@@ -143,6 +142,50 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Serves `app` on `listener` over HTTP/1.1, as actix-web's `HttpServer`
+/// would, but on connections that answer the HTTP layer's own refusals with
+/// problem documents (`http::wire`), which `HttpServer` gives no way to do.
+fn serve<F, I, B>(listener: TcpListener, workers: Option<usize>, app: F) -> std::io::Result<Server>
+where
+    F: Fn() -> App<I> + Send + Clone + 'static,
+    I: ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<B>,
+            Error = actix_web::Error,
+            InitError = (),
+        > + 'static,
+    B: MessageBody + 'static,
+{
+    let mut server = Server::build()
+        // In-flight requests get this long to finish after SIGTERM/SIGINT.
+        .shutdown_timeout(30);
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    let local = listener.local_addr()?;
+    let server = server.listen("lophoc", listener, move || {
+        let http = HttpService::build()
+            // A request's line and headers must arrive within this (actix
+            // answers 408 and closes); its body has `BodyDeadline`.
+            .client_request_timeout(Duration::from_secs(5))
+            // What actix-web's `HttpServer` gives a client that stops
+            // reading an answer before the connection is dropped.
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .local_addr(local)
+            .h1(map_config(
+                app().into_factory().map_err(|err: actix_web::Error| err.error_response()),
+                |_| AppConfig::default(),
+            ));
+        fn_service(|io: TcpStream| {
+            let peer = io.peer_addr().ok();
+            std::future::ready(Ok::<_, DispatchError>((wire::ProblemRefusals::new(io), peer)))
+        })
+        .and_then(http)
+    })?;
+    Ok(server.run())
 }
 
 /// The OpenAPI document, written once at start-up (shared, not copied, by

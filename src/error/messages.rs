@@ -194,6 +194,10 @@ impl AppError {
             Self::IdempotencyKeyReused => {
                 lang.pick("Idempotency-Key reused", "Idempotency-Key đã được dùng")
             }
+            Self::MalformedRequest => lang.pick("Malformed request", "Yêu cầu không hợp lệ"),
+            Self::HeadersTooLarge => {
+                lang.pick("Request headers too large", "Phần đầu yêu cầu quá lớn")
+            }
             Self::RequestTimeout => lang.pick("Request timeout", "Hết thời gian gửi yêu cầu"),
             Self::TooManyRequests { .. } => lang.pick("Too many requests", "Quá nhiều yêu cầu"),
             Self::ServiceUnavailable { .. } => {
@@ -279,10 +283,22 @@ impl AppError {
                     "Idempotency-Key này đã được dùng trong 24 giờ qua cho một yêu cầu có đường dẫn hoặc nội dung khác; hãy dùng khoá mới cho yêu cầu mới.",
                 )
                 .into(),
+            Self::MalformedRequest => lang
+                .pick(
+                    "The request line or a header is not valid HTTP/1.1. A path or query must be ASCII, with any other character percent-encoded as UTF-8 (`%C4%91` for `đ`); a header name takes no spaces.",
+                    "Dòng yêu cầu hoặc một phần đầu (header) không đúng HTTP/1.1. Đường dẫn và truy vấn chỉ gồm ký tự ASCII, ký tự khác phải mã hoá phần trăm theo UTF-8 (`%C4%91` cho `đ`); tên header không có dấu cách.",
+                )
+                .into(),
+            Self::HeadersTooLarge => lang
+                .pick(
+                    "The request line and headers are too large; send a shorter query or fewer headers.",
+                    "Dòng yêu cầu và các header quá lớn; hãy gửi truy vấn ngắn hơn hoặc ít header hơn.",
+                )
+                .into(),
             Self::RequestTimeout => lang
                 .pick(
-                    "The request body did not arrive in time; send it again.",
-                    "Nội dung yêu cầu không đến kịp thời hạn; hãy gửi lại.",
+                    "The request did not arrive in time; send it again.",
+                    "Yêu cầu không đến kịp thời hạn; hãy gửi lại.",
                 )
                 .into(),
             Self::TooManyRequests { retry_after_secs } => match lang {

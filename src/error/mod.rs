@@ -209,7 +209,12 @@ pub enum AppError {
     PreconditionFailed,
     /// An `Idempotency-Key` already used for another request (422).
     IdempotencyKeyReused,
-    /// The body did not arrive within its deadline (408).
+    /// The request line or a header is not HTTP/1.1 (400), refused by
+    /// the HTTP layer before any route (see `http::wire`).
+    MalformedRequest,
+    /// The request line and headers together are too large (431).
+    HeadersTooLarge,
+    /// The request did not arrive within its deadline (408).
     RequestTimeout,
     TooManyRequests {
         retry_after_secs: u64,
@@ -275,6 +280,8 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PreconditionFailed => "precondition_failed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::MalformedRequest => "malformed_request",
+            Self::HeadersTooLarge => "headers_too_large",
             Self::RequestTimeout => "request_timeout",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::ServiceUnavailable { .. } => "service_unavailable",
@@ -284,7 +291,10 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::MalformedJson(_) | Self::BadParameter(_) => StatusCode::BAD_REQUEST,
+            Self::MalformedJson(_) | Self::BadParameter(_) | Self::MalformedRequest => {
+                StatusCode::BAD_REQUEST
+            }
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,

@@ -38,30 +38,58 @@ pub fn is_head(req: &HttpRequest) -> bool {
 /// nothing it guesses is a script), `Referrer-Policy: no-referrer` (no
 /// address, with the ids in it, goes to another site) and
 /// `X-Frame-Options: DENY` (no page of another site shows the docs in a
-/// frame to trick a click). On every API answer besides, `Cache-Control:
-/// no-store` (they carry tokens or personal data, which a shared computer's
-/// browser or a proxy must not keep; a handler that sets its own keeps it)
-/// and a content security policy that lets nothing load or run: an answer
-/// is data, never a page.
+/// frame to trick a click).
+pub const PROTECTIVE_HEADERS: [(HeaderName, &str); 3] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+];
+
+/// On every API answer besides: a content security policy that lets
+/// nothing load or run (an answer is data, never a page).
+pub const API_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// On the documentation pages: Swagger UI's own files and the document,
+/// from this server only, and no inline script. The one inline style it
+/// applies, the colours of its logo, is allowed by its hash (a later Swagger
+/// UI may change it: `contract/check` reports anything the policy blocks on
+/// the page). Its icons are `data:` images in its stylesheet; "Try it
+/// out" calls this server.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+    style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; \
+    img-src 'self' data:; connect-src 'self'; \
+    base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The headers above, each page's content security policy, and on every
+/// API answer `Cache-Control: no-store` (they carry tokens or personal
+/// data, which a shared computer's browser or a proxy must not keep; a
+/// handler that sets its own keeps it).
 pub async fn protective_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // The path as the router reads it (escapes decoded): `/%61pi/v1/me`
     // reaches the API too.
-    let is_api = req.match_info().as_str().starts_with("/api/");
+    let path = req.match_info().as_str();
+    let is_api = path.starts_with("/api/");
+    let is_docs = path == "/docs" || path.starts_with("/docs/");
     let mut response = next.call(req).await?;
     let headers = response.headers_mut();
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    for (name, value) in PROTECTIVE_HEADERS {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     if is_api {
         if !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            HeaderValue::from_static(API_CONTENT_SECURITY_POLICY),
+        );
+    } else if is_docs {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CONTENT_SECURITY_POLICY),
         );
     }
     Ok(response)

@@ -9,6 +9,7 @@ pub mod pagination;
 pub mod problems;
 pub mod query;
 pub mod utc;
+pub mod wire;
 
 use actix_web::error::PathError;
 use actix_web::http::header;

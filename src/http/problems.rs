@@ -115,6 +115,7 @@ impl AppError {
             413 => Self::PayloadTooLarge { limit: body_limit },
             415 => Self::UnsupportedMediaType,
             408 => Self::RequestTimeout,
+            431 => Self::HeadersTooLarge,
             412 => Self::PreconditionFailed,
             429 => Self::TooManyRequests { retry_after_secs: 60 },
             503 => Self::ServiceUnavailable { retry_after_secs: 5 },

@@ -238,3 +238,68 @@ async fn a_body_that_stops_arriving_is_refused_with_408() {
     let list = app.get("/api/v1/participants", Some(&admin)).await;
     assert_eq!(items(&list).len(), 0, "nothing was made");
 }
+
+/// Sends `request` as raw bytes; the whole answer until the server closes.
+fn raw_exchange(address: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[actix_web::test]
+async fn what_the_http_layer_refuses_is_a_problem_too() {
+    let app = spawn_app().await;
+    let malformed: [&[u8]; 4] = [
+        // A byte outside ASCII in the query, not percent-encoded.
+        b"GET /api/v1/sessions?from=\xff HTTP/1.1\r\nHost: lophoc\r\n\r\n",
+        // A header name with a space.
+        b"GET /api/v1/sessions HTTP/1.1\r\nHost: lophoc\r\nBad Header: x\r\n\r\n",
+        // A control character in the path.
+        b"GET /api/v1/\x01 HTTP/1.1\r\nHost: lophoc\r\n\r\n",
+        // Pipelined behind a request answered first.
+        b"GET /health/live HTTP/1.1\r\nHost: lophoc\r\n\r\nGET /x\x01 HTTP/1.1\r\n\r\n",
+    ];
+    for request in malformed {
+        let address = app.address.clone();
+        let answer = actix_web::rt::task::spawn_blocking(move || raw_exchange(&address, request))
+            .await
+            .unwrap();
+        let refusal = &answer[answer.rfind("HTTP/1.1 ").unwrap()..];
+        let (head, body) = refusal.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+        assert!(head.contains("content-type: application/problem+json"), "{head}");
+        assert!(head.contains("x-content-type-options: nosniff"), "{head}");
+        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+        let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(problem["code"], "malformed_request");
+        assert_eq!(problem["status"], 400);
+    }
+    // The same query, percent-encoded, reaches the route and is read there.
+    let address = app.address.clone();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        raw_exchange(
+            &address,
+            b"GET /api/v1/sessions?from=%FF HTTP/1.1\r\nHost: lophoc\r\nConnection: close\r\n\r\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}
+
+#[actix_web::test]
+async fn a_request_head_that_stops_arriving_is_a_problem_408() {
+    let app = spawn_app().await;
+    let address = app.address.clone();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        raw_exchange(&address, b"GET /api/v1/sessions HTTP/1.1\r\nHo")
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+}
