@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
@@ -108,6 +108,13 @@ async fn swagger_ui_is_served_offline() {
     assert!(page.body.as_str().unwrap().contains("swagger"), "{}", page.body);
     let script = app.get("/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(script.status, 200);
+    // Scripts and styles from this server only, none inline (contract/check
+    // opens the page in Chromium under this policy).
+    let policy = page.header("content-security-policy").unwrap();
+    for directive in ["default-src 'none'", "script-src 'self';", "frame-ancestors 'none'"] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval"), "{policy}");
 }
 
 #[actix_web::test]
@@ -642,66 +649,139 @@ async fn two_servers_on_one_database_share_seats_logins_limits_and_retries() {
     assert_eq!(replayed.body["id"], first_answer.body["id"]);
 }
 
-#[actix_web::test]
-async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
-    let db = TestDatabase::create();
-    let mut server = Server::start(&db, true);
-    let app = TestApp::for_address(server.address(), db);
-    let admin = app.admin_token().await;
-    let session = app.open_session(&admin, 5, 10, 500, false).await;
-    let people = app.people(&admin, 120).await;
+/// A write the server answered with success, before it was killed.
+#[derive(Clone, Debug)]
+enum Acknowledged {
+    Place(String),
+    Cancellation(String),
+    Mark(String),
+}
 
-    // Enrolments stream in, eight at a time, while the server is killed.
-    let path = format!("{}/api/v1/sessions/{session}/enrolments", app.address);
+/// Sends, eight at a time, for each person of `queue`: an enrolment, then a
+/// mark (`present`) or, for every third, a cancellation; until the queue is
+/// empty or the server stops answering. What it answered lands in `log`.
+async fn write_stream(
+    address: String,
+    admin: String,
+    session: String,
+    queue: Arc<Mutex<Vec<(usize, String)>>>,
+    log: Arc<Mutex<Vec<Acknowledged>>>,
+) {
     let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
-    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let queue = std::sync::Arc::new(std::sync::Mutex::new(people.clone()));
     let senders = (0..8).map(|_| {
-        let (client, path, admin) = (client.clone(), path.clone(), admin.clone());
-        let (acknowledged, queue) = (acknowledged.clone(), queue.clone());
+        let (client, address, admin, session) =
+            (client.clone(), address.clone(), admin.clone(), session.clone());
+        let (queue, log) = (queue.clone(), log.clone());
         async move {
             loop {
-                let Some(person) = queue.lock().unwrap().pop() else { break };
-                let sent = client
-                    .post(&path)
+                let Some((n, person)) = queue.lock().unwrap().pop() else { break };
+                let enrolled = client
+                    .post(format!("{address}/api/v1/sessions/{session}/enrolments"))
                     .bearer_auth(&admin)
                     .send_json(&json!({"participant_id": person}))
                     .await;
-                match sent {
+                let place = match enrolled {
                     Ok(mut answer) if answer.status() == 201 => {
                         let body: Value = answer.json().await.unwrap();
-                        acknowledged.lock().unwrap().push(body["id"].as_str().unwrap().to_owned());
+                        body["id"].as_str().unwrap().to_owned()
                     }
                     // Refused or cut off by the kill: not acknowledged.
+                    _ => break,
+                };
+                log.lock().unwrap().push(Acknowledged::Place(place.clone()));
+                let (then, acknowledged) = if n % 3 == 0 {
+                    let sent = client
+                        .delete(format!("{address}/api/v1/enrolments/{place}"))
+                        .bearer_auth(&admin)
+                        .send()
+                        .await;
+                    (sent.map(|answer| answer.status()), Acknowledged::Cancellation(place))
+                } else {
+                    let marks = json!({"marks": [{"participant_id": person, "status": "present"}]});
+                    let sent = client
+                        .put(format!("{address}/api/v1/sessions/{session}/attendance"))
+                        .bearer_auth(&admin)
+                        .send_json(&marks)
+                        .await;
+                    (sent.map(|answer| answer.status()), Acknowledged::Mark(person))
+                };
+                match then {
+                    Ok(status) if status.is_success() => log.lock().unwrap().push(acknowledged),
                     _ => break,
                 }
             }
         }
     });
-    let stream = futures_util::future::join_all(senders);
-    let kill = async {
-        while acknowledged.lock().unwrap().len() < 20 {
-            actix_web::rt::time::sleep(Duration::from_millis(5)).await;
-        }
-        let pid = server.child.id().to_string();
-        assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
-        server.child.wait().unwrap();
-    };
-    futures_util::future::join(stream, kill).await;
-    let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 20);
+    futures_util::future::join_all(senders).await;
+}
 
-    // Started again on the same database, every acknowledged place is there.
-    let db = app.stop();
+#[actix_web::test]
+async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
+    let db = TestDatabase::create();
     let server = Server::start(&db, true);
     let app = TestApp::for_address(server.address(), db);
     let admin = app.admin_token().await;
-    for place in &acknowledged {
-        let reply = app.get(&format!("/api/v1/enrolments/{place}"), Some(&admin)).await;
-        assert_eq!(reply.status, 200, "an acknowledged place was lost: {place}");
+    let session = app.running_session(&admin, &[], chrono::Duration::minutes(10), 1000).await;
+    let people = app.people(&admin, 150).await;
+    let queue = Arc::new(Mutex::new(people.into_iter().enumerate().collect::<Vec<_>>()));
+    let log = Arc::new(Mutex::new(Vec::new()));
+
+    // Three rounds: writes stream in, the server is killed mid-stream and
+    // started again on the same database.
+    let db = app.stop();
+    let mut server = server;
+    for _ in 0..3 {
+        let before = log.lock().unwrap().len();
+        let stream = write_stream(
+            server.address(),
+            admin.clone(),
+            session.clone(),
+            queue.clone(),
+            log.clone(),
+        );
+        let kill = async {
+            while log.lock().unwrap().len() < before + 30 && !queue.lock().unwrap().is_empty() {
+                actix_web::rt::time::sleep(Duration::from_millis(5)).await;
+            }
+            let pid = server.child.id().to_string();
+            assert!(Command::new("kill").args(["-KILL", &pid]).status().unwrap().success());
+            server.child.wait().unwrap();
+        };
+        futures_util::future::join(stream, kill).await;
+        server = Server::start(&db, true);
     }
-    let counted = app.session(&admin, &session).await["enrolled_count"].as_u64().unwrap();
-    assert!(counted as usize >= acknowledged.len(), "{counted} < {}", acknowledged.len());
+    assert!(!queue.lock().unwrap().is_empty(), "every kill came mid-stream");
+
+    // Every acknowledged write is there after the last restart.
+    let app = TestApp::for_address(server.address(), db);
+    let log = log.lock().unwrap().clone();
+    let kinds = |wanted: fn(&Acknowledged) -> bool| log.iter().filter(|w| wanted(w)).count();
+    assert!(kinds(|w| matches!(w, Acknowledged::Place(_))) >= 30, "{log:?}");
+    assert!(kinds(|w| matches!(w, Acknowledged::Cancellation(_))) >= 5, "{log:?}");
+    assert!(kinds(|w| matches!(w, Acknowledged::Mark(_))) >= 10, "{log:?}");
+    let roll =
+        app.get(&format!("/api/v1/sessions/{session}/attendance?limit=200"), Some(&admin)).await;
+    assert_eq!(roll.status, 200, "{:#}", roll.body);
+    let present: Vec<&str> = items(&roll)
+        .iter()
+        .filter(|entry| entry["mark"]["status"] == "present")
+        .map(|entry| entry["participant"]["id"].as_str().unwrap())
+        .collect();
+    for write in &log {
+        match write {
+            Acknowledged::Place(place) => {
+                let reply = app.get(&format!("/api/v1/enrolments/{place}"), Some(&admin)).await;
+                assert_eq!(reply.status, 200, "an acknowledged place was lost: {place}");
+            }
+            Acknowledged::Cancellation(place) => {
+                let reply = app.get(&format!("/api/v1/enrolments/{place}"), Some(&admin)).await;
+                assert_eq!(reply.body["status"], "cancelled", "a cancellation was lost: {place}");
+            }
+            Acknowledged::Mark(person) => {
+                assert!(present.contains(&person.as_str()), "a mark was lost: {person}");
+            }
+        }
+    }
 }
 
 #[actix_web::test]
