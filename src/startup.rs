@@ -63,11 +63,12 @@ impl Application {
             export_slots: Arc::new(Semaphore::new(export_slots)),
             export_slots_total: export_slots,
             idempotency_secret: idempotency::digest_key(&jwt_secret),
-            exports_in_progress: Default::default(),
+            export_turns: Default::default(),
             export_copy_url,
             stats_cache: Arc::new(StatsCache::new(commit_watch)),
             config: config.clone(),
         });
+        actix_web::rt::spawn(state.export_turns.clone().keep_renewing(state.db.clone()));
         let document = openapi::document();
         // Served without indentation: a third smaller on the wire.
         let document_json =

@@ -9,7 +9,7 @@ use crate::auth::token::AccessTokens;
 use crate::config::Config;
 use crate::db::Db;
 use crate::reports::cache::StatsCache;
-use crate::reports::export::ExportsInProgress;
+use crate::reports::export_turns::ExportTurns;
 
 pub struct AppState {
     pub db: Db,
@@ -23,8 +23,9 @@ pub struct AppState {
     /// How many slots `export_slots` started with.
     pub export_slots_total: usize,
 
-    /// Who is exporting now: one export at a time per caller.
-    pub exports_in_progress: ExportsInProgress,
+    /// The exports this server runs: one at a time per caller, on any
+    /// server.
+    pub export_turns: ExportTurns,
     /// The PostgreSQL database that CSV exports are copied from with
     /// `COPY` (`reports::export::copy_csv`); none on SQLite, or when
     /// PostgreSQL shows times in the configured zone otherwise than lophoc.

@@ -238,6 +238,14 @@ diesel::table! {
 
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(login_sessions -> users (user_id));
+diesel::table! {
+    export_turns (caller_id) {
+        caller_id -> Text,
+        claim -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(refresh_tokens -> login_sessions (login_session_id));
 diesel::joinable!(courses -> programmes (programme_id));
 diesel::joinable!(sessions -> courses (course_id));
@@ -256,6 +264,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_attempts,
     idempotency_keys,
+    export_turns,
     programmes,
     courses,
     sessions,

@@ -383,16 +383,30 @@ async fn stream_export(
     // server's connections, free.
     // One export at a time per caller, so that one client cannot hold
     // every slot; then one of the server's slots.
-    let own_turn = state
-        .exports_in_progress
-        .begin(caller.id())
+    let turns = state.export_turns.clone();
+    let caller_id = caller.id();
+    let turn = state
+        .db
+        .run(move |conn| Ok(turns.begin(conn, caller_id)?))
+        .await?
         .ok_or(AppError::TooManyRequests { retry_after_secs: 30 })?;
-    let slot = state
-        .export_slots
-        .clone()
-        .try_acquire_owned()
-        .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 30 })?;
-    let mut conn = state.db.connection().await?;
+    let held = match state.export_slots.clone().try_acquire_owned() {
+        Ok(slot) => state.db.connection().await.map(|conn| (slot, conn)),
+        Err(_) => Err(AppError::ServiceUnavailable { retry_after_secs: 30 }),
+    };
+    let (slot, mut conn) = match held {
+        Ok(held) => held,
+        Err(refusal) => {
+            state
+                .db
+                .run(move |conn| {
+                    turn.end(conn);
+                    Ok(())
+                })
+                .await?;
+            return Err(refusal);
+        }
+    };
     let (tx, mut rx) = mpsc::channel(CHUNKS_AHEAD);
     // Exports carry personal data (children's names among them): who took
     // one, and of what, goes into the audit trail.
@@ -409,6 +423,7 @@ async fn stream_export(
     };
     let span = tracing::Span::current();
     let stall = state.config.export_stall;
+    let db = state.db.clone();
     // Set once the whole file was handed over: a channel that closes
     // before (a stalled client given up on) must not end the answer as a
     // complete-looking file.
@@ -416,7 +431,7 @@ async fn stream_export(
     let done = finished.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let (_slot, _own_turn) = (slot, own_turn);
+        let _slot = slot;
         let failed = tx.clone();
         let runtime = tokio::runtime::Handle::current();
         let sender = ChunkSender::new(tx, runtime.clone(), stall);
@@ -427,9 +442,17 @@ async fn stream_export(
             match copy_from {
                 Some(url) => {
                     drop(conn);
-                    export::copy_csv(&url, &filter, (lang, zone), sender)
+                    let copied = export::copy_csv(&url, &filter, (lang, zone), sender);
+                    if let Ok(mut conn) = db.get() {
+                        turn.end(&mut conn);
+                    }
+                    copied
                 }
-                None => export::write(&mut conn, &filter, format, (lang, zone), sender),
+                None => {
+                    let written = export::write(&mut conn, &filter, format, (lang, zone), sender);
+                    turn.end(&mut conn);
+                    written
+                }
             }
         }));
         let failure = match written {

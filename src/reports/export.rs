@@ -6,10 +6,8 @@
 //! PostgreSQL is written by the database itself ([`copy_csv`]) into the
 //! same chunks.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use chrono::{NaiveDate, NaiveDateTime};
@@ -319,29 +317,6 @@ fn push_label<T: Label>(
         statement.push(" THEN ").bind(Value::Text(value.label(lang).to_owned()));
     }
     statement.push(" END");
-}
-
-/// Who is exporting now, on this server: one export at a time per caller.
-#[derive(Default)]
-pub struct ExportsInProgress(Arc<parking_lot::Mutex<HashSet<Id>>>);
-
-/// A caller's export in progress; dropping it ends it.
-pub struct ExportTurn {
-    callers: Arc<parking_lot::Mutex<HashSet<Id>>>,
-    caller: Id,
-}
-
-impl ExportsInProgress {
-    /// The caller's turn, or none while their previous export runs.
-    pub fn begin(&self, caller: Id) -> Option<ExportTurn> {
-        self.0.lock().insert(caller).then(|| ExportTurn { callers: self.0.clone(), caller })
-    }
-}
-
-impl Drop for ExportTurn {
-    fn drop(&mut self) {
-        self.callers.lock().remove(&self.caller);
-    }
 }
 
 /// The writing end of a streamed response body: bytes are gathered into

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cache;
 pub mod export;
+pub mod export_turns;
 pub mod filter;
 mod sql;
 pub mod stats;

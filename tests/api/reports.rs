@@ -986,3 +986,50 @@ async fn exports_show_summer_time_in_a_zone_postgres_takes_for_an_abbreviation()
     assert!(lines[0].contains("(CET time)"), "{}", lines[0]);
     assert!(lines[1].contains(",2023-10-03 03:00,"), "{}", lines[1]);
 }
+
+#[actix_web::test]
+async fn a_callers_export_on_another_server_holds_their_turn_until_its_lease_lapses() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let me = app.get("/api/v1/me", Some(&admin)).await.body["id"].as_str().unwrap().to_owned();
+    // Another server runs an export of this caller's: its turn is in the
+    // database, with a lease it renews.
+    app.execute_sql(&format!(
+        "INSERT INTO export_turns (caller_id, claim, expires_at)
+         VALUES ('{me}', '{}', '2999-01-01 00:00:00')",
+        uuid::Uuid::now_v7()
+    ));
+    let refused = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+    refused.assert_problem(429, "too_many_requests");
+    // That server died: once the lease has lapsed, the turn is free.
+    app.execute_sql(&format!(
+        "UPDATE export_turns SET expires_at = '2000-01-01 00:00:00' WHERE caller_id = '{me}'"
+    ));
+    for _ in 0..2 {
+        let export = app.get("/api/v1/exports/enrolments", Some(&admin)).await;
+        assert_eq!(export.status, 200, "an export ends its turn: {:?}", export.body);
+    }
+}
+
+#[actix_web::test]
+async fn a_running_export_renews_its_turn_and_its_end_frees_it() {
+    use lophoc::reports::export_turns::ExportTurns;
+    let app = spawn_app().await;
+    let url = lophoc::db::DatabaseUrl::parse(&app.db().url());
+    let db = lophoc::db::Db::connect(&url, 2).unwrap();
+    let (this_server, other_server) = (ExportTurns::default(), ExportTurns::default());
+    let caller: lophoc::id::Id = uuid::Uuid::now_v7().into();
+    let mut conn = db.get().unwrap();
+    let turn = this_server.begin(&mut conn, caller).unwrap().expect("a free turn");
+    assert!(other_server.begin(&mut conn, caller).unwrap().is_none(), "one at a time");
+    // A lease about to lapse is renewed by the server that runs the export.
+    app.execute_sql(&format!(
+        "UPDATE export_turns SET expires_at = '2000-01-01 00:00:00' WHERE caller_id = '{caller}'"
+    ));
+    this_server.renew(&mut conn).unwrap();
+    assert!(other_server.begin(&mut conn, caller).unwrap().is_none(), "renewed");
+    turn.end(&mut conn);
+    assert!(this_server.is_empty());
+    let next = other_server.begin(&mut conn, caller).unwrap();
+    assert!(next.is_some(), "free once ended");
+}
