@@ -26,7 +26,7 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl;
 use diesel::prelude::*;
 
-use crate::auth::extractor::token_subject;
+use crate::auth::extractor::{SignedIn, token_caller};
 use crate::crypto::sha256_base64;
 use crate::db::schema::idempotency_keys;
 use crate::db::{self, DbConnection};
@@ -73,7 +73,7 @@ pub async fn replay_retries(
     };
     let key = parse_key(key)?;
     let (Some(caller), Some(state)) =
-        (token_subject(req.request()), req.app_data::<web::Data<AppState>>().cloned())
+        (token_caller(req.request()), req.app_data::<web::Data<AppState>>().cloned())
     else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
@@ -86,7 +86,7 @@ pub async fn replay_retries(
     // reads the database; and a path may hold what a text column cannot.
     let target = format!("{path}?{}", req.query_string());
     let mut request = KeyedRequest {
-        caller,
+        caller: caller.user_id(),
         key,
         method: req.method().to_string(),
         target_digest: digest(&state.idempotency_secret, target.as_bytes()),
@@ -96,7 +96,7 @@ pub async fn replay_retries(
     req.set_payload(actix_web::dev::Payload::from(body));
 
     let claimed = request.clone();
-    match state.db.run(move |conn| claim(conn, &claimed)).await? {
+    match state.db.run(move |conn| claim(conn, &claimed, &caller)).await? {
         Claim::Replay(first) => return Ok(req.into_response(first.replay())),
         Claim::Run { claimed_at } => request.claimed_at = Some(claimed_at),
     }
@@ -225,7 +225,11 @@ fn kept_headers(headers: &header::HeaderMap) -> String {
 }
 
 /// Claims the key for `request`, or gives the first answer to it.
-fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Claim, AppError> {
+fn claim(
+    conn: &mut DbConnection,
+    request: &KeyedRequest,
+    caller: &SignedIn,
+) -> Result<Claim, AppError> {
     db::write_transaction(conn, |conn| {
         let now = db::now();
         // Keys past their day, anyone's, go; and this key if its first
@@ -272,11 +276,17 @@ fn claim(conn: &mut DbConnection, request: &KeyedRequest) -> Result<Claim, AppEr
         }
         match status {
             None => Err(AppError::Conflict(Conflict::IdempotencyKeyInFlight)),
-            Some(status) => Ok(Claim::Replay(FirstAnswer {
-                status: u16::try_from(status).unwrap_or(200),
-                headers,
-                body: body.unwrap_or_default(),
-            })),
+            Some(status) => {
+                // The stored answer may hold personal data: only a login
+                // still live gets it (a request that runs is checked by
+                // its route).
+                caller.confirm(conn)?;
+                Ok(Claim::Replay(FirstAnswer {
+                    status: u16::try_from(status).unwrap_or(200),
+                    headers,
+                    body: body.unwrap_or_default(),
+                }))
+            }
         }
     })
 }
@@ -347,6 +357,22 @@ async fn release(state: &web::Data<AppState>, request: KeyedRequest) {
         }
         tracing::warn!("idempotency: a key stays claimed until it is abandoned");
     });
+}
+
+/// Forgets every kept answer that names `id` (a person being anonymised):
+/// their personal data must not outlive the erasure in a stored answer.
+/// A retry of such a request runs again, as after its day.
+pub fn forget_answers_naming(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+    use diesel::sql_types::Text;
+    let statement = match conn {
+        DbConnection::Postgresql(_) => {
+            "DELETE FROM idempotency_keys WHERE position(convert_to($1, 'UTF8') IN body) > 0"
+        }
+        DbConnection::Sqlite(_) => {
+            "DELETE FROM idempotency_keys WHERE instr(body, CAST(? AS BLOB)) > 0"
+        }
+    };
+    diesel::sql_query(statement).bind::<Text, _>(id.to_string()).execute(conn)
 }
 
 #[cfg(test)]

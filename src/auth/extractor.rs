@@ -154,10 +154,11 @@ fn live_user(conn: &mut DbConnection, user_id: Id, session_id: Id) -> Result<Use
     }
 }
 
-/// The account a request's token names, when its signature and expiry
-/// hold; whether its login is still live is not checked here.
-pub fn token_subject(req: &HttpRequest) -> Option<Id> {
-    verified_claims(req).ok().map(|claims| claims.sub)
+/// The caller a request's token names, when its signature and expiry
+/// hold; whether its login is still live is left to
+/// [`SignedIn::confirm`].
+pub fn token_caller(req: &HttpRequest) -> Option<SignedIn> {
+    SignedIn::extract(req).into_inner().ok()
 }
 
 /// What a request's token says, once its signature and expiry are checked.

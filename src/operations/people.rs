@@ -5,6 +5,7 @@ use crate::audit::Actor;
 use crate::auth::logins;
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::idempotency;
 use crate::participants::Participant;
 use crate::participants::model as participants;
 use crate::users::model as users;
@@ -12,8 +13,9 @@ use crate::users::model as users;
 /// Anonymizes a person: their profile's personal data, the notes on their
 /// marks (they may say why someone was absent; the marks stay, as
 /// statistics count them), their own participant account with its login
-/// sessions, and their dependants' link to them. Doing it again changes
-/// nothing. Call with the profile's row locked.
+/// sessions, their dependants' link to them, and the answers kept for
+/// retries that name them. Doing it again changes nothing. Call with the
+/// profile's row locked.
 pub fn anonymize(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -30,5 +32,6 @@ pub fn anonymize(
         logins::revoke_all(conn, user_id, None)?;
     }
     participants::release_dependants(conn, actor, &current, &erased)?;
+    idempotency::forget_answers_naming(conn, current.id)?;
     Ok(erased)
 }

@@ -242,3 +242,53 @@ async fn an_answer_about_the_token_is_not_kept() {
     assert_eq!(reply.status, 201, "{:#}", reply.body);
     assert_eq!(reply.header("idempotent-replayed"), None);
 }
+
+#[actix_web::test]
+async fn a_kept_answer_goes_to_a_live_login_only() {
+    let app = spawn_app().await;
+    let admin = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let key = [("Idempotency-Key", "before-logout")];
+    let first = app.post_with(PARTICIPANTS, &admin.access, &key, &person("Trước Đăng Xuất")).await;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let logout = json!({"refresh_token": admin.refresh});
+    assert_eq!(app.post("/api/v1/auth/logout", None, &logout).await.status, 204);
+    // The token still verifies for minutes, but its login has ended.
+    let replay = app.post_with(PARTICIPANTS, &admin.access, &key, &person("Trước Đăng Xuất")).await;
+    replay.assert_problem(401, "invalid_token");
+    // Signed in again, the retry gets the first answer.
+    let fresh = app.admin_token().await;
+    let replay = app.post_with(PARTICIPANTS, &fresh, &key, &person("Trước Đăng Xuất")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.bytes, first.bytes);
+}
+
+#[actix_web::test]
+async fn anonymising_a_person_forgets_the_answers_that_name_them() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let name = "Người Sẽ Bị Xoá";
+    let created = app
+        .post_with(PARTICIPANTS, &admin, &[("Idempotency-Key", "erase-me")], &person(name))
+        .await;
+    assert_eq!(created.status, 201, "{:#}", created.body);
+    let kept = app
+        .post_with(PARTICIPANTS, &admin, &[("Idempotency-Key", "keep-me")], &person("Người Khác"))
+        .await;
+    let erase = format!("{PARTICIPANTS}/{}/anonymize", id(&created.body));
+    let erased = app.request(Method::POST, &erase, Some(&admin), &[], None).await;
+    assert_eq!(erased.status, 200, "{:#}", erased.body);
+    // The answer that held the name is gone: a retry runs again rather
+    // than hand the erased name back.
+    let retry = app
+        .post_with(PARTICIPANTS, &admin, &[("Idempotency-Key", "erase-me")], &person(name))
+        .await;
+    assert_eq!(retry.status, 201);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+    assert_ne!(retry.body["id"], created.body["id"]);
+    // Answers about other people are kept.
+    let other = app
+        .post_with(PARTICIPANTS, &admin, &[("Idempotency-Key", "keep-me")], &person("Người Khác"))
+        .await;
+    assert_eq!(other.header("idempotent-replayed"), Some("true"));
+    assert_eq!(other.bytes, kept.bytes);
+}
