@@ -269,6 +269,10 @@ fn claim(
                 idempotency_keys::body,
             ))
             .first::<(String, String, String, Option<i32>, String, Option<Vec<u8>>)>(conn)?;
+        // What is said of a key already used (its answer may hold personal
+        // data) is said only to a login still live; a request that runs is
+        // checked by its route.
+        caller.confirm(conn)?;
         if (&method, &target, &digest)
             != (&request.method, &request.target_digest, &request.body_digest)
         {
@@ -276,17 +280,11 @@ fn claim(
         }
         match status {
             None => Err(AppError::Conflict(Conflict::IdempotencyKeyInFlight)),
-            Some(status) => {
-                // The stored answer may hold personal data: only a login
-                // still live gets it (a request that runs is checked by
-                // its route).
-                caller.confirm(conn)?;
-                Ok(Claim::Replay(FirstAnswer {
-                    status: u16::try_from(status).unwrap_or(200),
-                    headers,
-                    body: body.unwrap_or_default(),
-                }))
-            }
+            Some(status) => Ok(Claim::Replay(FirstAnswer {
+                status: u16::try_from(status).unwrap_or(200),
+                headers,
+                body: body.unwrap_or_default(),
+            })),
         }
     })
 }

@@ -167,8 +167,15 @@ where
         server = server.workers(workers);
     }
     let local = listener.local_addr()?;
+    let shutdown = server.graceful_shutdown_signal();
     let server = server.listen("lophoc", listener, move || {
+        let shutdown = shutdown.clone();
         let http = HttpService::build()
+            // Connections stop taking new requests once shutdown begins.
+            .graceful_shutdown_signal(move || {
+                let shutdown = shutdown.clone();
+                async move { shutdown.notified().await }
+            })
             // A request's line and headers must arrive within this (actix
             // answers 408 and closes); its body has `BodyDeadline`.
             .client_request_timeout(Duration::from_secs(5))
@@ -178,6 +185,9 @@ where
             .local_addr(local)
             .h1(map_config(
                 app().into_factory().map_err(|err: actix_web::Error| err.error_response()),
+                // Its host and address serve `url_for` and `connection_info`
+                // when a request lacks a `Host`; lophoc uses neither, and
+                // actix-web keeps the constructor that sets them to itself.
                 |_| AppConfig::default(),
             ));
         fn_service(|io: TcpStream| {

@@ -25,27 +25,36 @@ use crate::lang::Lang;
 /// A connection whose HTTP-layer refusals leave as problem documents.
 pub struct ProblemRefusals<T> {
     io: T,
-    /// A rewritten answer, and how much of it is written: the rest goes out
-    /// before anything else.
-    pending: Option<(Vec<u8>, usize)>,
+    /// A refusal being written as its problem answer.
+    rewrite: Option<Rewrite>,
+}
+
+struct Rewrite {
+    answer: Vec<u8>,
+    /// How much of `answer` is written.
+    written: usize,
+    /// The length of actix's refusal it stands for: what the write of that
+    /// refusal reports once the whole answer is out, and not before (actix
+    /// closes the connection as soon as its refusal counts as written).
+    replaces: usize,
 }
 
 impl<T> ProblemRefusals<T> {
     pub fn new(io: T) -> Self {
-        Self { io, pending: None }
+        Self { io, rewrite: None }
     }
 }
 
 impl<T: AsyncWrite + Unpin> ProblemRefusals<T> {
-    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while let Some((answer, written)) = &mut self.pending {
-            if *written == answer.len() {
-                self.pending = None;
-                break;
-            }
-            match ready!(Pin::new(&mut self.io).poll_write(cx, &answer[*written..]))? {
-                0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                n => *written += n,
+    /// Writes the rest of the rewritten answer, if any.
+    fn poll_rewrite(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(rewrite) = &mut self.rewrite {
+            while rewrite.written < rewrite.answer.len() {
+                let rest = &rewrite.answer[rewrite.written..];
+                match ready!(Pin::new(&mut self.io).poll_write(cx, rest))? {
+                    0 => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    n => rewrite.written += n,
+                }
             }
         }
         Poll::Ready(Ok(()))
@@ -69,28 +78,29 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for ProblemRefusals<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
-        ready!(this.poll_pending(cx))?;
-        match ending_refusal(buf) {
-            Some((0, answer)) => {
-                // Taken whole now; written by this call or the next (actix
-                // flushes after every write).
-                this.pending = Some((answer, 0));
-                let _ = this.poll_pending(cx)?;
-                Poll::Ready(Ok(buf.len()))
+        if this.rewrite.is_none() {
+            match ending_refusal(buf) {
+                Some((0, answer)) => {
+                    this.rewrite = Some(Rewrite { answer, written: 0, replaces: buf.len() });
+                }
+                // The answers before it first; actix then writes the rest.
+                Some((start, _)) => return Pin::new(&mut this.io).poll_write(cx, &buf[..start]),
+                None => return Pin::new(&mut this.io).poll_write(cx, buf),
             }
-            // The answers before it first; actix then writes the rest.
-            Some((start, _)) => Pin::new(&mut this.io).poll_write(cx, &buf[..start]),
-            None => Pin::new(&mut this.io).poll_write(cx, buf),
         }
+        // actix writes the same refusal again after `Pending`.
+        ready!(this.poll_rewrite(cx))?;
+        let replaced = this.rewrite.take().map_or(0, |rewrite| rewrite.replaces);
+        Poll::Ready(Ok(replaced))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_pending(cx))?;
+        ready!(self.poll_rewrite(cx))?;
         Pin::new(&mut self.io).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_pending(cx))?;
+        ready!(self.poll_rewrite(cx))?;
         Pin::new(&mut self.io).poll_shutdown(cx)
     }
 }
@@ -207,6 +217,58 @@ mod tests {
         let refusal = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
         let written = [&answers[..], refusal].concat();
         assert_eq!(ending_refusal(&written).map(|(start, _)| start), Some(answers.len()));
+    }
+
+    /// A socket that takes at most 16 bytes a call, and every other call
+    /// none yet.
+    #[derive(Default)]
+    struct SlowSocket {
+        sent: Vec<u8>,
+        calls: usize,
+    }
+
+    impl AsyncWrite for SlowSocket {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.calls += 1;
+            if self.calls.is_multiple_of(2) {
+                return Poll::Pending;
+            }
+            let n = buf.len().min(16);
+            self.sent.extend_from_slice(&buf[..n]);
+            Poll::Ready(Ok(n))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn a_refusal_counts_as_written_only_once_its_whole_answer_is() {
+        let refusal = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: x\r\n\r\n";
+        let expected = ending_refusal(refusal).unwrap().1;
+        let mut connection = ProblemRefusals::new(SlowSocket::default());
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut polls = 0;
+        // As actix does: the same bytes again after each `Pending`.
+        let reported = loop {
+            polls += 1;
+            match Pin::new(&mut connection).poll_write(&mut cx, refusal) {
+                Poll::Ready(reported) => break reported.unwrap(),
+                Poll::Pending => assert!(polls < 1000),
+            }
+        };
+        assert_eq!(reported, refusal.len());
+        assert_eq!(connection.io.sent, expected, "the whole answer, once");
+        assert!(polls >= expected.len() / 16, "it waited for the socket: {polls} polls");
     }
 
     #[test]

@@ -382,31 +382,21 @@ async fn stream_export(
     // own); a few at a time leave the rest of the pool, and of the
     // server's connections, free.
     // One export at a time per caller, so that one client cannot hold
-    // every slot; then one of the server's slots.
-    let turns = state.export_turns.clone();
+    // every slot; then one of the server's slots. A refusal after the
+    // turn was taken frees it as the turn drops.
+    let (turns, db) = (state.export_turns.clone(), state.db.clone());
     let caller_id = caller.id();
     let turn = state
         .db
-        .run(move |conn| Ok(turns.begin(conn, caller_id)?))
+        .run(move |conn| Ok(turns.begin(&db, conn, caller_id)?))
         .await?
         .ok_or(AppError::TooManyRequests { retry_after_secs: 30 })?;
-    let held = match state.export_slots.clone().try_acquire_owned() {
-        Ok(slot) => state.db.connection().await.map(|conn| (slot, conn)),
-        Err(_) => Err(AppError::ServiceUnavailable { retry_after_secs: 30 }),
-    };
-    let (slot, mut conn) = match held {
-        Ok(held) => held,
-        Err(refusal) => {
-            state
-                .db
-                .run(move |conn| {
-                    turn.end(conn);
-                    Ok(())
-                })
-                .await?;
-            return Err(refusal);
-        }
-    };
+    let slot = state
+        .export_slots
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::ServiceUnavailable { retry_after_secs: 30 })?;
+    let mut conn = state.db.connection().await?;
     let (tx, mut rx) = mpsc::channel(CHUNKS_AHEAD);
     // Exports carry personal data (children's names among them): who took
     // one, and of what, goes into the audit trail.

@@ -26,18 +26,27 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(30);
 #[derive(Clone, Default)]
 pub struct ExportTurns(Arc<parking_lot::Mutex<HashMap<Id, Id>>>);
 
-/// A caller's export in progress. [`ExportTurn::end`] frees it; a turn
-/// dropped without that (a panic) stops being renewed and lapses.
+/// A caller's export in progress. [`ExportTurn::end`] frees it on the
+/// export's own connection; a turn dropped without that (a refusal after
+/// it was taken, a client gone, a failure) is freed on a connection of its
+/// own, or else lapses.
 pub struct ExportTurn {
     running: ExportTurns,
+    db: Db,
     caller: Id,
     claim: Id,
+    ended: bool,
 }
 
 impl ExportTurns {
     /// The caller's turn, or none while an export of theirs runs on any
     /// server.
-    pub fn begin(&self, conn: &mut DbConnection, caller: Id) -> QueryResult<Option<ExportTurn>> {
+    pub fn begin(
+        &self,
+        db: &Db,
+        conn: &mut DbConnection,
+        caller: Id,
+    ) -> QueryResult<Option<ExportTurn>> {
         let now = db::now();
         let claim = Id::new();
         diesel::delete(export_turns::table.find(caller))
@@ -55,7 +64,7 @@ impl ExportTurns {
             return Ok(None);
         }
         self.0.lock().insert(caller, claim);
-        Ok(Some(ExportTurn { running: self.clone(), caller, claim }))
+        Ok(Some(ExportTurn { running: self.clone(), db: db.clone(), caller, claim, ended: false }))
     }
 
     /// Extends the lease of every turn this server runs.
@@ -63,10 +72,13 @@ impl ExportTurns {
         let running: Vec<(Id, Id)> = self.0.lock().iter().map(|(a, b)| (*a, *b)).collect();
         let expires_at = db::now() + LEASE;
         for (caller, claim) in running {
-            diesel::update(export_turns::table.find(caller))
+            let renewed = diesel::update(export_turns::table.find(caller))
                 .filter(export_turns::claim.eq(claim))
                 .set(export_turns::expires_at.eq(expires_at))
-                .execute(conn)?;
+                .execute(conn);
+            if let Err(err) = renewed {
+                tracing::warn!(error = %err, "an export turn not renewed");
+            }
         }
         Ok(())
     }
@@ -94,18 +106,45 @@ impl ExportTurns {
 
 impl ExportTurn {
     /// Frees the caller's turn.
-    pub fn end(self, conn: &mut DbConnection) {
-        let ended = diesel::delete(export_turns::table.find(self.caller))
-            .filter(export_turns::claim.eq(self.claim))
-            .execute(conn);
-        if let Err(err) = ended {
-            tracing::warn!(error = %err, "export turn left to lapse");
-        }
+    pub fn end(mut self, conn: &mut DbConnection) {
+        self.ended = delete(conn, self.caller, self.claim);
     }
+}
+
+/// Deletes a turn; false (it will lapse) when the database fails.
+fn delete(conn: &mut DbConnection, caller: Id, claim: Id) -> bool {
+    let deleted = diesel::delete(export_turns::table.find(caller))
+        .filter(export_turns::claim.eq(claim))
+        .execute(conn);
+    if let Err(err) = &deleted {
+        tracing::warn!(error = %err, "an export turn left to lapse");
+    }
+    deleted.is_ok()
 }
 
 impl Drop for ExportTurn {
     fn drop(&mut self) {
-        self.running.0.lock().remove(&self.caller);
+        let (caller, claim) = (self.caller, self.claim);
+        {
+            let mut running = self.running.0.lock();
+            // A later turn of the same caller's is not this one's to drop.
+            if running.get(&caller) == Some(&claim) {
+                running.remove(&caller);
+            }
+        }
+        if self.ended {
+            return;
+        }
+        let db = self.db.clone();
+        let free = move || {
+            if let Ok(mut conn) = db.get() {
+                delete(&mut conn, caller, claim);
+            }
+        };
+        // Dropped on a runtime (always, in the server): freed off its
+        // threads, which must not wait on the database.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(free);
+        }
     }
 }

@@ -739,8 +739,20 @@ async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
             queue.clone(),
             log.clone(),
         );
+        let streaming = std::sync::atomic::AtomicBool::new(true);
+        let stream = async {
+            stream.await;
+            streaming.store(false, std::sync::atomic::Ordering::Release);
+        };
         let kill = async {
-            while log.lock().unwrap().len() < before + 30 && !queue.lock().unwrap().is_empty() {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while log.lock().unwrap().len() < before + 30 {
+                assert!(
+                    streaming.load(std::sync::atomic::Ordering::Acquire),
+                    "the writes stopped before the kill: {:?}",
+                    &log.lock().unwrap()[before..]
+                );
+                assert!(Instant::now() < deadline, "the writes are too slow");
                 actix_web::rt::time::sleep(Duration::from_millis(5)).await;
             }
             let pid = server.child.id().to_string();
@@ -767,6 +779,9 @@ async fn writes_answered_before_a_kill_9_are_all_there_after_it() {
         .filter(|entry| entry["mark"]["status"] == "present")
         .map(|entry| entry["participant"]["id"].as_str().unwrap())
         .collect();
+    // The session's stored count agrees with its places after the kills.
+    let counted = app.session(&admin, &session).await["enrolled_count"].as_u64().unwrap();
+    assert_eq!(counted as usize, items(&roll).len(), "enrolled_count against the roster");
     for write in &log {
         match write {
             Acknowledged::Place(place) => {

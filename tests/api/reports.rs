@@ -1020,16 +1020,28 @@ async fn a_running_export_renews_its_turn_and_its_end_frees_it() {
     let (this_server, other_server) = (ExportTurns::default(), ExportTurns::default());
     let caller: lophoc::id::Id = uuid::Uuid::now_v7().into();
     let mut conn = db.get().unwrap();
-    let turn = this_server.begin(&mut conn, caller).unwrap().expect("a free turn");
-    assert!(other_server.begin(&mut conn, caller).unwrap().is_none(), "one at a time");
+    let turn = this_server.begin(&db, &mut conn, caller).unwrap().expect("a free turn");
+    assert!(other_server.begin(&db, &mut conn, caller).unwrap().is_none(), "one at a time");
     // A lease about to lapse is renewed by the server that runs the export.
     app.execute_sql(&format!(
         "UPDATE export_turns SET expires_at = '2000-01-01 00:00:00' WHERE caller_id = '{caller}'"
     ));
     this_server.renew(&mut conn).unwrap();
-    assert!(other_server.begin(&mut conn, caller).unwrap().is_none(), "renewed");
+    assert!(other_server.begin(&db, &mut conn, caller).unwrap().is_none(), "renewed");
     turn.end(&mut conn);
     assert!(this_server.is_empty());
-    let next = other_server.begin(&mut conn, caller).unwrap();
+    let next = other_server.begin(&db, &mut conn, caller).unwrap();
     assert!(next.is_some(), "free once ended");
+    // A turn dropped without its end (a refusal, a client gone) is freed
+    // too, off the request's thread.
+    drop(next);
+    let mut freed = None;
+    for _ in 0..50 {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+        freed = this_server.begin(&db, &mut conn, caller).unwrap();
+        if freed.is_some() {
+            break;
+        }
+    }
+    assert!(freed.is_some(), "a dropped turn was freed");
 }

@@ -255,6 +255,9 @@ async fn a_kept_answer_goes_to_a_live_login_only() {
     // The token still verifies for minutes, but its login has ended.
     let replay = app.post_with(PARTICIPANTS, &admin.access, &key, &person("Trước Đăng Xuất")).await;
     replay.assert_problem(401, "invalid_token");
+    // Nor does it learn that the key was used for something else.
+    let other = app.post_with(PARTICIPANTS, &admin.access, &key, &person("Người Khác")).await;
+    other.assert_problem(401, "invalid_token");
     // Signed in again, the retry gets the first answer.
     let fresh = app.admin_token().await;
     let replay = app.post_with(PARTICIPANTS, &fresh, &key, &person("Trước Đăng Xuất")).await;
