@@ -357,22 +357,6 @@ async fn release(state: &web::Data<AppState>, request: KeyedRequest) {
     });
 }
 
-/// Forgets every kept answer that names `id` (a person being anonymised):
-/// their personal data must not outlive the erasure in a stored answer.
-/// A retry of such a request runs again, as after its day.
-pub fn forget_answers_naming(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
-    use diesel::sql_types::Text;
-    let statement = match conn {
-        DbConnection::Postgresql(_) => {
-            "DELETE FROM idempotency_keys WHERE position(convert_to($1, 'UTF8') IN body) > 0"
-        }
-        DbConnection::Sqlite(_) => {
-            "DELETE FROM idempotency_keys WHERE instr(body, CAST(? AS BLOB)) > 0"
-        }
-    };
-    diesel::sql_query(statement).bind::<Text, _>(id.to_string()).execute(conn)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

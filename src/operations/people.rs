@@ -1,11 +1,14 @@
 //! A person's data across the tables that hold it.
 
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+
 use crate::attendance;
 use crate::audit::Actor;
 use crate::auth::logins;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::idempotency;
+use crate::id::Id;
 use crate::participants::Participant;
 use crate::participants::model as participants;
 use crate::users::model as users;
@@ -32,6 +35,21 @@ pub fn anonymize(
         logins::revoke_all(conn, user_id, None)?;
     }
     participants::release_dependants(conn, actor, &current, &erased)?;
-    idempotency::forget_answers_naming(conn, current.id)?;
+    forget_kept_answers_naming(conn, current.id)?;
     Ok(erased)
+}
+
+/// Forgets every answer kept for retries (`idempotency`) that names `id`:
+/// a person's data must not outlive their erasure in a stored answer. A
+/// retry of such a request runs again, as after its day.
+fn forget_kept_answers_naming(conn: &mut DbConnection, id: Id) -> QueryResult<usize> {
+    let statement = match conn {
+        DbConnection::Postgresql(_) => {
+            "DELETE FROM idempotency_keys WHERE position(convert_to($1, 'UTF8') IN body) > 0"
+        }
+        DbConnection::Sqlite(_) => {
+            "DELETE FROM idempotency_keys WHERE instr(body, CAST(? AS BLOB)) > 0"
+        }
+    };
+    diesel::sql_query(statement).bind::<Text, _>(id.to_string()).execute(conn)
 }
