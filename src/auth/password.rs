@@ -103,20 +103,26 @@ impl Passwords {
 
 /// Gives this hashing thread the lowest priority, so that hashes use only
 /// the CPU time the HTTP workers leave: a storm of logins then slows the
-/// logins, not every other request. Under a full load of other requests a
-/// hash still advances (a nice thread gets a small share, not none) and a
-/// login waits at most `hash_slot_wait` for its slot before a `503`.
-/// Linux keeps a nice value per thread; elsewhere hashes keep the normal
-/// priority.
+/// logins, not every other request. On Linux that is the `SCHED_IDLE`
+/// policy: any other thread that wakes up takes the core at once, where a
+/// nice thread could first finish its slice. Under a full load of other
+/// requests a hash still advances (an idle thread gets a small share, not
+/// none) and a login waits at most `hash_slot_wait` for its slot before a
+/// `503`. Where the policy is refused, the thread takes the lowest nice
+/// value instead; elsewhere than Linux, hashes keep the normal priority.
 fn yield_cores_to_workers() {
     #[cfg(target_os = "linux")]
     {
-        const LOWEST_PRIORITY: libc::c_int = 19;
-        // SAFETY: setpriority only reads its arguments; `0` names the
+        const LOWEST_NICE: libc::c_int = 19;
+        let idle = libc::sched_param { sched_priority: 0 };
+        // SAFETY: both calls only read their arguments; `0` names the
         // calling thread. Failing leaves the priority as it was, which is
         // still correct, only less kind to the other requests.
-        let failed = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOWEST_PRIORITY) } != 0;
-        if failed {
+        let lowered = unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) == 0
+                || libc::setpriority(libc::PRIO_PROCESS, 0, LOWEST_NICE) == 0
+        };
+        if !lowered {
             tracing::warn!("could not lower the priority of a password-hashing thread");
         }
     }
@@ -250,6 +256,17 @@ mod tests {
 
     fn verify_now(password: &str, stored: &str) -> bool {
         verify_with(&mut Memory::new(), password, stored)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_hashing_thread_gives_way_to_any_other_thread() {
+        let policy = std::thread::spawn(|| {
+            yield_cores_to_workers();
+            // SAFETY: reads the calling thread's policy only.
+            unsafe { libc::sched_getscheduler(0) }
+        });
+        assert_eq!(policy.join().unwrap(), libc::SCHED_IDLE);
     }
 
     #[test]
