@@ -767,23 +767,38 @@ async fn exports_beyond_the_slots_are_turned_away_until_one_ends() {
 
     // What a stalled client reads at last is a broken download (no final
     // chunk), never a short file that looks whole. awc takes a closed
-    // connection for the end, so the bytes are read as they come.
+    // connection for the end, so the bytes are read as they come, once the
+    // server has given the export up (its slot is free again: `/metrics`).
     let address = app.address.trim_start_matches("http://").to_owned();
-    let raw = actix_web::rt::task::spawn_blocking(move || {
+    let (given_up, read_now) = std::sync::mpsc::channel::<()>();
+    let reader = actix_web::rt::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(address).unwrap();
         let request = format!(
             "GET /api/v1/exports/enrolments HTTP/1.1\r\nHost: lophoc\r\nAuthorization: Bearer {admin}\r\n\r\n"
         );
         stream.write_all(request.as_bytes()).unwrap();
-        std::thread::sleep(std::time::Duration::from_secs(3));
+        read_now.recv().unwrap();
         stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer);
         answer
-    })
-    .await
-    .unwrap();
+    });
+    let exporting = || async {
+        let metrics = app.get("/metrics", Some(&other_admin)).await;
+        let text = String::from_utf8_lossy(&metrics.bytes).into_owned();
+        text.lines().any(|line| line == "lophoc_exports_in_progress 1")
+    };
+    for wanted in [true, false] {
+        let mut waited = 0;
+        while exporting().await != wanted {
+            waited += 1;
+            assert!(waited < 600, "the export never {}", if wanted { "began" } else { "ended" });
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    given_up.send(()).unwrap();
+    let raw = reader.await.unwrap();
     assert!(raw.starts_with(b"HTTP/1.1 200"));
     assert!(!raw.ends_with(b"\r\n0\r\n\r\n"), "the stalled download ended as if whole");
 }
