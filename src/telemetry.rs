@@ -96,7 +96,7 @@ pub struct RequestMetrics {
 /// A method, a route pattern and a status.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct RequestKind {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
@@ -115,8 +115,8 @@ impl RequestMetrics {
         // A client may send any method name: only the standard ones get a
         // series of their own, so that no client can grow the metrics.
         const STANDARD: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
-        let method = if STANDARD.contains(&method) { method } else { "other" };
-        let kind = RequestKind { method: method.to_owned(), route: route.to_owned(), status };
+        let method = STANDARD.into_iter().find(|standard| *standard == method).unwrap_or("other");
+        let kind = RequestKind { method, route: route.to_owned(), status };
         let mut requests = self.requests.lock();
         let durations = requests.entry(kind).or_default();
         for (bound, within) in BUCKETS.iter().zip(durations.within.iter_mut()) {
@@ -170,7 +170,7 @@ impl RequestKind {
     fn labels(&self) -> String {
         format!(
             "method=\"{}\",route=\"{}\",status=\"{}\"",
-            escaped(&self.method),
+            escaped(self.method),
             escaped(&self.route),
             self.status
         )

@@ -31,8 +31,8 @@ pub struct WalkedIn {
 /// trainer of the session within the marking window): a new enrolled place
 /// (source `walk_in`) even when the session is full, or their waitlisted
 /// place moved up; then marks them `present`. Someone given by name and
-/// details who is already on file gets their own profile's place. The session is locked before
-/// it is read, so that a cancel meanwhile is seen.
+/// details who is already on file gets their own profile's place. The
+/// session is locked before it is read, so that a cancel meanwhile is seen.
 pub fn walk_in(
     conn: &mut DbConnection,
     marker: &User,

@@ -432,19 +432,17 @@ async fn stream_export(
             match copy_from {
                 Some(url) => {
                     drop(conn);
-                    let copied = export::copy_csv(&url, &filter, (lang, zone), sender);
-                    if let Ok(mut conn) = db.get() {
-                        turn.end(&mut conn);
-                    }
-                    copied
+                    export::copy_csv(&url, &filter, (lang, zone), sender)
                 }
-                None => {
-                    let written = export::write(&mut conn, &filter, format, (lang, zone), sender);
-                    turn.end(&mut conn);
-                    written
-                }
+                None => export::write(&mut conn, &filter, format, (lang, zone), sender),
             }
         }));
+        // The turn ends before the answer does (the channel closes when
+        // `failed` drops), so that the caller's next export finds it free;
+        // the pooled connection of the export has gone back by now.
+        if let Ok(mut conn) = db.get() {
+            turn.end(&mut conn);
+        }
         let failure = match written {
             Ok(Ok(_)) => return done.store(true, Ordering::Release),
             Ok(Err(err)) if err.is_client_gone() => {

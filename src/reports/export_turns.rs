@@ -67,8 +67,9 @@ impl ExportTurns {
         Ok(Some(ExportTurn { running: self.clone(), db: db.clone(), caller, claim, ended: false }))
     }
 
-    /// Extends the lease of every turn this server runs.
-    pub fn renew(&self, conn: &mut DbConnection) -> QueryResult<()> {
+    /// Extends the lease of every turn this server runs; one that fails
+    /// is logged and the others are still renewed.
+    pub fn renew(&self, conn: &mut DbConnection) {
         let running: Vec<(Id, Id)> = self.0.lock().iter().map(|(a, b)| (*a, *b)).collect();
         let expires_at = db::now() + LEASE;
         for (caller, claim) in running {
@@ -80,7 +81,6 @@ impl ExportTurns {
                 tracing::warn!(error = %err, "an export turn not renewed");
             }
         }
-        Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,7 +97,13 @@ impl ExportTurns {
                 continue;
             }
             let turns = self.clone();
-            if let Err(err) = db.run(move |conn| Ok(turns.renew(conn)?)).await {
+            let renewed = db
+                .run(move |conn| {
+                    turns.renew(conn);
+                    Ok(())
+                })
+                .await;
+            if let Err(err) = renewed {
                 tracing::warn!(error = %err, "export turns not renewed");
             }
         }

@@ -690,10 +690,7 @@ async fn codes_expire_and_every_trainer_action_keeps_to_its_window_and_session()
 #[actix_web::test]
 async fn a_walk_in_already_on_file_is_found_not_made_twice() {
     let app = spawn_app().await;
-    let admin = app.admin_token().await;
-    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
-    let trainer_id = trainer.user["id"].as_str().unwrap().to_owned();
-    let session = app.running_session(&admin, &[&trainer_id], Duration::minutes(5), 10).await;
+    let Class { admin, trainer, session, .. } = class(&app, Duration::minutes(5), 0).await;
     let path = format!("/api/v1/sessions/{session}/walk-ins");
     let by_phone = app
         .create_participant(
