@@ -11,19 +11,19 @@
 //! A profile outside the caller's scope answers 404, as if it did not exist.
 
 use chrono::NaiveDate;
+use diesel::backend::Backend;
 use diesel::prelude::*;
 
 use crate::db::schema::{enrolments, participants, session_trainers};
-use crate::db::{self, DbBackend, DbConnection, Table};
+use crate::db::{self, DbConnection, Table};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
+use crate::on_own_connection;
 use crate::users::User;
 use crate::vocab::{Category, EnrolmentStatus, Role};
 
 /// A participant's own dependants are children: under this age.
 pub const DEPENDANT_UNDER: u32 = 18;
-
-type Participants<'a> = participants::BoxedQuery<'a, DbBackend>;
 
 #[derive(Clone, Debug)]
 pub enum ParticipantScope {
@@ -32,6 +32,50 @@ pub enum ParticipantScope {
     Rosters { trainer_id: Id },
     SelfAndDependants { user_id: Id, profile_id: Option<Id> },
 }
+
+/// The profiles a [`ParticipantScope`] lets its caller see, as a query
+/// on one backend. Implemented for each backend's
+/// own query type by `narrows_profiles_on!`, so that the rule is written
+/// once; callers go through [`ParticipantScope::visible_on`].
+pub trait NarrowsProfiles<DB: Backend> {
+    fn visible<'a>(&self) -> participants::BoxedQuery<'a, DB>;
+}
+
+macro_rules! narrows_profiles_on {
+    ($($backend:ty),+) => {$(
+        impl NarrowsProfiles<$backend> for ParticipantScope {
+            fn visible<'a>(&self) -> participants::BoxedQuery<'a, $backend> {
+                let query = participants::table.into_boxed();
+                match self {
+                    Self::All => query,
+                    Self::Unit(unit) => query.filter(participants::organization_id.eq(*unit)),
+                    Self::Rosters { trainer_id } => {
+                        let on_rosters = enrolments::table
+                            .inner_join(
+                                session_trainers::table
+                                    .on(session_trainers::session_id.eq(enrolments::session_id)),
+                            )
+                            .filter(session_trainers::user_id.eq(*trainer_id))
+                            .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+                            .select(enrolments::participant_id);
+                        query.filter(participants::id.eq_any(on_rosters))
+                    }
+                    Self::SelfAndDependants { user_id, profile_id } => {
+                        let own = participants::user_id.eq(*user_id);
+                        match profile_id {
+                            Some(profile) => {
+                                query.filter(own.or(participants::guardian_id.eq(*profile)))
+                            }
+                            None => query.filter(own),
+                        }
+                    }
+                }
+            }
+        }
+    )+};
+}
+
+narrows_profiles_on!(diesel::pg::Pg, diesel::sqlite::Sqlite);
 
 /// Where a caller may put a profile they create or change.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,30 +113,17 @@ impl ParticipantScope {
         Ok(Self::SelfAndDependants { user_id: caller.id, profile_id })
     }
 
-    /// Narrows a participant query to the profiles in scope.
-    pub fn restrict<'a>(&self, query: Participants<'a>) -> Participants<'a> {
-        match self {
-            Self::All => query,
-            Self::Unit(unit) => query.filter(participants::organization_id.eq(*unit)),
-            Self::Rosters { trainer_id } => {
-                let on_rosters = enrolments::table
-                    .inner_join(
-                        session_trainers::table
-                            .on(session_trainers::session_id.eq(enrolments::session_id)),
-                    )
-                    .filter(session_trainers::user_id.eq(*trainer_id))
-                    .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
-                    .select(enrolments::participant_id);
-                query.filter(participants::id.eq_any(on_rosters))
-            }
-            Self::SelfAndDependants { user_id, profile_id } => {
-                let own = participants::user_id.eq(*user_id);
-                match profile_id {
-                    Some(profile) => query.filter(own.or(participants::guardian_id.eq(*profile))),
-                    None => query.filter(own),
-                }
-            }
-        }
+    /// Every profile the caller may see, as a query for the backend of
+    /// `conn` itself (see [`crate::on_own_connection!`]): through the
+    /// `DbConnection` wrapper diesel writes a boxed query out as SQL once
+    /// more on each of its passes over it, which in a list of profiles
+    /// costs more than reading the rows.
+    pub fn visible_on<'a, C>(&self, _conn: &C) -> participants::BoxedQuery<'a, C::Backend>
+    where
+        C: Connection,
+        Self: NarrowsProfiles<C::Backend>,
+    {
+        self.visible()
     }
 
     /// Whether the caller sees phone, email, birth date, gender and links;
@@ -155,12 +186,12 @@ impl ParticipantScope {
         if !matches!(self, Self::Unit(_)) {
             return Ok(());
         }
-        let seen = self
-            .restrict(participants::table.into_boxed())
+        let seen = on_own_connection!(conn, |c| self
+            .visible_on(c)
             .filter(participants::id.eq(guardian_id))
             .select(participants::id)
-            .first::<Id>(conn)
-            .optional()?;
+            .first::<Id>(c)
+            .optional()?);
         match seen {
             Some(_) => Ok(()),
             None => Err(AppError::validation("guardian_id", FieldIssue::UnknownReference)),

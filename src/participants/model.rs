@@ -11,6 +11,7 @@ use crate::db::schema::participants;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
+use crate::on_own_connection;
 use crate::paging::{PageRequest, Paged};
 use crate::rows::{self, SavedRow};
 use crate::validation::Validator;
@@ -419,23 +420,25 @@ pub fn list(
     page: &PageRequest,
     caller: Option<holds_live_session_as>,
 ) -> QueryResult<Vec<Participant>> {
-    let mut query = scope.restrict(participants::table.into_boxed()).page(participants::id, page);
-    if let Some(caller) = caller {
-        query = query.filter(caller);
-    }
-    if let Some(unit) = filter.organization_id {
-        query = query.filter(participants::organization_id.eq(unit));
-    }
-    if let Some(category) = filter.category {
-        query = query.filter(participants::category.eq(category));
-    }
-    if let Some(guardian) = filter.guardian_id {
-        query = query.filter(participants::guardian_id.eq(guardian));
-    }
-    for pattern in filter.q.as_deref().map(search::like_patterns).unwrap_or_default() {
-        query = query.filter(participants::search_name.like(pattern));
-    }
-    query.load(conn)
+    on_own_connection!(conn, |c| {
+        let mut query = scope.visible_on(c).page(participants::id, page);
+        if let Some(caller) = caller {
+            query = query.filter(caller);
+        }
+        if let Some(unit) = filter.organization_id {
+            query = query.filter(participants::organization_id.eq(unit));
+        }
+        if let Some(category) = filter.category {
+            query = query.filter(participants::category.eq(category));
+        }
+        if let Some(guardian) = filter.guardian_id {
+            query = query.filter(participants::guardian_id.eq(guardian));
+        }
+        for pattern in filter.q.as_deref().map(search::like_patterns).unwrap_or_default() {
+            query = query.filter(participants::search_name.like(pattern));
+        }
+        query.load(c)
+    })
 }
 
 /// The profile already on file for a person given by name and details:
@@ -482,11 +485,11 @@ pub fn find_visible(
     scope: &ParticipantScope,
     id: Id,
 ) -> QueryResult<Option<Participant>> {
-    scope
-        .restrict(participants::table.into_boxed())
+    on_own_connection!(conn, |c| scope
+        .visible_on(c)
         .filter(participants::id.eq(id))
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 /// Gives a search key to profiles stored before keys existed (the
