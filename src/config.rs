@@ -43,6 +43,10 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// How many dependants (children) a participant may add themselves.
     pub max_dependants: i64,
+    /// Whether a student under 16 needs a guardian's consent on file to be
+    /// enrolled (`LOPHOC_REQUIRE_CONSENT`; off by default, so that clients
+    /// written before consent existed keep working).
+    pub require_consent: bool,
 }
 
 /// Failed-login limits (see `auth::throttle`): beyond
@@ -112,6 +116,7 @@ impl Config {
             cors_origins: Vec::new(),
             max_dependants: 10,
             metrics_token: None,
+            require_consent: false,
         }
     }
 
@@ -170,6 +175,17 @@ impl Config {
         }
         if let Some(origins) = var("LOPHOC_CORS_ORIGINS") {
             config.cors_origins = parse_origins(&origins)?;
+        }
+        if let Some(flag) = var("LOPHOC_REQUIRE_CONSENT") {
+            config.require_consent = match flag.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => {
+                    return Err(format!(
+                        "LOPHOC_REQUIRE_CONSENT must be true or false, not {flag:?}"
+                    ));
+                }
+            };
         }
         Ok(config)
     }
@@ -233,6 +249,15 @@ mod tests {
         assert_eq!(config.database_url.to_string(), "sqlite://lophoc.db");
         assert_eq!(config.listen, "127.0.0.1:8080");
         assert_eq!(config.body_limit_bytes, 1 << 20);
+    }
+
+    #[test]
+    fn consent_is_required_only_when_asked_for() {
+        assert!(!from(&[]).unwrap().require_consent);
+        assert!(from(&[("LOPHOC_REQUIRE_CONSENT", "true")]).unwrap().require_consent);
+        assert!(!from(&[("LOPHOC_REQUIRE_CONSENT", "false")]).unwrap().require_consent);
+        let err = from(&[("LOPHOC_REQUIRE_CONSENT", "maybe")]).unwrap_err();
+        assert!(err.contains("LOPHOC_REQUIRE_CONSENT"), "{err}");
     }
 
     #[test]

@@ -19,7 +19,13 @@ fn layer(file: &str) -> u8 {
         (_, "routes.rs" | "startup.rs" | "openapi.rs" | "bootstrap.rs") => WIRING,
         ("demo", _) => WIRING,
         ("operations", _) => OPERATIONS,
-        (_, "auth/logins.rs" | "auth/throttle.rs" | "participants/search.rs") => MODELS,
+        (
+            _,
+            "auth/logins.rs"
+            | "auth/throttle.rs"
+            | "participants/search.rs"
+            | "participants/consent.rs",
+        ) => MODELS,
         ("access", _) => MODELS,
         ("audit", "audit/model.rs" | "audit/mod.rs") => LEAVES,
         ("auth", "auth/password.rs" | "auth/token.rs") => LEAVES,

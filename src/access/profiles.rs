@@ -20,7 +20,7 @@ use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::on_own_connection;
 use crate::users::User;
-use crate::vocab::{Category, EnrolmentStatus, Role};
+use crate::vocab::{Category, ConsentMethod, EnrolmentStatus, Role};
 
 /// A participant's own dependants are children: under this age.
 pub const DEPENDANT_UNDER: u32 = 18;
@@ -266,6 +266,32 @@ impl ParticipantScope {
     /// Only admins link profiles to accounts and anonymize them.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)
+    }
+
+    /// Who records or withdraws a guardian's consent for a profile in this
+    /// scope (PRODUCT.md, "Importing lists"), and how it may have been
+    /// given: staff (an admin, a coordinator of the profile's unit) record
+    /// a paper form or a text message; the guardian on file gives it in
+    /// the app, from an account whose own scope this is. Anyone else, the
+    /// child included, `403`.
+    pub fn check_consent(
+        &self,
+        guardian_id: Option<Id>,
+        method: Option<ConsentMethod>,
+    ) -> Result<(), AppError> {
+        let allowed: &[ConsentMethod] = match self {
+            Self::All | Self::Unit(_) => &[ConsentMethod::Paper, ConsentMethod::Sms],
+            Self::SelfAndDependants { profile_id: Some(own), .. } if guardian_id == Some(*own) => {
+                &[ConsentMethod::InApp]
+            }
+            _ => return Err(AppError::Forbidden),
+        };
+        match method {
+            Some(method) if !allowed.contains(&method) => {
+                Err(AppError::validation("method", FieldIssue::NotAllowedForRole))
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -51,6 +51,11 @@ diesel::table! {
         updated_at -> Timestamp,
         search_name -> Text,
         anonymized_at -> Nullable<Timestamp>,
+        consent_guardian_id -> Nullable<Text>,
+        consent_method -> Nullable<Text>,
+        consent_recorded_by -> Nullable<Text>,
+        consent_recorded_at -> Nullable<Timestamp>,
+        consent_withdrawn_at -> Nullable<Timestamp>,
     }
 }
 

@@ -25,7 +25,7 @@ use crate::auth::password;
 use crate::config::Config;
 use crate::db::schema::programmes;
 use crate::db::{self, Db, DbConnection};
-use crate::enrolments::model::{EnrolOutcome, RosterFilter};
+use crate::enrolments::model::{EnrolOutcome, EnrolmentRules, RosterFilter};
 use crate::error::AppError;
 use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
@@ -40,8 +40,8 @@ use crate::sessions::{self, Session};
 use crate::users::User;
 use crate::vocab::AttendanceStatus::{Absent, Excused, Late, Present};
 use crate::vocab::{
-    Category, EnrolmentSource, EnrolmentStatus, Gender, MarkSource, OrganizationKind, Role,
-    SessionStatus,
+    Category, ConsentMethod, EnrolmentSource, EnrolmentStatus, Gender, MarkSource,
+    OrganizationKind, Role, SessionStatus,
 };
 use crate::{
     attendance, courses, enrolments, local_time, operations, organizations, participants, users,
@@ -90,7 +90,7 @@ pub fn load(config: &Config, password: Option<String>) -> Result<DemoOutcome, St
         if demo_loaded(conn)? {
             return Ok(None);
         }
-        populate(conn, &password_hash, config.timezone).map(Some)
+        populate(conn, &password_hash, EnrolmentRules::of(config)).map(Some)
     })
     .map_err(|err: AppError| format!("loading the demo failed: {err}"))?;
     Ok(match loaded {
@@ -120,7 +120,7 @@ struct Units {
 fn populate(
     conn: &mut DbConnection,
     password_hash: &str,
-    zone: Tz,
+    rules: EnrolmentRules,
 ) -> Result<(Vec<String>, usize, WeekFigures), AppError> {
     let actor = Actor::system();
     let units = create_units(conn, &actor)?;
@@ -182,8 +182,8 @@ fn populate(
     accounts.push(parent_email);
 
     let people = create_participants(conn, &actor, &units, parent_profile)?;
-    let week = create_programme(conn, &actor, &trainers, zone)?;
-    let figures = fill_week(conn, &actor, &week, &people, &units, zone)?;
+    let week = create_programme(conn, &actor, &trainers, rules.zone)?;
+    let figures = fill_week(conn, &actor, &week, &people, &units, rules)?;
     Ok((accounts, people.len(), figures))
 }
 
@@ -319,7 +319,12 @@ fn create_participants(
                 _ => None,
             };
             let links = ProfileLinks { guardian_id, ..ProfileLinks::default() };
-            let row = participants::model::create(conn, actor, fields.into_new(links))?;
+            let mut row = participants::model::create(conn, actor, fields.into_new(links))?;
+            // Their parents signed the paper consent form; the demo
+            // parent gives it in the app.
+            if guardian_id.is_some() && guardian_id != demo_parent {
+                row = participants::consent::record(conn, actor, row, ConsentMethod::Paper)?;
+            }
             if category == Category::Parent {
                 parents.push(row.id);
             }
@@ -494,7 +499,7 @@ fn fill_week(
     week: &[WeekSession],
     people: &[(Id, Category)],
     units: &Units,
-    zone: Tz,
+    rules: EnrolmentRules,
 ) -> Result<WeekFigures, AppError> {
     let mut figures = WeekFigures::default();
     let everyone = ParticipantScope::All;
@@ -521,7 +526,7 @@ fn fill_week(
             }
             let source = sources[turn % sources.len()];
             match enrolments::model::enrol(
-                conn, actor, &everyone, session.id, *person, source, zone,
+                conn, actor, &everyone, session.id, *person, source, rules,
             ) {
                 Ok(EnrolOutcome::Created(place)) => placed.push(place),
                 // A person already placed, or refused as a request would be
@@ -558,7 +563,7 @@ fn fill_week(
             session.id,
             rows::any_version,
             moved,
-            zone,
+            rules.zone,
         )?;
     }
 

@@ -354,6 +354,11 @@ fn people_of(
                 created_at: now,
                 updated_at: now,
                 anonymized_at: None,
+                consent_guardian_id: None,
+                consent_method: None,
+                consent_recorded_by: None,
+                consent_recorded_at: None,
+                consent_withdrawn_at: None,
             }
         })
         .collect()

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::Enrolment;
-use super::model::{self, EnrolOutcome, RosterFilter};
+use super::model::{self, EnrolOutcome, EnrolmentRules, RosterFilter};
 use super::views::{EnrolmentResponse, RosterPerson};
 use crate::access::{self, ParticipantScope};
 use crate::attendance::AttendanceMark;
@@ -145,10 +144,10 @@ fn enrol_as(
     scope: &ParticipantScope,
     session_id: Id,
     participant_id: Id,
-    zone: Tz,
+    rules: EnrolmentRules,
 ) -> Result<EnrolOutcome, AppError> {
     let actor = Actor::user(enroller.id());
-    model::enrol(conn, &actor, scope, session_id, participant_id, enroller.source, zone)
+    model::enrol(conn, &actor, scope, session_id, participant_id, enroller.source, rules)
 }
 
 /// Enrol a participant in a session
@@ -158,8 +157,9 @@ fn enrol_as(
 /// they add walk-ins). A full session waitlists the person when it keeps a
 /// waitlist, else answers `409 session_full`; other refusals are
 /// `session_cancelled`, `session_over`, `enrolment_closed`,
-/// `schedule_conflict`, `guardian_required` (409) and
-/// `category_not_eligible` (422). A person out of reach answers
+/// `schedule_conflict`, `guardian_required`, `consent_required` (a student
+/// under 16 with no guardian's consent on file, with
+/// `LOPHOC_REQUIRE_CONSENT=true`; 409) and `category_not_eligible` (422). A person out of reach answers
 /// `404 participant_not_found`. Answers `201` with the new place, or `200`
 /// with the place the person already holds.
 #[utoipa::path(
@@ -172,7 +172,7 @@ fn enrol_as(
         (status = 200, description = "The person already had a place: that one, unchanged", body = EnrolmentResponse),
         (status = 403, description = "A trainer (trainers add walk-ins)"),
         (status = 404, description = "No such session, or no participant the caller may enrol (`participant_not_found`)"),
-        (status = 409, description = "`session_full`, `session_cancelled`, `session_over`, `enrolment_closed`, `schedule_conflict` or `guardian_required`"),
+        (status = 409, description = "`session_full`, `session_cancelled`, `session_over`, `enrolment_closed`, `schedule_conflict`, `guardian_required` or `consent_required`"),
         (status = 422, description = "`category_not_eligible`, or no `participant_id` for a caller without a profile"),
     )
 )]
@@ -184,7 +184,7 @@ pub async fn enrol(
     Json(body): Json<EnrolRequest>,
 ) -> Result<HttpResponse, AppError> {
     let session_id = id.into_inner();
-    let zone = state.config.timezone;
+    let rules = EnrolmentRules::of(&state.config);
     let enrolled = state
         .db
         .write(move |conn| {
@@ -194,7 +194,7 @@ pub async fn enrol(
                 None => access::linked_profile(conn, enroller.id())?
                     .ok_or_else(|| AppError::validation("participant_id", FieldIssue::Required))?,
             };
-            enrol_as(conn, &enroller, &scope, session_id, participant_id, zone)
+            enrol_as(conn, &enroller, &scope, session_id, participant_id, rules)
         })
         .await?;
     Ok(match enrolled {
@@ -235,7 +235,7 @@ pub async fn enrol_many(
     v.count("participant_ids", body.participant_ids.len(), MAX_BULK);
     v.finish()?;
     let session_id = id.into_inner();
-    let zone = state.config.timezone;
+    let rules = EnrolmentRules::of(&state.config);
     // A missing session answers the whole request; the caller's reach is the
     // same for every item.
     let scope = {
@@ -257,7 +257,7 @@ pub async fn enrol_many(
             state
                 .db
                 .write(move |conn| {
-                    enrol_as(conn, &enroller, &scope, session_id, participant_id, zone)
+                    enrol_as(conn, &enroller, &scope, session_id, participant_id, rules)
                 })
                 .await
         };

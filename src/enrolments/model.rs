@@ -24,6 +24,7 @@ use serde::Serialize;
 
 use crate::access::ParticipantScope;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
+use crate::config::Config;
 use crate::db::schema::{enrolments, participants, sessions};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, Refusal};
@@ -34,8 +35,24 @@ use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
 use crate::vocab::{Category, EnrolmentSource, EnrolmentStatus, SessionStatus};
 
-/// Students younger than this on the session's day need a guardian on file.
+/// Students younger than this on the session's day need a guardian on
+/// file, and, where consent is required, the guardian's consent.
 const GUARDIAN_REQUIRED_UNDER: u32 = 16;
+
+/// What enrolments are checked against beyond the session and the person:
+/// the zone in which a session's day is counted, and whether a child's
+/// place needs a guardian's consent on file (`LOPHOC_REQUIRE_CONSENT`).
+#[derive(Clone, Copy, Debug)]
+pub struct EnrolmentRules {
+    pub zone: Tz,
+    pub require_consent: bool,
+}
+
+impl EnrolmentRules {
+    pub fn of(config: &Config) -> Self {
+        Self { zone: config.timezone, require_consent: config.require_consent }
+    }
+}
 
 #[derive(Clone, Debug, Queryable, Insertable, Serialize)]
 #[diesel(table_name = enrolments, treat_none_as_default_value = false)]
@@ -72,7 +89,7 @@ pub fn enrol(
     session_id: Id,
     participant_id: Id,
     source: EnrolmentSource,
-    zone: Tz,
+    rules: EnrolmentRules,
 ) -> Result<EnrolOutcome, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
@@ -83,7 +100,7 @@ pub fn enrol(
     if let Some(existing) = active_enrolment(conn, session_id, participant_id)? {
         return Ok(EnrolOutcome::AlreadyHeld(existing));
     }
-    check_enrolment(conn, &details, &participant, db::now(), zone)?;
+    check_enrolment(conn, &details, &participant, db::now(), rules)?;
 
     let session = &details.session;
     let seat_taken = diesel::update(
@@ -123,13 +140,14 @@ pub fn enrol(
 }
 
 /// The rules an enrolment must pass, in PRODUCT.md's order: the session's
-/// state, its window, then the person (audience, overlap, guardian).
+/// state, its window, then the person (audience, overlap, guardian, the
+/// guardian's consent).
 fn check_enrolment(
     conn: &mut DbConnection,
     details: &SessionDetails,
     participant: &Participant,
     now: NaiveDateTime,
-    zone: Tz,
+    rules: EnrolmentRules,
 ) -> Result<(), AppError> {
     let session = &details.session;
     let refuse = |refusal| Err(AppError::Refused(refusal));
@@ -150,20 +168,24 @@ fn check_enrolment(
     if has_overlapping_place(conn, participant, details)? {
         return refuse(Refusal::ScheduleConflict);
     }
-    if needs_guardian(participant, local_day(session.starts_at, zone)) {
-        return refuse(Refusal::GuardianRequired);
+    if is_child_student(participant, local_day(session.starts_at, rules.zone)) {
+        if participant.guardian_id.is_none() {
+            return refuse(Refusal::GuardianRequired);
+        }
+        if rules.require_consent && !participant.has_consent() {
+            return refuse(Refusal::ConsentRequired);
+        }
     }
     Ok(())
 }
 
-/// A student under 16 on the session's (local) day without a guardian.
-fn needs_guardian(participant: &Participant, on: NaiveDate) -> bool {
+/// A student under 16 on the session's (local) day.
+fn is_child_student(participant: &Participant, on: NaiveDate) -> bool {
     let under_age = participant
         .birth_date
         .and_then(|born| on.years_since(born))
         .is_some_and(|age| age < GUARDIAN_REQUIRED_UNDER);
     participant.category == Category::Student
-        && participant.guardian_id.is_none()
         // A student's birth date is required; a missing one (anonymised
         // rows cannot enrol) or a future one counts as under age.
         && (under_age || participant.birth_date.is_none_or(|born| born > on))
@@ -202,6 +224,24 @@ pub fn active_enrolment(
         .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
         .first(conn)
         .optional()
+}
+
+/// The person's enrolled and waitlisted places in sessions that have not
+/// started by `now`, as `(place, session)` ids, by session id: the order in
+/// which a caller that locks several sessions takes them.
+pub fn places_ahead(
+    conn: &mut DbConnection,
+    participant_id: Id,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(Id, Id)>> {
+    enrolments::table
+        .inner_join(sessions::table)
+        .filter(enrolments::participant_id.eq(participant_id))
+        .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+        .filter(sessions::starts_at.gt(now))
+        .order(sessions::id.asc())
+        .select((enrolments::id, sessions::id))
+        .load(conn)
 }
 
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Enrolment>> {
@@ -473,26 +513,31 @@ mod tests {
             updated_at: now,
             search_name: String::new(),
             anonymized_at: None,
+            consent_guardian_id: None,
+            consent_method: None,
+            consent_recorded_by: None,
+            consent_recorded_at: None,
+            consent_withdrawn_at: None,
         }
     }
 
     #[test]
-    fn students_under_16_on_the_day_need_a_guardian() {
+    fn students_under_16_on_the_day_are_children() {
         let day = NaiveDate::from_ymd_opt(2026, 10, 2).unwrap();
         let born = |y, m, d| NaiveDate::from_ymd_opt(y, m, d);
-        assert!(needs_guardian(&student(born(2010, 10, 3), None), day), "15 until tomorrow");
-        assert!(!needs_guardian(&student(born(2010, 10, 2), None), day), "16 today");
-        assert!(!needs_guardian(&student(born(2012, 1, 1), Some(Id::new())), day));
-        assert!(needs_guardian(&student(None, None), day));
+        assert!(is_child_student(&student(born(2010, 10, 3), None), day), "15 until tomorrow");
+        assert!(!is_child_student(&student(born(2010, 10, 2), None), day), "16 today");
+        assert!(is_child_student(&student(born(2012, 1, 1), Some(Id::new())), day));
+        assert!(is_child_student(&student(None, None), day));
         // 06:30 on 2 October in Viet Nam is still 1 October in UTC: the day
         // that counts is the local one.
         let early = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap().and_hms_opt(23, 30, 0).unwrap();
         let on = local_day(early, chrono_tz::Asia::Ho_Chi_Minh);
         assert_eq!(on, day);
-        assert!(!needs_guardian(&student(born(2010, 10, 2), None), on));
+        assert!(!is_child_student(&student(born(2010, 10, 2), None), on));
         let mut adult = student(born(2015, 1, 1), None);
         adult.category = Category::Learner;
-        assert!(!needs_guardian(&adult, day), "only students");
+        assert!(!is_child_student(&adult, day), "only students");
     }
 
     #[test]

@@ -151,6 +151,10 @@ impl Refusal {
                 "A student under 16 needs a guardian on file before enrolling.",
                 "Học sinh dưới 16 tuổi cần có người giám hộ trong hồ sơ trước khi ghi danh.",
             ),
+            Self::ConsentRequired => lang.pick(
+                "A student under 16 needs their guardian's consent on file before enrolling.",
+                "Học sinh dưới 16 tuổi cần có sự đồng ý của người giám hộ trong hồ sơ trước khi ghi danh.",
+            ),
             Self::ParticipantNotFound => {
                 lang.pick("No such participant.", "Không tìm thấy học viên.")
             }

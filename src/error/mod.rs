@@ -145,6 +145,9 @@ pub enum Refusal {
     CategoryNotEligible,
     ScheduleConflict,
     GuardianRequired,
+    /// A child's place where consent is required and no guardian's
+    /// consent is on file.
+    ConsentRequired,
     /// In a bulk answer: a participant that does not exist or that the
     /// caller may not see (a single request answers 404).
     ParticipantNotFound,
@@ -165,6 +168,7 @@ impl Refusal {
             Self::CategoryNotEligible => "category_not_eligible",
             Self::ScheduleConflict => "schedule_conflict",
             Self::GuardianRequired => "guardian_required",
+            Self::ConsentRequired => "consent_required",
             Self::ParticipantNotFound => "participant_not_found",
             Self::NotEnrolled => "not_enrolled",
             Self::InvalidCode => "invalid_code",

@@ -6,11 +6,12 @@ use diesel::sql_types::Text;
 use crate::attendance;
 use crate::audit::Actor;
 use crate::auth::logins;
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
+use crate::enrolments::model as enrolments;
 use crate::error::AppError;
 use crate::id::Id;
-use crate::participants::Participant;
 use crate::participants::model as participants;
+use crate::participants::{Participant, consent};
 use crate::users::model as users;
 
 /// Anonymizes a person: their profile's personal data, the notes on their
@@ -37,6 +38,34 @@ pub fn anonymize(
     participants::release_dependants(conn, actor, &current, &erased)?;
     forget_kept_answers_naming(conn, current.id)?;
     Ok(erased)
+}
+
+/// Withdraws a guardian's consent for a child and cancels the child's
+/// places in sessions that have not started, each as a cancellation (the
+/// first on a waitlist takes a freed seat). `subject` finds the profile
+/// and checks the caller may withdraw it, taking its row lock; the rows of
+/// the sessions are locked before it, in the order an enrolment takes
+/// them (sessions, then people), so that a withdrawal and an enrolment of
+/// the same child wait for each other instead of deadlocking. Withdrawing
+/// again changes nothing. Call inside a write transaction.
+pub fn withdraw_consent(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: Id,
+    subject: impl FnOnce(&mut DbConnection) -> Result<Participant, AppError>,
+) -> Result<Participant, AppError> {
+    for (_, session_id) in enrolments::places_ahead(conn, id, db::now())? {
+        db::lock_row(conn, db::Table::Sessions, session_id)?;
+    }
+    let current = subject(conn)?;
+    let held = current.has_consent();
+    let withdrawn = consent::withdraw(conn, actor, current)?;
+    if held {
+        for (place, _) in enrolments::places_ahead(conn, id, db::now())? {
+            enrolments::cancel(conn, actor, place)?;
+        }
+    }
+    Ok(withdrawn)
 }
 
 /// Forgets every answer kept for retries (`idempotency`) that names `id`:

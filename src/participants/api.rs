@@ -1,13 +1,13 @@
 //! `/api/v1/participants`: profiles of the people who attend, scoped to
 //! what each caller may see (see [`crate::access`]).
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::Participant;
 use super::model::{self, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate};
+use super::{Participant, consent};
 use crate::access::{EligibilityFields, ParticipantScope, Placement};
 use crate::audit::Actor;
 use crate::auth::{Admin, AuthUser, SignedIn};
@@ -24,7 +24,7 @@ use crate::local_time;
 use crate::operations;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::{Category, Gender};
+use crate::vocab::{Category, ConsentMethod, Gender};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The longest name search accepted, in characters.
@@ -65,6 +65,11 @@ pub struct ParticipantResponse {
     /// The login account linked to this profile. Absent for trainers.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
     pub user_id: Option<Option<Id>>,
+    /// The latest guardian's consent on file for a child's data (see `PUT
+    /// /participants/{id}/consent`); `null` if none was ever recorded.
+    /// Absent for trainers.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    pub guardian_consent: Option<Option<GuardianConsent>>,
     /// When an admin erased the personal data; `null` otherwise.
     #[schema(required = true)]
     #[serde(serialize_with = "utc_or_null")]
@@ -75,6 +80,50 @@ pub struct ParticipantResponse {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A guardian's consent to processing a child's personal data (Decree
+/// 13/2023/NĐ-CP, Art. 20).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct GuardianConsent {
+    /// The guardian's profile that gave it: the child's guardian on file
+    /// when it was recorded.
+    #[schema(required = true)]
+    pub guardian_id: Option<Id>,
+    pub method: ConsentMethod,
+    /// The account that recorded it: the guardian's own for `in_app`, the
+    /// coordinator's or admin's who took the paper form or the message;
+    /// `null` for consent loaded with the demo.
+    #[schema(required = true)]
+    pub recorded_by: Option<Id>,
+    #[serde(serialize_with = "utc")]
+    pub recorded_at: DateTime<Utc>,
+    /// When it was withdrawn; `null` while it holds.
+    #[schema(required = true)]
+    #[serde(serialize_with = "utc_or_null")]
+    pub withdrawn_at: Option<DateTime<Utc>>,
+}
+
+impl GuardianConsent {
+    /// The latest consent on a profile, withdrawn or not.
+    fn of(row: &Participant) -> Option<Self> {
+        Some(Self {
+            guardian_id: row.consent_guardian_id,
+            method: row.consent_method?,
+            recorded_by: row.consent_recorded_by,
+            recorded_at: row.consent_recorded_at?.and_utc(),
+            withdrawn_at: row.consent_withdrawn_at.map(|at| at.and_utc()),
+        })
+    }
+}
+
+/// How a guardian gave consent.
+#[derive(Deserialize, ToSchema)]
+struct ConsentRequest {
+    /// `paper` (a signed form) or `sms` when a coordinator or an admin
+    /// records it; `in_app` when the guardian gives it from their own
+    /// account.
+    pub method: ConsentMethod,
+}
+
 /// A page of [`ParticipantResponse`]s, under its own name in the document.
 type ParticipantPage = Page<ParticipantResponse>;
 
@@ -82,6 +131,7 @@ impl ParticipantResponse {
     /// The profile as `scope`'s caller may see it.
     pub fn new(row: Participant, scope: &ParticipantScope) -> Self {
         let shown = scope.shows_personal_fields();
+        let guardian_consent = shown.then(|| GuardianConsent::of(&row));
         Self {
             gender: shown.then_some(row.gender),
             birth_date: shown.then_some(row.birth_date),
@@ -89,6 +139,7 @@ impl ParticipantResponse {
             email: shown.then_some(row.email),
             guardian_id: shown.then_some(row.guardian_id),
             user_id: shown.then_some(row.user_id),
+            guardian_consent,
             id: row.id,
             full_name: row.full_name,
             category: row.category,
@@ -488,11 +539,119 @@ pub async fn anonymize_participant(
     Ok(web::Json(response))
 }
 
+/// The profile whose consent the caller records or withdraws, locked, with
+/// the scope the caller acts in: an admin's or a coordinator's own, or,
+/// for anyone, that of the guardian on file acting from their own account
+/// (see `ParticipantScope::check_consent`). `404` for a profile the caller
+/// cannot see at all.
+fn consent_subject(
+    conn: &mut DbConnection,
+    caller: &AuthUser,
+    id: Id,
+) -> Result<(ParticipantScope, Participant), AppError> {
+    db::lock_row(conn, db::Table::Participants, id)?;
+    let scope = ParticipantScope::of(conn, &caller.user)?;
+    let seen = model::find_visible(conn, &scope, id)?;
+    let own = ParticipantScope::own(conn, &caller.user)?;
+    let as_guardian = model::find_visible(conn, &own, id)?
+        .filter(|row| own.check_consent(row.guardian_id, None).is_ok());
+    match (seen, as_guardian) {
+        (Some(row), _) if scope.check_consent(row.guardian_id, None).is_ok() => Ok((scope, row)),
+        (_, Some(row)) => Ok((own, row)),
+        (Some(row), None) => Ok((scope, row)),
+        (None, None) => Err(AppError::NotFound),
+    }
+}
+
+/// Record a guardian's consent
+///
+/// Records the consent of a child's guardian on file to processing the
+/// child's personal data (Decree 13/2023/NĐ-CP, Art. 20), replacing any
+/// earlier one. The guardian gives it from their own account
+/// (`in_app`); a coordinator of the child's unit or an admin records a
+/// signed paper form (`paper`) or a text message (`sms`). Others, the
+/// child included, get `403 forbidden`; a profile out of reach `404`.
+/// A profile with no guardian on file, or a method not the caller's to
+/// record, is `422 validation_failed`; an anonymised one `409
+/// participant_anonymized`. With `LOPHOC_REQUIRE_CONSENT=true` a student
+/// under 16 enrols only with consent on file. Answers the consent.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The child's profile id")),
+    request_body = ConsentRequest,
+    responses(
+        (status = 200, description = "The consent recorded", body = GuardianConsent),
+        (status = 403, description = "Neither the guardian on file, nor a coordinator of the unit, nor an admin"),
+        (status = 404, description = "No such profile, or not one the caller may see"),
+        (status = 409, description = "The profile was anonymised (`participant_anonymized`)"),
+    )
+)]
+#[put("/participants/{id}/consent")]
+pub async fn give_consent(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Id>,
+    Json(body): Json<ConsentRequest>,
+) -> Result<web::Json<GuardianConsent>, AppError> {
+    let id = id.into_inner();
+    let given = state
+        .db
+        .write(move |conn| {
+            let (scope, current) = consent_subject(conn, &caller, id)?;
+            scope.check_consent(current.guardian_id, Some(body.method))?;
+            consent::record(conn, &Actor::user(caller.id()), current, body.method)
+        })
+        .await?;
+    GuardianConsent::of(&given).map(web::Json).ok_or(AppError::NotFound)
+}
+
+/// Withdraw a guardian's consent
+///
+/// Marks the consent on file withdrawn and cancels the child's places in
+/// sessions that have not started, as cancellations do (the first on a
+/// waitlist takes a freed seat). The same callers as recording it; the
+/// guardian from their own account, staff for a form or a message.
+/// Withdrawing again changes nothing; a profile with no consent ever
+/// recorded is `404`. Answers the withdrawn consent.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The child's profile id")),
+    responses(
+        (status = 200, description = "The consent, withdrawn", body = GuardianConsent),
+        (status = 403, description = "Neither the guardian on file, nor a coordinator of the unit, nor an admin"),
+        (status = 404, description = "No such profile, not one the caller may see, or no consent on file"),
+    )
+)]
+#[delete("/participants/{id}/consent")]
+pub async fn withdraw_consent(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Id>,
+) -> Result<web::Json<GuardianConsent>, AppError> {
+    let id = id.into_inner();
+    let actor = Actor::user(caller.id());
+    let withdrawn = state
+        .db
+        .write(move |conn| {
+            operations::people::withdraw_consent(conn, &actor, id, |conn| {
+                let (scope, current) = consent_subject(conn, &caller, id)?;
+                scope.check_consent(current.guardian_id, None)?;
+                Ok(current)
+            })
+        })
+        .await?;
+    GuardianConsent::of(&withdrawn).map(web::Json).ok_or(AppError::NotFound)
+}
+
 /// The routes of `participants`, for [`crate::routes`].
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_participant)
         .service(list_participants)
         .service(get_participant)
         .service(update_participant)
-        .service(anonymize_participant);
+        .service(anonymize_participant)
+        .service(give_consent)
+        .service(withdraw_consent);
 }

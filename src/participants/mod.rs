@@ -2,6 +2,7 @@
 //! many participants have none, and a profile may be linked to one.
 
 pub mod api;
+pub mod consent;
 pub mod model;
 pub mod search;
 

@@ -15,7 +15,7 @@ use crate::on_own_connection;
 use crate::paging::{PageRequest, Paged};
 use crate::rows::{self, SavedRow};
 use crate::validation::Validator;
-use crate::vocab::{Category, Gender};
+use crate::vocab::{Category, ConsentMethod, Gender};
 use crate::{organizations, users};
 
 /// A participant profile as stored. `Debug` shows no personal data; the
@@ -39,6 +39,12 @@ pub struct Participant {
     #[serde(skip)]
     pub search_name: String,
     pub anonymized_at: Option<NaiveDateTime>,
+    // The latest guardian consent on file: see [`Participant::consent`].
+    pub consent_guardian_id: Option<Id>,
+    pub consent_method: Option<ConsentMethod>,
+    pub consent_recorded_by: Option<Id>,
+    pub consent_recorded_at: Option<NaiveDateTime>,
+    pub consent_withdrawn_at: Option<NaiveDateTime>,
 }
 
 impl std::fmt::Debug for Participant {
@@ -104,6 +110,11 @@ impl ProfileFields {
             created_at: now,
             updated_at: now,
             anonymized_at: None,
+            consent_guardian_id: None,
+            consent_method: None,
+            consent_recorded_by: None,
+            consent_recorded_at: None,
+            consent_withdrawn_at: None,
         }
     }
 
@@ -132,8 +143,8 @@ pub struct ProfileLinks {
 
 /// The fields of a profile that the audit trail names without values, and
 /// that anonymisation erases.
-const PERSONAL_FIELDS: &[&str] =
-    &["full_name", "birth_date", "phone", "email", "guardian_id", "user_id"];
+pub(super) const PERSONAL_FIELDS: &[&str] =
+    &["full_name", "birth_date", "phone", "email", "guardian_id", "user_id", "consent_guardian_id"];
 
 /// Creates a profile after checking what it refers to. Call inside a write
 /// transaction.
@@ -178,6 +189,11 @@ struct ParticipantRow<'a> {
     user_id: Option<Id>,
     updated_at: NaiveDateTime,
     anonymized_at: Option<NaiveDateTime>,
+    consent_guardian_id: Option<Id>,
+    consent_method: Option<ConsentMethod>,
+    consent_recorded_by: Option<Id>,
+    consent_recorded_at: Option<NaiveDateTime>,
+    consent_withdrawn_at: Option<NaiveDateTime>,
 }
 
 impl<'a> From<&'a Participant> for ParticipantRow<'a> {
@@ -195,6 +211,11 @@ impl<'a> From<&'a Participant> for ParticipantRow<'a> {
             user_id: p.user_id,
             updated_at: p.updated_at,
             anonymized_at: p.anonymized_at,
+            consent_guardian_id: p.consent_guardian_id,
+            consent_method: p.consent_method,
+            consent_recorded_by: p.consent_recorded_by,
+            consent_recorded_at: p.consent_recorded_at,
+            consent_withdrawn_at: p.consent_withdrawn_at,
         }
     }
 }
@@ -258,7 +279,7 @@ fn set<T>(field: &mut Option<T>, change: Option<Option<T>>) {
     }
 }
 
-fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
+pub(super) fn save(conn: &mut DbConnection, row: &Participant) -> Result<(), AppError> {
     diesel::update(participants::table.find(&row.id))
         .set(ParticipantRow::from(row))
         .execute(conn)
@@ -285,6 +306,7 @@ pub fn erase_personal_data(
         email: None,
         guardian_id: None,
         user_id: None,
+        consent_guardian_id: None,
         updated_at: now,
         anonymized_at: Some(now),
         ..current.clone()

@@ -11,5 +11,5 @@ mod units;
 
 pub use classes::{AttendanceStatus, EnrolmentSource, EnrolmentStatus, MarkSource, SessionStatus};
 pub use labels::Label;
-pub use people::{Category, Gender, Role};
+pub use people::{Category, ConsentMethod, Gender, Role};
 pub use units::OrganizationKind;

@@ -44,6 +44,16 @@ impl Category {
 }
 
 text_enum! {
+    /// How a guardian gave consent to processing a child's data: a signed
+    /// paper form, a text message, or in the app from their own account.
+    pub enum ConsentMethod {
+        Paper => "paper",
+        Sms => "sms",
+        InApp => "in_app",
+    }
+}
+
+text_enum! {
     pub enum Gender {
         Female => "female",
         Male => "male",

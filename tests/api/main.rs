@@ -6,6 +6,7 @@ mod attendance;
 mod audit;
 mod auth;
 mod catalog;
+mod consent;
 mod conventions;
 mod demo;
 mod enrolments;

@@ -12,8 +12,8 @@ use crate::helpers::*;
 // `id` names the profile under test in several tests here.
 use crate::helpers::id as id_of;
 
-const PERSONAL_KEYS: [&str; 6] =
-    ["gender", "birth_date", "phone", "email", "guardian_id", "user_id"];
+const PERSONAL_KEYS: [&str; 7] =
+    ["gender", "birth_date", "phone", "email", "guardian_id", "user_id", "guardian_consent"];
 
 fn student(name: &str, unit: &str) -> Value {
     json!({"full_name": name, "category": "student", "organization_id": unit,
