@@ -320,8 +320,9 @@ fn create_participants(
             };
             let links = ProfileLinks { guardian_id, ..ProfileLinks::default() };
             let mut row = participants::model::create(conn, actor, fields.into_new(links))?;
-            // Their parents signed the paper consent form; the demo
-            // parent gives it in the app.
+            // Their parents signed the paper consent form. The demo
+            // parent's two children have none yet: theirs is to give in
+            // the app (with LOPHOC_REQUIRE_CONSENT, they take no places).
             if guardian_id.is_some() && guardian_id != demo_parent {
                 row = participants::consent::record(conn, actor, row, ConsentMethod::Paper)?;
             }

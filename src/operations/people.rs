@@ -42,26 +42,39 @@ pub fn anonymize(
 
 /// Withdraws a guardian's consent for a child and cancels the child's
 /// places in sessions that have not started, each as a cancellation (the
-/// first on a waitlist takes a freed seat). `subject` finds the profile
-/// and checks the caller may withdraw it, taking its row lock; the rows of
-/// the sessions are locked before it, in the order an enrolment takes
-/// them (sessions, then people), so that a withdrawal and an enrolment of
-/// the same child wait for each other instead of deadlocking. Withdrawing
-/// again changes nothing. Call inside a write transaction.
+/// first on a waitlist takes a freed seat). Withdrawing again changes
+/// nothing. Call inside a write transaction.
+///
+/// `subject` finds the profile and checks that the caller may withdraw it;
+/// it runs twice: first unlocked, so that a caller with no right to the
+/// profile takes no lock at all, then with the profile's row locked, which
+/// decides. The sessions' rows are locked in between, in the order an
+/// enrolment takes them (sessions, then the person), so that a withdrawal
+/// and an enrolment of the same child wait for each other instead of
+/// deadlocking. A place taken in another session between the two reads
+/// would need a lock out of that order: the withdrawal is then answered
+/// `503`, to be sent again.
 pub fn withdraw_consent(
     conn: &mut DbConnection,
     actor: &Actor,
     id: Id,
-    subject: impl FnOnce(&mut DbConnection) -> Result<Participant, AppError>,
+    subject: impl Fn(&mut DbConnection) -> Result<Participant, AppError>,
 ) -> Result<Participant, AppError> {
-    for (_, session_id) in enrolments::places_ahead(conn, id, db::now())? {
-        db::lock_row(conn, db::Table::Sessions, session_id)?;
+    subject(conn)?;
+    let places = enrolments::places_ahead(conn, id, db::now())?;
+    for (_, session_id) in &places {
+        db::lock_row(conn, db::Table::Sessions, *session_id)?;
     }
+    db::lock_row(conn, db::Table::Participants, id)?;
     let current = subject(conn)?;
     let held = current.has_consent();
     let withdrawn = consent::withdraw(conn, actor, current)?;
     if held {
-        for (place, _) in enrolments::places_ahead(conn, id, db::now())? {
+        let now_ahead = enrolments::places_ahead(conn, id, db::now())?;
+        if now_ahead.iter().any(|(_, session)| !places.iter().any(|(_, s)| s == session)) {
+            return Err(AppError::ServiceUnavailable { retry_after_secs: 1 });
+        }
+        for (place, _) in now_ahead {
             enrolments::cancel(conn, actor, place)?;
         }
     }

@@ -539,17 +539,16 @@ pub async fn anonymize_participant(
     Ok(web::Json(response))
 }
 
-/// The profile whose consent the caller records or withdraws, locked, with
-/// the scope the caller acts in: an admin's or a coordinator's own, or,
-/// for anyone, that of the guardian on file acting from their own account
-/// (see `ParticipantScope::check_consent`). `404` for a profile the caller
-/// cannot see at all.
+/// The profile whose consent the caller records or withdraws, with the
+/// scope the caller acts in: an admin's or a coordinator's own, or, for
+/// anyone, that of the guardian on file acting from their own account (see
+/// `ParticipantScope::check_consent`). `404` for a profile the caller
+/// cannot see at all. Locks nothing: callers lock the profile's row first.
 fn consent_subject(
     conn: &mut DbConnection,
     caller: &AuthUser,
     id: Id,
 ) -> Result<(ParticipantScope, Participant), AppError> {
-    db::lock_row(conn, db::Table::Participants, id)?;
     let scope = ParticipantScope::of(conn, &caller.user)?;
     let seen = model::find_visible(conn, &scope, id)?;
     let own = ParticipantScope::own(conn, &caller.user)?;
@@ -598,6 +597,7 @@ pub async fn give_consent(
     let given = state
         .db
         .write(move |conn| {
+            db::lock_row(conn, db::Table::Participants, id)?;
             let (scope, current) = consent_subject(conn, &caller, id)?;
             scope.check_consent(current.guardian_id, Some(body.method))?;
             consent::record(conn, &Actor::user(caller.id()), current, body.method)
@@ -613,7 +613,8 @@ pub async fn give_consent(
 /// waitlist takes a freed seat). The same callers as recording it; the
 /// guardian from their own account, staff for a form or a message.
 /// Withdrawing again changes nothing; a profile with no consent ever
-/// recorded is `404`. Answers the withdrawn consent.
+/// recorded is `404`, an anonymised profile `409 participant_anonymized`.
+/// Answers the withdrawn consent.
 #[utoipa::path(
     tag = "participants",
     security(("bearer" = [])),
@@ -622,6 +623,7 @@ pub async fn give_consent(
         (status = 200, description = "The consent, withdrawn", body = GuardianConsent),
         (status = 403, description = "Neither the guardian on file, nor a coordinator of the unit, nor an admin"),
         (status = 404, description = "No such profile, not one the caller may see, or no consent on file"),
+        (status = 409, description = "The profile was anonymised (`participant_anonymized`)"),
     )
 )]
 #[delete("/participants/{id}/consent")]

@@ -2,12 +2,13 @@
 //! 13/2023/NĐ-CP, Art. 20; PRODUCT.md, "Importing lists"). The profile
 //! holds the latest consent: which guardian gave it, how, who recorded it
 //! and when, and when it was withdrawn. Each change is in the profile's
-//! audit trail, so earlier consents are kept there.
+//! audit trail (the guardian's id redacted, as every link between people
+//! is), so when earlier consents were given and withdrawn is kept there.
 //!
-//! Who may record or withdraw it is [`crate::access::ParticipantScope::
-//! may_consent_for`]; what withdrawing does to places is
-//! [`crate::operations::people::withdraw_consent`]; where it is required is
-//! the enrolment rules.
+//! Who may record or withdraw it is
+//! [`crate::access::ParticipantScope::check_consent`]; what withdrawing
+//! does to places is [`crate::operations::people::withdraw_consent`];
+//! where it is required is the enrolment rules.
 
 use super::Participant;
 use super::model::{self, PERSONAL_FIELDS};
@@ -17,9 +18,14 @@ use crate::error::{AppError, Conflict, FieldIssue};
 use crate::vocab::ConsentMethod;
 
 impl Participant {
-    /// Whether a guardian's consent holds now: recorded, not withdrawn.
+    /// Whether a guardian's consent holds now: recorded, not withdrawn,
+    /// and given by the guardian on file. A child given another guardian
+    /// (or none, when theirs was anonymised) needs that guardian's consent.
     pub fn has_consent(&self) -> bool {
-        self.consent_method.is_some() && self.consent_withdrawn_at.is_none()
+        self.consent_method.is_some()
+            && self.consent_withdrawn_at.is_none()
+            && self.consent_guardian_id.is_some()
+            && self.consent_guardian_id == self.guardian_id
     }
 }
 
@@ -54,14 +60,17 @@ pub fn record(
 }
 
 /// Marks the consent on file withdrawn. Withdrawing again changes nothing;
-/// a profile with no consent ever recorded is `404`. Call inside a write
-/// transaction, with the row locked; the places are the caller's (see
-/// [`crate::operations::people::withdraw_consent`]).
+/// a profile with no consent ever recorded is `404`, an anonymised one
+/// `409`. Call inside a write transaction, with the row locked; the places
+/// are the caller's (see [`crate::operations::people::withdraw_consent`]).
 pub fn withdraw(
     conn: &mut DbConnection,
     actor: &Actor,
     current: Participant,
 ) -> Result<Participant, AppError> {
+    if current.anonymized_at.is_some() {
+        return Err(AppError::Conflict(Conflict::Anonymized));
+    }
     if current.consent_method.is_none() {
         return Err(AppError::NotFound);
     }

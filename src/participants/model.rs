@@ -39,7 +39,7 @@ pub struct Participant {
     #[serde(skip)]
     pub search_name: String,
     pub anonymized_at: Option<NaiveDateTime>,
-    // The latest guardian consent on file: see [`Participant::consent`].
+    // The latest guardian consent on file: see `super::consent`.
     pub consent_guardian_id: Option<Id>,
     pub consent_method: Option<ConsentMethod>,
     pub consent_recorded_by: Option<Id>,
@@ -143,8 +143,16 @@ pub struct ProfileLinks {
 
 /// The fields of a profile that the audit trail names without values, and
 /// that anonymisation erases.
-pub(super) const PERSONAL_FIELDS: &[&str] =
-    &["full_name", "birth_date", "phone", "email", "guardian_id", "user_id", "consent_guardian_id"];
+pub(super) const PERSONAL_FIELDS: &[&str] = &[
+    "full_name",
+    "birth_date",
+    "phone",
+    "email",
+    "guardian_id",
+    "user_id",
+    "consent_guardian_id",
+    "consent_recorded_by",
+];
 
 /// Creates a profile after checking what it refers to. Call inside a write
 /// transaction.
@@ -307,6 +315,7 @@ pub fn erase_personal_data(
         guardian_id: None,
         user_id: None,
         consent_guardian_id: None,
+        consent_recorded_by: None,
         updated_at: now,
         anonymized_at: Some(now),
         ..current.clone()
@@ -328,6 +337,7 @@ pub fn release_dependants(
     diesel::update(dependants)
         .set((
             participants::guardian_id.eq(None::<Id>),
+            participants::consent_guardian_id.eq(None::<Id>),
             participants::updated_at.eq(erased.updated_at),
         ))
         .execute(conn)?;

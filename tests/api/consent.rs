@@ -31,7 +31,8 @@ async fn the_guardian_and_the_units_staff_record_and_withdraw_consent_and_no_one
     let app = spawn_app().await;
     let admin = app.admin_token().await;
     let school = app.create_organization(&admin, "Trường THCS Đồng Tâm").await;
-    let coordinator = app.coordinator_of(&admin, "truong@example.vn", &school).await.access;
+    let coordinator = app.coordinator_of(&admin, "truong@example.vn", &school).await;
+    let (coordinator, coordinator_id) = (coordinator.access, coordinator.user["id"].clone());
     let elsewhere = app.user_with_role(&admin, "xom@example.vn", "coordinator").await.access;
     let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
     let parent_user = app.register("me@example.vn").await;
@@ -58,7 +59,8 @@ async fn the_guardian_and_the_units_staff_record_and_withdraw_consent_and_no_one
     let form = give(&app, &coordinator, &child, "sms").await;
     assert_eq!(form.status, 200, "{:#}", form.body);
     assert_eq!(form.body["method"], "sms");
-    assert_ne!(form.body["recorded_by"], parent_user["id"]);
+    assert_eq!(form.body["recorded_by"], coordinator_id);
+    assert_eq!(form.body["guardian_id"], parent_profile.as_str());
 
     // Others: a coordinator elsewhere and a trainer do not see the child;
     // the parent's own profile is not theirs to consent for.
@@ -153,4 +155,24 @@ async fn with_consent_required_a_child_enrols_only_with_it_and_withdrawing_cance
     let kept = app.get(&format!("/api/v1/enrolments/{}", id(&today.body)), Some(&admin)).await;
     assert_eq!(kept.body["status"], "enrolled");
     app.enrol(&admin, &ahead, &id(&child)).await.assert_problem(409, "consent_required");
+
+    // Consent is the guardian's on file: given again, it holds until the
+    // child has another guardian.
+    assert_eq!(give(&app, &admin, &child, "sms").await.status, 200);
+    let later = app.open_session(&admin, 9, 10, 5, false).await;
+    let held = app.enrol(&admin, &later, &id(&child)).await;
+    assert_eq!(held.status, 201, "{:#}", held.body);
+    let other =
+        app.create_participant(&admin, json!({"full_name": "Bố", "category": "parent"})).await;
+    let path = format!("/api/v1/participants/{}", id(&child));
+    let moved = app.patch(&path, Some(&admin), &json!({"guardian_id": other["id"]})).await;
+    assert_eq!(moved.status, 200, "{:#}", moved.body);
+    let last = app.open_session(&admin, 11, 11, 5, false).await;
+    app.enrol(&admin, &last, &id(&child)).await.assert_problem(409, "consent_required");
+
+    // An anonymised child's consent is neither withdrawn nor given again.
+    let anonymize = format!("/api/v1/participants/{}/anonymize", id(&child));
+    assert_eq!(app.post(&anonymize, Some(&admin), &json!({})).await.status, 200);
+    withdraw(&app, &admin, &child).await.assert_problem(409, "participant_anonymized");
+    give(&app, &admin, &child, "paper").await.assert_problem(409, "participant_anonymized");
 }
