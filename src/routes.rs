@@ -16,6 +16,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(auth::api::routes)
             .configure(users::api::routes)
             .configure(organizations::api::routes)
+            // Before `/participants/{id}`, which would take `import` for an id.
+            .configure(participants::imports::routes)
             .configure(participants::api::routes)
             .configure(programmes::api::routes)
             .configure(courses::api::routes)

@@ -159,6 +159,12 @@ impl Validator {
         !self.problems.is_empty()
     }
 
+    /// The problems found, for answers that list them per item (a row of
+    /// an imported list) instead of refusing the request.
+    pub fn into_problems(self) -> Vec<InvalidField> {
+        self.problems
+    }
+
     /// Like [`Self::finish`] for query parameters: 400, not 422.
     pub fn finish_params(self) -> Result<(), AppError> {
         if self.problems.is_empty() { Ok(()) } else { Err(AppError::BadParameter(self.problems)) }

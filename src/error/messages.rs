@@ -81,6 +81,28 @@ impl FieldIssue {
             (Self::Range { min, max }, Lang::Vi) => format!("phải là số nguyên từ {min} đến {max}"),
             (Self::Invalid(detail), Lang::En) => detail.clone(),
             (Self::Invalid(_), Lang::Vi) => "giá trị không hợp lệ".into(),
+            (Self::NotAList, Lang::En) => {
+                "must be a CSV file (UTF-8) or an Excel workbook (.xlsx)".into()
+            }
+            (Self::NotAList, Lang::Vi) => {
+                "phải là tệp CSV (UTF-8) hoặc bảng tính Excel (.xlsx)".into()
+            }
+            (Self::NotUtf8List, Lang::En) => {
+                "must be saved as CSV UTF-8 (in Excel: Save As, \"CSV UTF-8\")".into()
+            }
+            (Self::NotUtf8List, Lang::Vi) => {
+                "phải được lưu dạng CSV UTF-8 (trong Excel: Lưu thành, \"CSV UTF-8\")".into()
+            }
+            (Self::NoNameColumn, Lang::En) => {
+                "has no column headed \"Họ và tên\" or \"full_name\" in its first row".into()
+            }
+            (Self::NoNameColumn, Lang::Vi) => {
+                "không có cột \"Họ và tên\" hoặc \"full_name\" ở dòng đầu tiên".into()
+            }
+            (Self::NotADay, Lang::En) => "must be a date as YYYY-MM-DD or DD/MM/YYYY".into(),
+            (Self::NotADay, Lang::Vi) => "phải là ngày dạng YYYY-MM-DD hoặc DD/MM/YYYY".into(),
+            (Self::UnknownValue, Lang::En) => "is not one of the values this column takes".into(),
+            (Self::UnknownValue, Lang::Vi) => "không phải là một giá trị của cột này".into(),
         }
     }
 }
@@ -188,7 +210,9 @@ impl AppError {
             }
             Self::Conflict(_) => lang.pick("Conflict", "Xung đột"),
             Self::Refused(_) | Self::RefusedItems(..) => lang.pick("Refused", "Bị từ chối"),
-            Self::PayloadTooLarge { .. } => lang.pick("Payload too large", "Dữ liệu quá lớn"),
+            Self::PayloadTooLarge { .. } | Self::ListTooLong { .. } => {
+                lang.pick("Payload too large", "Dữ liệu quá lớn")
+            }
             Self::UnsupportedMediaType => {
                 lang.pick("Unsupported media type", "Kiểu nội dung không được hỗ trợ")
             }
@@ -265,6 +289,14 @@ impl AppError {
             },
             Self::Conflict(conflict) => conflict.detail(lang).into(),
             Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.detail(lang).into(),
+            Self::ListTooLong { max_rows } => match lang {
+                Lang::En => format!(
+                    "The list has more than {max_rows} rows; split it into files of at most {max_rows}."
+                ),
+                Lang::Vi => format!(
+                    "Danh sách có hơn {max_rows} dòng; hãy chia thành các tệp có tối đa {max_rows} dòng."
+                ),
+            },
             Self::PayloadTooLarge { limit } => match lang {
                 Lang::En => format!("The request body is larger than {limit} bytes."),
                 Lang::Vi => format!("Nội dung yêu cầu lớn hơn {limit} byte."),

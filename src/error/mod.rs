@@ -72,6 +72,18 @@ pub enum FieldIssue {
     },
     /// A parser's own message, in English only.
     Invalid(String),
+    /// A day in an imported list that is neither `YYYY-MM-DD` nor
+    /// `DD/MM/YYYY` (nor a spreadsheet's day).
+    NotADay,
+    /// An uploaded list that is neither a CSV nor an XLSX workbook.
+    NotAList,
+    /// A CSV list in another encoding than UTF-8.
+    NotUtf8List,
+    /// A list whose header names no column of names.
+    NoNameColumn,
+    /// A value of an imported list outside the closed set of its column
+    /// (a category, a gender, a way of consenting).
+    UnknownValue,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -208,6 +220,10 @@ pub enum AppError {
     PayloadTooLarge {
         limit: usize,
     },
+    /// An imported list with more rows under its header than allowed (413).
+    ListTooLong {
+        max_rows: usize,
+    },
     UnsupportedMediaType,
     /// `If-Match` names a version of the resource that is no longer stored.
     PreconditionFailed,
@@ -280,7 +296,7 @@ impl AppError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::Conflict(conflict) => conflict.code(),
             Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.code(),
-            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::PayloadTooLarge { .. } | Self::ListTooLong { .. } => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PreconditionFailed => "precondition_failed",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
@@ -306,7 +322,9 @@ impl AppError {
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Refused(refusal) | Self::RefusedItems(refusal, _) => refusal.status(),
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::ListTooLong { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,

@@ -8,6 +8,7 @@ pub mod json;
 pub mod pagination;
 pub mod problems;
 pub mod query;
+pub mod upload;
 pub mod utc;
 pub mod wire;
 

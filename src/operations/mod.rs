@@ -8,6 +8,7 @@
 //! handlers above call an operation when a request reaches further.
 
 pub mod accounts;
+pub mod imports;
 pub mod people;
 pub mod sessions;
 pub mod walk_ins;

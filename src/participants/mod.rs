@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod consent;
+pub mod imports;
 pub mod model;
 pub mod search;
 

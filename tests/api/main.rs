@@ -12,6 +12,7 @@ mod demo;
 mod enrolments;
 mod errors;
 mod helpers;
+mod imports;
 mod operations;
 mod organizations;
 mod participants;

@@ -1,0 +1,141 @@
+//! `/api/v1/participants/import`: the lists that schools and hamlets keep
+//! in spreadsheets, read into profiles (see [`crate::operations::imports`]).
+
+use actix_web::{HttpRequest, post, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::access::{ParticipantScope, Placement};
+use crate::audit::Actor;
+use crate::auth::AuthUser;
+use crate::enrolments::model::EnrolmentRules;
+use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::http::query::Query;
+use crate::http::upload::file_body;
+use crate::id::Id;
+use crate::lang::Lang;
+use crate::operations::imports::{self, ImportReport, ImportRequest, ListRefusal, MAX_ROWS};
+use crate::organizations;
+use crate::sheets::read::{ReadError, read_table};
+use crate::state::AppState;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// The largest list accepted, in bytes: 5,000 rows of a CSV with long
+/// names and addresses fit several times over.
+const MAX_LIST_BYTES: usize = 8 << 20;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ImportQuery {
+    /// Check the list and answer what importing it would do, writing
+    /// nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// The unit of rows that name none; a coordinator's own unit by
+    /// default.
+    pub organization_id: Option<Id>,
+    /// Enrol every person of the list in this session as well.
+    pub session_id: Option<Id>,
+}
+
+/// Import people from a spreadsheet
+///
+/// The body is a CSV (`text/csv`, UTF-8, `,` or `;` between cells, as
+/// Excel saves it) or an XLSX workbook (its first sheet). The first row
+/// names the columns, in Vietnamese or English, in any order: `Họ và tên` /
+/// `full_name` (required), `Đối tượng` / `category`, `Ngày sinh` /
+/// `birth_date` (`YYYY-MM-DD` or `DD/MM/YYYY`), `Giới tính` / `gender`,
+/// `Điện thoại` / `phone`, `Email`, `Đơn vị` / `unit` (a unit's code or
+/// exact name), `Điện thoại người giám hộ` / `guardian_phone` (a profile on
+/// file with that phone becomes the guardian) and `Đồng ý của người giám
+/// hộ` / `guardian_consent` (`paper`, `sms`, or `có` for a signed form).
+/// Categories and genders are codes or Vietnamese labels; other columns are
+/// left aside.
+///
+/// Each row is `created`, `matched` (the same name ignoring case,
+/// diacritics and spacing with the same birth date or phone, already on
+/// file or earlier in the list: nothing created, so importing a list twice
+/// creates nothing the second time) or `refused` with its errors; one bad
+/// row refuses only itself. With `session_id`, each person is enrolled
+/// too, each row with its own outcome (`enrolled`, `waitlisted`, or
+/// `refused` with the enrolment's reason). `dry_run=true` answers the same
+/// and writes nothing.
+///
+/// Admins import anywhere, coordinators into their own unit only; others
+/// `403`. More than 5,000 rows, or 8 MiB, is `413`; a file that is neither
+/// CSV nor XLSX, or has no column of names, `422`.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(ImportQuery),
+    request_body(
+        description = "The list: a CSV or an XLSX workbook",
+        content(
+            (Vec<u8> = "text/csv"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ),
+    ),
+    responses(
+        (status = 200, description = "What happened to each row (or would have, in a dry run)", body = ImportReport),
+        (status = 403, description = "Not an admin or a coordinator; a coordinator naming another unit"),
+        (status = 413, description = "More than 5,000 rows, or a file over 8 MiB"),
+        (status = 422, description = "Not a CSV or XLSX file, no column of names, or an unknown `organization_id` or `session_id`"),
+    )
+)]
+#[post("/participants/import")]
+async fn import_participants(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(query): Query<ImportQuery>,
+    payload: web::Payload,
+) -> Result<web::Json<ImportReport>, AppError> {
+    let lang = Lang::from_headers(req.headers());
+    let body = file_body(&req, payload, MAX_LIST_BYTES).await?;
+    let rules = EnrolmentRules::of(&state.config);
+    let actor = Actor::user(caller.id());
+    let report = state
+        .db
+        .write(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+                return Err(AppError::Forbidden);
+            }
+            let requested = Placement { organization_id: query.organization_id, guardian_id: None };
+            let default_unit = scope.place_new(requested)?.organization_id;
+            if let Some(unit) = default_unit
+                && !organizations::model::exists(conn, unit)?
+            {
+                return Err(AppError::validation("organization_id", FieldIssue::UnknownReference));
+            }
+            // Read inside the turn at the database, once the caller is
+            // known to be allowed: a large workbook costs some CPU.
+            let table = read_table(&body, MAX_ROWS).map_err(|err| match err {
+                ReadError::TooManyRows => AppError::ListTooLong { max_rows: MAX_ROWS },
+                ReadError::NotATable => invalid_file(FieldIssue::NotAList),
+                ReadError::NotUtf8 => invalid_file(FieldIssue::NotUtf8List),
+            })?;
+            let request = ImportRequest {
+                table,
+                default_unit,
+                session_id: query.session_id,
+                dry_run: query.dry_run,
+                rules,
+                lang,
+            };
+            imports::import(conn, &actor, &scope, &request)?.map_err(|refusal| match refusal {
+                ListRefusal::NoNameColumn => invalid_file(FieldIssue::NoNameColumn),
+            })
+        })
+        .await?;
+    Ok(web::Json(report))
+}
+
+fn invalid_file(issue: FieldIssue) -> AppError {
+    AppError::Validation(vec![InvalidField::new("file", issue)])
+}
+
+/// The routes of the imports, for [`crate::routes`].
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(import_participants);
+}

@@ -1,0 +1,287 @@
+//! Importing the lists that schools and hamlets keep in spreadsheets.
+
+use std::io::Write;
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+async fn import(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Reply {
+    let path = format!("/api/v1/participants/import{query}");
+    app.request(Method::POST, &path, Some(token), &[("Content-Type", content_type)], Some(body))
+        .await
+}
+
+async fn school(app: &TestApp, admin: &str) -> String {
+    let body = json!({"kind": "school", "name": "Trường THCS Đồng Tâm", "code": "THCS-DT"});
+    id(&app.post("/api/v1/organizations", Some(admin), &body).await.body)
+}
+
+async fn participant_count(app: &TestApp, admin: &str) -> usize {
+    items(&app.get("/api/v1/participants?limit=200", Some(admin)).await).len()
+}
+
+fn outcomes(reply: &Reply) -> Vec<(u64, String)> {
+    reply.body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["row"].as_u64().unwrap(), row["outcome"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+fn error_fields(row: &Value) -> Vec<&str> {
+    row["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect()
+}
+
+/// A class list as Excel saves "CSV" where the decimal mark is a comma:
+/// a byte-order mark, `;` between cells, Vietnamese headers in an order of
+/// its own, a column lophoc does not know (STT, the row's number).
+fn class_list() -> Vec<u8> {
+    let rows = [
+        "STT;Họ và tên;Ngày sinh;Giới tính;Đối tượng;Đơn vị;Điện thoại người giám hộ;Đồng ý của người giám hộ",
+        "1;Nguyễn Văn An;04/05/2013;Nam;Học sinh;THCS-DT;+84 912 345 678;Có",
+        "2;Trần Thị Bình;2012-01-02;Nữ;hoc sinh;Trường THCS Đồng Tâm;;",
+        "3;;2012-01-02;Nữ;Học sinh;;;",
+        "4;Lê Văn Cường;31/02/2012;Nam;Học sinh;;;",
+        "5;NGUYEN VAN  AN;04/05/2013;Nam;Học sinh;THCS-DT;;",
+        "6;Phạm Đức;01/01/1990;Nam;Người lao động;Xóm Không Có;;",
+        ";;;;;;;",
+    ];
+    let mut file = "\u{feff}".as_bytes().to_vec();
+    file.extend(rows.join("\r\n").into_bytes());
+    file
+}
+
+#[actix_web::test]
+async fn a_class_list_saved_by_excel_is_checked_row_by_row_and_imported_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let school = school(&app, &admin).await;
+    let parent =
+        json!({"full_name": "Nguyễn Thị Mẹ", "category": "parent", "phone": "0912 345 678"});
+    let parent = id(&app.create_participant(&admin, parent).await);
+    let before = participant_count(&app, &admin).await;
+
+    let dry = import(&app, &admin, "?dry_run=true", "text/csv", class_list()).await;
+    assert_eq!(dry.status, 200, "{:#}", dry.body);
+    assert_eq!(dry.body["dry_run"], true);
+    assert_eq!(
+        dry.body["summary"],
+        json!({"created": 2, "matched": 1, "enrolled": 0, "refused": 3})
+    );
+    assert_eq!(participant_count(&app, &admin).await, before, "a dry run writes nothing");
+
+    let done = import(&app, &admin, "", "text/csv", class_list()).await;
+    assert_eq!(done.status, 200, "{:#}", done.body);
+    assert_eq!(done.body["summary"], dry.body["summary"], "a dry run answers what the import does");
+    assert_eq!(
+        outcomes(&done),
+        [
+            (2, "created".into()),
+            (3, "created".into()),
+            (4, "refused".into()),
+            (5, "refused".into()),
+            (6, "matched".into()),
+            (7, "refused".into()),
+        ]
+    );
+    let rows = done.body["rows"].as_array().unwrap();
+    assert_eq!(rows[4]["participant_id"], rows[0]["participant_id"], "the same child twice");
+    assert_eq!(error_fields(&rows[2]), ["full_name"]);
+    assert_eq!(error_fields(&rows[3]), ["birth_date"]);
+    assert_eq!(error_fields(&rows[5]), ["unit"]);
+    assert_eq!(rows[2]["reason"], "validation_failed");
+    assert!(rows[0].get("errors").is_none());
+    assert_eq!(participant_count(&app, &admin).await, before + 2);
+
+    // The guardian found by phone, the form's consent, the unit by code and
+    // by name, the labels read as codes.
+    let an = app
+        .get(
+            &format!("/api/v1/participants/{}", rows[0]["participant_id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(an.body["guardian_id"], parent.as_str());
+    assert_eq!(an.body["guardian_consent"]["method"], "paper");
+    assert_eq!(an.body["organization_id"], school.as_str());
+    assert_eq!(an.body["birth_date"], "2013-05-04");
+    assert_eq!(an.body["gender"], "male");
+    assert_eq!(an.body["category"], "student");
+    let binh = app
+        .get(
+            &format!("/api/v1/participants/{}", rows[1]["participant_id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(binh.body["organization_id"], school.as_str());
+    assert_eq!(binh.body["guardian_consent"], Value::Null);
+
+    let again = import(&app, &admin, "", "text/csv", class_list()).await;
+    assert_eq!(
+        again.body["summary"],
+        json!({"created": 0, "matched": 3, "enrolled": 0, "refused": 3})
+    );
+    assert_eq!(
+        participant_count(&app, &admin).await,
+        before + 2,
+        "importing twice creates nothing"
+    );
+
+    // Errors in the caller's language.
+    let path = "/api/v1/participants/import?dry_run=true";
+    let headers = [("Content-Type", "text/csv"), ("Accept-Language", "vi")];
+    let vi = app.request(Method::POST, path, Some(&admin), &headers, Some(class_list())).await;
+    assert_eq!(vi.body["rows"][2]["errors"][0]["message"], "là bắt buộc");
+}
+
+/// A workbook as a spreadsheet program writes it: text in the shared
+/// strings, days and a phone as numbers, a row left out, English headers.
+fn workbook(rows: &[&[Cell]]) -> Vec<u8> {
+    let mut strings: Vec<String> = Vec::new();
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+    );
+    for (r, row) in rows.iter().enumerate() {
+        // Row 2 is left empty, as a spreadsheet leaves a blank row out.
+        let number = if r == 0 { 1 } else { r + 2 };
+        sheet.push_str(&format!(r#"<row r="{number}">"#));
+        for (c, cell) in row.iter().enumerate() {
+            let reference = format!("{}{number}", (b'A' + c as u8) as char);
+            match cell {
+                Cell::S(text) => {
+                    let index = strings.iter().position(|s| s == text).unwrap_or_else(|| {
+                        strings.push(text.to_string());
+                        strings.len() - 1
+                    });
+                    sheet.push_str(&format!(r#"<c r="{reference}" t="s"><v>{index}</v></c>"#));
+                }
+                Cell::N(n) => {
+                    sheet.push_str(&format!(r#"<c r="{reference}" s="1"><v>{n}</v></c>"#))
+                }
+                Cell::Blank => {}
+            }
+        }
+        sheet.push_str("</row>");
+    }
+    sheet.push_str("</sheetData></worksheet>");
+    let shared: String =
+        strings.iter().map(|s| format!("<si><t>{}</t></si>", s.replace('&', "&amp;"))).collect();
+    let parts = [
+        ("[Content_Types].xml", r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>"#.to_owned()),
+        ("xl/workbook.xml", r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><workbookPr/><sheets><sheet name="Danh sách" sheetId="1" r:id="rId1"/></sheets></workbook>"#.to_owned()),
+        ("xl/_rels/workbook.xml.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.to_owned()),
+        ("xl/sharedStrings.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="{0}" uniqueCount="{0}">{shared}</sst>"#, strings.len())),
+        ("xl/worksheets/sheet1.xml", sheet),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, xml) in parts {
+        zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(xml.as_bytes()).unwrap();
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+enum Cell {
+    S(&'static str),
+    N(f64),
+    Blank,
+}
+
+#[actix_web::test]
+async fn a_workbook_list_enrols_each_person_with_their_own_outcome() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let session = app.open_session(&admin, 5, 8, 1, true).await;
+    // 2 June 1985 and 4 May 2013, as the day numbers Excel stores.
+    let (adult, child) = (31_200.0, 41_398.0);
+    let list = workbook(&[
+        &[Cell::S("full_name"), Cell::S("category"), Cell::S("birth_date"), Cell::S("phone")],
+        &[Cell::S("Đỗ Thị Hà"), Cell::S("Người lao động"), Cell::N(adult), Cell::N(912_000_111.0)],
+        &[Cell::S("Vũ Văn Hải"), Cell::S("worker"), Cell::N(adult), Cell::Blank],
+        &[Cell::S("Bé Không Giám Hộ"), Cell::S("student"), Cell::N(child), Cell::Blank],
+    ]);
+    let reply = import(&app, &admin, &format!("?session_id={session}"), XLSX, list).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(
+        reply.body["summary"],
+        json!({"created": 3, "matched": 0, "enrolled": 1, "refused": 0})
+    );
+    let rows = reply.body["rows"].as_array().unwrap();
+    assert_eq!(outcomes(&reply).iter().map(|(n, _)| *n).collect::<Vec<_>>(), [3, 4, 5]);
+    assert_eq!(rows[0]["enrolment"]["status"], "enrolled");
+    assert_eq!(rows[1]["enrolment"]["status"], "waitlisted");
+    assert_eq!(rows[2]["enrolment"], json!({"status": "refused", "reason": "guardian_required"}));
+    let ha = app
+        .get(
+            &format!("/api/v1/participants/{}", rows[0]["participant_id"].as_str().unwrap()),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(ha.body["birth_date"], "1985-06-02");
+    assert_eq!(ha.body["phone"], "0912000111", "the leading 0 a number cell lost");
+    let roster = app.get(&format!("/api/v1/sessions/{session}/enrolments"), Some(&admin)).await;
+    assert_eq!(items(&roster).len(), 2);
+    assert_eq!(items(&roster)[0]["source"], "import");
+}
+
+#[actix_web::test]
+async fn coordinators_import_into_their_unit_and_bad_files_are_refused_whole() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let own = app.create_organization(&admin, "Xóm Đông").await;
+    let other = app.create_organization(&admin, "Xóm Tây").await;
+    let coordinator = app.coordinator_of(&admin, "xom@example.vn", &own).await.access;
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
+    let list = "full_name,category,unit\nNgô Văn Tám,worker,\nĐinh Thị Chín,worker,Xóm Tây\n";
+
+    let reply = import(&app, &coordinator, "", "text/csv", list.into()).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    assert_eq!(outcomes(&reply), [(2, "created".into()), (3, "refused".into())]);
+    assert_eq!(reply.body["rows"][1]["reason"], "forbidden");
+    let tam = reply.body["rows"][0]["participant_id"].as_str().unwrap();
+    let tam = app.get(&format!("/api/v1/participants/{tam}"), Some(&coordinator)).await;
+    assert_eq!(tam.body["organization_id"], own.as_str());
+
+    let elsewhere = format!("?organization_id={other}");
+    import(&app, &coordinator, &elsewhere, "text/csv", list.into())
+        .await
+        .assert_problem(403, "forbidden");
+    import(&app, &trainer, "", "text/csv", list.into()).await.assert_problem(403, "forbidden");
+    let participant = app.register("hocvien@example.vn").await;
+    assert!(participant["id"].is_string());
+    let learner = app.login("hocvien@example.vn", PASSWORD).await.access;
+    import(&app, &learner, "", "text/csv", list.into()).await.assert_problem(403, "forbidden");
+
+    // Whole files refused: too long, not a list, no names, not UTF-8.
+    let mut long = String::from("full_name,category\n");
+    for n in 0..5_001 {
+        long.push_str(&format!("Người {n},worker\n"));
+    }
+    let count = participant_count(&app, &admin).await;
+    import(&app, &admin, "", "text/csv", long.into())
+        .await
+        .assert_problem(413, "payload_too_large");
+    let pdf = b"%PDF-1.7\n\x00\x01binary".to_vec();
+    let refused = import(&app, &admin, "", "application/pdf", pdf).await;
+    refused.assert_problem(422, "validation_failed");
+    assert_eq!(refused.error_fields(), ["file"]);
+    let no_names =
+        import(&app, &admin, "", "text/csv", b"email,phone\na@b.vn,0912\n".to_vec()).await;
+    no_names.assert_problem(422, "validation_failed");
+    let legacy = b"H\xf4 va t\xean,category\nAn,worker\n".to_vec();
+    import(&app, &admin, "", "text/csv", legacy).await.assert_problem(422, "validation_failed");
+    let broken_zip = b"PK\x03\x04not really a workbook".to_vec();
+    import(&app, &admin, "", XLSX, broken_zip).await.assert_problem(422, "validation_failed");
+    assert_eq!(participant_count(&app, &admin).await, count, "a refused file changes nothing");
+}
