@@ -312,6 +312,11 @@ impl Modify for ProblemResponses {
         for item in openapi.paths.paths.values_mut() {
             for operation in operations(item) {
                 let has_body = operation.request_body.is_some();
+                // A file upload takes any media type and reads what it is.
+                let has_json_body = operation
+                    .request_body
+                    .as_ref()
+                    .is_some_and(|body| body.content.contains_key("application/json"));
                 let has_params = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
                 let needs_token = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let answers = [
@@ -323,7 +328,7 @@ impl Modify for ProblemResponses {
                         "The body did not arrive within the deadline (`request_timeout`)",
                     ),
                     ("413", has_body, "Body larger than the configured limit"),
-                    ("415", has_body, "Body is not `application/json`"),
+                    ("415", has_json_body, "Body is not `application/json`"),
                     ("422", has_body, "Invalid fields, listed in `errors`"),
                     ("500", true, "Internal error (logged, never detailed)"),
                     ("503", true, "Busy hashing or the database is unreachable; see `Retry-After`"),
@@ -351,23 +356,36 @@ fn problem_content() -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()
 }
 
-/// Describes XLSX downloads as what they are, a binary string: the path
-/// macro can name the media type but has no type for raw bytes.
+/// Describes files as what they are: XLSX downloads and uploads as binary
+/// strings, CSV uploads as text. The path macro can name the media type
+/// but has no type for raw bytes.
 struct BinaryFiles;
 
 impl Modify for BinaryFiles {
     fn modify(&self, openapi: &mut Document) {
         let xlsx = FileFormat::Xlsx.content_type();
+        let binary = || {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+        };
         for item in openapi.paths.paths.values_mut() {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+                if let Some(body) = operation.request_body.as_mut() {
+                    for (media_type, content) in body.content.iter_mut() {
+                        if media_type.as_str() == xlsx {
+                            content.schema = Some(binary().into());
+                        } else if media_type.as_str() == "text/csv" {
+                            content.schema =
+                                Some(ObjectBuilder::new().schema_type(Type::String).into());
+                        }
+                    }
+                }
                 for response in operation.responses.responses.values_mut() {
                     if let RefOr::T(response) = response
                         && let Some(content) = response.content.get_mut(xlsx)
                     {
-                        let binary = ObjectBuilder::new()
-                            .schema_type(Type::String)
-                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
-                        content.schema = Some(binary.into());
+                        content.schema = Some(binary().into());
                     }
                 }
             }
