@@ -356,8 +356,8 @@ fn problem_content() -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()
 }
 
-/// Describes files as what they are: XLSX downloads and uploads as binary
-/// strings, CSV uploads as text. The path macro can name the media type
+/// Describes files as what they are: XLSX downloads and CSV or XLSX
+/// uploads as binary strings. The path macro can name the media type
 /// but has no type for raw bytes.
 struct BinaryFiles;
 
@@ -373,11 +373,10 @@ impl Modify for BinaryFiles {
             for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
                 if let Some(body) = operation.request_body.as_mut() {
                     for (media_type, content) in body.content.iter_mut() {
-                        if media_type.as_str() == xlsx {
+                        // A CSV is sent as bytes too, as saved, in
+                        // whatever encoding (UTF-8 is asked for).
+                        if media_type.as_str() == xlsx || media_type.as_str() == "text/csv" {
                             content.schema = Some(binary().into());
-                        } else if media_type.as_str() == "text/csv" {
-                            content.schema =
-                                Some(ObjectBuilder::new().schema_type(Type::String).into());
                         }
                     }
                 }

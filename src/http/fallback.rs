@@ -40,12 +40,17 @@ impl RouteTable {
         Self { routes }
     }
 
-    /// The methods a path is served under, joined for an `Allow` header.
+    /// The methods a path is served under, joined for an `Allow` header. A
+    /// path written out in full (`/participants/import`) is served by its
+    /// own routes only, not also by a template it fits
+    /// (`/participants/{id}`), as OpenAPI matches paths.
     fn allowed_methods(&self, path: &str) -> Option<String> {
-        let mut methods: Vec<&str> = self
-            .routes
+        let matching: Vec<_> = self.routes.iter().filter(|(def, _)| def.is_match(path)).collect();
+        let is_literal = |def: &ResourceDef| !def.pattern().is_some_and(|p| p.contains('{'));
+        let literal = matching.iter().any(|(def, _)| is_literal(def));
+        let mut methods: Vec<&str> = matching
             .iter()
-            .filter(|(def, _)| def.is_match(path))
+            .filter(|(def, _)| !literal || is_literal(def))
             .flat_map(|(_, methods)| methods.iter().copied())
             .collect();
         if methods.is_empty() {

@@ -10,6 +10,7 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::enrolments::model::EnrolmentRules;
 use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::http::fallback;
 use crate::http::query::Query;
 use crate::http::upload::file_body;
 use crate::id::Id;
@@ -135,7 +136,9 @@ fn invalid_file(issue: FieldIssue) -> AppError {
     AppError::Validation(vec![InvalidField::new("file", issue)])
 }
 
-/// The routes of the imports, for [`crate::routes`].
+/// The routes of the imports, for [`crate::routes`]. Any other method on
+/// the import's path answers `405`: `import` is not a profile's id.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(import_participants);
+    cfg.service(import_participants)
+        .route("/participants/import", web::route().to(fallback::no_route));
 }

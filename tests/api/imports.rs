@@ -284,4 +284,11 @@ async fn coordinators_import_into_their_unit_and_bad_files_are_refused_whole() {
     let broken_zip = b"PK\x03\x04not really a workbook".to_vec();
     import(&app, &admin, "", XLSX, broken_zip).await.assert_problem(422, "validation_failed");
     assert_eq!(participant_count(&app, &admin).await, count, "a refused file changes nothing");
+
+    // `import` is not a profile's id: other methods are not allowed.
+    let patched = app.patch("/api/v1/participants/import", Some(&admin), &json!({})).await;
+    patched.assert_problem(405, "method_not_allowed");
+    assert_eq!(patched.header("allow"), Some("POST"));
+    let read = app.get("/api/v1/participants/import", Some(&admin)).await;
+    read.assert_problem(405, "method_not_allowed");
 }
