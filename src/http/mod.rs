@@ -18,6 +18,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::sheets::FileFormat;
 
 /// Path parameters that do not parse answer 400 with a problem document.
 pub fn path_config() -> web::PathConfig {
@@ -38,4 +39,19 @@ pub fn created<T: Serialize>(path: &str, resource: &T) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1{path}")))
         .json(resource)
+}
+
+/// A `200` that downloads a file: its media type, `attachment` with its
+/// name, and, for XLSX (a zip archive already), no second compression.
+pub fn download(format: FileFormat, name: &str) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(format.content_type())
+        .insert_header(header::ContentDisposition::attachment(name));
+    if format == FileFormat::Xlsx {
+        // Deflating an XLSX again for `Accept-Encoding: gzip` would cost
+        // time and save nothing.
+        response.insert_header((header::CONTENT_ENCODING, "identity"));
+    }
+    response
 }

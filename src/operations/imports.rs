@@ -138,6 +138,12 @@ impl Columns {
         found.contains_key(&ListColumn::FullName).then_some(Self(found))
     }
 
+    /// Whether a row has nothing in the columns read: a list's numbering
+    /// (STT) filled in ahead, or a sheet's side notes, are no person.
+    fn is_blank(&self, row: &ReadRow) -> bool {
+        self.0.values().all(|index| row.cells.get(*index).is_none_or(|c| c.text().is_empty()))
+    }
+
     fn entry<'r>(&self, row: &'r ReadRow, column: ListColumn) -> Option<&'r Entry> {
         self.0.get(&column).and_then(|index| row.cells.get(*index))
     }
@@ -269,6 +275,9 @@ pub fn import(
             rows: Vec::with_capacity(rows.len()),
         };
         for row in rows {
+            if importer.columns.is_blank(row) {
+                continue;
+            }
             let done = importer.row(conn, row)?;
             report.summary.count(&done);
             report.rows.push(done);

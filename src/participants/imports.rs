@@ -1,7 +1,8 @@
 //! `/api/v1/participants/import`: the lists that schools and hamlets keep
 //! in spreadsheets, read into profiles (see [`crate::operations::imports`]).
 
-use actix_web::{HttpRequest, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -10,15 +11,19 @@ use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::enrolments::model::EnrolmentRules;
 use crate::error::{AppError, FieldIssue, InvalidField};
-use crate::http::fallback;
 use crate::http::query::Query;
 use crate::http::upload::file_body;
+use crate::http::{self, fallback};
 use crate::id::Id;
 use crate::lang::Lang;
-use crate::operations::imports::{self, ImportReport, ImportRequest, ListRefusal, MAX_ROWS};
+use crate::operations::imports::{
+    self, ImportReport, ImportRequest, ListColumn, ListRefusal, MAX_ROWS,
+};
 use crate::organizations;
 use crate::sheets::read::{ReadError, read_table};
+use crate::sheets::{Cell, Column, FileFormat, Sheet};
 use crate::state::AppState;
+use crate::vocab::{Category, Gender, Label, Role};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The largest list accepted, in bytes: 5,000 rows of a CSV with long
@@ -132,6 +137,94 @@ async fn import_participants(
     Ok(web::Json(report))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TemplateQuery {
+    /// `xlsx` (the default) or `csv`.
+    pub format: Option<FileFormat>,
+}
+
+/// Get the template of a list to import
+///
+/// An empty list with the columns of `POST /participants/import`, headed
+/// in the caller's language (`Accept-Language: vi` gives the Vietnamese
+/// headers), and one example row to replace. In XLSX, the category,
+/// gender and consent columns offer their values as drop-down lists, from
+/// a second sheet. Admins and coordinators; others `403`.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(TemplateQuery),
+    responses(
+        (status = 200, description = "The template",
+            content(
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (String = "text/csv"),
+            ),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
+        (status = 403, description = "Not an admin or a coordinator"),
+    )
+)]
+#[get("/participants/import/template")]
+async fn import_template(
+    req: HttpRequest,
+    caller: AuthUser,
+    Query(query): Query<TemplateQuery>,
+) -> Result<HttpResponse, AppError> {
+    if !matches!(caller.user.role, Role::Admin | Role::Coordinator) {
+        return Err(AppError::Forbidden);
+    }
+    let lang = Lang::from_headers(req.headers());
+    let format = query.format.unwrap_or(FileFormat::Xlsx);
+    let file =
+        template(format, lang).map_err(|err| AppError::internal("writing a template", err))?;
+    let name = format!("{}.{}", lang.pick("lophoc-list", "lophoc-danh-sach"), format.extension());
+    Ok(http::download(format, &name).body(file))
+}
+
+/// The template's file: the header, an example row, and in XLSX the
+/// closed sets offered as lists.
+fn template(format: FileFormat, lang: Lang) -> std::io::Result<Vec<u8>> {
+    let columns: Vec<Column> = ListColumn::ALL
+        .iter()
+        .map(|column| Column { header: column.header(lang).to_owned(), width: 22 })
+        .collect();
+    let title = lang.pick("People", "Danh sách");
+    let mut sheet = Sheet::start(format, Vec::new(), title, &columns)?;
+    let categories: Vec<&str> = Category::VARIANTS.iter().map(|c| c.label(lang)).collect();
+    let genders: Vec<&str> = Gender::VARIANTS.iter().map(|g| g.label(lang)).collect();
+    let consents = [lang.pick("paper", "Có"), "sms", lang.pick("no", "Không")];
+    let values = lang.pick("Values", "Giá trị");
+    let rows = MAX_ROWS as u32;
+    let column = |wanted: ListColumn| ListColumn::ALL.iter().position(|c| *c == wanted);
+    for (wanted, offered) in [
+        (ListColumn::Category, &categories[..]),
+        (ListColumn::Gender, &genders[..]),
+        (ListColumn::GuardianConsent, &consents[..]),
+    ] {
+        if let Some(index) = column(wanted) {
+            sheet.offer_choices(values, index, offered, rows);
+        }
+    }
+    let example: Vec<Cell<'_>> = ListColumn::ALL
+        .iter()
+        .map(|column| match column {
+            ListColumn::FullName => Cell::Text("Nguyễn Văn An"),
+            ListColumn::Category => Cell::Text(Category::Student.label(lang)),
+            ListColumn::BirthDate => Cell::Day(EXAMPLE_BIRTH_DATE),
+            ListColumn::Gender => Cell::Text(Gender::Male.label(lang)),
+            ListColumn::Phone | ListColumn::Email | ListColumn::Unit => Cell::Empty,
+            ListColumn::GuardianPhone => Cell::Text("0912 345 678"),
+            ListColumn::GuardianConsent => Cell::Text(consents[0]),
+        })
+        .collect();
+    sheet.row(&example)?;
+    sheet.finish()
+}
+
+/// The example row's child: twelve in 2025.
+const EXAMPLE_BIRTH_DATE: NaiveDate = NaiveDate::from_ymd_opt(2013, 5, 4).unwrap();
+
 fn invalid_file(issue: FieldIssue) -> AppError {
     AppError::Validation(vec![InvalidField::new("file", issue)])
 }
@@ -140,5 +233,6 @@ fn invalid_file(issue: FieldIssue) -> AppError {
 /// the import's path answers `405`: `import` is not a profile's id.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(import_participants)
+        .service(import_template)
         .route("/participants/import", web::route().to(fallback::no_route));
 }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{self, ContentDisposition};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, get, web};
 use chrono_tz::Tz;
 use futures_util::stream;
@@ -29,6 +28,7 @@ use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::{AuthUser, ReportReader};
 use crate::db;
 use crate::error::AppError;
+use crate::http;
 use crate::http::conventions;
 use crate::http::query::Query;
 use crate::lang::Lang;
@@ -492,17 +492,7 @@ fn stats_file(stats: &Stats, format: FileFormat, lang: Lang, zone: Tz) -> io::Re
 /// A `200` for a file download: its type, and a name with today's date.
 fn file_answer(format: FileFormat, stem: &str, zone: Tz) -> actix_web::HttpResponseBuilder {
     let today = local_time::local_day(db::now(), zone);
-    let name = format!("{stem}-{today}.{}", format.extension());
-    let mut response = HttpResponse::Ok();
-    response
-        .content_type(format.content_type())
-        .insert_header(ContentDisposition::attachment(name));
-    if format == FileFormat::Xlsx {
-        // An XLSX file is a zip archive already: deflating it again for
-        // `Accept-Encoding: gzip` would cost time and save nothing.
-        response.insert_header((header::CONTENT_ENCODING, "identity"));
-    }
-    response
+    http::download(format, &format!("{stem}-{today}.{}", format.extension()))
 }
 
 /// The routes of `reports`, for [`crate::routes`].

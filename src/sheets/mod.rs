@@ -139,6 +139,15 @@ impl<W: Write> Sheet<W> {
         }
     }
 
+    /// Offers `values` as a drop-down list in `column` for `rows` rows
+    /// under the header, from a sheet named `title` (XLSX only; a CSV has
+    /// no such thing).
+    pub fn offer_choices(&mut self, title: &str, column: usize, values: &[&str], rows: u32) {
+        if let Self::Xlsx(sheet) = self {
+            sheet.offer_choices(title, column, values, rows);
+        }
+    }
+
     /// Ends the file and gives back the writer, flushed.
     pub fn finish(self) -> io::Result<W> {
         match self {

@@ -62,6 +62,13 @@ pub struct XlsxSheet<W: Write> {
     table_rows: Option<u32>,
     /// The row being written, sent to the compressor whole.
     xml: String,
+    /// Values offered as a drop-down list in columns of the first sheet,
+    /// from a sheet of their own named `choices_title` (see
+    /// [`Self::offer_choices`]).
+    choices: Vec<(usize, Vec<String>)>,
+    choices_title: String,
+    /// How many rows under the header the lists are offered in.
+    choice_rows: u32,
 }
 
 impl<W: Write> XlsxSheet<W> {
@@ -94,6 +101,9 @@ impl<W: Write> XlsxSheet<W> {
             rows: 0,
             table_rows: None,
             xml: String::new(),
+            choices: Vec::new(),
+            choices_title: String::new(),
+            choice_rows: 0,
         };
         sheet.begin_sheet()?;
         Ok(sheet)
@@ -122,11 +132,39 @@ impl<W: Write> XlsxSheet<W> {
         written
     }
 
-    /// Closes the sheet being written, with an autofilter over its table.
+    /// Offers `values` as a drop-down list in `column` of the first
+    /// sheet, from its header down to `rows` rows below it (what people
+    /// type is still accepted: the list helps, the reader decides). The
+    /// values go to a sheet named `title` after the table's sheets: Excel
+    /// writes a list inline only when no value holds a comma. Call before
+    /// the first sheet ends.
+    pub fn offer_choices(&mut self, title: &str, column: usize, values: &[&str], rows: u32) {
+        self.choices_title = title.to_owned();
+        self.choices.push((column, values.iter().map(|v| (*v).to_owned()).collect()));
+        self.choice_rows = rows;
+    }
+
+    /// Closes the sheet being written, with an autofilter over its table
+    /// and, on the first sheet, the lists offered.
     fn end_sheet(&mut self) -> io::Result<()> {
         let table_rows = self.table_rows.take().unwrap_or(self.rows);
+        let mut validations = String::new();
+        if self.sheets == 1 && !self.choices.is_empty() {
+            let source = self.choices_title.replace('\'', "''");
+            validations.push_str(&format!(r#"<dataValidations count="{}">"#, self.choices.len()));
+            for (list, (column, values)) in self.choices.iter().enumerate() {
+                let target = column_name(*column);
+                let from = column_name(list);
+                validations.push_str(&format!(
+                    r#"<dataValidation type="list" allowBlank="1" sqref="{target}2:{target}{}"><formula1>{}</formula1></dataValidation>"#,
+                    self.choice_rows + 1,
+                    escape(&format!("'{source}'!${from}$1:${from}${}", values.len().max(1)))
+                ));
+            }
+            validations.push_str("</dataValidations>");
+        }
         let end = format!(
-            r#"</sheetData><autoFilter ref="{}"/></worksheet>"#,
+            r#"</sheetData><autoFilter ref="{}"/>{validations}</worksheet>"#,
             self.table_range(table_rows)
         );
         self.zip.write_all(end.as_bytes())?;
@@ -197,6 +235,7 @@ impl<W: Write> XlsxSheet<W> {
 
     pub fn finish(mut self) -> io::Result<W> {
         self.end_sheet()?;
+        let lists = self.write_choices()?;
         let numbers = 1..=self.sheets;
         let mut content_types = String::from(
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -210,13 +249,18 @@ impl<W: Write> XlsxSheet<W> {
             r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#,
         );
-        for n in numbers {
+        for n in numbers.chain(lists) {
             content_types.push_str(&format!(
                 r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#
             ));
+            let name = if n > self.sheets {
+                sheet_name(&self.choices_title, 1)
+            } else {
+                sheet_name(&self.title, n)
+            };
             workbook.push_str(&format!(
                 r#"<sheet name="{}" sheetId="{n}" r:id="rId{n}"/>"#,
-                escape(&sheet_name(&self.title, n))
+                escape(&name)
             ));
             relationships.push_str(&format!(
                 r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#
@@ -236,7 +280,7 @@ impl<W: Write> XlsxSheet<W> {
         workbook.push_str("</definedNames></workbook>");
         relationships.push_str(&format!(
             r#"<Relationship Id="rId{}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
-            self.sheets + 1
+            self.sheets + u32::from(lists.is_some()) + 1
         ));
         let parts = [
             ("[Content_Types].xml", content_types.as_str()),
@@ -252,6 +296,38 @@ impl<W: Write> XlsxSheet<W> {
         let mut out = self.zip.finish()?.into_inner();
         out.flush()?;
         Ok(out)
+    }
+}
+
+impl<W: Write> XlsxSheet<W> {
+    /// The sheet of the offered lists, one list a column, if any was
+    /// offered: its number, after the table's sheets.
+    fn write_choices(&mut self) -> io::Result<Option<u32>> {
+        if self.choices.is_empty() {
+            return Ok(None);
+        }
+        let n = self.sheets + 1;
+        self.zip.start_file(format!("xl/worksheets/sheet{n}.xml"), self.options)?;
+        let mut xml = String::from(SHEET_START);
+        xml.push_str("<sheetData>");
+        let longest = self.choices.iter().map(|(_, values)| values.len()).max().unwrap_or(0);
+        for row in 0..longest {
+            let r = row + 1;
+            xml.push_str(&format!(r#"<row r="{r}">"#));
+            for (list, (_, values)) in self.choices.iter().enumerate() {
+                if let Some(value) = values.get(row) {
+                    xml.push_str(&format!(
+                        r#"<c r="{}{r}" t="inlineStr"><is><t>{}</t></is></c>"#,
+                        column_name(list),
+                        escape(value)
+                    ));
+                }
+            }
+            xml.push_str("</row>");
+        }
+        xml.push_str("</sheetData></worksheet>");
+        self.zip.write_all(xml.as_bytes())?;
+        Ok(Some(n))
     }
 }
 

@@ -45,7 +45,8 @@ fn error_fields(row: &Value) -> Vec<&str> {
 
 /// A class list as Excel saves "CSV" where the decimal mark is a comma:
 /// a byte-order mark, `;` between cells, Vietnamese headers in an order of
-/// its own, a column lophoc does not know (STT, the row's number).
+/// its own, a column lophoc does not know (STT, the row's number), filled
+/// in one row further than the names.
 fn class_list() -> Vec<u8> {
     let rows = [
         "STT;Họ và tên;Ngày sinh;Giới tính;Đối tượng;Đơn vị;Điện thoại người giám hộ;Đồng ý của người giám hộ",
@@ -55,6 +56,8 @@ fn class_list() -> Vec<u8> {
         "4;Lê Văn Cường;31/02/2012;Nam;Học sinh;;;",
         "5;NGUYEN VAN  AN;04/05/2013;Nam;Học sinh;THCS-DT;;",
         "6;Phạm Đức;01/01/1990;Nam;Người lao động;Xóm Không Có;;",
+        // Numbered ahead, left empty: no one.
+        "7;;;;;;;",
         ";;;;;;;",
     ];
     let mut file = "\u{feff}".as_bytes().to_vec();
@@ -291,4 +294,61 @@ async fn coordinators_import_into_their_unit_and_bad_files_are_refused_whole() {
     assert_eq!(patched.header("allow"), Some("POST"));
     let read = app.get("/api/v1/participants/import", Some(&admin)).await;
     read.assert_problem(405, "method_not_allowed");
+}
+
+#[actix_web::test]
+async fn the_template_speaks_the_callers_language_and_imports_as_it_is() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let headers = [("Accept-Language", "vi")];
+    let csv = app
+        .request(
+            Method::GET,
+            "/api/v1/participants/import/template?format=csv",
+            Some(&admin),
+            &headers,
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let text = String::from_utf8(csv.bytes.clone()).unwrap();
+    let header = text.trim_start_matches('\u{feff}').lines().next().unwrap();
+    assert!(header.starts_with("Họ và tên,Đối tượng,Ngày sinh,Giới tính"), "{header}");
+    let english = app.get("/api/v1/participants/import/template?format=csv", Some(&admin)).await;
+    assert!(String::from_utf8_lossy(&english.bytes).contains("full_name,category,birth_date"));
+
+    let xlsx = app
+        .request(Method::GET, "/api/v1/participants/import/template", Some(&admin), &headers, None)
+        .await;
+    assert_eq!(xlsx.status, 200);
+    assert_eq!(xlsx.header("content-type"), Some(XLSX));
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert_eq!(sheet.matches(r#"<dataValidation type="list""#).count(), 3, "{sheet}");
+    let mut values = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet2.xml").unwrap(),
+        &mut values,
+    )
+    .unwrap();
+    assert!(values.contains("Cán bộ, công chức, viên chức"), "{values}");
+
+    // The example row reads back as a person; only its guardian is not on
+    // file here (a dry run, so nothing stays).
+    let parent = json!({"full_name": "Phụ Huynh", "category": "parent", "phone": "0912 345 678"});
+    app.create_participant(&admin, parent).await;
+    for file in [xlsx.bytes, csv.bytes] {
+        let reply = import(&app, &admin, "?dry_run=true", "application/octet-stream", file).await;
+        assert_eq!(reply.status, 200, "{:#}", reply.body);
+        assert_eq!(reply.body["summary"]["created"], 1, "{:#}", reply.body);
+    }
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
+    app.get("/api/v1/participants/import/template", Some(&trainer))
+        .await
+        .assert_problem(403, "forbidden");
 }
