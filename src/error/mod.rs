@@ -388,7 +388,12 @@ impl From<diesel::result::Error> for AppError {
         }
         let contended = match &err {
             Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
-            Error::DatabaseError(_, info) => info.message().contains("database is locked"),
+            // PostgreSQL ends one of two transactions that wait on each
+            // other; sent again, it goes through.
+            Error::DatabaseError(_, info) => {
+                info.message().contains("database is locked")
+                    || info.message().contains("deadlock detected")
+            }
             _ => false,
         };
         if contended {

@@ -24,9 +24,9 @@ use crate::error::{AppError, FieldIssue, InvalidField};
 use crate::id::Id;
 use crate::lang::Lang;
 use crate::on_own_connection;
-use crate::participants::consent;
 use crate::participants::model::{self as profiles, ProfileFields, ProfileLinks, phone_key};
 use crate::participants::search::search_name;
+use crate::participants::{Participant, consent};
 use crate::sessions;
 use crate::sheets::read::{Entry, ReadRow, ReadTable, excel_day};
 use crate::validation::Validator;
@@ -97,7 +97,9 @@ impl ListColumn {
     /// Other headers people write for the column, folded.
     fn other_headers(self) -> &'static [&'static str] {
         match self {
-            Self::FullName => &["ho ten", "ten", "name", "full name"],
+            // Not `Tên` alone: lists that split `Họ đệm` and `Tên` would be
+            // read as given names only.
+            Self::FullName => &["ho ten", "name", "full name"],
             Self::BirthDate => &["date of birth", "ngay thang nam sinh"],
             Self::Phone => &["so dien thoai", "sdt", "phone number"],
             Self::Email => &["e mail", "thu dien tu"],
@@ -266,8 +268,20 @@ pub fn import(
             return Err(AppError::validation("session_id", FieldIssue::UnknownReference));
         }
     }
-    let mut importer =
-        Importer { actor, scope, request, columns, units: Units::load(conn)?, guardians: None };
+    let names: Vec<String> = rows
+        .iter()
+        .filter_map(|row| columns.text(row, ListColumn::FullName))
+        .map(|name| search_name(&name))
+        .collect();
+    let mut importer = Importer {
+        actor,
+        scope,
+        request,
+        columns,
+        units: Units::load(conn)?,
+        guardians: None,
+        known: Known::load(conn, scope, names)?,
+    };
     let run = |conn: &mut DbConnection| -> Result<ImportReport, Undo> {
         let mut report = ImportReport {
             dry_run: request.dry_run,
@@ -362,6 +376,76 @@ struct Importer<'a> {
     units: Units,
     /// Whom a guardian's phone names (see [`by_phone`]).
     guardians: Option<HashMap<String, Id>>,
+    known: Known,
+}
+
+/// The people a list's rows may name: the profiles the caller sees that
+/// bear one of the list's names (folded), and those the list adds, by
+/// folded name, oldest first.
+struct Known {
+    by_name: HashMap<String, Vec<Participant>>,
+}
+
+impl Known {
+    /// One query for the whole list (in chunks within the backends' limit
+    /// on parameters), not one a row.
+    fn load(
+        conn: &mut DbConnection,
+        scope: &ParticipantScope,
+        names: Vec<String>,
+    ) -> QueryResult<Self> {
+        let mut known = Self { by_name: HashMap::new() };
+        for chunk in names.chunks(1_000) {
+            let found: Vec<Participant> = on_own_connection!(conn, |c| scope
+                .visible_on(c)
+                .filter(participants::anonymized_at.is_null())
+                .filter(participants::search_name.eq_any(chunk))
+                .order(participants::id.asc())
+                .load(c)?);
+            for profile in found {
+                known.remember(&profile);
+            }
+        }
+        Ok(known)
+    }
+
+    /// The person a row describes, if known: the same name with the same
+    /// birth date or phone ([`profiles::is_same_person`]); for a row with
+    /// neither, the same name in the same unit with neither on file (lists
+    /// of names only, imported again).
+    fn same_person(&self, fields: &ProfileFields) -> Option<&Participant> {
+        let namesakes = self.by_name.get(&search_name(&fields.full_name))?;
+        if fields.birth_date.is_none() && fields.phone.is_none() {
+            return namesakes.iter().find(|p| {
+                p.birth_date.is_none()
+                    && p.phone.is_none()
+                    && p.organization_id == fields.organization_id
+            });
+        }
+        namesakes.iter().find(|namesake| profiles::is_same_person(namesake, fields))
+    }
+
+    fn remember(&mut self, profile: &Participant) {
+        let namesakes = self.by_name.entry(profile.search_name.clone()).or_default();
+        match namesakes.iter_mut().find(|p| p.id == profile.id) {
+            Some(stored) => *stored = profile.clone(),
+            None => namesakes.push(profile.clone()),
+        }
+    }
+}
+
+/// What a checked row comes to.
+struct Planned {
+    person: Person,
+    /// A consent to record, if the profile holds none.
+    consent: Option<ConsentMethod>,
+}
+
+enum Person {
+    /// On file, or made by an earlier row: nothing created.
+    Known(Participant),
+    /// A new profile, not yet stored.
+    New(Participant),
 }
 
 /// A row read and checked, not yet written.
@@ -372,18 +456,116 @@ struct CheckedRow {
 }
 
 impl Importer<'_> {
-    /// One row in its own savepoint.
+    /// One row: checked whole first, then written in a savepoint of its
+    /// own (a row that only matches someone writes nothing and needs none).
     fn row(&mut self, conn: &mut DbConnection, row: &ReadRow) -> Result<RowReport, Undo> {
-        match conn.transaction(|conn| self.write_row(conn, row)) {
+        let planned = match self.plan(conn, row) {
+            Ok(planned) => planned,
+            Err(Undo::Row(problems)) => {
+                return Ok(self.refused(row, "validation_failed", problems));
+            }
+            Err(Undo::Failed(AppError::Forbidden)) => {
+                let problem =
+                    InvalidField::new(ListColumn::Unit.field(), FieldIssue::NotAllowedForRole);
+                return Ok(self.refused(row, "forbidden", vec![problem]));
+            }
+            Err(other) => return Err(other),
+        };
+        let writes = match &planned.person {
+            Person::Known(found) => {
+                self.request.session_id.is_some()
+                    || (planned.consent.is_some() && !found.has_consent())
+            }
+            Person::New(_) => true,
+        };
+        let report = if writes {
+            conn.transaction(|conn| self.write_row(conn, row, planned))
+        } else {
+            self.write_row(conn, row, planned)
+        };
+        match report {
             Ok(report) => Ok(report),
             Err(Undo::Row(problems)) => Ok(self.refused(row, "validation_failed", problems)),
-            Err(Undo::Failed(AppError::Forbidden)) => Ok(self.refused(
-                row,
-                "forbidden",
-                vec![InvalidField::new(ListColumn::Unit.field(), FieldIssue::NotAllowedForRole)],
-            )),
             Err(other) => Err(other),
         }
+    }
+
+    /// What a checked row comes to: the person on file it names, or the
+    /// new profile it makes, and whether it records a consent.
+    fn plan(&mut self, conn: &mut DbConnection, row: &ReadRow) -> Result<Planned, Undo> {
+        let checked = self.check(conn, row)?;
+        let placement = self.scope.place_new(Placement {
+            organization_id: checked.fields.organization_id,
+            guardian_id: checked.guardian_id,
+        })?;
+        let person = match self.known.same_person(&checked.fields) {
+            Some(found) => Person::Known(found.clone()),
+            None => {
+                let links = ProfileLinks {
+                    guardian_id: placement.guardian_id,
+                    created_by: self.actor.id(),
+                    ..ProfileLinks::default()
+                };
+                let fields =
+                    ProfileFields { organization_id: placement.organization_id, ..checked.fields };
+                Person::New(fields.into_new(links))
+            }
+        };
+        // Consent is a guardian's: a row that gives it names one.
+        let guardian = match &person {
+            Person::Known(found) => found.guardian_id,
+            Person::New(new) => new.guardian_id,
+        };
+        let named = checked.guardian_id;
+        if checked.consent.is_some()
+            && (guardian.is_none() || named.is_some_and(|g| Some(g) != guardian))
+        {
+            // None on file, or the row names another guardian than the one
+            // on file (whose consent it would record).
+            let issue =
+                if guardian.is_none() { FieldIssue::Required } else { FieldIssue::Incorrect };
+            let problem = InvalidField::new(ListColumn::GuardianPhone.field(), issue);
+            return Err(Undo::Row(vec![problem]));
+        }
+        Ok(Planned { person, consent: checked.consent })
+    }
+
+    fn write_row(
+        &mut self,
+        conn: &mut DbConnection,
+        row: &ReadRow,
+        planned: Planned,
+    ) -> Result<RowReport, Undo> {
+        let (profile, outcome) = match planned.person {
+            Person::Known(found) => (found, RowOutcome::Matched),
+            Person::New(new) => (profiles::create(conn, self.actor, new)?, RowOutcome::Created),
+        };
+        let profile = match planned.consent {
+            Some(method) if !profile.has_consent() => {
+                consent::record(conn, self.actor, profile, method)?
+            }
+            _ => profile,
+        };
+        // Later rows find this person, as they find those on file, also
+        // as a guardian by their phone.
+        self.known.remember(&profile);
+        if let (Some(by_phone), Some(key)) =
+            (self.guardians.as_mut(), profile.phone.as_deref().and_then(phone_key))
+        {
+            by_phone.entry(key).or_insert(profile.id);
+        }
+        let enrolment = match self.request.session_id {
+            Some(session) => Some(self.enrol(conn, session, profile.id)?),
+            None => None,
+        };
+        Ok(RowReport {
+            row: row.number,
+            outcome,
+            participant_id: Some(profile.id),
+            enrolment,
+            reason: None,
+            errors: Vec::new(),
+        })
     }
 
     fn refused(&self, row: &ReadRow, reason: &str, problems: Vec<InvalidField>) -> RowReport {
@@ -399,45 +581,6 @@ impl Importer<'_> {
                 .map(|p| RowError { message: p.issue.message(lang), field: p.field })
                 .collect(),
         }
-    }
-
-    fn write_row(&mut self, conn: &mut DbConnection, row: &ReadRow) -> Result<RowReport, Undo> {
-        let checked = self.check(conn, row)?;
-        let placement = self.scope.place_new(Placement {
-            organization_id: checked.fields.organization_id,
-            guardian_id: checked.guardian_id,
-        })?;
-        let (profile, outcome) = match self.same_person(conn, &checked.fields)? {
-            Some(found) => (found, RowOutcome::Matched),
-            None => {
-                let links = ProfileLinks {
-                    guardian_id: placement.guardian_id,
-                    created_by: self.actor.id(),
-                    ..ProfileLinks::default()
-                };
-                let fields =
-                    ProfileFields { organization_id: placement.organization_id, ..checked.fields };
-                (profiles::create(conn, self.actor, fields.into_new(links))?, RowOutcome::Created)
-            }
-        };
-        let profile = match checked.consent {
-            Some(method) if !profile.has_consent() => {
-                consent::record(conn, self.actor, profile, method)?
-            }
-            _ => profile,
-        };
-        let enrolment = match self.request.session_id {
-            Some(session) => Some(self.enrol(conn, session, profile.id)?),
-            None => None,
-        };
-        Ok(RowReport {
-            row: row.number,
-            outcome,
-            participant_id: Some(profile.id),
-            enrolment,
-            reason: None,
-            errors: Vec::new(),
-        })
     }
 
     /// The row's values, or every problem with them (`Undo::Row`).
@@ -521,18 +664,6 @@ impl Importer<'_> {
             return Err(Undo::Row(problems));
         }
         Ok(CheckedRow { fields, guardian_id, consent })
-    }
-
-    /// The person already on file that the caller may see, if any.
-    fn same_person(
-        &self,
-        conn: &mut DbConnection,
-        fields: &ProfileFields,
-    ) -> QueryResult<Option<crate::participants::Participant>> {
-        match profiles::find_same_person(conn, fields)? {
-            Some(found) => profiles::find_visible(conn, self.scope, found.id),
-            None => Ok(None),
-        }
     }
 
     fn enrol(

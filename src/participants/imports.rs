@@ -96,8 +96,23 @@ async fn import_participants(
     Query(query): Query<ImportQuery>,
     payload: web::Payload,
 ) -> Result<web::Json<ImportReport>, AppError> {
+    // Checked again with the account as it is now, below; this spares
+    // reading a file from anyone who could not import it.
+    if !may_import(&caller) {
+        return Err(AppError::Forbidden);
+    }
     let lang = Lang::from_headers(req.headers());
     let body = file_body(&req, payload, MAX_LIST_BYTES).await?;
+    // Read before the write transaction, on a blocking thread: on SQLite
+    // every other writer waits while one holds it.
+    let table = web::block(move || read_table(&body, MAX_ROWS))
+        .await
+        .map_err(|err| AppError::internal("reading a list", err))?
+        .map_err(|err| match err {
+            ReadError::TooManyRows => AppError::ListTooLong { max_rows: MAX_ROWS },
+            ReadError::NotATable => invalid_file(FieldIssue::NotAList),
+            ReadError::NotUtf8 => invalid_file(FieldIssue::NotUtf8List),
+        })?;
     let rules = EnrolmentRules::of(&state.config);
     let actor = Actor::user(caller.id());
     let report = state
@@ -114,13 +129,6 @@ async fn import_participants(
             {
                 return Err(AppError::validation("organization_id", FieldIssue::UnknownReference));
             }
-            // Read inside the turn at the database, once the caller is
-            // known to be allowed: a large workbook costs some CPU.
-            let table = read_table(&body, MAX_ROWS).map_err(|err| match err {
-                ReadError::TooManyRows => AppError::ListTooLong { max_rows: MAX_ROWS },
-                ReadError::NotATable => invalid_file(FieldIssue::NotAList),
-                ReadError::NotUtf8 => invalid_file(FieldIssue::NotUtf8List),
-            })?;
             let request = ImportRequest {
                 table,
                 default_unit,
@@ -171,7 +179,7 @@ async fn import_template(
     caller: AuthUser,
     Query(query): Query<TemplateQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if !matches!(caller.user.role, Role::Admin | Role::Coordinator) {
+    if !may_import(&caller) {
         return Err(AppError::Forbidden);
     }
     let lang = Lang::from_headers(req.headers());
@@ -224,6 +232,12 @@ fn template(format: FileFormat, lang: Lang) -> std::io::Result<Vec<u8>> {
 
 /// The example row's child: twelve in 2025.
 const EXAMPLE_BIRTH_DATE: NaiveDate = NaiveDate::from_ymd_opt(2013, 5, 4).unwrap();
+
+/// Admins and coordinators import lists; the scope they import in is
+/// `access::ParticipantScope`'s.
+fn may_import(caller: &AuthUser) -> bool {
+    matches!(caller.user.role, Role::Admin | Role::Coordinator)
+}
 
 fn invalid_file(issue: FieldIssue) -> AppError {
     AppError::Validation(vec![InvalidField::new("file", issue)])

@@ -488,13 +488,17 @@ pub fn find_same_person(
         .filter(participants::search_name.eq(search::search_name(&profile.full_name)))
         .order(participants::id.asc())
         .load(conn)?;
+    Ok(namesakes.into_iter().find(|namesake| is_same_person(namesake, profile)))
+}
+
+/// Whether `namesake` (a profile with the same folded name) is the person
+/// `profile` describes: the same phone, in any of its spellings, or the
+/// same birth date (see [`find_same_person`]).
+pub fn is_same_person(namesake: &Participant, profile: &ProfileFields) -> bool {
     let phone = profile.phone.as_deref().and_then(phone_key);
-    let same = |p: &Participant| {
-        let same_phone = phone.is_some() && p.phone.as_deref().and_then(phone_key) == phone;
-        let same_birth = profile.birth_date.is_some() && p.birth_date == profile.birth_date;
-        same_phone || same_birth
-    };
-    Ok(namesakes.into_iter().find(same))
+    let same_phone = phone.is_some() && namesake.phone.as_deref().and_then(phone_key) == phone;
+    let same_birth = profile.birth_date.is_some() && namesake.birth_date == profile.birth_date;
+    same_phone || same_birth
 }
 
 /// A phone number's national digits, by which two spellings of one number

@@ -62,6 +62,14 @@ pub enum ReadError {
 /// unpacks to gigabytes is refused, not read.
 const MAX_PART_BYTES: u64 = 64 << 20;
 
+/// The most text the cells of a table may hold together: a workbook can
+/// name one long shared string from every cell.
+const MAX_TEXT_BYTES: usize = 64 << 20;
+
+/// Columns past this one are left unread: no list of people has them, and
+/// a cell far to the right would otherwise make every row that wide.
+const MAX_COLUMNS: usize = 256;
+
 /// Reads a CSV or XLSX file, whichever `bytes` is, keeping at most
 /// `max_rows` rows under the header.
 pub fn read_table(bytes: &[u8], max_rows: usize) -> Result<ReadTable, ReadError> {
@@ -126,16 +134,28 @@ fn read_csv(bytes: &[u8], max_rows: usize) -> Result<Vec<ReadRow>, ReadError> {
                 cell.clear();
                 quoted = true;
             }
-            (false, c) if c == separator => cells.push(Entry::Text(std::mem::take(&mut cell))),
+            (false, c) if c == separator => {
+                let text = std::mem::take(&mut cell);
+                if cells.len() < MAX_COLUMNS {
+                    cells.push(Entry::Text(text));
+                }
+            }
             (false, '\r' | '\n') => {
                 if c == '\r' && chars.peek() == Some(&'\n') {
                     chars.next();
                 }
-                cells.push(Entry::Text(std::mem::take(&mut cell)));
+                let text = std::mem::take(&mut cell);
+                if cells.len() < MAX_COLUMNS {
+                    cells.push(Entry::Text(text));
+                }
                 end_row(&mut cells, &mut number)?;
             }
             (false, c) => cell.push(c),
         }
+    }
+    if quoted {
+        // A quote never closed took the rest of the file into one cell.
+        return Err(ReadError::NotATable);
     }
     if !cell.is_empty() || !cells.is_empty() {
         cells.push(Entry::Text(cell));
@@ -317,13 +337,14 @@ fn sheet_rows(xml: &str, strings: &[String], max_rows: usize) -> Result<Vec<Read
     let mut reader = Reader::from_str(xml);
     let mut rows: Vec<ReadRow> = Vec::new();
     let mut row: Option<ReadRow> = None;
-    let mut next_number = 1;
+    let mut next_number: u32 = 1;
+    let mut text_bytes = 0usize;
     loop {
         match reader.read_event().map_err(|_| ReadError::NotATable)? {
             Event::Start(e) if e.local_name().as_ref() == b"row" => {
                 let number =
                     attribute(&e, b"r").and_then(|r| r.parse().ok()).unwrap_or(next_number);
-                next_number = number + 1;
+                next_number = number.saturating_add(1);
                 row = Some(ReadRow { number, cells: Vec::new() });
             }
             Event::End(e) if e.local_name().as_ref() == b"row" => {
@@ -344,6 +365,15 @@ fn sheet_rows(xml: &str, strings: &[String], max_rows: usize) -> Result<Vec<Read
                     None => row.cells.len(),
                 };
                 let entry = cell_entry(&mut reader, &kind, strings)?;
+                if column >= MAX_COLUMNS {
+                    continue;
+                }
+                if let Entry::Text(text) = &entry {
+                    text_bytes += text.len();
+                    if text_bytes > MAX_TEXT_BYTES {
+                        return Err(ReadError::NotATable);
+                    }
+                }
                 if column >= row.cells.len() {
                     row.cells.resize(column + 1, Entry::Text(String::new()));
                 }
@@ -384,7 +414,8 @@ fn cell_entry(
             let index: usize = value.trim().parse().map_err(|_| ReadError::NotATable)?;
             Entry::Text(strings.get(index).cloned().ok_or(ReadError::NotATable)?)
         }
-        "str" | "e" => Entry::Text(value),
+        // A formula's text, an error (`#N/A`), or a day written as text.
+        "str" | "e" | "d" => Entry::Text(value),
         "b" => Entry::Text(if value.trim() == "1" { "TRUE" } else { "FALSE" }.to_owned()),
         _ if value.trim().is_empty() => Entry::Text(String::new()),
         _ => value.trim().parse().map(Entry::Number).map_err(|_| ReadError::NotATable)?,
@@ -432,6 +463,15 @@ mod tests {
         assert_eq!(read_table(b"name\na\nb\n", 2).unwrap().rows.len(), 3);
         assert_eq!(read_table(b"T\xean\n", 2).unwrap_err(), ReadError::NotUtf8);
         assert_eq!(read_table(b"PK\x03\x04garbage", 2).unwrap_err(), ReadError::NotATable);
+        let unclosed = read_table(b"name\n\"An\nBinh\n", 2);
+        assert_eq!(unclosed.unwrap_err(), ReadError::NotATable, "a quote never closed");
+    }
+
+    #[test]
+    fn cells_far_to_the_right_are_left_unread() {
+        let wide = format!("name{}\nAn{}x\n", ",".repeat(300), ",".repeat(300));
+        let table = read_table(wide.as_bytes(), 2).unwrap();
+        assert!(table.rows.iter().all(|row| row.cells.len() <= MAX_COLUMNS));
     }
 
     #[test]

@@ -256,6 +256,22 @@ async fn coordinators_import_into_their_unit_and_bad_files_are_refused_whole() {
     let tam = app.get(&format!("/api/v1/participants/{tam}"), Some(&coordinator)).await;
     assert_eq!(tam.body["organization_id"], own.as_str());
 
+    // A list of names only, sent again: the same people, in the same unit.
+    let again = import(&app, &coordinator, "", "text/csv", list.into()).await;
+    assert_eq!(outcomes(&again), [(2, "matched".into()), (3, "refused".into())]);
+    // A phone in its +84 spelling is the same person's, but only within
+    // what the coordinator sees: someone of another unit is not matched.
+    let known = json!({"full_name": "Lý Thị Mười", "category": "worker", "organization_id": own,
+        "phone": "0913 000 111"});
+    let known = id(&app.create_participant(&admin, known).await);
+    let stranger = json!({"full_name": "Lý Văn Một", "category": "worker", "organization_id": other,
+        "phone": "0913 000 222"});
+    app.create_participant(&admin, stranger).await;
+    let phones = "full_name,category,phone\nly thi muoi,worker,+84 913 000 111\nLý Văn Một,worker,+84913000222\n";
+    let reply = import(&app, &coordinator, "", "text/csv", phones.into()).await;
+    assert_eq!(outcomes(&reply), [(2, "matched".into()), (3, "created".into())]);
+    assert_eq!(reply.body["rows"][0]["participant_id"], known.as_str());
+
     let elsewhere = format!("?organization_id={other}");
     import(&app, &coordinator, &elsewhere, "text/csv", list.into())
         .await
