@@ -6,7 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::model::{self, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate};
+use super::model::{
+    self, ParticipantFilter, ProfileFields, ProfileLinks, ProfileUpdate, SameBecause,
+};
 use super::{Participant, consent};
 use crate::access::{EligibilityFields, ParticipantScope, Placement};
 use crate::audit::Actor;
@@ -15,6 +17,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, FieldIssue};
 use crate::http;
 use crate::http::conditional::{self, IfMatch};
+use crate::http::fallback;
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -539,6 +542,71 @@ pub async fn anonymize_participant(
     Ok(web::Json(response))
 }
 
+/// A profile that looks like another one entered earlier.
+#[derive(Serialize, ToSchema)]
+struct DuplicateResponse {
+    /// The later profile's id (the page's cursor runs over it).
+    pub id: Id,
+    /// The later profile.
+    pub participant: ParticipantResponse,
+    /// The oldest earlier profile it matches.
+    pub same_as: ParticipantResponse,
+    /// Besides the same name (ignoring case, diacritics and spacing): the
+    /// same birth date, the same phone (in any spelling), or both.
+    pub because: Vec<SameBecause>,
+}
+
+/// A page of [`DuplicateResponse`]s, under its own name in the document.
+type DuplicatePage = Page<DuplicateResponse>;
+
+/// List likely duplicate profiles
+///
+/// Profiles that look like one person entered twice, as imports and
+/// walk-ins match people: the same name ignoring case, diacritics and
+/// spacing, with the same birth date or the same phone in its national or
+/// `+84` form. Each later profile is listed once, with the oldest earlier
+/// one it matches, oldest first. Admins see every pair; coordinators the
+/// pairs within their unit; others `403`. Erased profiles are left out.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of likely duplicates", body = DuplicatePage),
+        (status = 403, description = "Not an admin or a coordinator"),
+    )
+)]
+#[get("/participants/duplicates")]
+async fn list_duplicates(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    Query(page): Query<PageQuery>,
+) -> Result<web::Json<DuplicatePage>, AppError> {
+    let page = page.parse()?;
+    let result = state
+        .db
+        .run(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+                return Err(AppError::Forbidden);
+            }
+            let pairs = model::likely_duplicates(conn, &scope, &page)?;
+            Ok(Page::from_rows(
+                pairs,
+                &page,
+                |pair| pair.later.id,
+                |pair| DuplicateResponse {
+                    id: pair.later.id,
+                    participant: ParticipantResponse::new(pair.later, &scope),
+                    same_as: ParticipantResponse::new(pair.earlier, &scope),
+                    because: pair.because,
+                },
+            ))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
 /// The profile whose consent the caller records or withdraws, with the
 /// scope the caller acts in: an admin's or a coordinator's own, or, for
 /// anyone, that of the guardian on file acting from their own account (see
@@ -651,6 +719,9 @@ pub async fn withdraw_consent(
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_participant)
         .service(list_participants)
+        .service(list_duplicates)
+        // Any other method here is `405`: `duplicates` is not a profile's id.
+        .route("/participants/duplicates", web::route().to(fallback::no_route))
         .service(get_participant)
         .service(update_participant)
         .service(anonymize_participant)

@@ -501,6 +501,96 @@ pub fn is_same_person(namesake: &Participant, profile: &ProfileFields) -> bool {
     same_phone || same_birth
 }
 
+/// Why two profiles look like one person entered twice, besides their name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SameBecause {
+    BirthDate,
+    Phone,
+}
+
+/// A later profile that looks like an earlier one (see [`likely_duplicates`]).
+pub struct LikelyDuplicate {
+    pub later: Participant,
+    pub earlier: Participant,
+    pub because: Vec<SameBecause>,
+}
+
+/// The profiles `scope` sees that look like a person entered twice: each
+/// later profile with the oldest earlier one of the same name (ignoring
+/// case, diacritics and spacing) and the same birth date or phone, as
+/// [`find_same_person`] matches. Ordered by the later profile's id, after
+/// `page.after`, one more than the page. Erased profiles are left out.
+pub fn likely_duplicates(
+    conn: &mut DbConnection,
+    scope: &ParticipantScope,
+    page: &PageRequest,
+) -> QueryResult<Vec<LikelyDuplicate>> {
+    type Key = (Id, String, Option<String>, Option<NaiveDate>);
+    // The keys of everyone in reach (small rows), paired in memory: one
+    // statement, whatever the number of names.
+    let keys: Vec<Key> = on_own_connection!(conn, |c| scope
+        .visible_on(c)
+        .filter(participants::anonymized_at.is_null())
+        .filter(participants::search_name.ne(""))
+        .order(participants::id.asc())
+        .select((
+            participants::id,
+            participants::search_name,
+            participants::phone,
+            participants::birth_date,
+        ))
+        .load(c)?);
+    let mut by_name: std::collections::HashMap<&str, Vec<&Key>> = Default::default();
+    for key in &keys {
+        by_name.entry(key.1.as_str()).or_default().push(key);
+    }
+    let reasons = |a: &Key, b: &Key| {
+        let phone = |k: &Key| k.2.as_deref().and_then(phone_key);
+        let mut because = Vec::new();
+        if a.3.is_some() && a.3 == b.3 {
+            because.push(SameBecause::BirthDate);
+        }
+        if phone(a).is_some() && phone(a) == phone(b) {
+            because.push(SameBecause::Phone);
+        }
+        because
+    };
+    let mut pairs: Vec<(Id, Id, Vec<SameBecause>)> = Vec::new();
+    for namesakes in by_name.values().filter(|n| n.len() > 1) {
+        for (i, later) in namesakes.iter().enumerate().skip(1) {
+            let earliest = namesakes[..i].iter().find_map(|earlier| {
+                let because = reasons(earlier, later);
+                (!because.is_empty()).then_some((earlier.0, because))
+            });
+            if let Some((earlier, because)) = earliest
+                && page.after.is_none_or(|after| later.0 > after)
+            {
+                pairs.push((later.0, earlier, because));
+            }
+        }
+    }
+    pairs.sort_by_key(|(later, _, _)| *later);
+    pairs.truncate(page.fetch_limit() as usize);
+    let ids: Vec<Id> = pairs.iter().flat_map(|(a, b, _)| [*a, *b]).collect();
+    let rows: std::collections::HashMap<Id, Participant> = participants::table
+        .filter(participants::id.eq_any(&ids))
+        .load::<Participant>(conn)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(later, earlier, because)| {
+            Some(LikelyDuplicate {
+                later: rows.get(&later)?.clone(),
+                earlier: rows.get(&earlier)?.clone(),
+                because,
+            })
+        })
+        .collect())
+}
+
 /// A phone number's national digits, by which two spellings of one number
 /// compare equal: `0912 345 678`, `+84 912 345 678` and `84912345678` are
 /// all `912345678`. None for what has too few digits to be a number.

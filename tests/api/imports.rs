@@ -368,3 +368,57 @@ async fn the_template_speaks_the_callers_language_and_imports_as_it_is() {
         .await
         .assert_problem(403, "forbidden");
 }
+
+#[actix_web::test]
+async fn likely_duplicates_are_listed_within_the_callers_reach() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let east = app.create_organization(&admin, "Xóm Đông").await;
+    let west = app.create_organization(&admin, "Xóm Tây").await;
+    let coordinator = app.coordinator_of(&admin, "dong@example.vn", &east).await.access;
+    let person = |name: &str, unit: &str, born: Option<&str>, phone: Option<&str>| {
+        json!({"full_name": name, "category": "worker", "organization_id": unit,
+            "birth_date": born, "phone": phone})
+    };
+    let mut made = Vec::new();
+    for body in [
+        person("Nguyễn Văn An", &east, Some("1980-01-02"), None),
+        person("nguyen van  AN", &east, Some("1980-01-02"), None),
+        person("Trần Thị Bình", &east, None, Some("0912 345 678")),
+        person("Tran Thi Binh", &west, None, Some("+84 912 345 678")),
+        person("Nguyễn Văn An", &east, Some("1990-03-04"), None),
+    ] {
+        made.push(id(&app.create_participant(&admin, body).await));
+    }
+    let all = app.get("/api/v1/participants/duplicates", Some(&admin)).await;
+    assert_eq!(all.status, 200, "{:#}", all.body);
+    let pairs: Vec<(String, String, Value)> = items(&all)
+        .iter()
+        .map(|item| {
+            let same_as = item["same_as"]["id"].as_str().unwrap().to_owned();
+            (item["id"].as_str().unwrap().to_owned(), same_as, item["because"].clone())
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            (made[1].clone(), made[0].clone(), json!(["birth_date"])),
+            (made[3].clone(), made[2].clone(), json!(["phone"])),
+        ]
+    );
+    let first_page = app.get("/api/v1/participants/duplicates?limit=1", Some(&admin)).await;
+    let cursor = first_page.body["next_cursor"].as_str().unwrap().to_owned();
+    let next =
+        app.get(&format!("/api/v1/participants/duplicates?cursor={cursor}"), Some(&admin)).await;
+    assert_eq!(item_field(&next, "id"), [made[3].as_str()]);
+
+    // A coordinator sees only the pair within their unit.
+    let own = app.get("/api/v1/participants/duplicates", Some(&coordinator)).await;
+    assert_eq!(item_field(&own, "id"), [made[1].as_str()]);
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
+    app.get("/api/v1/participants/duplicates", Some(&trainer))
+        .await
+        .assert_problem(403, "forbidden");
+    let patched = app.patch("/api/v1/participants/duplicates", Some(&admin), &json!({})).await;
+    patched.assert_problem(405, "method_not_allowed");
+}
