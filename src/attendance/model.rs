@@ -464,6 +464,20 @@ pub fn sync_mark(
 /// Erases the notes on a person's marks and their history (they may say
 /// why someone was absent), when the person is anonymised. The marks stay:
 /// statistics count them.
+/// Moves the marks of a place, and their history, to the person the place
+/// now belongs to (a profile merged into another).
+pub fn move_marks(conn: &mut DbConnection, enrolment_id: Id, to: Id) -> QueryResult<()> {
+    diesel::update(attendance_marks::table.filter(attendance_marks::enrolment_id.eq(enrolment_id)))
+        .set(attendance_marks::participant_id.eq(to))
+        .execute(conn)?;
+    diesel::update(
+        attendance_changes::table.filter(attendance_changes::enrolment_id.eq(enrolment_id)),
+    )
+    .set(attendance_changes::participant_id.eq(to))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn erase_notes(conn: &mut DbConnection, participant_id: Id) -> QueryResult<()> {
     diesel::update(
         attendance_marks::table.filter(attendance_marks::participant_id.eq(participant_id)),

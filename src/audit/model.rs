@@ -26,7 +26,9 @@ text_enum! {
 text_enum! {
     /// `promote`: a waitlisted place became an enrolled one; `mark`: an
     /// attendance mark on a place changed; `export`: a user (the entity)
-    /// downloaded the enrolment export, with the filters in `changes`.
+    /// downloaded the enrolment export, with the filters in `changes`;
+    /// `merge`: a profile (the entity) was merged into the one `changes`
+    /// names.
     pub enum Action {
         Create => "create",
         Update => "update",
@@ -39,6 +41,7 @@ text_enum! {
         Logout => "logout",
         ChangePassword => "change_password",
         Export => "export",
+        Merge => "merge",
     }
 }
 

@@ -244,6 +244,56 @@ pub fn places_ahead(
         .load(conn)
 }
 
+/// Every place of the person, cancelled ones too, oldest first.
+pub fn places_of(conn: &mut DbConnection, participant_id: Id) -> QueryResult<Vec<Enrolment>> {
+    enrolments::table
+        .filter(enrolments::participant_id.eq(participant_id))
+        .order(enrolments::id.asc())
+        .load(conn)
+}
+
+/// The sessions in which the person holds an enrolled or waitlisted place,
+/// by id: the order in which a caller that locks several sessions takes
+/// them.
+pub fn active_sessions(conn: &mut DbConnection, participant_id: Id) -> QueryResult<Vec<Id>> {
+    enrolments::table
+        .filter(enrolments::participant_id.eq(participant_id))
+        .filter(enrolments::status.ne(EnrolmentStatus::Cancelled))
+        .order(enrolments::session_id.asc())
+        .select(enrolments::session_id)
+        .load(conn)
+}
+
+/// Whether place `a` is worth keeping over place `b` of the same person in
+/// the same session: an enrolled place over a waitlisted one, else the one
+/// nearer the front (the earlier enrolled; the lower waitlist position).
+pub fn is_better_place(a: &Enrolment, b: &Enrolment) -> bool {
+    let rank = |place: &Enrolment| match place.status {
+        EnrolmentStatus::Enrolled => 0,
+        EnrolmentStatus::Waitlisted => 1,
+        EnrolmentStatus::Cancelled => 2,
+    };
+    (rank(a), a.waitlist_position, a.created_at) < (rank(b), b.waitlist_position, b.created_at)
+}
+
+/// Gives a place to another person (a profile merged into another): the
+/// place, its status and its history stay. Call inside a write transaction
+/// in which the person has no other active place in the session.
+pub fn move_place(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    place: &Enrolment,
+    to: Id,
+) -> Result<Enrolment, AppError> {
+    let moved = Enrolment { participant_id: to, updated_at: db::now(), ..place.clone() };
+    diesel::update(enrolments::table.find(place.id))
+        .set((enrolments::participant_id.eq(to), enrolments::updated_at.eq(moved.updated_at)))
+        .execute(conn)?;
+    let changes = FieldChange::diff(Some(place), &moved, &[]);
+    audit::record(conn, actor, Action::Update, EntityType::Enrolment, place.id, changes)?;
+    Ok(moved)
+}
+
 pub fn find(conn: &mut DbConnection, id: Id) -> QueryResult<Option<Enrolment>> {
     enrolments::table.find(id).first(conn).optional()
 }
@@ -257,6 +307,27 @@ pub fn cancel(
     actor: &Actor,
     enrolment_id: Id,
 ) -> Result<Enrolment, AppError> {
+    cancel_place(conn, actor, enrolment_id, false)
+}
+
+/// Cancels the second place of one person in a session (two profiles of
+/// one person merged), also in a session that is over, whose counts must
+/// stay true to who was there; no one is promoted into a session that is
+/// over.
+pub fn cancel_duplicate(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    enrolment_id: Id,
+) -> Result<Enrolment, AppError> {
+    cancel_place(conn, actor, enrolment_id, true)
+}
+
+fn cancel_place(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    enrolment_id: Id,
+    even_when_over: bool,
+) -> Result<Enrolment, AppError> {
     let seen = find(conn, enrolment_id)?.ok_or(AppError::NotFound)?;
     db::lock_row(conn, db::Table::Sessions, seen.session_id)?;
     // Read again under the lock: a concurrent cancel or promotion may have
@@ -268,7 +339,8 @@ pub fn cancel(
     let details =
         crate::sessions::model::find(conn, current.session_id)?.ok_or(AppError::NotFound)?;
     let session = &details.session;
-    if session.status == SessionStatus::Completed || session.ends_at <= db::now() {
+    let over = session.status == SessionStatus::Completed || session.ends_at <= db::now();
+    if over && !even_when_over {
         return Err(AppError::Refused(Refusal::SessionOver));
     }
     let cancelled = mark_cancelled(conn, actor, &current)?;
@@ -277,7 +349,9 @@ pub fn cancel(
             diesel::update(sessions::table.find(&session.id))
                 .set(sessions::enrolled_count.eq(sessions::enrolled_count - 1))
                 .execute(conn)?;
-            promote_from_waitlist(conn, actor, session.id)?;
+            if !over {
+                promote_from_waitlist(conn, actor, session.id)?;
+            }
         }
         EnrolmentStatus::Waitlisted => {
             diesel::update(sessions::table.find(&session.id))

@@ -4,15 +4,16 @@ use diesel::prelude::*;
 use diesel::sql_types::Text;
 
 use crate::attendance;
-use crate::audit::Actor;
+use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::auth::logins;
 use crate::db::{self, DbConnection};
 use crate::enrolments::model as enrolments;
-use crate::error::AppError;
+use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::participants::model as participants;
 use crate::participants::{Participant, consent};
 use crate::users::model as users;
+use crate::vocab::EnrolmentStatus;
 
 /// Anonymizes a person: their profile's personal data, the notes on their
 /// marks (they may say why someone was absent; the marks stay, as
@@ -79,6 +80,78 @@ pub fn withdraw_consent(
         }
     }
     Ok(withdrawn)
+}
+
+/// Merges profile `merged` into profile `into`: one person entered twice.
+/// Their places move to `into` with their marks and history; where both
+/// hold a place in one session, the better place stays (enrolled before
+/// waitlisted, then the nearer the front) and the other is cancelled as a
+/// cancellation is (in a session that is over, no one is promoted). Their
+/// dependants, the consents they gave and their account go to `into`; the
+/// merged profile is anonymised, and the audit trail records the merge on
+/// it. Answers `into` as it is after. Call inside a write transaction.
+///
+/// `subject` finds both profiles and checks the caller may merge them; it
+/// runs first unlocked, then with both rows locked, which decides. The
+/// sessions in which `merged` holds places are locked before the people,
+/// as enrolments lock them; a place taken meanwhile in another session
+/// answers `503`, to be sent again.
+pub fn merge(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    subject: impl Fn(&mut DbConnection) -> Result<(Participant, Participant), AppError>,
+) -> Result<Participant, AppError> {
+    let (merged, into) = subject(conn)?;
+    let sessions = enrolments::active_sessions(conn, merged.id)?;
+    for session in &sessions {
+        db::lock_row(conn, db::Table::Sessions, *session)?;
+    }
+    let (first, second) =
+        if merged.id < into.id { (merged.id, into.id) } else { (into.id, merged.id) };
+    db::lock_row(conn, db::Table::Participants, first)?;
+    db::lock_row(conn, db::Table::Participants, second)?;
+    let (merged, into) = subject(conn)?;
+    if merged.id == into.id {
+        return Err(AppError::validation("into", FieldIssue::Incorrect));
+    }
+    if merged.anonymized_at.is_some() || into.anonymized_at.is_some() {
+        return Err(AppError::Conflict(Conflict::Anonymized));
+    }
+    if merged.user_id.is_some() && into.user_id.is_some() {
+        return Err(AppError::validation("into", FieldIssue::AlreadyLinked));
+    }
+    if into.guardian_id == Some(merged.id) {
+        return Err(AppError::validation("into", FieldIssue::CreatesCycle));
+    }
+    if enrolments::active_sessions(conn, merged.id)? != sessions {
+        return Err(AppError::ServiceUnavailable { retry_after_secs: 1 });
+    }
+    for place in enrolments::places_of(conn, merged.id)? {
+        let mut place = place;
+        if place.status != EnrolmentStatus::Cancelled
+            && let Some(theirs) = enrolments::active_enrolment(conn, place.session_id, into.id)?
+        {
+            if enrolments::is_better_place(&place, &theirs) {
+                enrolments::cancel_duplicate(conn, actor, theirs.id)?;
+            } else {
+                place = enrolments::cancel_duplicate(conn, actor, place.id)?;
+            }
+        }
+        enrolments::move_place(conn, actor, &place, into.id)?;
+        attendance::model::move_marks(conn, place.id, into.id)?;
+    }
+    participants::move_dependants(conn, actor, merged.id, into.id)?;
+    let (merged, into) = participants::move_account(conn, actor, merged, into)?;
+    let merged_id = merged.id;
+    anonymize(conn, actor, merged)?;
+    let change = FieldChange {
+        field: "merged_into".into(),
+        from: serde_json::Value::Null,
+        to: serde_json::Value::String(into.id.to_string()),
+        redacted: false,
+    };
+    audit::record(conn, actor, Action::Merge, EntityType::Participant, merged_id, vec![change])?;
+    Ok(into)
 }
 
 /// Forgets every answer kept for retries (`idempotency`) that names `id`:

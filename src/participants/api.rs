@@ -715,6 +715,68 @@ pub async fn withdraw_consent(
     GuardianConsent::of(&withdrawn).map(web::Json).ok_or(AppError::NotFound)
 }
 
+/// Which profile another is merged into.
+#[derive(Deserialize, ToSchema)]
+struct MergeRequest {
+    /// The profile that stays: the merged one's places, marks, dependants
+    /// and account go to it.
+    pub into: Id,
+}
+
+/// Merge a profile into another
+///
+/// For one person entered twice (see `GET /participants/duplicates`): the
+/// places of this profile move to `into` with their marks and history;
+/// where both hold a place in one session, the better place stays
+/// (enrolled before waitlisted, then the nearer the front) and the other
+/// is cancelled. Dependants, the consents given as their guardian and the
+/// linked account move to `into`; this profile is then anonymised, and its
+/// audit trail records the merge (`merge`, naming `into`). Admins, and
+/// coordinators for two profiles of their unit; others `403`. A profile
+/// out of reach is `404`, an `into` out of reach or the same profile `422`,
+/// two profiles that both have an account `422` (`into`: already linked),
+/// an anonymised one `409 participant_anonymized`. Answers `into`.
+#[utoipa::path(
+    tag = "participants",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The profile merged away")),
+    request_body = MergeRequest,
+    responses(
+        (status = 200, description = "The profile that stays, as it is after", body = ParticipantResponse),
+        (status = 403, description = "Not an admin or a coordinator"),
+        (status = 404, description = "No such profile, or not one the caller may see"),
+        (status = 409, description = "One of them was anonymised (`participant_anonymized`)"),
+    )
+)]
+#[post("/participants/{id}/merge")]
+pub async fn merge_participant(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<Id>,
+    Json(body): Json<MergeRequest>,
+) -> Result<web::Json<ParticipantResponse>, AppError> {
+    let id = id.into_inner();
+    let actor = Actor::user(caller.id());
+    let response = state
+        .db
+        .write(move |conn| {
+            let scope = ParticipantScope::of(conn, &caller.user)?;
+            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+                return Err(AppError::Forbidden);
+            }
+            let both = |conn: &mut DbConnection| {
+                let merged = model::find_visible(conn, &scope, id)?.ok_or(AppError::NotFound)?;
+                let into = model::find_visible(conn, &scope, body.into)?
+                    .ok_or_else(|| AppError::validation("into", FieldIssue::UnknownReference))?;
+                Ok((merged, into))
+            };
+            let into = operations::people::merge(conn, &actor, both)?;
+            Ok(ParticipantResponse::new(into, &scope))
+        })
+        .await?;
+    Ok(web::Json(response))
+}
+
 /// The routes of `participants`, for [`crate::routes`].
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_participant)
@@ -725,6 +787,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(get_participant)
         .service(update_participant)
         .service(anonymize_participant)
+        .service(merge_participant)
         .service(give_consent)
         .service(withdraw_consent);
 }

@@ -350,6 +350,61 @@ pub fn release_dependants(
     Ok(())
 }
 
+/// Hands the dependants of profile `from` to profile `to` as their guardian
+/// (two profiles of one person merged), and the consents `from` gave; each
+/// change recorded. Refused (`422`, naming `into`) when `to` is below one of
+/// them, which would make a loop. Call with both rows locked.
+pub fn move_dependants(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    from: Id,
+    to: Id,
+) -> Result<(), AppError> {
+    let dependants: Vec<Id> = participants::table
+        .filter(participants::guardian_id.eq(from))
+        .select(participants::id)
+        .load(conn)?;
+    if guardians_above(conn, to)?.iter().any(|above| dependants.contains(above)) {
+        return Err(AppError::validation("into", FieldIssue::CreatesCycle));
+    }
+    let now = db::now();
+    diesel::update(participants::table.filter(participants::guardian_id.eq(from)))
+        .set((participants::guardian_id.eq(to), participants::updated_at.eq(now)))
+        .execute(conn)?;
+    diesel::update(participants::table.filter(participants::consent_guardian_id.eq(from)))
+        .set(participants::consent_guardian_id.eq(to))
+        .execute(conn)?;
+    for id in dependants {
+        let change = vec![FieldChange::redacted("guardian_id")];
+        audit::record(conn, actor, Action::Update, EntityType::Participant, id, change)?;
+    }
+    Ok(())
+}
+
+/// Moves the login account linked to `from` to `to` (two profiles of one
+/// person merged); `to` must have none. Answers both as they are after.
+/// Call with both rows locked.
+pub fn move_account(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    from: Participant,
+    to: Participant,
+) -> Result<(Participant, Participant), AppError> {
+    let Some(account) = from.user_id else {
+        return Ok((from, to));
+    };
+    let now = db::now();
+    let unlinked = Participant { user_id: None, updated_at: now, ..from.clone() };
+    save(conn, &unlinked)?;
+    let linked = Participant { user_id: Some(account), updated_at: now, ..to.clone() };
+    save(conn, &linked)?;
+    for (before, after) in [(&from, &unlinked), (&to, &linked)] {
+        let changes = FieldChange::diff(Some(before), after, PERSONAL_FIELDS);
+        audit::record(conn, actor, Action::Update, EntityType::Participant, after.id, changes)?;
+    }
+    Ok((unlinked, linked))
+}
+
 /// Checks that the unit, guardian and account a profile names exist; a
 /// guardian is another profile that is not this one's own dependant, and
 /// an account is linked to one profile at most.

@@ -422,3 +422,96 @@ async fn likely_duplicates_are_listed_within_the_callers_reach() {
     let patched = app.patch("/api/v1/participants/duplicates", Some(&admin), &json!({})).await;
     patched.assert_problem(405, "method_not_allowed");
 }
+
+#[actix_web::test]
+async fn a_person_entered_twice_is_merged_into_one_keeping_the_better_places() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let east = app.create_organization(&admin, "Xóm Đông").await;
+    let elsewhere = app.create_organization(&admin, "Xóm Tây").await;
+    let stays = json!({"full_name": "Nguyễn Văn An", "category": "learner", "organization_id": east,
+        "birth_date": "1980-01-02"});
+    let stays = id(&app.create_participant(&admin, stays).await);
+    // The same man signed up himself: his profile comes with his account.
+    let account = app.register("an@example.vn").await;
+    let twice = account["participant_id"].as_str().unwrap().to_owned();
+    let place_in_unit = json!({"organization_id": east, "birth_date": "1980-01-02"});
+    let path = format!("/api/v1/participants/{twice}");
+    assert_eq!(app.patch(&path, Some(&admin), &place_in_unit).await.status, 200);
+    let child = json!({"full_name": "Nguyễn Bé", "category": "learner", "organization_id": east,
+        "guardian_id": twice});
+    let child = id(&app.create_participant(&admin, child).await);
+
+    let place = |reply: &Reply| id(&reply.body);
+    let only_his = app.open_session(&admin, 5, 8, 5, true).await;
+    let his = place(&app.enrol(&admin, &only_his, &twice).await);
+    let full = app.open_session(&admin, 6, 8, 1, true).await;
+    let kept = place(&app.enrol(&admin, &full, &stays).await);
+    let dropped = place(&app.enrol(&admin, &full, &twice).await);
+    let other_full = app.open_session(&admin, 7, 8, 1, true).await;
+    let better = place(&app.enrol(&admin, &other_full, &twice).await);
+    let worse = place(&app.enrol(&admin, &other_full, &stays).await);
+
+    let merge = format!("/api/v1/participants/{twice}/merge");
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
+    app.post(&merge, Some(&trainer), &json!({"into": stays}))
+        .await
+        .assert_problem(403, "forbidden");
+    let stranger = app.coordinator_of(&admin, "tay@example.vn", &elsewhere).await.access;
+    app.post(&merge, Some(&stranger), &json!({"into": stays}))
+        .await
+        .assert_problem(404, "not_found");
+    app.post(&merge, Some(&admin), &json!({"into": twice}))
+        .await
+        .assert_problem(422, "validation_failed");
+
+    let merged = app.post(&merge, Some(&admin), &json!({"into": stays})).await;
+    assert_eq!(merged.status, 200, "{:#}", merged.body);
+    assert_eq!(merged.body["id"], stays.as_str());
+    assert_eq!(merged.body["user_id"], account["id"], "the account goes along");
+
+    let status = |place: String| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let reply = app.get(&format!("/api/v1/enrolments/{place}"), Some(admin)).await;
+            (
+                reply.body["participant_id"].as_str().unwrap().to_owned(),
+                reply.body["status"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    assert_eq!(status(his).await, (stays.clone(), "enrolled".into()));
+    assert_eq!(status(kept).await, (stays.clone(), "enrolled".into()));
+    assert_eq!(
+        status(dropped).await,
+        (stays.clone(), "cancelled".into()),
+        "the waitlisted one goes"
+    );
+    assert_eq!(
+        status(better).await,
+        (stays.clone(), "enrolled".into()),
+        "his enrolled place stays"
+    );
+    assert_eq!(status(worse).await, (stays.clone(), "cancelled".into()));
+
+    let child = app.get(&format!("/api/v1/participants/{child}"), Some(&admin)).await;
+    assert_eq!(child.body["guardian_id"], stays.as_str());
+    let me = app.login("an@example.vn", PASSWORD).await.access;
+    let me = app.get("/api/v1/me", Some(&me)).await;
+    assert_eq!(me.body["participant_id"], stays.as_str());
+    let gone = app.get(&path, Some(&admin)).await;
+    assert!(gone.body["anonymized_at"].is_string());
+    let history = app
+        .get(
+            &format!("/api/v1/audit-events?entity_type=participant&entity_id={twice}&action=merge"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(items(&history).len(), 1, "{:#}", history.body);
+    assert_eq!(items(&history)[0]["changes"][0]["to"], stays.as_str());
+
+    app.post(&merge, Some(&admin), &json!({"into": stays}))
+        .await
+        .assert_problem(409, "participant_anonymized");
+}
