@@ -461,23 +461,32 @@ pub fn sync_mark(
     Ok(outcome)
 }
 
-/// Erases the notes on a person's marks and their history (they may say
-/// why someone was absent), when the person is anonymised. The marks stay:
-/// statistics count them.
 /// Moves the marks of a place, and their history, to the person the place
 /// now belongs to (a profile merged into another).
-pub fn move_marks(conn: &mut DbConnection, enrolment_id: Id, to: Id) -> QueryResult<()> {
-    diesel::update(attendance_marks::table.filter(attendance_marks::enrolment_id.eq(enrolment_id)))
+pub fn move_marks(conn: &mut DbConnection, place: &Enrolment, to: Id) -> QueryResult<()> {
+    diesel::update(attendance_marks::table.filter(attendance_marks::enrolment_id.eq(place.id)))
         .set(attendance_marks::participant_id.eq(to))
         .execute(conn)?;
+    // By session first: the history's index.
     diesel::update(
-        attendance_changes::table.filter(attendance_changes::enrolment_id.eq(enrolment_id)),
+        attendance_changes::table
+            .filter(attendance_changes::session_id.eq(place.session_id))
+            .filter(attendance_changes::enrolment_id.eq(place.id)),
     )
     .set(attendance_changes::participant_id.eq(to))
     .execute(conn)?;
     Ok(())
 }
 
+/// Whether the person was there (present or late) by the mark on `place`.
+pub fn attended(conn: &mut DbConnection, place: Id) -> QueryResult<bool> {
+    let mark = marks_of(conn, &[place])?.pop();
+    Ok(mark.is_some_and(|m| matches!(m.status, AttendanceStatus::Present | AttendanceStatus::Late)))
+}
+
+/// Erases the notes on a person's marks and their history (they may say
+/// why someone was absent), when the person is anonymised. The marks stay:
+/// statistics count them.
 pub fn erase_notes(conn: &mut DbConnection, participant_id: Id) -> QueryResult<()> {
     diesel::update(
         attendance_marks::table.filter(attendance_marks::participant_id.eq(participant_id)),

@@ -91,6 +91,9 @@ pub fn withdraw_consent(
 /// merged profile is anonymised, and the audit trail records the merge on
 /// it. Answers `into` as it is after. Call inside a write transaction.
 ///
+/// Places in different sessions at overlapping times are kept, both: they
+/// are what was recorded of the person, for a coordinator to settle.
+///
 /// `subject` finds both profiles and checks the caller may merge them; it
 /// runs first unlocked, then with both rows locked, which decides. The
 /// sessions in which `merged` holds places are locked before the people,
@@ -131,16 +134,28 @@ pub fn merge(
         if place.status != EnrolmentStatus::Cancelled
             && let Some(theirs) = enrolments::active_enrolment(conn, place.session_id, into.id)?
         {
-            if enrolments::is_better_place(&place, &theirs) {
+            // A place the person was marked at tells where they were: it
+            // stays whatever the other one's standing.
+            let keep_mine = match (
+                attendance::model::attended(conn, place.id)?,
+                attendance::model::attended(conn, theirs.id)?,
+            ) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => enrolments::is_better_place(&place, &theirs),
+            };
+            if keep_mine {
                 enrolments::cancel_duplicate(conn, actor, theirs.id)?;
             } else {
                 place = enrolments::cancel_duplicate(conn, actor, place.id)?;
             }
         }
         enrolments::move_place(conn, actor, &place, into.id)?;
-        attendance::model::move_marks(conn, place.id, into.id)?;
+        attendance::model::move_marks(conn, &place, into.id)?;
     }
     participants::move_dependants(conn, actor, merged.id, into.id)?;
+    // Both as they are now: the moves above may have changed them.
+    let (merged, into) = subject(conn)?;
     let (merged, into) = participants::move_account(conn, actor, merged, into)?;
     let merged_id = merged.id;
     anonymize(conn, actor, merged)?;

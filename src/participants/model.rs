@@ -360,19 +360,28 @@ pub fn move_dependants(
     from: Id,
     to: Id,
 ) -> Result<(), AppError> {
+    // As every change of guardians: one at a time, so that two changes
+    // cannot each pass the loop check (see `check_references`).
+    db::serialize_with_others(conn, db::LockKey::Guardians)?;
     let dependants: Vec<Id> = participants::table
         .filter(participants::guardian_id.eq(from))
+        .order(participants::id.asc())
         .select(participants::id)
         .load(conn)?;
     if guardians_above(conn, to)?.iter().any(|above| dependants.contains(above)) {
         return Err(AppError::validation("into", FieldIssue::CreatesCycle));
     }
+    for dependant in &dependants {
+        db::lock_row(conn, db::Table::Participants, *dependant)?;
+    }
     let now = db::now();
-    diesel::update(participants::table.filter(participants::guardian_id.eq(from)))
-        .set((participants::guardian_id.eq(to), participants::updated_at.eq(now)))
-        .execute(conn)?;
-    diesel::update(participants::table.filter(participants::consent_guardian_id.eq(from)))
+    let theirs = participants::table.filter(participants::guardian_id.eq(from));
+    // The consent of a dependant that `from` gave holds as `to`'s.
+    diesel::update(theirs.filter(participants::consent_guardian_id.eq(from)))
         .set(participants::consent_guardian_id.eq(to))
+        .execute(conn)?;
+    diesel::update(theirs)
+        .set((participants::guardian_id.eq(to), participants::updated_at.eq(now)))
         .execute(conn)?;
     for id in dependants {
         let change = vec![FieldChange::redacted("guardian_id")];

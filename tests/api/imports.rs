@@ -451,6 +451,13 @@ async fn a_person_entered_twice_is_merged_into_one_keeping_the_better_places() {
     let other_full = app.open_session(&admin, 7, 8, 1, true).await;
     let better = place(&app.enrol(&admin, &other_full, &twice).await);
     let worse = place(&app.enrol(&admin, &other_full, &stays).await);
+    // Both enrolled in a class under way, marked present on the later
+    // place: that one stays, with its mark and its note.
+    let running = app.running_session(&admin, &[], chrono::Duration::minutes(10), 5).await;
+    let unmarked = place(&app.enrol(&admin, &running, &stays).await);
+    let marked = place(&app.enrol(&admin, &running, &twice).await);
+    let mark = json!([{"participant_id": twice, "status": "present", "note": "Ngồi bàn đầu"}]);
+    assert_eq!(app.put_marks(&admin, &running, mark).await.status, 200);
 
     let merge = format!("/api/v1/participants/{twice}/merge");
     let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
@@ -494,6 +501,16 @@ async fn a_person_entered_twice_is_merged_into_one_keeping_the_better_places() {
         "his enrolled place stays"
     );
     assert_eq!(status(worse).await, (stays.clone(), "cancelled".into()));
+    assert_eq!(status(marked).await, (stays.clone(), "enrolled".into()), "where he was marked");
+    assert_eq!(status(unmarked).await, (stays.clone(), "cancelled".into()));
+    let roll = app.get(&format!("/api/v1/sessions/{running}/attendance"), Some(&admin)).await;
+    let his: Vec<&Value> = items(&roll).iter().filter(|e| e["mark"].is_object()).collect();
+    assert_eq!(his.len(), 1, "{:#}", roll.body);
+    assert_eq!(his[0]["participant"]["id"], stays.as_str());
+    assert_eq!(his[0]["mark"]["note"], "Ngồi bàn đầu", "the anonymisation leaves the moved mark");
+    assert_eq!(app.session(&admin, &running).await["enrolled_count"], 1);
+    assert_eq!(app.session(&admin, &full).await["enrolled_count"], 1);
+    assert_eq!(app.session(&admin, &full).await["waitlisted_count"], 0);
 
     let child = app.get(&format!("/api/v1/participants/{child}"), Some(&admin)).await;
     assert_eq!(child.body["guardian_id"], stays.as_str());
