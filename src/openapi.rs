@@ -356,8 +356,9 @@ fn problem_content() -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build()
 }
 
-/// Describes files as what they are: XLSX downloads and CSV or XLSX
-/// uploads as binary strings. The path macro can name the media type
+/// Describes files as what they are: CSV and XLSX downloads and uploads as
+/// binary strings (a CSV is bytes in an encoding; clients save or read it
+/// as a file). The path macro can name the media type
 /// but has no type for raw bytes.
 struct BinaryFiles;
 
@@ -381,10 +382,11 @@ impl Modify for BinaryFiles {
                     }
                 }
                 for response in operation.responses.responses.values_mut() {
-                    if let RefOr::T(response) = response
-                        && let Some(content) = response.content.get_mut(xlsx)
-                    {
-                        content.schema = Some(binary().into());
+                    let RefOr::T(response) = response else { continue };
+                    for (media_type, content) in response.content.iter_mut() {
+                        if media_type.as_str() == xlsx || media_type.starts_with("text/csv") {
+                            content.schema = Some(binary().into());
+                        }
                     }
                 }
             }
