@@ -2,11 +2,13 @@
 //! lists"): each row becomes a profile, or is matched to the person already
 //! on file, and, when asked, takes a place in a session.
 //!
-//! The whole list is one transaction, each row a savepoint in it: a row
-//! that is refused leaves nothing behind and the others go on; a dry run
-//! does everything and rolls it all back, so that it answers exactly what
-//! the real import would. Rows later in the list find the people that
-//! earlier rows added: a person twice in one file is created once.
+//! The whole list is one transaction. Each row is checked whole before
+//! anything of it is written, and a row that writes does so in a savepoint
+//! of its own: a row that is refused leaves nothing behind and the others
+//! go on. A dry run does everything and rolls it all back, so that it
+//! answers exactly what the real import would. The people a list names are
+//! found in one query; rows later in the list find the people that earlier
+//! rows added, so a person twice in one file is created once.
 
 use std::collections::HashMap;
 
@@ -301,7 +303,9 @@ pub fn import(
     match conn.transaction(run) {
         Ok(report) | Err(Undo::DryRun(report)) => Ok(Ok(report)),
         Err(Undo::Failed(err)) => Err(err),
-        Err(Undo::Row(_)) => unreachable!("a row's refusal ends at its savepoint"),
+        // A row's refusal ends at the row (`Importer::row`); were one to
+        // get here, it would refuse the list, not pass unseen.
+        Err(Undo::Row(problems)) => Err(AppError::Validation(problems)),
     }
 }
 
