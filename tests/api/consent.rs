@@ -34,7 +34,8 @@ async fn the_guardian_and_the_units_staff_record_and_withdraw_consent_and_no_one
     let coordinator = app.coordinator_of(&admin, "truong@example.vn", &school).await;
     let (coordinator, coordinator_id) = (coordinator.access, coordinator.user["id"].clone());
     let elsewhere = app.user_with_role(&admin, "xom@example.vn", "coordinator").await.access;
-    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await.access;
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let (trainer, trainer_id) = (trainer.access, trainer.user["id"].as_str().unwrap().to_owned());
     let parent_user = app.register("me@example.vn").await;
     let parent = app.login("me@example.vn", PASSWORD).await.access;
     let parent_profile = parent_user["participant_id"].as_str().unwrap().to_owned();
@@ -68,6 +69,11 @@ async fn the_guardian_and_the_units_staff_record_and_withdraw_consent_and_no_one
     give(&app, &trainer, &child, "paper").await.assert_problem(404, "not_found");
     withdraw(&app, &trainer, &child).await.assert_problem(404, "not_found");
     give(&app, &parent, &own.body, "in_app").await.assert_problem(403, "forbidden");
+    // A trainer who sees the child on a roster still may not.
+    let course = app.create_course(&admin, None).await;
+    let session = app.create_session(&admin, &course, 2, &[&trainer_id]).await;
+    app.enrol_directly(&id(&session), &id(&child));
+    give(&app, &trainer, &child, "paper").await.assert_problem(403, "forbidden");
 
     // Consent is a guardian's: none on file, none recorded.
     let alone = app.create_participant(&admin, a_child("Bé Một Mình", &school, None)).await;
