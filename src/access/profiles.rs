@@ -263,6 +263,12 @@ impl ParticipantScope {
         Ok(())
     }
 
+    /// Whether the caller keeps a unit's lists of people (admins anywhere,
+    /// coordinators in their unit): imports, likely duplicates, merges.
+    pub fn manages_lists(&self) -> bool {
+        matches!(self, Self::All | Self::Unit(_))
+    }
+
     /// Only admins link profiles to accounts and anonymize them.
     pub fn is_admin(&self) -> bool {
         matches!(self, Self::All)

@@ -587,7 +587,7 @@ async fn list_duplicates(
         .db
         .run(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
-            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+            if !scope.manages_lists() {
                 return Err(AppError::Forbidden);
             }
             let pairs = model::likely_duplicates(conn, &scope, &page)?;
@@ -761,7 +761,7 @@ pub async fn merge_participant(
         .db
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
-            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+            if !scope.manages_lists() {
                 return Err(AppError::Forbidden);
             }
             let both = |conn: &mut DbConnection| {

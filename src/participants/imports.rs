@@ -119,7 +119,7 @@ async fn import_participants(
         .db
         .write(move |conn| {
             let scope = ParticipantScope::of(conn, &caller.user)?;
-            if !matches!(scope, ParticipantScope::All | ParticipantScope::Unit(_)) {
+            if !scope.manages_lists() {
                 return Err(AppError::Forbidden);
             }
             let requested = Placement { organization_id: query.organization_id, guardian_id: None };
