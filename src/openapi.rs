@@ -261,6 +261,7 @@ const NEXT_STEPS: &[(&str, &[&str])] = &[
             "open_check_in",
             "check_in",
             "add_walk_in",
+            "sign_in_sheet",
         ],
     ),
     ("enrol", &["get_enrolment", "cancel_enrolment"]),

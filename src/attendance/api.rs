@@ -42,6 +42,8 @@ const MAX_CLIENT_MARK_ID_CHARS: usize = 100;
 #[derive(Serialize, Deserialize, ToSchema)]
 struct RollCallEntry {
     pub enrolment_id: Id,
+    /// The place's short code, as the paper sign-in sheet prints it.
+    pub row_code: String,
     pub participant: RosterPerson,
     #[schema(required = true)]
     pub mark: Option<MarkResponse>,
@@ -261,6 +263,7 @@ pub async fn roll_call(
 ) -> Result<web::Json<RollCallEntryPage>, AppError> {
     let to_entry = |(e, p, m): RosterRow| RollCallEntry {
         enrolment_id: e.id,
+        row_code: model::row_code(e.id),
         participant: p.into(),
         mark: m.map(Into::into),
     };
@@ -632,5 +635,6 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(open_check_in)
         .service(check_in)
         .service(add_walk_in)
-        .service(sync);
+        .service(sync)
+        .service(super::sheet::sign_in_sheet);
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod model;
+pub mod sheet;
 pub mod views;
 
 pub use model::AttendanceMark;

@@ -15,8 +15,8 @@ use crate::access;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::crypto::{random_bytes, sha256_base64};
 use crate::db::schema::{
-    attendance_changes, attendance_marks, check_in_codes, check_in_failures, enrolments,
-    offline_marks, participants,
+    attendance_changes, attendance_marks, check_in_codes, check_in_failures, courses, enrolments,
+    offline_marks, organizations, participants, users,
 };
 use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
@@ -26,7 +26,7 @@ use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::Session;
 use crate::users::User;
-use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, SessionStatus};
+use crate::vocab::{AttendanceStatus, Category, EnrolmentStatus, MarkSource, SessionStatus};
 
 /// Marks are taken from this long before a session starts…
 const WINDOW_OPENS_BEFORE_START: Duration = Duration::minutes(30);
@@ -237,6 +237,78 @@ pub fn roster(
         .into_boxed()
         .page(enrolments::id, page);
     query.load(conn)
+}
+
+/// A session's short code for a place: six letters and digits that a
+/// trainer copies from a paper sign-in sheet into the roll-call, to find
+/// the person without spelling their name. The last 30 bits of the place's
+/// id, which are random, in Crockford's base 32 (no I, L, O or U): two
+/// places of one class of 200 share a code about once in 50,000 classes,
+/// and then the name beside it tells them apart.
+pub fn row_code(enrolment_id: Id) -> String {
+    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let text = enrolment_id.to_string();
+    let tail = u32::from_str_radix(&text[text.len() - 8..], 16).unwrap_or_default();
+    (0..6).rev().map(|i| ALPHABET[((tail >> (i * 5)) & 31) as usize] as char).collect()
+}
+
+/// One person on a sign-in sheet: their place, name, category and unit.
+pub struct SheetLine {
+    pub enrolment_id: Id,
+    pub full_name: String,
+    pub category: Category,
+    pub unit: Option<String>,
+}
+
+/// What a sign-in sheet shows above its table.
+pub struct SheetHeading {
+    pub course_title: String,
+    pub trainer_names: Vec<String>,
+}
+
+/// The people holding an enrolled place in the session, in the order a
+/// Vietnamese class list is read: by given name (the last word), then by
+/// the whole name, ignoring case and diacritics.
+pub fn sign_in_lines(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<SheetLine>> {
+    let rows: Vec<(Id, String, String, Category, Option<String>)> = enrolments::table
+        .inner_join(participants::table)
+        .left_join(
+            organizations::table.on(organizations::id.nullable().eq(participants::organization_id)),
+        )
+        .filter(enrolments::session_id.eq(session_id))
+        .filter(enrolments::status.eq(EnrolmentStatus::Enrolled))
+        .select((
+            enrolments::id,
+            participants::full_name,
+            participants::search_name,
+            participants::category,
+            organizations::name.nullable(),
+        ))
+        .load(conn)?;
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|(enrolment_id, full_name, folded, category, unit)| {
+            let given = folded.rsplit(' ').next().unwrap_or_default().to_owned();
+            ((given, folded), SheetLine { enrolment_id, full_name, category, unit })
+        })
+        .collect();
+    rows.sort_by(|(a, _), (b, _)| a.cmp(b));
+    Ok(rows.into_iter().map(|(_, line)| line).collect())
+}
+
+/// The course's title and the trainers' names, for a sheet's heading.
+pub fn sheet_heading(
+    conn: &mut DbConnection,
+    course_id: Id,
+    trainer_ids: &[Id],
+) -> QueryResult<SheetHeading> {
+    let course_title = courses::table.find(course_id).select(courses::title).first(conn)?;
+    let trainer_names = users::table
+        .filter(users::id.eq_any(trainer_ids))
+        .order(users::full_name)
+        .select(users::full_name)
+        .load(conn)?;
+    Ok(SheetHeading { course_title, trainer_names })
 }
 
 /// The current marks of these places.

@@ -7,8 +7,12 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
+use serde::Deserialize;
+use utoipa::IntoParams;
+
 use super::json::without_position;
 use crate::error::{AppError, FieldIssue, InvalidField};
+use crate::lang::Lang;
 
 pub struct Query<T>(pub T);
 
@@ -28,6 +32,23 @@ pub fn parse<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
         let issue = FieldIssue::Invalid(without_position(&err.inner().to_string()));
         AppError::BadParameter(vec![InvalidField::new(err.path().to_string(), issue)])
     })
+}
+
+/// `?lang=`, for files: a link opened in a browser carries no
+/// `Accept-Language` of the reader's choosing.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LanguageQuery {
+    /// Headers and labels in Vietnamese (`vi`) or English (`en`). Without
+    /// it `Accept-Language` decides: for a link opened in a browser, whose
+    /// own language may not be the reader's.
+    pub lang: Option<Lang>,
+}
+
+impl LanguageQuery {
+    pub fn resolve(&self, req: &HttpRequest) -> Lang {
+        self.lang.unwrap_or_else(|| Lang::from_headers(req.headers()))
+    }
 }
 
 #[cfg(test)]

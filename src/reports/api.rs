@@ -30,7 +30,7 @@ use crate::db;
 use crate::error::AppError;
 use crate::http;
 use crate::http::conventions;
-use crate::http::query::Query;
+use crate::http::query::{LanguageQuery, Query};
 use crate::lang::Lang;
 use crate::local_time;
 use crate::sheets::{FileFormat, Sheet};
@@ -90,21 +90,6 @@ impl IntoParams for GroupBy {
             .example(Some(serde_json::json!(["category", "organization"])))
             .build();
         vec![parameter]
-    }
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-struct LanguageQuery {
-    /// Headers and labels in Vietnamese (`vi`) or English (`en`). Without
-    /// it `Accept-Language` decides: for a link opened in a browser, whose
-    /// own language may not be the reader's.
-    pub lang: Option<Lang>,
-}
-
-impl LanguageQuery {
-    fn resolve(&self, req: &HttpRequest) -> Lang {
-        self.lang.unwrap_or_else(|| Lang::from_headers(req.headers()))
     }
 }
 

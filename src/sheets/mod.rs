@@ -2,6 +2,7 @@
 //! any `Write`, so that a file of any length needs the memory of one row.
 
 mod csv;
+pub mod form;
 pub mod read;
 mod xlsx;
 

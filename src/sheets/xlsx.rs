@@ -21,7 +21,7 @@ use super::{Cell, Column};
 /// each with the header again.
 const ROWS_PER_SHEET: u32 = 1_048_576;
 
-const PACKAGE_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+pub(super) const PACKAGE_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#;
 
 /// The cell formats the sheet uses, by their index in `cellXfs`.
@@ -333,7 +333,7 @@ impl<W: Write> XlsxSheet<W> {
 
 /// The name of sheet `n` as Excel accepts it: at most 31 characters, none
 /// of `[]:*?/\`; from the second sheet on, with its number.
-fn sheet_name(title: &str, n: u32) -> String {
+pub(super) fn sheet_name(title: &str, n: u32) -> String {
     let suffix = if n == 1 { String::new() } else { format!(" ({n})") };
     let kept = 31 - suffix.chars().count();
     let name: String = title.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(kept).collect();
@@ -350,7 +350,7 @@ fn absolute(range: &str) -> String {
 }
 
 /// `A` for the first column, `Z`, then `AA`, `AB`…
-fn column_name(index: usize) -> String {
+pub(super) fn column_name(index: usize) -> String {
     let mut name = Vec::new();
     let mut n = index + 1;
     while n > 0 {
@@ -365,7 +365,7 @@ fn column_name(index: usize) -> String {
 /// Text as XML character data. Characters that XML 1.0 cannot carry
 /// (control characters, U+FFFE, U+FFFF) are left out: requests with control
 /// characters are refused, but rows imported by other means are not checked.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -19,4 +19,5 @@ mod participants;
 mod province;
 mod reports;
 mod retries;
+mod sign_in_sheet;
 mod users;
