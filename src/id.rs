@@ -29,6 +29,11 @@ impl Id {
     pub fn new() -> Self {
         Self(Uuid::now_v7())
     }
+
+    /// The id's last 32 bits: in a UUIDv7, random ones.
+    pub fn low_bits(&self) -> u32 {
+        self.0.as_u128() as u32
+    }
 }
 
 impl From<Uuid> for Id {

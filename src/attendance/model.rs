@@ -247,8 +247,7 @@ pub fn roster(
 /// and then the name beside it tells them apart.
 pub fn row_code(enrolment_id: Id) -> String {
     const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let text = enrolment_id.to_string();
-    let tail = u32::from_str_radix(&text[text.len() - 8..], 16).unwrap_or_default();
+    let tail = enrolment_id.low_bits();
     (0..6).rev().map(|i| ALPHABET[((tail >> (i * 5)) & 31) as usize] as char).collect()
 }
 
@@ -268,7 +267,8 @@ pub struct SheetHeading {
 
 /// The people holding an enrolled place in the session, in the order a
 /// Vietnamese class list is read: by given name (the last word), then by
-/// the whole name, ignoring case and diacritics.
+/// the whole name, ignoring case and diacritics, then by place. Anonymised
+/// people are left out: a row without a name is no one to sign for.
 pub fn sign_in_lines(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec<SheetLine>> {
     let rows: Vec<(Id, String, String, Category, Option<String>)> = enrolments::table
         .inner_join(participants::table)
@@ -277,6 +277,7 @@ pub fn sign_in_lines(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec
         )
         .filter(enrolments::session_id.eq(session_id))
         .filter(enrolments::status.eq(EnrolmentStatus::Enrolled))
+        .filter(participants::anonymized_at.is_null())
         .select((
             enrolments::id,
             participants::full_name,
@@ -289,7 +290,7 @@ pub fn sign_in_lines(conn: &mut DbConnection, session_id: Id) -> QueryResult<Vec
         .into_iter()
         .map(|(enrolment_id, full_name, folded, category, unit)| {
             let given = folded.rsplit(' ').next().unwrap_or_default().to_owned();
-            ((given, folded), SheetLine { enrolment_id, full_name, category, unit })
+            ((given, folded, enrolment_id), SheetLine { enrolment_id, full_name, category, unit })
         })
         .collect();
     rows.sort_by(|(a, _), (b, _)| a.cmp(b));

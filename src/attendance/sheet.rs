@@ -16,7 +16,7 @@ use crate::lang::Lang;
 use crate::local_time;
 use crate::sessions::Session;
 use crate::sheets::form::Form;
-use crate::sheets::{Cell, Column, FileFormat};
+use crate::sheets::{Column, FileFormat};
 use crate::state::AppState;
 use crate::vocab::Label;
 
@@ -84,20 +84,29 @@ fn sheet(
     lang: Lang,
     zone: Tz,
 ) -> std::io::Result<Vec<u8>> {
-    let starts = local_time::wall_clock(session.starts_at, zone);
-    let ends = local_time::wall_clock(session.ends_at, zone);
+    let starts = local_time::with_offset(session.starts_at, zone);
+    let ends = local_time::with_offset(session.ends_at, zone);
+    // On paper the zone is its offset, which an official reads at once.
+    let ends_shown = if ends.date_naive() == starts.date_naive() {
+        ends.format("%H:%M")
+    } else {
+        ends.format("%d/%m/%Y, %H:%M")
+    };
+    let trainers = match heading.trainer_names.as_slice() {
+        [] => "—".to_owned(),
+        names => names.join(", "),
+    };
     let cancelled = session.status == crate::vocab::SessionStatus::Cancelled;
     let mut top = vec![
         format!("{}: {}", lang.pick("Course", "Khóa học"), heading.course_title),
         format!("{}: {}", lang.pick("Venue", "Địa điểm"), session.venue),
         format!(
-            "{}: {} {}–{} ({zone})",
+            "{}: {}–{ends_shown} (UTC{})",
             lang.pick("Time", "Thời gian"),
-            starts.format("%d/%m/%Y"),
-            starts.format("%H:%M"),
-            ends.format("%H:%M"),
+            starts.format("%d/%m/%Y, %H:%M"),
+            starts.format("%:z"),
         ),
-        format!("{}: {}", lang.pick("Trainers", "Giảng viên"), heading.trainer_names.join(", ")),
+        format!("{}: {trainers}", lang.pick("Trainers", "Giảng viên")),
     ];
     if cancelled {
         top.push(lang.pick("THIS SESSION IS CANCELLED", "BUỔI HỌC NÀY ĐÃ HỦY").to_owned());
@@ -112,18 +121,12 @@ fn sheet(
         Column::new(lang.pick("Note", "Ghi chú"), 12),
     ];
     let codes: Vec<String> = lines.iter().map(|line| row_code(line.enrolment_id)).collect();
-    let rows: Vec<Vec<Cell<'_>>> = lines
+    let rows: Vec<Vec<Option<&str>>> = lines
         .iter()
         .zip(&codes)
         .map(|(line, code)| {
-            vec![
-                Cell::Text(code),
-                Cell::Text(&line.full_name),
-                Cell::Text(line.category.label(lang)),
-                line.unit.as_deref().into(),
-                Cell::Empty,
-                Cell::Empty,
-            ]
+            let (name, category) = (line.full_name.as_str(), line.category.label(lang));
+            vec![Some(code.as_str()), Some(name), Some(category), line.unit.as_deref(), None, None]
         })
         .collect();
     let form = Form {

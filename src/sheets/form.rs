@@ -9,8 +9,8 @@ use std::io::{self, Cursor, Write};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
+use super::Column;
 use super::xlsx::{PACKAGE_RELS, column_name, escape, sheet_name};
-use super::{Cell, Column};
 
 /// The cell formats, by their index in `cellXfs`.
 mod style {
@@ -18,12 +18,13 @@ mod style {
     pub const TABLE_HEADER: u8 = 2;
     pub const TABLE_TEXT: u8 = 3;
     pub const TABLE_NUMBER: u8 = 4;
+    pub const LINE: u8 = 5;
 }
 
 /// Fonts: 0 regular, 1 bold, 2 bold and larger (the title). Border 1 is a
 /// thin line on every side, for the table.
 const STYLES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="14"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1"><alignment horizontal="center" vertical="center"/></xf></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"#;
+<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="3"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="14"/><name val="Calibri"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills><borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border><border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/><xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/><xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1"><alignment horizontal="center" vertical="center" wrapText="1"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1"><alignment vertical="center" wrapText="1"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="1" xfId="0" applyBorder="1" applyAlignment="1"><alignment horizontal="center" vertical="center"/></xf><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>"#;
 
 const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#;
@@ -31,19 +32,30 @@ const CONTENT_TYPES: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="
 const WORKBOOK_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#;
 
-/// Row heights in points: a table row holds a signature.
+/// Row heights in points: a table row holds a signature; a line of text
+/// above the table takes one of these for each time it wraps.
 const HEADER_HEIGHT: u32 = 32;
 const ROW_HEIGHT: u32 = 30;
+const LINE_HEIGHT: u32 = 15;
 
 /// A form: `title` on top (and as the sheet's name), then `lines` of text,
-/// then the table of `columns` with `rows`, and `blank_rows` empty numbered
-/// rows below them to write in by hand. The first column numbers the rows.
+/// then the table of `columns` with `rows` of text (`None` for a cell left
+/// to write in), and `blank_rows` empty rows below them. The first column
+/// numbers the rows; `rows` give the cells of the others.
 pub struct Form<'a> {
     pub title: &'a str,
     pub lines: &'a [String],
     pub columns: &'a [Column],
-    pub rows: &'a [Vec<Cell<'a>>],
+    pub rows: &'a [Vec<Option<&'a str>>],
     pub blank_rows: usize,
+}
+
+/// One cell of a form's row.
+#[derive(Clone, Copy)]
+enum FormCell<'a> {
+    Empty,
+    Number(usize),
+    Text(&'a str),
 }
 
 impl Form<'_> {
@@ -87,28 +99,34 @@ impl Form<'_> {
         }
         xml.push_str("</cols><sheetData>");
         let mut r = 1;
-        xml.push_str(&row(r, None, &[(style::TITLE, Cell::Text(self.title))]));
+        xml.push_str(&row(r, None, &[(style::TITLE, FormCell::Text(self.title))]));
+        // Merged cells do not grow with their text in any spreadsheet: each
+        // line's height is set from its length against the table's width.
+        let width: usize = self.columns.iter().map(|c| c.width + 2).sum();
         for line in self.lines {
             r += 1;
-            xml.push_str(&row(r, None, &[(0, Cell::Text(line))]));
+            let wraps = line.chars().count().div_ceil(width.max(1)).max(1) as u32;
+            xml.push_str(&row(
+                r,
+                Some(LINE_HEIGHT * wraps),
+                &[(style::LINE, FormCell::Text(line))],
+            ));
         }
         // An empty row between the lines and the table.
         r += 2;
-        let header: Vec<(u8, Cell<'_>)> =
-            self.columns.iter().map(|c| (style::TABLE_HEADER, Cell::Text(&c.header))).collect();
+        let header: Vec<(u8, FormCell<'_>)> =
+            self.columns.iter().map(|c| (style::TABLE_HEADER, FormCell::Text(&c.header))).collect();
         xml.push_str(&row(r, Some(HEADER_HEIGHT), &header));
-        let blank = vec![Cell::Empty; self.columns.len().saturating_sub(1)];
+        let blank = vec![None; self.columns.len().saturating_sub(1)];
         let blanks = (1..=self.blank_rows).map(|_| &blank);
         for (number, cells) in self.rows.iter().chain(blanks).enumerate() {
             r += 1;
-            let mut styled = vec![(style::TABLE_NUMBER, Cell::Count(number as i64 + 1))];
-            styled.extend(cells.iter().map(|cell| {
-                let style = match cell {
-                    Cell::Count(_) => style::TABLE_NUMBER,
-                    _ => style::TABLE_TEXT,
-                };
-                (style, cell.clone())
-            }));
+            let mut styled = vec![(style::TABLE_NUMBER, FormCell::Number(number + 1))];
+            styled.extend(
+                cells
+                    .iter()
+                    .map(|cell| (style::TABLE_TEXT, cell.map_or(FormCell::Empty, FormCell::Text))),
+            );
             xml.push_str(&row(r, Some(ROW_HEIGHT), &styled));
         }
         xml.push_str("</sheetData>");
@@ -127,32 +145,21 @@ impl Form<'_> {
 }
 
 /// Row `r` of styled cells, from column A on; `height` in points.
-fn row(r: usize, height: Option<u32>, cells: &[(u8, Cell<'_>)]) -> String {
+fn row(r: usize, height: Option<u32>, cells: &[(u8, FormCell<'_>)]) -> String {
     let height = height.map(|h| format!(r#" ht="{h}" customHeight="1""#)).unwrap_or_default();
     let mut xml = format!(r#"<row r="{r}"{height}>"#);
     for (column, (style, cell)) in cells.iter().enumerate() {
         let at = format!("{}{r}", column_name(column));
         let s = if *style == 0 { String::new() } else { format!(r#" s="{style}""#) };
-        let text = match cell {
+        xml.push_str(&match cell {
             // An empty cell is still written, for its border.
-            Cell::Empty => {
-                xml.push_str(&format!(r#"<c r="{at}"{s}/>"#));
-                continue;
-            }
-            Cell::Count(n) => {
-                xml.push_str(&format!(r#"<c r="{at}"{s}><v>{n}</v></c>"#));
-                continue;
-            }
-            Cell::Text(text) => (*text).to_owned(),
-            Cell::Id(id) => id.to_string(),
-            Cell::Ratio(ratio) => format!("{:.1}%", ratio * 100.0),
-            Cell::Day(day) => day.to_string(),
-            Cell::Time(time) => time.format("%Y-%m-%d %H:%M").to_string(),
-        };
-        xml.push_str(&format!(
-            r#"<c r="{at}" t="inlineStr"{s}><is><t xml:space="preserve">{}</t></is></c>"#,
-            escape(&text)
-        ));
+            FormCell::Empty => format!(r#"<c r="{at}"{s}/>"#),
+            FormCell::Number(n) => format!(r#"<c r="{at}"{s}><v>{n}</v></c>"#),
+            FormCell::Text(text) => format!(
+                r#"<c r="{at}" t="inlineStr"{s}><is><t xml:space="preserve">{}</t></is></c>"#,
+                escape(text)
+            ),
+        });
     }
     xml.push_str("</row>");
     xml
@@ -174,7 +181,7 @@ mod tests {
     #[test]
     fn a_form_is_laid_out_for_an_a4_page_with_its_header_on_every_page() {
         let columns = [Column::new("No.", 4), Column::new("Name", 20), Column::new("Sign", 20)];
-        let rows = vec![vec![Cell::Text("Lê Thị <B>"), Cell::Empty]];
+        let rows = vec![vec![Some("Lê Thị <B>"), None]];
         let lines = ["Venue: Hall".to_owned(), "Time: 08:00".to_owned()];
         let form = Form {
             title: "Sign-in sheet",

@@ -28,7 +28,7 @@ async fn trainers_print_their_sessions_sheet_in_their_language_without_contact_d
         json!({"full_name": "Trần Văn Bình", "category": "worker", "phone": "0912345678"}),
         json!({"full_name": "Nguyễn Thị An", "category": "official", "organization_id": unit,
                "email": "an@example.vn"}),
-        json!({"full_name": "Lê Huy", "category": "learner"}),
+        json!({"full_name": "Lê Huy", "category": "learner", "birth_date": "1987-06-05"}),
     ];
     let mut ids = Vec::new();
     for body in people {
@@ -54,7 +54,7 @@ async fn trainers_print_their_sessions_sheet_in_their_language_without_contact_d
     for words in [
         "Danh sách điểm danh",
         "Địa điểm: Nhà văn hoá",
-        "Asia/Ho_Chi_Minh",
+        "(UTC+07:00)",
         "Giảng viên: ",
         "Họ và tên",
         "Ký tên",
@@ -65,6 +65,9 @@ async fn trainers_print_their_sessions_sheet_in_their_language_without_contact_d
     }
     assert!(!sheet.contains("Đã Hủy"));
     assert!(!sheet.contains("0912345678") && !sheet.contains("an@example.vn"));
+    assert!(!sheet.contains("1987") && !sheet.contains("05/06"), "no birth date");
+    // Three people, then ten rows for walk-ins, numbered on.
+    assert!(sheet.contains("<v>13</v>") && !sheet.contains("<v>14</v>"));
     // By given name: An, Bình, Huy.
     let at = |name: &str| sheet.find(name).unwrap_or_else(|| panic!("{name} on the sheet"));
     assert!(at("Nguyễn Thị An") < at("Trần Văn Bình") && at("Trần Văn Bình") < at("Lê Huy"));
@@ -74,6 +77,7 @@ async fn trainers_print_their_sessions_sheet_in_their_language_without_contact_d
     // Each row's code is the place's code on the roll-call, for keying in.
     let roll =
         app.get(&format!("/api/v1/sessions/{session}/attendance"), Some(&trainer.access)).await;
+    assert_eq!(items(&roll).len(), 3);
     for entry in items(&roll) {
         let code = entry["row_code"].as_str().unwrap();
         assert_eq!(code.len(), 6);
