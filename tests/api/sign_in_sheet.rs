@@ -94,6 +94,15 @@ async fn trainers_print_their_sessions_sheet_in_their_language_without_contact_d
     app.get(&format!("{path}?lang=fr"), Some(&admin))
         .await
         .assert_problem(400, "invalid_parameter");
+    assert!(!text.contains("CANCELLED"));
+
+    // A sheet printed for a cancelled session says so on top.
+    let cancel = json!({"status": "cancelled"});
+    let reply = app.patch(&format!("/api/v1/sessions/{session}"), Some(&admin), &cancel).await;
+    assert_eq!(reply.status, 200, "{:#}", reply.body);
+    let vi = [("Accept-Language", "vi")];
+    let cancelled = app.request(Method::GET, &path, Some(&admin), &vi, None).await;
+    assert!(part(&cancelled.bytes, "xl/worksheets/sheet1.xml").contains("BUỔI HỌC NÀY ĐÃ HỦY"));
 }
 
 #[actix_web::test]
