@@ -28,6 +28,7 @@ use crate::paging::PageRequest;
 use crate::participants::model::ProfileFields;
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
+use crate::users::User;
 use crate::validation::{Validator, without_direction_controls};
 use crate::vocab::{AttendanceStatus, Category, Gender, MarkSource};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -214,6 +215,18 @@ fn session(conn: &mut DbConnection, id: Id) -> Result<SessionDetails, AppError> 
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
+/// The session, when `user` marks it (an admin or one of its trainers):
+/// `404` for no session, `403` for anyone else.
+pub(super) fn marked_session(
+    conn: &mut DbConnection,
+    id: Id,
+    user: &User,
+) -> Result<SessionDetails, AppError> {
+    let details = session(conn, id)?;
+    check_marker(&details, user)?;
+    Ok(details)
+}
+
 /// A page of what only a session's markers read (its roll-call, its
 /// history): `403` for anyone else, `404` for no session.
 async fn markers_page<R: Send + 'static, T: Send + 'static>(
@@ -229,7 +242,7 @@ async fn markers_page<R: Send + 'static, T: Send + 'static>(
     let result = state
         .db
         .run(move |conn| {
-            check_marker(&session(conn, session_id)?, &caller.user)?;
+            marked_session(conn, session_id, &caller.user)?;
             let rows = load(conn, session_id, &page)?;
             Ok(Page::from_rows(rows, &page, id_of, to_item))
         })
@@ -316,8 +329,7 @@ pub async fn put_attendance(
     let stored = state
         .db
         .write(move |conn| {
-            let details = session(conn, session_id)?;
-            check_marker(&details, &caller.user)?;
+            let details = marked_session(conn, session_id, &caller.user)?;
             let now = db::now();
             check_marking_window(&details.session, &caller.user, now)?;
             let actor = Actor::user(caller.id());
@@ -409,8 +421,7 @@ pub async fn open_check_in(
     let (code, expires_at) = state
         .db
         .write(move |conn| {
-            let details = session(conn, session_id)?;
-            check_marker(&details, &caller.user)?;
+            let details = marked_session(conn, session_id, &caller.user)?;
             model::open_check_in(conn, &Actor::user(caller.id()), &details.session)
         })
         .await?;

@@ -5,8 +5,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono_tz::Tz;
 
+use super::api::marked_session;
 use super::model::{self, SheetHeading, SheetLine, row_code};
-use crate::access::check_marker;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::http;
@@ -18,7 +18,7 @@ use crate::sessions::Session;
 use crate::sheets::form::Form;
 use crate::sheets::{Column, FileFormat};
 use crate::state::AppState;
-use crate::vocab::Label;
+use crate::vocab::{Label, SessionStatus};
 
 /// Empty numbered rows under the list, for people who come without a
 /// place (walk-ins, added afterwards as such).
@@ -61,9 +61,7 @@ pub async fn sign_in_sheet(
     let (session, heading, lines) = state
         .db
         .run(move |conn| {
-            let details =
-                crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
-            check_marker(&details, &caller.user)?;
+            let details = marked_session(conn, session_id, &caller.user)?;
             let heading =
                 model::sheet_heading(conn, details.session.course_id, &details.trainer_ids)?;
             let lines = model::sign_in_lines(conn, session_id)?;
@@ -96,7 +94,7 @@ fn sheet(
         [] => "—".to_owned(),
         names => names.join(", "),
     };
-    let cancelled = session.status == crate::vocab::SessionStatus::Cancelled;
+    let cancelled = session.status == SessionStatus::Cancelled;
     let mut top = vec![
         format!("{}: {}", lang.pick("Course", "Khóa học"), heading.course_title),
         format!("{}: {}", lang.pick("Venue", "Địa điểm"), session.venue),
