@@ -11,6 +11,7 @@ pub mod courses;
 pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod devices;
 pub mod enrolments;
 pub mod error;
 pub mod health;

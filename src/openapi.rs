@@ -39,6 +39,7 @@ use crate::sheets::FileFormat;
         (name = "sessions", description = "Meetings of a course: time, place, trainers, seats"),
         (name = "enrolments", description = "Places in sessions: capacity, waitlists, refusals with reasons"),
         (name = "attendance", description = "Roll-call, self check-in, walk-ins and offline sync, with every change kept"),
+        (name = "devices", description = "Trainers' tablets and phones, paired without a password, working for marking only"),
         (name = "reports", description = "Statistics and exports: the figures each unit reports, as JSON, CSV or XLSX"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
@@ -111,7 +112,15 @@ impl Modify for BearerScheme {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
-                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token (a JWT) from `POST /auth/login`; or a paired device's \
+                         token (`lhd_…`, from `POST /devices/pair`), which only marking work \
+                         accepts: any other request with it is `403`.",
+                    ))
+                    .build(),
             ),
         );
         for item in openapi.paths.paths.values_mut() {

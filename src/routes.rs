@@ -6,8 +6,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    attendance, audit, auth, courses, enrolments, health, metrics, organizations, participants,
-    programmes, reports, sessions, users,
+    attendance, audit, auth, courses, devices, enrolments, health, metrics, organizations,
+    participants, programmes, reports, sessions, users,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -24,6 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(sessions::api::routes)
             .configure(enrolments::api::routes)
             .configure(attendance::api::routes)
+            .configure(devices::api::routes)
             .configure(reports::api::routes)
             .configure(audit::api::routes),
     );

@@ -32,7 +32,7 @@ use crate::reports::cache::StatsCache;
 use crate::reports::export;
 use crate::state::AppState;
 use crate::telemetry::RequestMetrics;
-use crate::{crypto, http, openapi, participants, routes, sessions, telemetry};
+use crate::{crypto, devices, http, openapi, participants, routes, sessions, telemetry};
 
 pub struct Application {
     port: u16,
@@ -114,6 +114,7 @@ impl Application {
                 .default_service(web::to(fallback::no_route))
                 // The first `wrap` is the innermost: a request passes these
                 // from the last to the first, its answer from the first out.
+                .wrap(from_fn(devices::scope::marking_only))
                 .wrap(from_fn(conventions::head_as_get))
                 .wrap(from_fn(idempotency::replay_retries))
                 .wrap(Condition::new(cors_enabled, conventions::cors(&cors_origins)))

@@ -1,6 +1,7 @@
 //! Who may do what in a session: take its roll-call, see its roster, and
 //! enrol people in it.
 
+use crate::audit::Actor;
 use crate::error::AppError;
 use crate::id::Id;
 use crate::sessions::model::SessionDetails;
@@ -20,6 +21,41 @@ pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppErro
 /// record: admins.
 pub fn corrects_marks(user: &User) -> bool {
     user.role == Role::Admin
+}
+
+/// Who takes a session's roll-call: a signed-in person, or a device that a
+/// trainer (or an admin) paired, acting for them. A device marks only in
+/// the sessions its person teaches, and only within the marking window:
+/// what an admin may do beyond that, they do in person.
+#[derive(Clone, Debug)]
+pub struct Marker {
+    pub user: User,
+    pub device: Option<Id>,
+}
+
+impl Marker {
+    pub fn person(user: User) -> Self {
+        Self { user, device: None }
+    }
+
+    /// Who the audit trail and the marks' history name.
+    pub fn actor(&self) -> Actor {
+        Actor::user_on(self.user.id, self.device)
+    }
+
+    /// 403 unless this marker takes the session's roll-call.
+    pub fn check(&self, details: &SessionDetails) -> Result<(), AppError> {
+        match self.device {
+            None => check_marker(details, &self.user),
+            Some(_) if details.trainer_ids.contains(&self.user.id) => Ok(()),
+            Some(_) => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Whether this marker may mark outside the marking window.
+    pub fn corrects_marks(&self) -> bool {
+        self.device.is_none() && corrects_marks(&self.user)
+    }
 }
 
 /// Whether `user` sees a place (of someone in their scope) in this session:

@@ -3,9 +3,10 @@
 //!
 //! - [`ParticipantScope`]: which profiles a caller sees and changes, and
 //!   where they may put new ones; lists and single reads go through it.
-//! - [`check_marker`], [`corrects_marks`], [`roster_unit`],
-//!   [`sees_place_in`]: who takes a session's roll-call, who corrects marks
-//!   after its window, and who sees which rows of its roster.
+//! - [`check_marker`], [`corrects_marks`], [`Marker`], [`roster_unit`],
+//!   [`sees_place_in`]: who takes a session's roll-call (in person or on a
+//!   paired device), who corrects marks after its window, and who sees
+//!   which rows of its roster.
 //! - [`enrolment_source`]: who may enrol people, and how it is recorded.
 //! - [`report_unit`]: who reads statistics and exports, for which unit.
 //!
@@ -18,6 +19,8 @@ mod classes;
 mod profiles;
 mod reports;
 
-pub use classes::{check_marker, corrects_marks, enrolment_source, roster_unit, sees_place_in};
+pub use classes::{
+    Marker, check_marker, corrects_marks, enrolment_source, roster_unit, sees_place_in,
+};
 pub use profiles::{EligibilityFields, ParticipantScope, Placement, linked_profile};
 pub use reports::report_unit;

@@ -11,8 +11,7 @@ use super::model::{
     self, AttendanceChange, CheckIn, NewMark, RosterRow, SyncOutcome, check_marking_window,
 };
 use super::views::MarkResponse;
-use crate::access::{ParticipantScope, check_marker};
-use crate::audit::Actor;
+use crate::access::{Marker, ParticipantScope};
 use crate::auth::AuthUser;
 use crate::db::{self, DbConnection};
 use crate::enrolments::views::{EnrolmentResponse, RosterPerson};
@@ -28,7 +27,6 @@ use crate::paging::PageRequest;
 use crate::participants::model::ProfileFields;
 use crate::sessions::model::SessionDetails;
 use crate::state::AppState;
-use crate::users::User;
 use crate::validation::{Validator, without_direction_controls};
 use crate::vocab::{AttendanceStatus, Category, Gender, MarkSource};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -88,6 +86,9 @@ struct HistoryEntry {
     pub source: MarkSource,
     #[schema(required = true)]
     pub changed_by: Option<Id>,
+    /// The paired device the change came from; `null` for anything else.
+    #[schema(required = true)]
+    pub device_id: Option<Id>,
     #[serde(serialize_with = "utc")]
     pub recorded_at: DateTime<Utc>,
     #[serde(serialize_with = "utc")]
@@ -111,6 +112,7 @@ impl From<AttendanceChange> for HistoryEntry {
             note: c.note,
             source: c.source,
             changed_by: c.changed_by,
+            device_id: c.device_id,
             recorded_at: c.recorded_at.and_utc(),
             changed_at: c.changed_at.and_utc(),
             superseded: c.superseded,
@@ -215,15 +217,16 @@ fn session(conn: &mut DbConnection, id: Id) -> Result<SessionDetails, AppError> 
     crate::sessions::model::find(conn, id)?.ok_or(AppError::NotFound)
 }
 
-/// The session, when `user` marks it (an admin or one of its trainers):
-/// `404` for no session, `403` for anyone else.
+/// The session, when `marker` takes its roll-call (an admin or one of its
+/// trainers, or a device of one of them): `404` for no session, `403` for
+/// anyone else.
 pub(super) fn marked_session(
     conn: &mut DbConnection,
     id: Id,
-    user: &User,
+    marker: &Marker,
 ) -> Result<SessionDetails, AppError> {
     let details = session(conn, id)?;
-    check_marker(&details, user)?;
+    marker.check(&details)?;
     Ok(details)
 }
 
@@ -231,7 +234,7 @@ pub(super) fn marked_session(
 /// history): `403` for anyone else, `404` for no session.
 async fn markers_page<R: Send + 'static, T: Send + 'static>(
     state: &AppState,
-    caller: AuthUser,
+    caller: Marker,
     session_id: Id,
     page: PageQuery,
     load: fn(&mut DbConnection, Id, &PageRequest) -> QueryResult<Vec<R>>,
@@ -242,7 +245,7 @@ async fn markers_page<R: Send + 'static, T: Send + 'static>(
     let result = state
         .db
         .run(move |conn| {
-            marked_session(conn, session_id, &caller.user)?;
+            marked_session(conn, session_id, &caller)?;
             let rows = load(conn, session_id, &page)?;
             Ok(Page::from_rows(rows, &page, id_of, to_item))
         })
@@ -270,7 +273,7 @@ async fn markers_page<R: Send + 'static, T: Send + 'static>(
 #[get("/sessions/{id}/attendance")]
 pub async fn roll_call(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Marker,
     id: web::Path<Id>,
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<RollCallEntryPage>, AppError> {
@@ -309,7 +312,7 @@ pub async fn roll_call(
 #[put("/sessions/{id}/attendance")]
 pub async fn put_attendance(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Marker,
     id: web::Path<Id>,
     Json(body): Json<PutAttendanceRequest>,
 ) -> Result<web::Json<PutAttendanceResponse>, AppError> {
@@ -329,10 +332,10 @@ pub async fn put_attendance(
     let stored = state
         .db
         .write(move |conn| {
-            let details = marked_session(conn, session_id, &caller.user)?;
+            let details = marked_session(conn, session_id, &caller)?;
             let now = db::now();
-            check_marking_window(&details.session, &caller.user, now)?;
-            let actor = Actor::user(caller.id());
+            check_marking_window(&details.session, &caller, now)?;
+            let actor = caller.actor();
             let mut stored = Vec::with_capacity(marks.len());
             let mut not_enrolled = Vec::new();
             for (i, (participant_id, status, note)) in marks.into_iter().enumerate() {
@@ -388,6 +391,7 @@ pub async fn attendance_history(
     Query(page): Query<PageQuery>,
 ) -> Result<web::Json<HistoryEntryPage>, AppError> {
     let id_of = |c: &AttendanceChange| c.id;
+    let caller = Marker::person(caller.user);
     markers_page(&state, caller, id.into_inner(), page, model::history, id_of, HistoryEntry::from)
         .await
 }
@@ -414,15 +418,15 @@ pub async fn attendance_history(
 #[post("/sessions/{id}/check-in-code")]
 pub async fn open_check_in(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Marker,
     id: web::Path<Id>,
 ) -> Result<HttpResponse, AppError> {
     let session_id = id.into_inner();
     let (code, expires_at) = state
         .db
         .write(move |conn| {
-            let details = marked_session(conn, session_id, &caller.user)?;
-            model::open_check_in(conn, &Actor::user(caller.id()), &details.session)
+            let details = marked_session(conn, session_id, &caller)?;
+            model::open_check_in(conn, &caller.actor(), &details.session)
         })
         .await?;
     Ok(HttpResponse::Created().json(CheckInCodeResponse { code, expires_at: expires_at.and_utc() }))
@@ -509,7 +513,7 @@ pub async fn check_in(
 #[post("/sessions/{id}/walk-ins")]
 pub async fn add_walk_in(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Marker,
     id: web::Path<Id>,
     Json(body): Json<WalkInRequest>,
 ) -> Result<HttpResponse, AppError> {
@@ -541,10 +545,8 @@ pub async fn add_walk_in(
     };
     v.finish()?;
     let session_id = id.into_inner();
-    let WalkedIn { place, created, mark } = state
-        .db
-        .write(move |conn| walk_ins::walk_in(conn, &caller.user, session_id, person))
-        .await?;
+    let WalkedIn { place, created, mark } =
+        state.db.write(move |conn| walk_ins::walk_in(conn, &caller, session_id, person)).await?;
     let response = WalkInResponse { enrolment: place.into(), attendance: mark.into() };
     Ok(if created {
         http::created(&format!("/enrolments/{}", response.enrolment.id), &response)
@@ -575,7 +577,7 @@ pub async fn add_walk_in(
 #[post("/attendance/sync")]
 pub async fn sync(
     state: web::Data<AppState>,
-    caller: AuthUser,
+    caller: Marker,
     Json(body): Json<SyncRequest>,
 ) -> Result<web::Json<SyncResponse>, AppError> {
     let mut v = Validator::new();
@@ -618,9 +620,7 @@ pub async fn sync(
                 let (mark_id, session_id) = (client_mark_id.clone(), item.session_id);
                 state
                     .db
-                    .write(move |conn| {
-                        model::sync_mark(conn, &caller.user, &mark_id, session_id, mark)
-                    })
+                    .write(move |conn| model::sync_mark(conn, &caller, &mark_id, session_id, mark))
                     .await
             }
         };

@@ -11,9 +11,9 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::access;
+use crate::access::Marker;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
-use crate::crypto::{random_bytes, sha256_base64};
+use crate::crypto::{crockford, random_bytes, sha256_base64};
 use crate::db::schema::{
     attendance_changes, attendance_marks, check_in_codes, check_in_failures, courses, enrolments,
     offline_marks, organizations, participants, users,
@@ -58,6 +58,7 @@ pub struct AttendanceMark {
     pub marked_by: Option<Id>,
     pub recorded_at: NaiveDateTime,
     pub marked_at: NaiveDateTime,
+    pub device_id: Option<Id>,
 }
 
 #[derive(Clone, Debug, Queryable, Insertable)]
@@ -75,6 +76,7 @@ pub struct AttendanceChange {
     pub recorded_at: NaiveDateTime,
     pub changed_at: NaiveDateTime,
     pub superseded: bool,
+    pub device_id: Option<Id>,
 }
 
 /// A mark as it arrives.
@@ -109,15 +111,15 @@ impl MarkOutcome {
 }
 
 /// Trainers mark from 30 minutes before the start until 7 days after the
-/// end; those who correct marks ([`access::corrects_marks`]) at any time.
+/// end; those who correct marks ([`Marker::corrects_marks`]) at any time.
 pub fn check_marking_window(
     session: &Session,
-    user: &User,
+    marker: &Marker,
     at: NaiveDateTime,
 ) -> Result<(), AppError> {
     let opens = session.starts_at - WINDOW_OPENS_BEFORE_START;
     let closes = session.ends_at + WINDOW_CLOSES_AFTER_END;
-    if access::corrects_marks(user) || (opens..=closes).contains(&at) {
+    if marker.corrects_marks() || (opens..=closes).contains(&at) {
         Ok(())
     } else {
         Err(AppError::Refused(Refusal::OutsideMarkingWindow))
@@ -168,6 +170,7 @@ pub fn record_mark(
         recorded_at: mark.recorded_at,
         changed_at: now,
         superseded,
+        device_id: actor.device(),
     };
     if let Some(current) = &current {
         if current.status == mark.status && current.note == mark.note {
@@ -195,6 +198,7 @@ pub fn record_mark(
         marked_by: actor.id(),
         recorded_at: mark.recorded_at,
         marked_at: now,
+        device_id: actor.device(),
     };
     match &current {
         Some(_) => diesel::update(attendance_marks::table.find(&place.id))
@@ -205,6 +209,7 @@ pub fn record_mark(
                 attendance_marks::marked_by.eq(&next.marked_by),
                 attendance_marks::recorded_at.eq(next.recorded_at),
                 attendance_marks::marked_at.eq(next.marked_at),
+                attendance_marks::device_id.eq(next.device_id),
             ))
             .execute(conn)?,
         None => diesel::insert_into(attendance_marks::table).values(&next).execute(conn)?,
@@ -246,9 +251,7 @@ pub fn roster(
 /// places of one class of 200 share a code about once in 50,000 classes,
 /// and then the name beside it tells them apart.
 pub fn row_code(enrolment_id: Id) -> String {
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let tail = enrolment_id.low_bits();
-    (0..6).rev().map(|i| ALPHABET[((tail >> (i * 5)) & 31) as usize] as char).collect()
+    crockford(enrolment_id.low_bits().into(), 6)
 }
 
 /// One person on a sign-in sheet: their place, name, category and unit.
@@ -477,11 +480,12 @@ pub enum SyncOutcome {
 /// Call inside a write transaction, one per mark.
 pub fn sync_mark(
     conn: &mut DbConnection,
-    user: &User,
+    marker: &Marker,
     client_mark_id: &str,
     session_id: Id,
     mark: NewMark,
 ) -> Result<SyncOutcome, AppError> {
+    let user = &marker.user;
     let seen = |conn: &mut DbConnection| {
         diesel::select(diesel::dsl::exists(offline_marks::table.find((&user.id, client_mark_id))))
             .get_result::<bool>(conn)
@@ -490,23 +494,23 @@ pub fn sync_mark(
         return Ok(SyncOutcome::Duplicate);
     }
     let details = crate::sessions::model::find(conn, session_id)?.ok_or(AppError::NotFound)?;
-    access::check_marker(&details, user)?;
+    marker.check(&details)?;
     let now = db::now();
     let session = &details.session;
-    check_marking_window(session, user, now)?;
+    check_marking_window(session, marker, now)?;
     if mark.recorded_at > now + CLOCK_SKEW {
         return Err(AppError::Refused(Refusal::OutsideMarkingWindow));
     }
     // A phone's clock a little ahead must not outrank marks taken since.
     let mark = NewMark { recorded_at: mark.recorded_at.min(now), ..mark };
-    check_marking_window(session, user, mark.recorded_at)?;
+    check_marking_window(session, marker, mark.recorded_at)?;
     // The same mark in two batches at once: both wait on the session's
     // lock, and the second finds the first one's record.
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     if seen(conn)? {
         return Ok(SyncOutcome::Duplicate);
     }
-    let outcome = match record_mark(conn, &Actor::user(user.id), session_id, mark)? {
+    let outcome = match record_mark(conn, &marker.actor(), session_id, mark)? {
         MarkOutcome::Applied(_) | MarkOutcome::Unchanged(_) => SyncOutcome::Applied,
         MarkOutcome::Superseded(_) => SyncOutcome::Superseded,
     };

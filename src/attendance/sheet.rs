@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 
 use super::api::marked_session;
 use super::model::{self, SheetHeading, SheetLine, row_code};
+use crate::access::Marker;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::http;
@@ -61,7 +62,7 @@ pub async fn sign_in_sheet(
     let (session, heading, lines) = state
         .db
         .run(move |conn| {
-            let details = marked_session(conn, session_id, &caller.user)?;
+            let details = marked_session(conn, session_id, &Marker::person(caller.user))?;
             let heading =
                 model::sheet_heading(conn, details.session.course_id, &details.trainer_ids)?;
             let lines = model::sign_in_lines(conn, session_id)?;

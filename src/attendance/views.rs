@@ -20,6 +20,9 @@ pub struct MarkResponse {
     /// The account that marked it.
     #[schema(required = true)]
     pub marked_by: Option<Id>,
+    /// The paired device it was marked on; `null` for anything else.
+    #[schema(required = true)]
+    pub device_id: Option<Id>,
     /// When the mark was taken (on a trainer's phone, for offline marks).
     #[serde(serialize_with = "utc")]
     pub recorded_at: DateTime<Utc>,
@@ -37,6 +40,7 @@ impl From<AttendanceMark> for MarkResponse {
             note: m.note,
             source: m.source,
             marked_by: m.marked_by,
+            device_id: m.device_id,
             recorded_at: m.recorded_at.and_utc(),
             marked_at: m.marked_at.and_utc(),
         }

@@ -25,6 +25,9 @@ struct AuditEventResponse {
     /// Who made the change; `null` for lophoc itself (start-up, demo data).
     #[schema(required = true)]
     pub actor_id: Option<Id>,
+    /// The paired device the actor used; `null` for anything else.
+    #[schema(required = true)]
+    pub device_id: Option<Id>,
     pub action: Action,
     pub entity_type: EntityType,
     pub entity_id: Id,
@@ -43,6 +46,7 @@ impl From<AuditEvent> for AuditEventResponse {
             id: event.id,
             occurred_at: event.occurred_at.and_utc(),
             actor_id: event.actor_id,
+            device_id: event.device_id,
             action: event.action,
             entity_type: event.entity_type,
             entity_id: event.entity_id,

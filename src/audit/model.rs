@@ -20,6 +20,7 @@ text_enum! {
         Course => "course",
         Session => "session",
         Enrolment => "enrolment",
+        Device => "device",
     }
 }
 
@@ -28,7 +29,8 @@ text_enum! {
     /// attendance mark on a place changed; `export`: a user (the entity)
     /// downloaded the enrolment export, with the filters in `changes`;
     /// `merge`: a profile (the entity) was merged into the one `changes`
-    /// names.
+    /// names; `pair` and `revoke`: a device (the entity) was paired with
+    /// its code, or its token revoked.
     pub enum Action {
         Create => "create",
         Update => "update",
@@ -42,25 +44,40 @@ text_enum! {
         ChangePassword => "change_password",
         Export => "export",
         Merge => "merge",
+        Pair => "pair",
+        Revoke => "revoke",
     }
 }
 
-/// Who makes a change: a signed-in user, or lophoc itself (start-up, the
-/// demo data).
+/// Who makes a change: a signed-in user, a paired device acting for its
+/// user, or lophoc itself (start-up, the demo data).
 #[derive(Clone, Debug)]
-pub struct Actor(Option<Id>);
+pub struct Actor {
+    user: Option<Id>,
+    device: Option<Id>,
+}
 
 impl Actor {
     pub fn user(id: Id) -> Self {
-        Self(Some(id))
+        Self { user: Some(id), device: None }
+    }
+
+    /// `user`, through the device `device` (if any) that acts for them.
+    pub fn user_on(id: Id, device: Option<Id>) -> Self {
+        Self { user: Some(id), device }
     }
 
     pub fn system() -> Self {
-        Self(None)
+        Self { user: None, device: None }
     }
 
     pub fn id(&self) -> Option<Id> {
-        self.0
+        self.user
+    }
+
+    /// The device the change came from.
+    pub fn device(&self) -> Option<Id> {
+        self.device
     }
 }
 
@@ -124,6 +141,7 @@ pub struct AuditEvent {
     pub entity_id: Id,
     /// A JSON list of [`FieldChange`].
     pub changes: String,
+    pub device_id: Option<Id>,
 }
 
 /// Appends an event. Call inside the write transaction it describes, so
@@ -143,11 +161,12 @@ pub fn record(
     let event = AuditEvent {
         id: Id::new(),
         occurred_at: db::now(),
-        actor_id: actor.0,
+        actor_id: actor.user,
         action,
         entity_type,
         entity_id,
         changes: serde_json::to_string(&changes).unwrap_or_else(|_| "[]".into()),
+        device_id: actor.device,
     };
     diesel::insert_into(audit_events::table).values(&event).execute(conn).map(drop)
 }

@@ -439,7 +439,7 @@ fn token_response(
 
 /// The client's IP as the connection shows it. Behind a reverse proxy every
 /// client shares the proxy's address; see the README.
-fn client_address(req: &HttpRequest) -> Option<String> {
+pub(crate) fn client_address(req: &HttpRequest) -> Option<String> {
     use std::net::IpAddr;
     req.peer_addr().map(|addr| match addr.ip() {
         IpAddr::V4(v4) => v4.to_string(),

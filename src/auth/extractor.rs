@@ -4,6 +4,11 @@
 //! still active and the login session not revoked, and takes the role from
 //! the database: deactivation, logout, a password change and a role change
 //! all apply at once, not when the token expires.
+//!
+//! A paired device's token (see [`crate::devices`]) is accepted only by
+//! [`Marker`], for marking work; requests outside it are refused before
+//! they reach a handler (`devices::scope`), and to every other extractor
+//! it is no access token (`401`).
 
 use std::ops::Deref;
 
@@ -14,8 +19,9 @@ use futures_util::future::LocalBoxFuture;
 
 use super::logins;
 use super::token::Claims;
-use crate::access;
+use crate::access::{self, Marker};
 use crate::db::{Db, DbConnection};
+use crate::devices::model::{self as devices, TOKEN_PREFIX};
 use crate::error::{AppError, AuthFailure};
 use crate::id::Id;
 use crate::state::AppState;
@@ -40,15 +46,49 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let claims = verified_claims(req);
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let state = app_state(req);
         Box::pin(async move {
             let Claims { sub: user_id, sid: session_id, .. } = claims?;
-            let state =
-                state.ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
-            let user = state.db.run(move |conn| live_user(conn, user_id, session_id)).await?;
+            let user = state?.db.run(move |conn| live_user(conn, user_id, session_id)).await?;
             Ok(AuthUser { user, session_id })
         })
     }
+}
+
+/// A caller doing marking work: a person signed in (as [`AuthUser`]), or a
+/// paired device acting for its person, while the device is live and the
+/// person active and still a trainer or an admin (else `401`). Which
+/// sessions they mark is [`Marker::check`]'s to say.
+impl FromRequest for Marker {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Some(token) = device_token(req) else {
+            let caller = AuthUser::from_request(req, payload);
+            return Box::pin(async move { Ok(Marker::person(caller.await?.user)) });
+        };
+        let state = app_state(req);
+        Box::pin(async move {
+            match state?.db.run(move |conn| Ok(devices::authenticate(conn, &token)?)).await? {
+                Some((user, device)) => Ok(Marker { user, device: Some(device) }),
+                None => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
+            }
+        })
+    }
+}
+
+/// A request's bearer token, when it is a device's.
+pub fn device_token(req: &HttpRequest) -> Option<String> {
+    bearer_token(req).filter(|token| token.starts_with(TOKEN_PREFIX))
+}
+
+/// The application's state, which every extractor here reads the
+/// database and tokens through.
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::internal("auth", "AppState is not registered"))
 }
 
 /// A caller whose token is good (signature, expiry) but whose login has not
@@ -138,12 +178,16 @@ impl FromRequest for SignedIn {
     type Future = std::future::Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(verified_claims(req).map(|claims| SignedIn {
-            user_id: claims.sub,
-            session_id: claims.sid,
-            claimed: claims.role.map(|role| Reach { role, unit: claims.unit }),
-        }))
+        std::future::ready(signed_in(req))
     }
+}
+
+fn signed_in(req: &HttpRequest) -> Result<SignedIn, AppError> {
+    verified_claims(req).map(|claims| SignedIn {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        claimed: claims.role.map(|role| Reach { role, unit: claims.unit }),
+    })
 }
 
 /// The account behind a token, or `401` when its login has ended.
@@ -154,18 +198,16 @@ fn live_user(conn: &mut DbConnection, user_id: Id, session_id: Id) -> Result<Use
     }
 }
 
-/// The caller a request's token names, when its signature and expiry
-/// hold; whether its login is still live is left to
-/// [`SignedIn::confirm`].
+/// The person a request's access token names, when its signature and
+/// expiry hold; whether its login is still live is left to
+/// [`SignedIn::confirm`]. A device's token names no one here.
 pub fn token_caller(req: &HttpRequest) -> Option<SignedIn> {
-    SignedIn::extract(req).into_inner().ok()
+    signed_in(req).ok()
 }
 
 /// What a request's token says, once its signature and expiry are checked.
 fn verified_claims(req: &HttpRequest) -> Result<Claims, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("auth", "AppState is not registered"))?;
+    let state = app_state(req)?;
     let token = bearer_token(req).ok_or(AppError::Unauthenticated(AuthFailure::MissingToken))?;
     state.tokens.verify(&token)
 }

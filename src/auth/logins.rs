@@ -8,12 +8,10 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::crypto::{random_bytes, sha256_base64};
+use crate::crypto::{random_token, sha256_base64};
 use crate::db::schema::{login_sessions, refresh_tokens, users};
 use crate::db::{self, DbConnection, IsNotDistinctFrom};
 use crate::id::Id;
@@ -210,7 +208,7 @@ fn issue_refresh_token(
     session_id: Id,
     ttl: Duration,
 ) -> QueryResult<String> {
-    let token = URL_SAFE_NO_PAD.encode(random_bytes::<32>());
+    let token = random_token();
     let now = db::now();
     diesel::insert_into(refresh_tokens::table)
         .values((

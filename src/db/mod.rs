@@ -626,6 +626,8 @@ pub enum LockKey {
     Demo = 5,
     /// Rewriting sessions' local days at start-up.
     LocalDays = 6,
+    /// Checking and counting wrong device pairing codes.
+    DevicePairing = 7,
 }
 
 /// Serialises this transaction with every other one taking the same key.

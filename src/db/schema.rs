@@ -137,6 +137,7 @@ diesel::table! {
         entity_type -> Text,
         entity_id -> Text,
         changes -> Text,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -194,6 +195,7 @@ diesel::table! {
         marked_by -> Nullable<Text>,
         recorded_at -> Timestamp,
         marked_at -> Timestamp,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -211,6 +213,7 @@ diesel::table! {
         recorded_at -> Timestamp,
         changed_at -> Timestamp,
         superseded -> Bool,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -241,7 +244,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    devices (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        pairing_code_hash -> Nullable<Text>,
+        pairing_expires_at -> Nullable<Timestamp>,
+        token_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        paired_at -> Nullable<Timestamp>,
+        last_seen_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    pairing_failures (id) {
+        id -> Text,
+        subject_hash -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::table! {
     export_turns (caller_id) {
@@ -281,4 +308,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     offline_marks,
     check_in_codes,
     check_in_failures,
+    devices,
+    pairing_failures,
 );

@@ -18,7 +18,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
-use crate::access::ParticipantScope;
+use crate::access::{Marker, ParticipantScope};
 use crate::attendance::model::NewMark;
 use crate::audit::Actor;
 use crate::auth::password;
@@ -590,7 +590,8 @@ fn fill_week(
             figures.marks += 1;
         }
         // Two people who heard of the class and came: new profiles.
-        let marker = users::model::find(conn, session.trainer)?.ok_or(AppError::NotFound)?;
+        let trainer_user = users::model::find(conn, session.trainer)?.ok_or(AppError::NotFound)?;
+        let marker = Marker::person(trainer_user);
         for w in 0..2 {
             let k = 500 + n * 2 + w;
             let gender = if k % 2 == 0 { Gender::Female } else { Gender::Male };

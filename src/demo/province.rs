@@ -427,6 +427,7 @@ fn places_of(
                     recorded_at: marked_at,
                     changed_at: marked_at,
                     superseded: false,
+                    device_id: None,
                 });
                 marks.push(AttendanceMark {
                     enrolment_id: place.id,
@@ -438,6 +439,7 @@ fn places_of(
                     marked_by: Some(commune.trainer),
                     recorded_at: marked_at,
                     marked_at,
+                    device_id: None,
                 });
             }
             places.push(place);

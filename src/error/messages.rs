@@ -188,6 +188,10 @@ impl Refusal {
                 "The check-in code is wrong or has expired.",
                 "Mã điểm danh không đúng hoặc đã hết hạn.",
             ),
+            Self::InvalidPairingCode => lang.pick(
+                "The pairing code is wrong, has expired or has been used. Ask for a new one.",
+                "Mã ghép nối thiết bị không đúng, đã hết hạn hoặc đã được dùng. Hãy tạo mã mới.",
+            ),
             Self::OutsideMarkingWindow => lang.pick(
                 "Attendance is taken from 30 minutes before the start until 7 days after the end; later corrections are for administrators.",
                 "Chỉ điểm danh từ 30 phút trước giờ học đến 7 ngày sau khi kết thúc; sửa sau đó do quản trị viên thực hiện.",

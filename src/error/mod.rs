@@ -166,6 +166,8 @@ pub enum Refusal {
     /// A mark or check-in for someone without an enrolled place.
     NotEnrolled,
     InvalidCode,
+    /// A device pairing code that is wrong, expired or already used.
+    InvalidPairingCode,
     /// A trainer's mark too early or too late; admins may still correct.
     OutsideMarkingWindow,
 }
@@ -184,15 +186,17 @@ impl Refusal {
             Self::ParticipantNotFound => "participant_not_found",
             Self::NotEnrolled => "not_enrolled",
             Self::InvalidCode => "invalid_code",
+            Self::InvalidPairingCode => "invalid_pairing_code",
             Self::OutsideMarkingWindow => "outside_marking_window",
         }
     }
 
     pub fn status(self) -> StatusCode {
         match self {
-            Self::CategoryNotEligible | Self::NotEnrolled | Self::InvalidCode => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::CategoryNotEligible
+            | Self::NotEnrolled
+            | Self::InvalidCode
+            | Self::InvalidPairingCode => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ParticipantNotFound => StatusCode::NOT_FOUND,
             _ => StatusCode::CONFLICT,
         }

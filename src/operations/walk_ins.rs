@@ -1,9 +1,8 @@
 //! People who come to a session without a place.
 
-use crate::access::{self, ParticipantScope};
+use crate::access::{Marker, ParticipantScope};
 use crate::attendance::AttendanceMark;
 use crate::attendance::model::{self as attendance, NewMark};
-use crate::audit::Actor;
 use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
 use crate::enrolments::model as enrolments;
@@ -11,7 +10,6 @@ use crate::error::{AppError, Refusal};
 use crate::id::Id;
 use crate::participants::model::{self as participants, ProfileFields, ProfileLinks};
 use crate::sessions::model as sessions;
-use crate::users::User;
 use crate::vocab::{AttendanceStatus, EnrolmentStatus, MarkSource, SessionStatus};
 
 /// Who walked in: someone known, or a new profile to create.
@@ -35,21 +33,21 @@ pub struct WalkedIn {
 /// session is locked before it is read, so that a cancel meanwhile is seen.
 pub fn walk_in(
     conn: &mut DbConnection,
-    marker: &User,
+    marker: &Marker,
     session_id: Id,
     person: WalkInPerson,
 ) -> Result<WalkedIn, AppError> {
     db::lock_row(conn, db::Table::Sessions, session_id)?;
     let details = sessions::find(conn, session_id)?.ok_or(AppError::NotFound)?;
-    access::check_marker(&details, marker)?;
+    marker.check(&details)?;
     attendance::check_marking_window(&details.session, marker, db::now())?;
-    let actor = Actor::user(marker.id);
+    let actor = marker.actor();
     let participant_id = match person {
         // By id, only someone the marker may already see (a trainer: the
         // people on their rosters); anyone else is as unknown, so that an
         // id cannot be tried out to pull a stranger onto a roster.
         WalkInPerson::Known(id) => {
-            let scope = ParticipantScope::of(conn, marker)?;
+            let scope = ParticipantScope::of(conn, &marker.user)?;
             participants::find_visible(conn, &scope, id)?
                 .filter(|p| p.anonymized_at.is_none())
                 .ok_or(AppError::Refused(Refusal::ParticipantNotFound))?;
@@ -60,7 +58,8 @@ pub fn walk_in(
         WalkInPerson::New(profile) => match participants::find_same_person(conn, &profile)? {
             Some(known) => known.id,
             None => {
-                let links = ProfileLinks { created_by: Some(marker.id), ..ProfileLinks::default() };
+                let links =
+                    ProfileLinks { created_by: Some(marker.user.id), ..ProfileLinks::default() };
                 participants::create(conn, &actor, profile.into_new(links))?.id
             }
         },

@@ -419,6 +419,26 @@ impl TestApp {
         db.get().expect("a connection").batch_execute(sql).expect("the SQL runs");
     }
 
+    /// The column `value` (text) of each row `sql` selects, read under the
+    /// API.
+    pub fn query_strings(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let url = self.db().url();
+        let rows: Vec<Row> = if self.db().is_postgres() {
+            let mut conn = PgConnection::establish(&url).expect("open the test database");
+            diesel::RunQueryDsl::load(diesel::sql_query(sql), &mut conn).expect("the SQL runs")
+        } else {
+            let mut conn =
+                diesel::SqliteConnection::establish(&url).expect("open the test database");
+            diesel::RunQueryDsl::load(diesel::sql_query(sql), &mut conn).expect("the SQL runs")
+        };
+        rows.into_iter().map(|row| row.value).collect()
+    }
+
     /// Puts a participant on a session's roster, as an enrolment would.
     pub fn enrol_directly(&self, session_id: &str, participant_id: &str) {
         self.execute_sql(&format!(

@@ -9,6 +9,7 @@ mod catalog;
 mod consent;
 mod conventions;
 mod demo;
+mod devices;
 mod enrolments;
 mod errors;
 mod helpers;
