@@ -28,6 +28,7 @@ pub mod paging;
 pub mod participants;
 pub mod programmes;
 pub mod reports;
+pub mod rosters;
 pub mod routes;
 pub mod rows;
 pub mod sessions;

@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     attendance, audit, auth, courses, devices, enrolments, health, metrics, organizations,
-    participants, programmes, reports, sessions, users,
+    participants, programmes, reports, rosters, sessions, users,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(enrolments::api::routes)
             .configure(attendance::api::routes)
             .configure(devices::api::routes)
+            .configure(rosters::api::routes)
             .configure(reports::api::routes)
             .configure(audit::api::routes),
     );

@@ -17,6 +17,15 @@ pub fn check_marker(details: &SessionDetails, user: &User) -> Result<(), AppErro
     }
 }
 
+/// The roles that take roll-calls (of the sessions they teach, for
+/// trainers) and may pair a device to do it with.
+pub const MARKING_ROLES: [Role; 2] = [Role::Trainer, Role::Admin];
+
+/// Whether `user` takes roll-calls: see [`MARKING_ROLES`].
+pub fn takes_roll_calls(user: &User) -> bool {
+    MARKING_ROLES.contains(&user.role)
+}
+
 /// Whether `user` may mark outside the marking window, to correct the
 /// record: admins.
 pub fn corrects_marks(user: &User) -> bool {

@@ -20,7 +20,8 @@ mod profiles;
 mod reports;
 
 pub use classes::{
-    Marker, check_marker, corrects_marks, enrolment_source, roster_unit, sees_place_in,
+    MARKING_ROLES, Marker, check_marker, corrects_marks, enrolment_source, roster_unit,
+    sees_place_in, takes_roll_calls,
 };
 pub use profiles::{EligibilityFields, ParticipantScope, Placement, linked_profile};
 pub use reports::report_unit;

@@ -393,6 +393,16 @@ impl Db {
         self.run(move |conn| write_transaction(conn, work)).await
     }
 
+    /// Runs `work` inside a read-only transaction that sees one snapshot
+    /// (see [`snapshot_transaction`]).
+    pub async fn snapshot<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| snapshot_transaction(conn, work)).await
+    }
+
     /// How the pool's connections are used now (for `/metrics`).
     pub fn pool_use(&self) -> PoolUse {
         let state = self.pool.state();
@@ -561,6 +571,62 @@ where
             Err(err)
         }
     }
+}
+
+/// A transaction for reads that must agree with each other, and with the
+/// [`change_position`] read in it: on PostgreSQL REPEATABLE READ, READ
+/// ONLY, whose every statement sees the snapshot of its first; on SQLite a
+/// deferred transaction, which in WAL mode reads one snapshot from its
+/// first read on and writes nothing.
+pub fn snapshot_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN")?
+        }
+        DbConnection::Postgresql(inner) => AnsiTransactionManager::begin_transaction_sql(
+            inner,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )?,
+    }
+    let outcome = work(conn);
+    // Nothing was written: ending it either way only lets the snapshot go.
+    if let Err(end) = Manager::commit_transaction(conn) {
+        tracing::error!(error = %end, "ending a read transaction failed");
+        if outcome.is_ok() {
+            return Err(end.into());
+        }
+    }
+    outcome
+}
+
+/// Where the changes stand for the snapshot of the transaction it is read
+/// in (see [`snapshot_transaction`]): every row whose `sync_position` the
+/// roster triggers set below it is committed and seen by that snapshot;
+/// rows written later, or by transactions still running, get one at or
+/// above it. On PostgreSQL, the oldest transaction the snapshot still
+/// counts as running; on SQLite, one past the counter the triggers bump.
+pub fn change_position(conn: &mut DbConnection) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Position {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        position: i64,
+    }
+    let position: Position = match conn {
+        DbConnection::Sqlite(inner) => {
+            diesel::sql_query("SELECT position + 1 AS position FROM sync_clock")
+                .get_result(inner)?
+        }
+        DbConnection::Postgresql(inner) => diesel::sql_query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS position",
+        )
+        .get_result(inner)?,
+    };
+    Ok(position.position)
 }
 
 /// A connection lost while committing leaves the outcome unknown: the

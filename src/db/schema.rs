@@ -110,6 +110,7 @@ diesel::table! {
     session_trainers (session_id, user_id) {
         session_id -> Text,
         user_id -> Text,
+        sync_position -> BigInt,
     }
 }
 
@@ -267,6 +268,54 @@ diesel::table! {
     }
 }
 
+// The change positions that triggers keep for trainers' offline rosters
+// (the roster_positions migration; `db::change_position`). Only the rosters
+// feed reads them, through these tables of their own, so that every other
+// read of `sessions`, `enrolments`, `attendance_marks` and `participants`
+// goes on without the column.
+diesel::table! {
+    #[sql_name = "sessions"]
+    session_positions (id) {
+        id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "enrolments"]
+    enrolment_positions (id) {
+        id -> Text,
+        session_id -> Text,
+        participant_id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "attendance_marks"]
+    mark_positions (enrolment_id) {
+        enrolment_id -> Text,
+        session_id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "participants"]
+    participant_positions (id) {
+        id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    roster_departures (session_id, user_id, sync_position) {
+        session_id -> Text,
+        user_id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
@@ -310,4 +359,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     check_in_failures,
     devices,
     pairing_failures,
+    session_positions,
+    enrolment_positions,
+    mark_positions,
+    participant_positions,
+    roster_departures,
 );

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use super::model::{self, Device, NewPairing, Pairing};
+use crate::access;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
 use crate::auth::api::client_address;
@@ -131,7 +132,7 @@ async fn create_device(
     caller: AuthUser,
     Json(body): Json<CreateDeviceRequest>,
 ) -> Result<HttpResponse, AppError> {
-    if !matches!(caller.user.role, Role::Trainer | Role::Admin) {
+    if !access::takes_roll_calls(&caller.user) {
         return Err(AppError::Forbidden);
     }
     let mut v = Validator::new();

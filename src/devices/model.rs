@@ -8,6 +8,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
+use crate::access::MARKING_ROLES;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::crypto::{crockford, random_bytes, random_token, sha256_base64};
 use crate::db::schema::{devices, pairing_failures, users};
@@ -190,7 +191,7 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> QueryResult<Option<
         .filter(devices::token_hash.eq(token_hash(token)))
         .filter(devices::revoked_at.is_null())
         .filter(users::active.eq(true))
-        .filter(users::role.eq_any([Role::Trainer, Role::Admin]))
+        .filter(users::role.eq_any(MARKING_ROLES))
         .select((devices::id, devices::last_seen_at, users::all_columns))
         .first(conn)
         .optional()?;

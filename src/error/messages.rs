@@ -46,6 +46,12 @@ impl FieldIssue {
             (Self::NotIdempotencyKey, Lang::En) => {
                 "must be 1 to 255 visible ASCII characters".into()
             }
+            (Self::NotSyncToken, Lang::En) => {
+                "must be a sync_token as GET /me/rosters gave it".into()
+            }
+            (Self::NotSyncToken, Lang::Vi) => {
+                "phải là một sync_token đúng như GET /me/rosters đã trả về".into()
+            }
             (Self::NotAChild, Lang::En) => "must be a child's: under 18 today".into(),
             (Self::NotAChild, Lang::Vi) => {
                 "phải là của trẻ em: dưới 18 tuổi tính đến hôm nay".into()

@@ -44,6 +44,8 @@ pub enum FieldIssue {
     NotPhoneNumber,
     /// An `Idempotency-Key` that is not 1–255 visible ASCII characters.
     NotIdempotencyKey,
+    /// A `since` that no `GET /me/rosters` gave.
+    NotSyncToken,
     /// A participant's own dependant who is not a child.
     NotAChild,
     /// A guardian or parent that would make a loop (itself, or its own

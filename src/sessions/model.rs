@@ -393,6 +393,26 @@ pub fn list(
     details(query.load(conn)?)
 }
 
+/// The sessions `trainer` teaches that end after `from` and start before
+/// `to`, by start time: what their offline rosters hold.
+pub fn taught_between(
+    conn: &mut DbConnection,
+    trainer: Id,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<SessionDetails>> {
+    let taught = session_trainers::table
+        .filter(session_trainers::user_id.eq(trainer))
+        .select(session_trainers::session_id);
+    let query = with_details()
+        .into_boxed()
+        .filter(sessions::id.eq_any(taught))
+        .filter(sessions::ends_at.gt(from))
+        .filter(sessions::starts_at.lt(to))
+        .order((sessions::starts_at.asc(), sessions::id.asc()));
+    details(query.load(conn)?)
+}
+
 /// Sessions with their course's programme and targets and their trainers,
 /// in one statement (see [`TrainerIds`]).
 /// Its type does not depend on the backend, so that it runs on either

@@ -32,7 +32,7 @@ impl TestApp {
     }
 
     /// A device paired by `token`: its id and its token.
-    async fn paired_device(&self, token: &str) -> (String, String) {
+    pub(crate) async fn paired_device(&self, token: &str) -> (String, String) {
         let created = self.new_device(token, "Máy tính bảng xóm Đông").await;
         assert_eq!(created.status, 201, "{:#}", created.body);
         let paired = self.pair(created.body["pairing_code"].as_str().unwrap()).await;

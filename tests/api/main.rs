@@ -20,5 +20,6 @@ mod participants;
 mod province;
 mod reports;
 mod retries;
+mod rosters;
 mod sign_in_sheet;
 mod users;
