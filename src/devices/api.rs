@@ -15,6 +15,7 @@ use crate::auth::AuthUser;
 use crate::auth::api::client_address;
 use crate::error::{AppError, Refusal};
 use crate::http;
+use crate::http::fallback;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
@@ -253,7 +254,12 @@ async fn revoke_device(
     Ok(web::Json(revoked.into()))
 }
 
-/// The routes of `devices`, for [`crate::routes`].
+/// The routes of `devices`, for [`crate::routes`]. Any other method on the
+/// pairing path answers `405`: `pair` is not a device's id.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(create_device).service(pair_device).service(list_devices).service(revoke_device);
+    cfg.service(create_device)
+        .service(pair_device)
+        .route("/devices/pair", web::route().to(fallback::no_route))
+        .service(list_devices)
+        .service(revoke_device);
 }

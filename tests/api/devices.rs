@@ -79,6 +79,9 @@ async fn a_code_pairs_one_device_once_and_only_trainers_and_admins_make_codes() 
     assert_eq!(paired.body["device"]["pairing_expires_at"], Value::Null);
 
     app.pair(&code).await.assert_problem(422, "invalid_pairing_code");
+    // `pair` is no device's id.
+    let other = app.delete("/api/v1/devices/pair", &trainer.access).await;
+    other.assert_problem(405, "method_not_allowed");
 
     // Neither the code nor the token is kept in clear.
     let stored = app.query_strings(

@@ -264,7 +264,7 @@ async fn rosters_are_for_those_who_mark_and_their_parameters_are_checked() {
         reply.assert_problem(403, "forbidden");
     }
     app.get("/api/v1/me/rosters", None).await.assert_problem(401, "missing_token");
-    for query in ["days=0", "days=32", "since=abc", "since=1.2", "since=5.9.3"] {
+    for query in ["days=0", "days=32", "since=", "since=abc", "since=1.2", "since=-5.9.3"] {
         let reply = app.get(&format!("/api/v1/me/rosters?{query}"), Some(&admin)).await;
         reply.assert_problem(400, "invalid_parameter");
     }
