@@ -4,7 +4,7 @@
 //! second walk-in.
 //!
 //! The first answer is kept in the database per caller (the account the
-//! token names) for 24 hours, so that a retry reaching another server
+//! token names, or the paired device) for 24 hours, so that a retry reaching another server
 //! replays it too. A key is claimed before its request runs, in a row that
 //! a concurrent retry meets (`409` while the first runs). A retry with
 //! another method, path or body under the same key is `422`. Answers that
@@ -26,11 +26,12 @@ use chrono::{NaiveDateTime, TimeDelta};
 use diesel::dsl;
 use diesel::prelude::*;
 
-use crate::auth::extractor::{SignedIn, token_caller};
+use crate::auth::extractor::{SignedIn, device_token, token_caller};
 use crate::crypto::sha256_base64;
 use crate::db::schema::idempotency_keys;
 use crate::db::{self, DbConnection};
-use crate::error::{AppError, Conflict, FieldIssue, InvalidField};
+use crate::devices::model as devices;
+use crate::error::{AppError, AuthFailure, Conflict, FieldIssue, InvalidField};
 use crate::http::json;
 use crate::id::Id;
 use crate::lang::Lang;
@@ -72,9 +73,10 @@ pub async fn replay_retries(
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = parse_key(key)?;
-    let (Some(caller), Some(state)) =
-        (token_caller(req.request()), req.app_data::<web::Data<AppState>>().cloned())
-    else {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let Some(caller) = KeyHolder::of(req.request(), &state).await? else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let body = {
@@ -86,7 +88,7 @@ pub async fn replay_retries(
     // reads the database; and a path may hold what a text column cannot.
     let target = format!("{path}?{}", req.query_string());
     let mut request = KeyedRequest {
-        caller: caller.user_id(),
+        caller: caller.id(),
         key,
         method: req.method().to_string(),
         target_digest: digest(&state.idempotency_secret, target.as_bytes()),
@@ -137,6 +139,52 @@ pub async fn replay_retries(
         tracing::warn!(error = %err, "idempotency: first answer not stored");
     }
     Ok(ServiceResponse::new(req, answer))
+}
+
+/// Whose keys a request's are: a person's (their account's), or a paired
+/// device's own, so that two tablets of one trainer never share a key.
+enum KeyHolder {
+    Person(SignedIn),
+    Device { id: Id, token: String },
+}
+
+impl KeyHolder {
+    /// The caller a request's token names, if any; a device's token is
+    /// looked up, to know which device it is.
+    async fn of(
+        req: &actix_web::HttpRequest,
+        state: &web::Data<AppState>,
+    ) -> Result<Option<Self>, AppError> {
+        let Some(token) = device_token(req) else {
+            return Ok(token_caller(req).map(Self::Person));
+        };
+        let device = state
+            .db
+            .run(move |conn| {
+                let found = devices::authenticate(conn, &token)?;
+                Ok(found.map(|found| Self::Device { id: found.device_id, token }))
+            })
+            .await?;
+        Ok(device)
+    }
+
+    fn id(&self) -> Id {
+        match self {
+            Self::Person(signed_in) => signed_in.user_id(),
+            Self::Device { id, .. } => *id,
+        }
+    }
+
+    /// `401` unless the login or the device is still live.
+    fn confirm(&self, conn: &mut DbConnection) -> Result<(), AppError> {
+        match self {
+            Self::Person(signed_in) => signed_in.confirm(conn).map(drop),
+            Self::Device { token, .. } => match devices::authenticate(conn, token)? {
+                Some(_) => Ok(()),
+                None => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
+            },
+        }
+    }
 }
 
 /// The parts of a request its key is bound to.
@@ -228,7 +276,7 @@ fn kept_headers(headers: &header::HeaderMap) -> String {
 fn claim(
     conn: &mut DbConnection,
     request: &KeyedRequest,
-    caller: &SignedIn,
+    caller: &KeyHolder,
 ) -> Result<Claim, AppError> {
     db::write_transaction(conn, |conn| {
         let now = db::now();

@@ -114,7 +114,6 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
                     .description(Some(
                         "An access token (a JWT) from `POST /auth/login`; or a paired device's \
                          token (`lhd_…`, from `POST /devices/pair`), which only marking work \

@@ -70,10 +70,21 @@ impl FromRequest for Marker {
         };
         let state = app_state(req);
         Box::pin(async move {
-            match state?.db.run(move |conn| Ok(devices::authenticate(conn, &token)?)).await? {
-                Some((user, device)) => Ok(Marker { user, device: Some(device) }),
-                None => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
+            let state = state?;
+            let found = state.db.run(move |conn| Ok(devices::authenticate(conn, &token)?)).await?;
+            let device = found.ok_or(AppError::Unauthenticated(AuthFailure::InvalidToken))?;
+            if device.seen_long_ago() {
+                // Bookkeeping, beside the answer and never in its way: a
+                // busy database holds up no roll-call for it.
+                let id = device.device_id;
+                actix_web::rt::spawn(async move {
+                    let noted = state.db.write(move |conn| Ok(devices::note_seen(conn, id)?));
+                    if let Err(err) = noted.await {
+                        tracing::debug!(error = %err, "a device's last_seen_at was not noted");
+                    }
+                });
             }
+            Ok(Marker { user: device.user, device: Some(device.device_id) })
         })
     }
 }

@@ -574,7 +574,7 @@ where
 }
 
 /// A transaction for reads that must agree with each other, and with the
-/// [`change_position`] read in it: on PostgreSQL REPEATABLE READ, READ
+/// [`change_clock`] read in it: on PostgreSQL REPEATABLE READ, READ
 /// ONLY, whose every statement sees the snapshot of its first; on SQLite a
 /// deferred transaction, which in WAL mode reads one snapshot from its
 /// first read on and writes nothing.
@@ -594,39 +594,49 @@ where
         )?,
     }
     let outcome = work(conn);
-    // Nothing was written: ending it either way only lets the snapshot go.
-    if let Err(end) = Manager::commit_transaction(conn) {
-        tracing::error!(error = %end, "ending a read transaction failed");
-        if outcome.is_ok() {
-            return Err(end.into());
-        }
-    }
+    // Nothing was written: rolling back only lets the snapshot go.
+    Manager::rollback_transaction(conn)?;
     outcome
 }
 
 /// Where the changes stand for the snapshot of the transaction it is read
-/// in (see [`snapshot_transaction`]): every row whose `sync_position` the
-/// roster triggers set below it is committed and seen by that snapshot;
-/// rows written later, or by transactions still running, get one at or
-/// above it. On PostgreSQL, the oldest transaction the snapshot still
-/// counts as running; on SQLite, one past the counter the triggers bump.
-pub fn change_position(conn: &mut DbConnection) -> QueryResult<i64> {
+/// in (see [`snapshot_transaction`]), by the `sync_position` that the
+/// roster triggers give each row they stamp.
+#[derive(Clone, Copy, Debug)]
+pub struct ChangeClock {
+    /// Every row stamped below it is committed and seen by the snapshot;
+    /// rows written later, or by transactions still running, are stamped
+    /// at or above it. On PostgreSQL the oldest transaction the snapshot
+    /// counts as running (any database's: a long transaction anywhere in
+    /// the cluster holds it back, so that more rows come again, never
+    /// fewer); on SQLite one past the counter the triggers bump.
+    pub seen_below: i64,
+    /// No row is stamped at or above it yet: a position beyond it was
+    /// given by another database, or by this one before a restore.
+    pub next: i64,
+}
+
+pub fn change_clock(conn: &mut DbConnection) -> QueryResult<ChangeClock> {
     #[derive(QueryableByName)]
-    struct Position {
+    struct Clock {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
-        position: i64,
+        seen_below: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        next: i64,
     }
-    let position: Position = match conn {
-        DbConnection::Sqlite(inner) => {
-            diesel::sql_query("SELECT position + 1 AS position FROM sync_clock")
-                .get_result(inner)?
-        }
+    let clock: Clock = match conn {
+        DbConnection::Sqlite(inner) => diesel::sql_query(
+            "SELECT position + 1 AS seen_below, position + 1 AS next FROM sync_clock",
+        )
+        .get_result(inner)?,
         DbConnection::Postgresql(inner) => diesel::sql_query(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS position",
+            "SELECT pg_snapshot_xmin(s)::text::bigint AS seen_below, \
+                    pg_snapshot_xmax(s)::text::bigint AS next \
+             FROM pg_current_snapshot() AS s",
         )
         .get_result(inner)?,
     };
-    Ok(position.position)
+    Ok(ChangeClock { seen_below: clock.seen_below, next: clock.next })
 }
 
 /// A connection lost while committing leaves the outcome unknown: the

@@ -269,10 +269,11 @@ diesel::table! {
 }
 
 // The change positions that triggers keep for trainers' offline rosters
-// (the roster_positions migration; `db::change_position`). Only the rosters
+// (the roster_positions migration; `db::change_clock`). Only the rosters
 // feed reads them, through these tables of their own, so that every other
-// read of `sessions`, `enrolments`, `attendance_marks` and `participants`
-// goes on without the column.
+// read of `sessions`, `enrolments`, `attendance_marks`, `participants`,
+// `courses` and `organizations` goes on without the column (which
+// `session_trainers`, read by its columns only, has in its own table).
 diesel::table! {
     #[sql_name = "sessions"]
     session_positions (id) {
@@ -303,6 +304,22 @@ diesel::table! {
 diesel::table! {
     #[sql_name = "participants"]
     participant_positions (id) {
+        id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "courses"]
+    course_positions (id) {
+        id -> Text,
+        sync_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    #[sql_name = "organizations"]
+    organization_positions (id) {
         id -> Text,
         sync_position -> BigInt,
     }
@@ -363,5 +380,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     enrolment_positions,
     mark_positions,
     participant_positions,
+    course_positions,
+    organization_positions,
     roster_departures,
 );

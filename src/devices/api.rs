@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{self, Device, NewPairing, Pairing};
+use super::model::{self, Device, Guesser, NewPairing, Pairing};
 use crate::access;
 use crate::audit::Actor;
 use crate::auth::AuthUser;
@@ -139,18 +139,19 @@ async fn create_device(
     let mut v = Validator::new();
     let name = v.text("name", &body.name, MAX_NAME_CHARS);
     v.finish()?;
-    let NewPairing { device, pairing_code } = state
+    let NewPairing { device, pairing_code, expires_at } = state
         .db
         .write(move |conn| Ok(model::create(conn, &Actor::user(caller.id()), caller.id(), name)?))
         .await?;
-    let server = req.connection_info().scheme().to_owned() + "://" + req.connection_info().host();
+    let connection = req.connection_info();
+    let server = format!("{}://{}", connection.scheme(), connection.host());
     let query = serde_urlencoded::to_string([("server", server.as_str()), ("code", &pairing_code)])
         .map_err(|err| AppError::internal("a pairing URI", err))?;
     let response = CreateDeviceResponse {
         id: device.id,
         pairing_uri: format!("lophoc://pair?{query}"),
         pairing_code,
-        expires_at: device.pairing_expires_at.unwrap_or(device.created_at).and_utc(),
+        expires_at: expires_at.and_utc(),
     };
     Ok(http::created(&format!("/devices/{}", device.id), &response))
 }
@@ -178,6 +179,12 @@ async fn pair_device(
 ) -> Result<web::Json<PairResponse>, AppError> {
     let code = model::normalize_code(&body.pairing_code);
     let address = client_address(&req);
+    // An address out of tries is turned away on a read, before any write
+    // or lock: a flood of guesses holds up no one else's pairing.
+    let guesser = Guesser::at(address.as_deref());
+    if let Some(retry_after_secs) = state.db.run(move |conn| Ok(guesser.waits(conn)?)).await? {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
     let pairing =
         state.db.write(move |conn| Ok(model::pair(conn, &code, address.as_deref())?)).await?;
     match pairing {

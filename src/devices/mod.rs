@@ -4,5 +4,3 @@
 pub mod api;
 pub mod model;
 pub mod scope;
-
-pub use model::Device;

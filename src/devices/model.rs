@@ -27,8 +27,7 @@ const PAIRING_CODE_CHARS: u32 = 8;
 /// enough for a trainer's typing mistakes, far too few to guess a code.
 const PAIRING_GUESSES_PER_ADDRESS: i64 = 10;
 const PAIRING_GUESS_WINDOW: Duration = Duration::minutes(10);
-/// `last_seen_at` is written at most this often per device, so that a
-/// busy tablet does not turn every read into a write.
+/// How often `last_seen_at` is written per device at most.
 const LAST_SEEN_EVERY: Duration = Duration::minutes(1);
 /// What a device token starts with, which tells it from an access token
 /// (a JWT) before anything is looked up.
@@ -53,6 +52,7 @@ pub struct Device {
 pub struct NewPairing {
     pub device: Device,
     pub pairing_code: String,
+    pub expires_at: NaiveDateTime,
 }
 
 /// A pairing code as typed: without spaces or dashes, in capitals, with the
@@ -89,12 +89,13 @@ pub fn create(
     bits[..5].copy_from_slice(&random_bytes::<5>());
     let pairing_code = crockford(u64::from_le_bytes(bits), PAIRING_CODE_CHARS);
     let now = db::now();
+    let expires_at = now + PAIRING_CODE_TTL;
     let device = Device {
         id: Id::new(),
         user_id: owner,
         name,
         created_at: now,
-        pairing_expires_at: Some(now + PAIRING_CODE_TTL),
+        pairing_expires_at: Some(expires_at),
         paired_at: None,
         last_seen_at: None,
         revoked_at: None,
@@ -111,7 +112,7 @@ pub fn create(
         .execute(conn)?;
     let changes = vec![FieldChange::redacted("pairing_code")];
     audit::record(conn, actor, Action::Create, EntityType::Device, device.id, changes)?;
-    Ok(NewPairing { device, pairing_code })
+    Ok(NewPairing { device, pairing_code, expires_at })
 }
 
 /// What a pairing attempt came to.
@@ -126,6 +127,31 @@ pub enum Pairing {
     Throttled(u64),
 }
 
+/// Where wrong pairing codes come from: a client address, as a digest.
+pub struct Guesser(String);
+
+impl Guesser {
+    pub fn at(address: Option<&str>) -> Self {
+        Self(sha256_base64(format!("pairing:{}", address.unwrap_or("-"))))
+    }
+
+    /// How many seconds this address waits before it may try a code
+    /// again, if it has used up its wrong codes. Only reads: a flood of
+    /// guesses is turned away before any write (see the API), and [`pair`]
+    /// asks again under its lock.
+    pub fn waits(&self, conn: &mut DbConnection) -> QueryResult<Option<u64>> {
+        let now = db::now();
+        let failures: Vec<NaiveDateTime> = pairing_failures::table
+            .filter(pairing_failures::subject_hash.eq(&self.0))
+            .filter(pairing_failures::failed_at.gt(now - PAIRING_GUESS_WINDOW))
+            .select(pairing_failures::failed_at)
+            .order(pairing_failures::failed_at.asc())
+            .load(conn)?;
+        Ok((failures.len() as i64 >= PAIRING_GUESSES_PER_ADDRESS)
+            .then(|| (failures[0] + PAIRING_GUESS_WINDOW - now).num_seconds().max(1) as u64))
+    }
+}
+
 /// Exchanges a pairing code for a device token, once: the code is cleared
 /// in the same statement that sets the token, so two devices sending one
 /// code cannot both be paired. Wrong codes are counted per client address;
@@ -136,24 +162,23 @@ pub fn pair(conn: &mut DbConnection, code: &str, address: Option<&str>) -> Query
     // either.
     db::serialize_with_others(conn, db::LockKey::DevicePairing)?;
     let now = db::now();
-    let guesser = sha256_base64(format!("pairing:{}", address.unwrap_or("-")));
-    let since = now - PAIRING_GUESS_WINDOW;
-    diesel::delete(pairing_failures::table.filter(pairing_failures::failed_at.le(since)))
-        .execute(conn)?;
-    let failures: Vec<NaiveDateTime> = pairing_failures::table
-        .filter(pairing_failures::subject_hash.eq(&guesser))
-        .select(pairing_failures::failed_at)
-        .order(pairing_failures::failed_at.asc())
-        .load(conn)?;
-    if failures.len() as i64 >= PAIRING_GUESSES_PER_ADDRESS {
-        let retry = (failures[0] + PAIRING_GUESS_WINDOW - now).num_seconds().max(1);
-        return Ok(Pairing::Throttled(retry as u64));
+    let guesser = Guesser::at(address);
+    diesel::delete(
+        pairing_failures::table.filter(pairing_failures::failed_at.le(now - PAIRING_GUESS_WINDOW)),
+    )
+    .execute(conn)?;
+    if let Some(retry_after) = guesser.waits(conn)? {
+        return Ok(Pairing::Throttled(retry_after));
     }
     let token = format!("{TOKEN_PREFIX}{}", random_token());
+    // A code made by someone who may no longer mark pairs nothing.
+    let live_owners =
+        users::table.filter(users::active.eq(true)).filter(users::role.eq_any(MARKING_ROLES));
     let waiting = devices::pairing_code_hash
         .eq(code_hash(code))
         .and(devices::pairing_expires_at.gt(now))
-        .and(devices::revoked_at.is_null());
+        .and(devices::revoked_at.is_null())
+        .and(devices::user_id.eq_any(live_owners.select(users::id)));
     let paired = diesel::update(devices::table.filter(waiting))
         .set((
             devices::pairing_code_hash.eq(None::<String>),
@@ -166,7 +191,7 @@ pub fn pair(conn: &mut DbConnection, code: &str, address: Option<&str>) -> Query
         diesel::insert_into(pairing_failures::table)
             .values((
                 pairing_failures::id.eq(Id::new()),
-                pairing_failures::subject_hash.eq(&guesser),
+                pairing_failures::subject_hash.eq(&guesser.0),
                 pairing_failures::failed_at.eq(now),
             ))
             .execute(conn)?;
@@ -181,11 +206,26 @@ pub fn pair(conn: &mut DbConnection, code: &str, address: Option<&str>) -> Query
     Ok(Pairing::Paired(device, token))
 }
 
-/// The person a device token acts for, and the device, while the device is
-/// paired and not revoked and its person is active and still marks
-/// attendance (a trainer or an admin); `None` otherwise. Notes when the
-/// device was last seen, at most once a minute.
-pub fn authenticate(conn: &mut DbConnection, token: &str) -> QueryResult<Option<(User, Id)>> {
+/// A live device, as its token finds it.
+pub struct DeviceCaller {
+    /// The person it acts for.
+    pub user: User,
+    pub device_id: Id,
+    last_seen_at: Option<NaiveDateTime>,
+}
+
+impl DeviceCaller {
+    /// Whether [`note_seen`] should run: `last_seen_at` is kept to the
+    /// minute, so that a busy tablet does not turn every read into a write.
+    pub fn seen_long_ago(&self) -> bool {
+        self.last_seen_at.is_none_or(|seen| seen <= db::now() - LAST_SEEN_EVERY)
+    }
+}
+
+/// The device a token names, with the person it acts for, while the
+/// device is paired and not revoked and its person active and still
+/// marking attendance; `None` otherwise. Writes nothing.
+pub fn authenticate(conn: &mut DbConnection, token: &str) -> QueryResult<Option<DeviceCaller>> {
     let found: Option<(Id, Option<NaiveDateTime>, User)> = devices::table
         .inner_join(users::table)
         .filter(devices::token_hash.eq(token_hash(token)))
@@ -195,14 +235,31 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> QueryResult<Option<
         .select((devices::id, devices::last_seen_at, users::all_columns))
         .first(conn)
         .optional()?;
-    let Some((device_id, last_seen_at, user)) = found else { return Ok(None) };
-    let now = db::now();
-    if last_seen_at.is_none_or(|seen| seen <= now - LAST_SEEN_EVERY) {
-        diesel::update(devices::table.find(device_id))
-            .set(devices::last_seen_at.eq(now))
-            .execute(conn)?;
+    Ok(found.map(|(device_id, last_seen_at, user)| DeviceCaller { user, device_id, last_seen_at }))
+}
+
+/// Notes that the device called just now.
+pub fn note_seen(conn: &mut DbConnection, device_id: Id) -> QueryResult<()> {
+    diesel::update(devices::table.find(device_id))
+        .set(devices::last_seen_at.eq(db::now()))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Revokes every device of `user`, when they may no longer mark
+/// (deactivated, or given a role that does not mark): like their logins,
+/// their devices end for good, and a reactivated account pairs anew.
+/// Call inside the write transaction of that change.
+pub fn revoke_all_of(conn: &mut DbConnection, actor: &Actor, user: Id) -> QueryResult<()> {
+    let live: Vec<Device> = devices::table
+        .filter(devices::user_id.eq(user))
+        .filter(devices::revoked_at.is_null())
+        .select(Device::as_select())
+        .load(conn)?;
+    for device in &live {
+        revoke(conn, actor, device)?;
     }
-    Ok(Some((user, device_id)))
+    Ok(())
 }
 
 /// A page of devices, oldest first: `owner`'s, or everyone's for `None`.
@@ -228,20 +285,20 @@ pub fn find_visible(conn: &mut DbConnection, id: Id, viewer: &User) -> QueryResu
 /// Revokes a device at once: its token and any pairing code stop working.
 /// Revoking it again changes nothing. Call inside a write transaction.
 pub fn revoke(conn: &mut DbConnection, actor: &Actor, device: &Device) -> QueryResult<Device> {
-    if device.revoked_at.is_some() {
-        return Ok(device.clone());
+    let revoked =
+        diesel::update(devices::table.find(device.id).filter(devices::revoked_at.is_null()))
+            .set((
+                devices::revoked_at.eq(db::now()),
+                devices::token_hash.eq(None::<String>),
+                devices::pairing_code_hash.eq(None::<String>),
+                devices::pairing_expires_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+    // Revoked by someone else meanwhile: only the first is recorded.
+    if revoked == 1 {
+        audit::record(conn, actor, Action::Revoke, EntityType::Device, device.id, Vec::new())?;
     }
-    let now = db::now();
-    diesel::update(devices::table.find(device.id))
-        .set((
-            devices::revoked_at.eq(now),
-            devices::token_hash.eq(None::<String>),
-            devices::pairing_code_hash.eq(None::<String>),
-            devices::pairing_expires_at.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
-    audit::record(conn, actor, Action::Revoke, EntityType::Device, device.id, Vec::new())?;
-    Ok(Device { revoked_at: Some(now), pairing_expires_at: None, ..device.clone() })
+    devices::table.find(device.id).select(Device::as_select()).first(conn)
 }
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! Accounts with what hangs on them: the participant profile created with
 //! one, and the login sessions a change of password or role ends.
 
+use crate::access;
 use crate::audit::Actor;
 use crate::auth::logins;
 use crate::db::DbConnection;
+use crate::devices::model as devices;
 use crate::error::{AppError, FieldIssue};
 use crate::id::Id;
 use crate::organizations;
@@ -65,7 +67,9 @@ pub fn change_own_password(
 }
 
 /// Applies an admin's change to an account (see [`users::update_account`]);
-/// a deactivated account or a reset password ends every login session.
+/// a deactivated account or a reset password ends every login session, and
+/// an account that may no longer mark (deactivated, or given another role)
+/// loses its paired devices.
 pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -77,6 +81,9 @@ pub fn update_account(
         users::update_account(conn, actor, id, expected, update)?;
     if ends_logins {
         logins::revoke_all(conn, id, None)?;
+    }
+    if !(user.active && access::takes_roll_calls(&user)) {
+        devices::revoke_all_of(conn, actor, id)?;
     }
     Ok(user)
 }

@@ -104,27 +104,29 @@ struct RostersResponse {
 
 /// A `sync_token`: the change position and the window of a download, so
 /// that the next one knows what the device holds. A window that ends
-/// before it starts holds nothing: everything comes whole.
+/// before it starts holds nothing: its sessions come whole.
 fn sync_token(held: Held) -> String {
     let seconds = |t: NaiveDateTime| t.and_utc().timestamp();
     format!("{}.{}.{}", held.position, seconds(held.window.from), seconds(held.window.to))
 }
 
+/// A `sync_token` read back, or `None` for anything that does not have
+/// its shape (the pattern the document gives `since`).
 fn parse_sync_token(token: &str) -> Option<Held> {
-    // Digits only: `parse` would also take a sign.
-    let number = |part: &str| match part.bytes().all(|b| b.is_ascii_digit()) {
-        true => part.parse::<i64>().ok(),
-        false => None,
+    // Digits only, as many as the pattern allows: `parse` would also take
+    // a sign, and more digits could overflow.
+    let number = |part: Option<&str>, most: usize| {
+        let part = part.filter(|p| (1..=most).contains(&p.len()))?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse::<i64>().ok())?
     };
-    let mut parts = token.split('.').map(number);
-    let (Some(Some(position)), Some(Some(from)), Some(Some(to)), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut parts = token.split('.');
+    let position = number(parts.next(), 18)?;
+    let (from, to) = (number(parts.next(), 12)?, number(parts.next(), 12)?);
+    if parts.next().is_some() {
         return None;
-    };
+    }
     let time = |seconds| DateTime::from_timestamp(seconds, 0).map(|t| t.naive_utc());
-    let window = Window { from: time(from)?, to: time(to)? };
-    Some(Held { position, window })
+    Some(Held { position, window: Window { from: time(from)?, to: time(to)? } })
 }
 
 /// Download the rosters of the coming days
@@ -231,7 +233,8 @@ mod tests {
             window: Window { from: at(1_700_000_000), to: at(1_700_600_000) },
         };
         assert_eq!(parse_sync_token(&sync_token(held)), Some(held));
-        for bad in ["", "1.2", "1.2.3.4", "-1.5.6", "+1.5.6", "a.b.c", "1.2.x", "1..2"] {
+        let long = format!("{}.1.2", "9".repeat(19));
+        for bad in ["", "1.2", "1.2.3.4", "-1.5.6", "+1.5.6", "a.b.c", "1.2.x", "1..2", &long] {
             assert_eq!(parse_sync_token(bad), None, "{bad}");
         }
     }

@@ -3,7 +3,7 @@
 //! given (PRODUCT.md, "Trainers' devices and offline rosters").
 //!
 //! Positions are kept by database triggers on every row a roster shows
-//! (see `db::change_position`), so that no write can forget to move one.
+//! (see `db::change_clock`), so that no write can forget to move one.
 //! A read happens in one snapshot with the position it hands out: rows
 //! below it were all seen, and rows at or above it (written meanwhile, or
 //! by transactions not yet committed) come with the next read. A row may
@@ -16,9 +16,9 @@ use diesel::prelude::*;
 
 use crate::attendance::AttendanceMark;
 use crate::db::schema::{
-    attendance_marks, courses, enrolment_positions, enrolments, mark_positions, organizations,
-    participant_positions, participants, roster_departures, session_positions, session_trainers,
-    sessions,
+    attendance_marks, course_positions, courses, enrolment_positions, enrolments, mark_positions,
+    organization_positions, organizations, participant_positions, participants, roster_departures,
+    session_positions, session_trainers,
 };
 use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
@@ -71,39 +71,46 @@ pub struct Rosters {
     /// Sessions the device should drop: no longer taught by the trainer,
     /// or out of the window.
     pub removed_session_ids: Vec<Id>,
-    /// The names of the units the places' people belong to.
+    /// The names of the units the places' people belong to, and in changes
+    /// the renamed units of anyone on the rosters held.
     pub units: Vec<(Id, String)>,
 }
 
 /// The rosters of the sessions `trainer` teaches in `window`: whole, or
-/// the changes since `held`. Call inside [`db::snapshot_transaction`], so
-/// that the position and the rows agree.
+/// the changes since `held`. A position this database has not reached (one
+/// given before a restore, or by another database) is no position: the
+/// rosters come whole. Call inside [`db::snapshot_transaction`], so that
+/// the clock and the rows agree.
 pub fn rosters(
     conn: &mut DbConnection,
     trainer: Id,
     window: Window,
     held: Option<Held>,
 ) -> QueryResult<Rosters> {
-    let position = db::change_position(conn)?;
+    let clock = db::change_clock(conn)?;
+    let held = held.filter(|held| held.position <= clock.next);
     let taught = session_model::taught_between(conn, trainer, window.from, window.to)?;
-    let taught_ids: Vec<Id> = taught.iter().map(|d| d.session.id).collect();
     let renewed = match held {
         Some(held) => renewed_sessions(conn, trainer, &taught, held)?,
-        None => taught_ids.iter().copied().collect(),
+        None => taught.iter().map(|d| d.session.id).collect(),
     };
     let (whole, kept): (Vec<SessionDetails>, Vec<SessionDetails>) =
         taught.into_iter().partition(|d| renewed.contains(&d.session.id));
     let whole_ids: Vec<Id> = whole.iter().map(|d| d.session.id).collect();
+    let kept_ids: Vec<Id> = kept.iter().map(|d| d.session.id).collect();
     let mut places = load_places(conn, Places::HeldIn(&whole_ids))?;
-    let removed_session_ids = match held {
-        Some(held) => {
-            let kept_ids: Vec<Id> = kept.iter().map(|d| d.session.id).collect();
-            let changed = changed_places(conn, &kept_ids, held.position)?;
-            places.extend(load_places(conn, Places::Named(&changed))?);
-            departed_sessions(conn, trainer, held, &taught_ids)?
-        }
-        None => Vec::new(),
-    };
+    let mut removed_session_ids = Vec::new();
+    let mut renamed = Vec::new();
+    if let Some(held) = held {
+        let changed = changed_places(conn, &kept_ids, held.position)?;
+        places.extend(load_places(conn, Places::Named(&changed))?);
+        renamed = renamed_units(conn, &kept_ids, held.position)?;
+        let taught_now: Vec<Id> = whole_ids.iter().chain(&kept_ids).copied().collect();
+        removed_session_ids = departed_sessions(conn, trainer, held, &taught_now)?;
+    }
+    let mut unit_ids: BTreeSet<Id> =
+        places.iter().filter_map(|(_, p, _)| p.organization_id).collect();
+    unit_ids.extend(renamed);
     let titles = course_titles(conn, &whole)?;
     let sessions = whole
         .into_iter()
@@ -112,14 +119,14 @@ pub fn rosters(
             RosterSession { details, course_title }
         })
         .collect();
-    let units = unit_names(conn, &places)?;
-    Ok(Rosters { position, sessions, places, removed_session_ids, units })
+    let units = unit_names(conn, &unit_ids)?;
+    Ok(Rosters { position: clock.seen_below, sessions, places, removed_session_ids, units })
 }
 
 /// Of the sessions taught now, those the device must take whole: the
 /// session itself changed since (its time, venue, status, course or
-/// capacity), the trainer was put on it since, or it was outside the
-/// window the device holds.
+/// capacity) or its course's title did, the trainer was put on it since,
+/// or it was outside the window the device holds.
 fn renewed_sessions(
     conn: &mut DbConnection,
     trainer: Id,
@@ -138,11 +145,22 @@ fn renewed_sessions(
         .filter(session_trainers::sync_position.ge(held.position))
         .select(session_trainers::session_id)
         .load(conn)?;
-    let new_to_window = taught
+    let course_ids: Vec<Id> = taught.iter().map(|d| d.session.course_id).collect();
+    let retitled: BTreeSet<Id> = course_positions::table
+        .filter(course_positions::id.eq_any(&course_ids))
+        .filter(course_positions::sync_position.ge(held.position))
+        .select(course_positions::id)
+        .load::<Id>(conn)?
+        .into_iter()
+        .collect();
+    let by_time_or_course = taught
         .iter()
-        .filter(|d| !held.window.holds(d.session.starts_at, d.session.ends_at))
+        .filter(|d| {
+            !held.window.holds(d.session.starts_at, d.session.ends_at)
+                || retitled.contains(&d.session.course_id)
+        })
         .map(|d| d.session.id);
-    Ok(changed.into_iter().chain(joined).chain(new_to_window).collect())
+    Ok(changed.into_iter().chain(joined).chain(by_time_or_course).collect())
 }
 
 /// The places of `sessions` that changed at or after `position`: the
@@ -195,28 +213,32 @@ fn departed_sessions(
         .load::<Id>(conn)?
         .into_iter()
         .collect();
-    let taught = session_trainers::table
-        .filter(session_trainers::user_id.eq(trainer))
-        .select(session_trainers::session_id);
-    ids.extend(
-        sessions::table
-            .filter(sessions::id.eq_any(taught))
-            .filter(sessions::ends_at.gt(held.window.from))
-            .filter(sessions::starts_at.lt(held.window.to))
-            .select(sessions::id)
-            .load::<Id>(conn)?,
-    );
-    let taught = session_trainers::table
-        .filter(session_trainers::user_id.eq(trainer))
-        .select(session_trainers::session_id);
+    let held_then = session_model::taught_between(conn, trainer, held.window.from, held.window.to)?;
+    ids.extend(held_then.iter().map(|d| d.session.id));
     ids.extend(
         session_positions::table
-            .filter(session_positions::id.eq_any(taught))
+            .filter(session_positions::id.eq_any(session_model::taught_by(trainer)))
             .filter(session_positions::sync_position.ge(held.position))
             .select(session_positions::id)
             .load::<Id>(conn)?,
     );
     Ok(ids.into_iter().filter(|id| !taught_now.contains(id)).collect())
+}
+
+/// The units renamed since `position` that people on these sessions'
+/// rosters belong to.
+fn renamed_units(conn: &mut DbConnection, sessions: &[Id], position: i64) -> QueryResult<Vec<Id>> {
+    let people = enrolments::table
+        .filter(enrolments::session_id.eq_any(sessions))
+        .select(enrolments::participant_id);
+    let their_units = participants::table
+        .filter(participants::id.eq_any(people))
+        .select(participants::organization_id);
+    organization_positions::table
+        .filter(organization_positions::sync_position.ge(position))
+        .filter(organization_positions::id.nullable().eq_any(their_units))
+        .select(organization_positions::id)
+        .load(conn)
 }
 
 /// Which places to load.
@@ -261,9 +283,8 @@ fn course_titles(
     Ok(titles.into_iter().collect())
 }
 
-fn unit_names(conn: &mut DbConnection, places: &[Place]) -> QueryResult<Vec<(Id, String)>> {
-    let ids: BTreeSet<Id> = places.iter().filter_map(|(_, p, _)| p.organization_id).collect();
-    let ids: Vec<Id> = ids.into_iter().collect();
+fn unit_names(conn: &mut DbConnection, ids: &BTreeSet<Id>) -> QueryResult<Vec<(Id, String)>> {
+    let ids: Vec<Id> = ids.iter().copied().collect();
     organizations::table
         .filter(organizations::id.eq_any(&ids))
         .select((organizations::id, organizations::name))

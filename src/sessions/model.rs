@@ -377,10 +377,7 @@ pub fn list(
         query = query.filter(courses::programme_id.eq(programme));
     }
     if let Some(trainer) = filter.trainer_id {
-        let taught = session_trainers::table
-            .filter(session_trainers::user_id.eq(trainer))
-            .select(session_trainers::session_id);
-        query = query.filter(sessions::id.eq_any(taught));
+        query = query.filter(sessions::id.eq_any(taught_by(trainer)));
     }
     if let Some(status) = filter.status {
         query = query.filter(sessions::status.eq(status));
@@ -393,6 +390,14 @@ pub fn list(
     details(query.load(conn)?)
 }
 
+/// The ids of the sessions `trainer` teaches, as a subquery.
+#[diesel::dsl::auto_type]
+pub fn taught_by(trainer: Id) -> _ {
+    session_trainers::table
+        .filter(session_trainers::user_id.eq(trainer))
+        .select(session_trainers::session_id)
+}
+
 /// The sessions `trainer` teaches that end after `from` and start before
 /// `to`, by start time: what their offline rosters hold.
 pub fn taught_between(
@@ -401,12 +406,9 @@ pub fn taught_between(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<SessionDetails>> {
-    let taught = session_trainers::table
-        .filter(session_trainers::user_id.eq(trainer))
-        .select(session_trainers::session_id);
     let query = with_details()
         .into_boxed()
-        .filter(sessions::id.eq_any(taught))
+        .filter(sessions::id.eq_any(taught_by(trainer)))
         .filter(sessions::ends_at.gt(from))
         .filter(sessions::starts_at.lt(to))
         .order((sessions::starts_at.asc(), sessions::id.asc()));

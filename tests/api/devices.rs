@@ -160,8 +160,7 @@ async fn a_device_marks_its_trainers_sessions_and_is_named_in_the_history_and_th
     assert_eq!(walked.status, 201, "{:#}", walked.body);
     assert_eq!(walked.body["attendance"]["device_id"], device_id.as_str());
 
-    // Not the colleague's session, though the person is on both; an admin's
-    // own reach does not pass to a device either.
+    // Not the colleague's session.
     let path = format!("/api/v1/sessions/{theirs}/attendance");
     app.get(&path, Some(&device)).await.assert_problem(403, "forbidden");
     let marks = json!([{"participant_id": stranger, "status": "present"}]);
@@ -254,15 +253,61 @@ async fn a_revoked_device_or_one_whose_trainer_is_deactivated_stops_at_once() {
     );
     assert_eq!(app.get(&roll_call, Some(&second)).await.status, 200, "the other device works on");
 
+    // Deactivating the trainer ends their devices for good, as it ends
+    // their logins, and a code they made before pairs nothing.
+    let waiting = app.new_device(&trainer.access, "Điện thoại").await;
     let user = format!("/api/v1/users/{}", id(&trainer.user));
     let deactivated = app.patch(&user, Some(&admin), &json!({"active": false})).await;
     assert_eq!(deactivated.status, 200, "{:#}", deactivated.body);
     app.get(&roll_call, Some(&second)).await.assert_problem(401, "invalid_token");
+    let code = waiting.body["pairing_code"].as_str().unwrap();
+    app.pair(code).await.assert_problem(422, "invalid_pairing_code");
     let reactivated = app.patch(&user, Some(&admin), &json!({"active": true})).await;
     assert_eq!(reactivated.status, 200);
-    assert_eq!(app.get(&roll_call, Some(&second)).await.status, 200);
-    // No longer a trainer: the device stops too.
+    app.get(&roll_call, Some(&second)).await.assert_problem(401, "invalid_token");
+    let trail = app.get("/api/v1/audit-events?action=revoke", Some(&admin)).await;
+    assert_eq!(items(&trail).len(), 3, "the one revoked by hand, then the other two");
+
+    // No longer a trainer: the device paired since stops too.
+    let trainer = app.login("gv@example.vn", PASSWORD).await;
+    let (_, third) = app.paired_device(&trainer.access).await;
+    assert_eq!(app.get(&roll_call, Some(&third)).await.status, 200);
     let demotion = json!({"role": "participant", "category": "worker"});
     assert_eq!(app.patch(&user, Some(&admin), &demotion).await.status, 200);
-    app.get(&roll_call, Some(&second)).await.assert_problem(401, "invalid_token");
+    app.get(&roll_call, Some(&third)).await.assert_problem(401, "invalid_token");
+}
+
+/// A tablet on a weak connection sends a walk-in again with the same key:
+/// one person, one place, and the first answer again.
+#[actix_web::test]
+async fn a_devices_retried_walk_in_with_its_key_acts_once() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let session =
+        app.running_session(&admin, &[&id(&trainer.user)], Duration::minutes(5), 30).await;
+    let (_, device) = app.paired_device(&trainer.access).await;
+    let (_, other) = app.paired_device(&trainer.access).await;
+    let path = format!("/api/v1/sessions/{session}/walk-ins");
+    let body = json!({"full_name": "Phạm Văn Khách", "category": "worker", "phone": "0912345678"});
+    let body = body.to_string();
+    let app = &app;
+    let send = |token: String| {
+        let (path, body) = (path.clone(), body.clone().into_bytes());
+        let headers = [("Content-Type", "application/json"), ("Idempotency-Key", "walk-in-1")];
+        async move { app.request(Method::POST, &path, Some(&token), &headers, Some(body)).await }
+    };
+    let first = send(device.clone()).await;
+    assert_eq!(first.status, 201, "{:#}", first.body);
+    let again = send(device.clone()).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body["id"], first.body["id"]);
+    // Another device's key is its own: the same key there runs, and finds
+    // the person now on the roster.
+    let elsewhere = send(other).await;
+    assert_eq!(elsewhere.status, 200, "{:#}", elsewhere.body);
+    assert_eq!(elsewhere.header("idempotent-replayed"), None);
+    let roll_call = app.get(&format!("/api/v1/sessions/{session}/attendance"), Some(&admin)).await;
+    assert_eq!(items(&roll_call).len(), 1, "{:#}", roll_call.body);
 }

@@ -268,8 +268,17 @@ async fn rosters_are_for_those_who_mark_and_their_parameters_are_checked() {
         let reply = app.get(&format!("/api/v1/me/rosters?{query}"), Some(&admin)).await;
         reply.assert_problem(400, "invalid_parameter");
     }
+    // A position this database never reached (a token from before a
+    // restore): the rosters come whole.
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let session =
+        app.running_session(&admin, &[&id(&trainer.user)], Duration::minutes(5), 30).await;
+    let first = app.rosters(&trainer.access, None).await;
+    let parts: Vec<&str> = first["sync_token"].as_str().unwrap().split('.').collect();
+    let ahead = format!("999999999999999999.{}.{}", parts[1], parts[2]);
+    let again = app.rosters(&trainer.access, Some(&ahead)).await;
+    assert_eq!(again["sessions"][0]["id"], session.as_str(), "{again:#}");
     // An admin teaches nothing here: an empty week, not every session.
-    app.open_session(&admin, 1, 9, 30, true).await;
     let reply = app.request(Method::GET, "/api/v1/me/rosters", Some(&admin), &[], None).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["sessions"], json!([]));
@@ -317,4 +326,41 @@ async fn a_write_that_commits_after_a_download_comes_with_the_next() {
 
     let after = app.rosters(&trainer.access, Some(&token_of(&during))).await;
     assert!(seen(&after), "the late commit comes now: {after:#}");
+}
+
+/// What a roster shows of a course and a unit: a renamed course brings its
+/// sessions whole, a renamed unit its new name, and nothing else.
+#[actix_web::test]
+async fn renamed_courses_and_units_reach_the_device() {
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    let trainer = app.user_with_role(&admin, "gv@example.vn", "trainer").await;
+    let session =
+        app.running_session(&admin, &[&id(&trainer.user)], Duration::minutes(5), 30).await;
+    let unit = app.create_organization(&admin, "Xóm Đông").await;
+    let body = json!({"full_name": "Lê Văn Sáu", "category": "worker", "organization_id": unit});
+    let person = app.create_participant(&admin, body).await;
+    assert_eq!(app.enrol(&admin, &session, &id(&person)).await.status, 201);
+    let first = app.rosters(&trainer.access, None).await;
+
+    let rename = json!({"name": "Xóm Đông Hưng"});
+    let path = format!("/api/v1/organizations/{unit}");
+    assert_eq!(app.patch(&path, Some(&admin), &rename).await.status, 200);
+    let changes = app.rosters(&trainer.access, Some(&token_of(&first))).await;
+    assert_eq!(changes["units"], json!([{"id": unit, "name": "Xóm Đông Hưng"}]), "{changes:#}");
+    assert_eq!(
+        (
+            changes["sessions"].as_array().unwrap().len(),
+            changes["places"].as_array().unwrap().len()
+        ),
+        (0, 0)
+    );
+
+    let course = first["sessions"][0]["course_id"].as_str().unwrap();
+    let retitle = json!({"title": "Tìm kiếm thông tin an toàn"});
+    let path = format!("/api/v1/courses/{course}");
+    assert_eq!(app.patch(&path, Some(&admin), &retitle).await.status, 200);
+    let changes = app.rosters(&trainer.access, Some(&token_of(&changes))).await;
+    assert_eq!(changes["sessions"][0]["course_title"], "Tìm kiếm thông tin an toàn", "{changes:#}");
+    assert_eq!(changes["places"].as_array().unwrap().len(), 1, "its whole roster");
 }

@@ -7,8 +7,8 @@
 -- A reader's token is the oldest transaction still running when its
 -- snapshot was taken: every row below it was committed and read, and rows
 -- at or above it come again next time, so a write that commits late is
--- never missed. Sessions and people move only when what a roster shows of
--- them changes, not with every enrolment's counters.
+-- never missed. Sessions, people, courses and units move only when what a
+-- roster shows of them changes, not with every enrolment's counters.
 CREATE FUNCTION stamp_sync_position() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     NEW.sync_position := pg_current_xact_id()::text::bigint;
@@ -45,6 +45,21 @@ CREATE TRIGGER participants_stamp_update BEFORE UPDATE ON participants
 ALTER TABLE session_trainers ADD COLUMN sync_position BIGINT NOT NULL DEFAULT 0;
 CREATE TRIGGER session_trainers_stamp_insert BEFORE INSERT ON session_trainers
     FOR EACH ROW EXECUTE FUNCTION stamp_sync_position();
+
+ALTER TABLE courses ADD COLUMN sync_position BIGINT NOT NULL DEFAULT 0;
+CREATE TRIGGER courses_stamp_insert BEFORE INSERT ON courses
+    FOR EACH ROW EXECUTE FUNCTION stamp_sync_position();
+CREATE TRIGGER courses_stamp_update BEFORE UPDATE ON courses
+    FOR EACH ROW
+    WHEN (OLD.title IS DISTINCT FROM NEW.title)
+    EXECUTE FUNCTION stamp_sync_position();
+ALTER TABLE organizations ADD COLUMN sync_position BIGINT NOT NULL DEFAULT 0;
+CREATE TRIGGER organizations_stamp_insert BEFORE INSERT ON organizations
+    FOR EACH ROW EXECUTE FUNCTION stamp_sync_position();
+CREATE TRIGGER organizations_stamp_update BEFORE UPDATE ON organizations
+    FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name)
+    EXECUTE FUNCTION stamp_sync_position();
 
 -- The rows of a session changed since a position; the people changed since.
 CREATE INDEX enrolments_by_session_position ON enrolments (session_id, sync_position);

@@ -5,8 +5,8 @@
 --
 -- SQLite writes one transaction at a time, so a counter bumped by each
 -- written row orders them as they commit; a reader's token is the counter
--- it saw, plus one. Sessions and people move only when what a roster shows
--- of them changes, not with every enrolment's counters.
+-- it saw, plus one. Sessions, people, courses and units move only when what a
+-- roster shows of them changes, not with every enrolment's counters.
 CREATE TABLE sync_clock (position INTEGER NOT NULL);
 INSERT INTO sync_clock (position) VALUES (0);
 
@@ -65,6 +65,33 @@ CREATE TRIGGER session_trainers_stamp_insert AFTER INSERT ON session_trainers
 BEGIN
     UPDATE sync_clock SET position = position + 1;
     UPDATE session_trainers SET sync_position = (SELECT position FROM sync_clock) WHERE session_id = NEW.session_id AND user_id = NEW.user_id;
+END;
+
+ALTER TABLE courses ADD COLUMN sync_position BIGINT NOT NULL DEFAULT 0;
+CREATE TRIGGER courses_stamp_insert AFTER INSERT ON courses
+BEGIN
+    UPDATE sync_clock SET position = position + 1;
+    UPDATE courses SET sync_position = (SELECT position FROM sync_clock) WHERE id = NEW.id;
+END;
+CREATE TRIGGER courses_stamp_update AFTER UPDATE ON courses
+    WHEN NEW.sync_position IS OLD.sync_position
+    AND OLD.title IS NOT NEW.title
+BEGIN
+    UPDATE sync_clock SET position = position + 1;
+    UPDATE courses SET sync_position = (SELECT position FROM sync_clock) WHERE id = NEW.id;
+END;
+ALTER TABLE organizations ADD COLUMN sync_position BIGINT NOT NULL DEFAULT 0;
+CREATE TRIGGER organizations_stamp_insert AFTER INSERT ON organizations
+BEGIN
+    UPDATE sync_clock SET position = position + 1;
+    UPDATE organizations SET sync_position = (SELECT position FROM sync_clock) WHERE id = NEW.id;
+END;
+CREATE TRIGGER organizations_stamp_update AFTER UPDATE ON organizations
+    WHEN NEW.sync_position IS OLD.sync_position
+    AND OLD.name IS NOT NEW.name
+BEGIN
+    UPDATE sync_clock SET position = position + 1;
+    UPDATE organizations SET sync_position = (SELECT position FROM sync_clock) WHERE id = NEW.id;
 END;
 
 -- The rows of a session changed since a position; the people changed since.
