@@ -62,6 +62,26 @@ impl TestApp {
     }
 }
 
+/// Whether downloads of changes bring exactly what changed. On PostgreSQL
+/// a token is the oldest transaction running anywhere in the cluster, so
+/// while other tests write to databases of their own, a download may bring
+/// again what an earlier one brought (never less): there the tests check
+/// that what changed comes and that the changes add up, not that nothing
+/// else comes.
+fn exact(app: &TestApp) -> bool {
+    !app.db().is_postgres()
+}
+
+fn sizes(download: &Value) -> (usize, usize) {
+    let len = |field: &str| download[field].as_array().unwrap().len();
+    (len("sessions"), len("places"))
+}
+
+/// The places of a download in one session.
+fn places_in<'a>(download: &'a Value, session: &str) -> Vec<&'a Value> {
+    download["places"].as_array().unwrap().iter().filter(|p| p["session_id"] == session).collect()
+}
+
 fn token_of(download: &Value) -> String {
     download["sync_token"].as_str().unwrap().to_owned()
 }
@@ -113,11 +133,9 @@ async fn a_device_works_a_whole_day_offline_and_downloads_only_what_changed() {
 
     // Nothing changed: nothing comes.
     let quiet = app.rosters(&device, Some(&token_of(&first))).await;
-    assert_eq!(
-        (quiet["sessions"].as_array().unwrap().len(), quiet["places"].as_array().unwrap().len()),
-        (0, 0),
-        "{quiet:#}"
-    );
+    if exact(&app) {
+        assert_eq!(sizes(&quiet), (0, 0), "{quiet:#}");
+    }
 
     // In the hall, offline: the device marks two people and keeps them.
     // Meanwhile, at the centre: a person enrols, one cancels, an admin
@@ -147,7 +165,9 @@ async fn a_device_works_a_whole_day_offline_and_downloads_only_what_changed() {
     assert_eq!(walked.status, 201, "{:#}", walked.body);
 
     let changes = app.rosters(&device, Some(&token_of(&first))).await;
-    assert_eq!(changes["sessions"], json!([]), "no session changed: {changes:#}");
+    if exact(&app) {
+        assert_eq!(changes["sessions"], json!([]), "no session changed: {changes:#}");
+    }
     let changed: Vec<&str> = changes["places"]
         .as_array()
         .unwrap()
@@ -158,7 +178,9 @@ async fn a_device_works_a_whole_day_offline_and_downloads_only_what_changed() {
     for expected in [&places[0], &places[1], &places[2], &id(&added.body), &walked_in] {
         assert!(changed.contains(&expected.as_str()), "{expected} in {changes:#}");
     }
-    assert_eq!(changed.len(), 5, "only what changed: {changes:#}");
+    if exact(&app) {
+        assert_eq!(changed.len(), 5, "only what changed: {changes:#}");
+    }
     held.apply(&changes);
     assert_eq!(held.place_of(&places[0]), Some(("enrolled", &json!("present"))));
     assert_eq!(held.place_of(&places[1]), None, "the cancelled place is dropped");
@@ -177,9 +199,18 @@ async fn a_device_works_a_whole_day_offline_and_downloads_only_what_changed() {
     let venue = json!({"venue": "Nhà văn hoá xóm Bắc"});
     assert_eq!(app.patch(&session_path, Some(&admin), &venue).await.status, 200);
     let renewed = app.rosters(&device, Some(&token_of(&changes))).await;
-    assert_eq!(renewed["sessions"].as_array().unwrap().len(), 1, "{renewed:#}");
-    assert_eq!(renewed["sessions"][0]["venue"], "Nhà văn hoá xóm Bắc");
-    assert_eq!(renewed["places"].as_array().unwrap().len(), 1, "its whole roster");
+    let moved: Vec<&Value> = renewed["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["id"] == tomorrow.as_str())
+        .collect();
+    assert_eq!(moved.len(), 1, "{renewed:#}");
+    assert_eq!(moved[0]["venue"], "Nhà văn hoá xóm Bắc");
+    assert_eq!(places_in(&renewed, &tomorrow).len(), 1, "its whole roster");
+    if exact(&app) {
+        assert_eq!(sizes(&renewed), (1, 1), "{renewed:#}");
+    }
     held.apply(&renewed);
     let off = json!({"trainer_ids": [id(&colleague.user)]});
     assert_eq!(app.patch(&session_path, Some(&admin), &off).await.status, 200);
@@ -348,13 +379,9 @@ async fn renamed_courses_and_units_reach_the_device() {
     assert_eq!(app.patch(&path, Some(&admin), &rename).await.status, 200);
     let changes = app.rosters(&trainer.access, Some(&token_of(&first))).await;
     assert_eq!(changes["units"], json!([{"id": unit, "name": "Xóm Đông Hưng"}]), "{changes:#}");
-    assert_eq!(
-        (
-            changes["sessions"].as_array().unwrap().len(),
-            changes["places"].as_array().unwrap().len()
-        ),
-        (0, 0)
-    );
+    if exact(&app) {
+        assert_eq!(sizes(&changes), (0, 0), "{changes:#}");
+    }
 
     let course = first["sessions"][0]["course_id"].as_str().unwrap();
     let retitle = json!({"title": "Tìm kiếm thông tin an toàn"});
@@ -362,5 +389,5 @@ async fn renamed_courses_and_units_reach_the_device() {
     assert_eq!(app.patch(&path, Some(&admin), &retitle).await.status, 200);
     let changes = app.rosters(&trainer.access, Some(&token_of(&changes))).await;
     assert_eq!(changes["sessions"][0]["course_title"], "Tìm kiếm thông tin an toàn", "{changes:#}");
-    assert_eq!(changes["places"].as_array().unwrap().len(), 1, "its whole roster");
+    assert_eq!(places_in(&changes, &session).len(), 1, "its whole roster");
 }
