@@ -6,6 +6,7 @@ pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod calendars;
 pub mod config;
 pub mod courses;
 pub mod crypto;

@@ -40,6 +40,7 @@ use crate::sheets::FileFormat;
         (name = "enrolments", description = "Places in sessions: capacity, waitlists, refusals with reasons"),
         (name = "attendance", description = "Roll-call, self check-in, walk-ins and offline sync, with every change kept"),
         (name = "devices", description = "Trainers' tablets and phones, paired without a password, working for marking only"),
+        (name = "calendars", description = "Sessions in a phone's calendar: a secret feed per person, and one session as a file"),
         (name = "reports", description = "Statistics and exports: the figures each unit reports, as JSON, CSV or XLSX"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),
@@ -207,6 +208,10 @@ impl Modify for Retries {
             ))
             .build();
         let answers = [
+            (
+                "400",
+                "an `Idempotency-Key` that is not 1–255 visible ASCII characters (`invalid_parameter`)",
+            ),
             (
                 "409",
                 "the first request with this `Idempotency-Key` is still running (`idempotency_key_in_flight`)",

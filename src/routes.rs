@@ -6,8 +6,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
-    attendance, audit, auth, courses, devices, enrolments, health, metrics, organizations,
-    participants, programmes, reports, rosters, sessions, users,
+    attendance, audit, auth, calendars, courses, devices, enrolments, health, metrics,
+    organizations, participants, programmes, reports, rosters, sessions, users,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -26,6 +26,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(attendance::api::routes)
             .configure(devices::api::routes)
             .configure(rosters::api::routes)
+            .configure(calendars::api::routes)
             .configure(reports::api::routes)
             .configure(audit::api::routes),
     );

@@ -11,13 +11,17 @@ model, so a document that types something wrongly fails here. Usage:
 import csv
 import io
 import sys
+import urllib.request
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+import icalendar
+
 from lophoc_client import AuthenticatedClient, Client
 from lophoc_client.api.attendance import open_check_in, put_attendance, roll_call
 from lophoc_client.api.auth import login
+from lophoc_client.api.calendars import renew_feed
 from lophoc_client.api.courses import create_course
 from lophoc_client.api.enrolments import cancel_enrolment, enrol, get_enrolment
 from lophoc_client.api.organizations import create_organization
@@ -34,6 +38,7 @@ from lophoc_client.api.sessions import create_session, get_session
 from lophoc_client.api.users import create_user
 from lophoc_client.models import (
     AttendanceStatus,
+    CalendarFeedResponse,
     Category,
     CheckInCodeResponse,
     CourseResponse,
@@ -216,6 +221,15 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
         == [(people[1].id, AttendanceStatus.PRESENT)],
         f"roll-call: {roll.items}",
     )
+
+    # The trainer's calendar feed, read as a calendar app would: without a
+    # token, by a standard iCalendar parser.
+    feed = expect(renew_feed.sync_detailed(client=trainer), 201, CalendarFeedResponse, "calendar feed")
+    calendar = icalendar.Calendar.from_ical(urllib.request.urlopen(feed.url).read())
+    events = list(calendar.walk("VEVENT"))
+    check([str(e["UID"]) for e in events] == [f"{session.id}@lophoc"], f"feed events: {events}")
+    check(events[0].decoded("DTSTART") == session.starts_at, f"start: {events[0].decoded('DTSTART')}")
+    check(str(events[0]["STATUS"]) == "CONFIRMED", f"status: {events[0]['STATUS']}")
 
     # Statistics of this course only: one group (both people share category
     # and unit), the cancelled place counted apart, one person attended.

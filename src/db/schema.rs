@@ -333,7 +333,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
 diesel::table! {
@@ -383,4 +392,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     course_positions,
     organization_positions,
     roster_departures,
+    calendar_feeds,
 );

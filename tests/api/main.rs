@@ -5,6 +5,7 @@
 mod attendance;
 mod audit;
 mod auth;
+mod calendars;
 mod catalog;
 mod consent;
 mod conventions;

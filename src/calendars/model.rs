@@ -1,0 +1,90 @@
+//! Calendar feeds: a secret URL per person that a phone's calendar
+//! subscribes to, and the sessions it shows.
+
+use chrono::Duration;
+use diesel::prelude::*;
+
+use crate::access::linked_profile;
+use crate::crypto::{random_token, sha256_base64};
+use crate::db::schema::{calendar_feeds, courses, enrolments, participants, sessions, users};
+use crate::db::{self, DbConnection};
+use crate::id::Id;
+use crate::sessions::Session;
+use crate::sessions::model::taught_by;
+use crate::users::User;
+use crate::vocab::{EnrolmentStatus, SessionStatus};
+
+/// How far back a feed reaches: a term's past classes, not every year's.
+const FEED_REACHES_BACK: Duration = Duration::days(90);
+
+fn token_hash(token: &str) -> String {
+    sha256_base64(format!("calendar-feed:{token}"))
+}
+
+/// Gives `user` a new feed token, which replaces their old one. Call
+/// inside a write transaction.
+pub fn renew(conn: &mut DbConnection, user: Id) -> QueryResult<String> {
+    let token = random_token();
+    diesel::delete(calendar_feeds::table.find(user)).execute(conn)?;
+    diesel::insert_into(calendar_feeds::table)
+        .values((
+            calendar_feeds::user_id.eq(user),
+            calendar_feeds::token_hash.eq(token_hash(&token)),
+            calendar_feeds::created_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+/// Whose feed a token is, while their account is active.
+pub fn owner(conn: &mut DbConnection, token: &str) -> QueryResult<Option<User>> {
+    calendar_feeds::table
+        .inner_join(users::table)
+        .filter(calendar_feeds::token_hash.eq(token_hash(token)))
+        .filter(users::active.eq(true))
+        .select(users::all_columns)
+        .first(conn)
+        .optional()
+}
+
+/// A session on a calendar, with its course's title.
+pub type CalendarSession = (Session, String);
+
+/// The sessions `user` has on their calendar, by start time: those their
+/// own profile or a dependant's holds a place in (enrolled or waiting),
+/// and those they teach, from 90 days back on. A cancelled session stays,
+/// with the places it cancelled, for the calendar to show it cancelled; a
+/// place given up is gone.
+pub fn sessions_of(conn: &mut DbConnection, user: Id) -> QueryResult<Vec<CalendarSession>> {
+    let own = linked_profile(conn, user)?;
+    let people = participants::table
+        .filter(participants::user_id.eq(user).or(participants::guardian_id.eq(own)))
+        .select(participants::id);
+    let held: Vec<Id> = enrolments::table
+        .inner_join(sessions::table)
+        .filter(enrolments::participant_id.eq_any(people))
+        .filter(
+            enrolments::status
+                .ne(EnrolmentStatus::Cancelled)
+                .or(sessions::status.eq(SessionStatus::Cancelled)),
+        )
+        .select(enrolments::session_id)
+        .load(conn)?;
+    sessions::table
+        .inner_join(courses::table)
+        .filter(sessions::id.eq_any(held).or(sessions::id.eq_any(taught_by(user))))
+        .filter(sessions::ends_at.gt(db::now() - FEED_REACHES_BACK))
+        .order((sessions::starts_at.asc(), sessions::id.asc()))
+        .select((Session::as_select(), courses::title))
+        .load(conn)
+}
+
+/// One session with its course's title.
+pub fn session(conn: &mut DbConnection, id: Id) -> QueryResult<Option<CalendarSession>> {
+    sessions::table
+        .inner_join(courses::table)
+        .filter(sessions::id.eq(id))
+        .select((Session::as_select(), courses::title))
+        .first(conn)
+        .optional()
+}
