@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -23,13 +22,12 @@ use crate::http::conditional;
 use crate::http::json::Json;
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::http::utc::utc;
 use crate::id::Id;
 use crate::participants::Participant;
-use crate::sessions::model::SessionOutline;
+use crate::sessions::views::SessionSummary;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::{EnrolmentStatus, SessionStatus};
+use crate::vocab::EnrolmentStatus;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// The most people one bulk request may enrol.
@@ -45,20 +43,6 @@ struct RosterEntry {
 /// A page of [`RosterEntry`]s, under its own name in the document.
 type RosterEntryPage = Page<RosterEntry>;
 
-/// The session a place is in, as `GET /me/enrolments` shows it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-struct SessionSummary {
-    pub id: Id,
-    pub course_id: Id,
-    pub course_title: String,
-    #[serde(serialize_with = "utc")]
-    pub starts_at: DateTime<Utc>,
-    #[serde(serialize_with = "utc")]
-    pub ends_at: DateTime<Utc>,
-    pub venue: String,
-    pub status: SessionStatus,
-}
-
 #[derive(Serialize, Deserialize, ToSchema)]
 struct MyEnrolment {
     #[serde(flatten)]
@@ -73,20 +57,6 @@ struct MyEnrolment {
 
 /// A page of [`MyEnrolment`]s, under its own name in the document.
 type MyEnrolmentPage = Page<MyEnrolment>;
-
-impl From<SessionOutline> for SessionSummary {
-    fn from(s: SessionOutline) -> Self {
-        Self {
-            id: s.id,
-            course_id: s.course_id,
-            course_title: s.course_title,
-            starts_at: s.starts_at.and_utc(),
-            ends_at: s.ends_at.and_utc(),
-            venue: s.venue,
-            status: s.status,
-        }
-    }
-}
 
 /// `{}` enrols the caller's own participant profile.
 #[derive(Debug, Deserialize, ToSchema)]

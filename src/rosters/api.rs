@@ -2,12 +2,12 @@
 //! roll-calls without a connection.
 
 use actix_web::{get, web};
-use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::model::{self, Held, Rosters, Window};
+use super::model::{self, Held, RosterSession, Rosters, Window};
 use crate::access::{self, Marker};
 use crate::attendance::model::row_code;
 use crate::attendance::views::MarkResponse;
@@ -15,11 +15,12 @@ use crate::db;
 use crate::enrolments::views::RosterPerson;
 use crate::error::{AppError, FieldIssue};
 use crate::http::query::Query;
-use crate::http::utc::utc;
 use crate::id::Id;
+use crate::sessions::model::{SessionDetails, SessionOutline};
+use crate::sessions::views::SessionSummary;
 use crate::state::AppState;
 use crate::validation::Validator;
-use crate::vocab::{EnrolmentStatus, SessionStatus};
+use crate::vocab::EnrolmentStatus;
 
 const DEFAULT_DAYS: i64 = 7;
 const MAX_DAYS: i64 = 31;
@@ -45,16 +46,9 @@ struct RostersQuery {
 /// A session on the rosters.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 struct RosterSessionResponse {
-    pub id: Id,
-    pub course_id: Id,
-    pub course_title: String,
-    #[serde(serialize_with = "utc")]
-    pub starts_at: DateTime<Utc>,
-    #[serde(serialize_with = "utc")]
-    pub ends_at: DateTime<Utc>,
-    pub venue: String,
+    #[serde(flatten)]
+    pub session: SessionSummary,
     pub capacity: i32,
-    pub status: SessionStatus,
     pub trainer_ids: Vec<Id>,
 }
 
@@ -182,16 +176,22 @@ fn response(rosters: Rosters, window: Window) -> RostersResponse {
     let Rosters { position, sessions, places, removed_session_ids, units } = rosters;
     let sessions = sessions
         .into_iter()
-        .map(|s| RosterSessionResponse {
-            id: s.details.session.id,
-            course_id: s.details.session.course_id,
-            course_title: s.course_title,
-            starts_at: s.details.session.starts_at.and_utc(),
-            ends_at: s.details.session.ends_at.and_utc(),
-            venue: s.details.session.venue,
-            capacity: s.details.session.capacity,
-            status: s.details.session.status,
-            trainer_ids: s.details.trainer_ids,
+        .map(|RosterSession { details, course_title }| {
+            let SessionDetails { session, trainer_ids, .. } = details;
+            let outline = SessionOutline {
+                id: session.id,
+                course_id: session.course_id,
+                course_title,
+                starts_at: session.starts_at,
+                ends_at: session.ends_at,
+                venue: session.venue,
+                status: session.status,
+            };
+            RosterSessionResponse {
+                session: outline.into(),
+                capacity: session.capacity,
+                trainer_ids,
+            }
         })
         .collect();
     let places = places

@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod model;
+pub mod views;
 
 pub use model::Session;
