@@ -54,9 +54,16 @@ const KEPT_HEADERS: [HeaderName; 4] =
 
 /// Whether a path takes `Idempotency-Key`: every `POST` of the API but
 /// sign-up, login and tokens, which create no resource a retry could
-/// duplicate and run before there is a caller to keep keys for.
+/// duplicate and run before there is a caller to keep keys for, and those
+/// whose answer is a secret kept only as a digest (a device's pairing code,
+/// a calendar feed's URL), which a kept answer would hold in clear. A
+/// retry of those makes another, and the one lost is never used.
 pub fn applies_to(method: &Method, path: &str) -> bool {
-    method == Method::POST && path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/")
+    const SECRET_ANSWERS: [&str; 2] = ["/api/v1/devices", "/api/v1/me/calendar"];
+    method == Method::POST
+        && path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/auth/")
+        && !SECRET_ANSWERS.contains(&path)
 }
 
 /// The middleware. Requests without the header, or that the rule does not
@@ -421,11 +428,14 @@ mod tests {
     }
 
     #[test]
-    fn only_api_posts_outside_auth() {
+    fn only_api_posts_outside_auth_and_secret_answers() {
         assert!(applies_to(&Method::POST, "/api/v1/participants"));
         assert!(!applies_to(&Method::POST, "/api/v1/auth/login"));
         assert!(!applies_to(&Method::PUT, "/api/v1/participants/1/consent"));
         assert!(!applies_to(&Method::POST, "/health/live"));
+        assert!(!applies_to(&Method::POST, "/api/v1/devices"));
+        assert!(!applies_to(&Method::POST, "/api/v1/me/calendar"));
+        assert!(applies_to(&Method::POST, "/api/v1/sessions/1/walk-ins"));
     }
 
     #[test]

@@ -225,7 +225,7 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
     # The trainer's calendar feed, read as a calendar app would: without a
     # token, by a standard iCalendar parser.
     feed = expect(renew_feed.sync_detailed(client=trainer), 201, CalendarFeedResponse, "calendar feed")
-    calendar = icalendar.Calendar.from_ical(urllib.request.urlopen(feed.url).read())
+    calendar = icalendar.Calendar.from_ical(urllib.request.urlopen(feed.url, timeout=10).read())
     events = list(calendar.walk("VEVENT"))
     check([str(e["UID"]) for e in events] == [f"{session.id}@lophoc"], f"feed events: {events}")
     check(events[0].decoded("DTSTART") == session.starts_at, f"start: {events[0].decoded('DTSTART')}")

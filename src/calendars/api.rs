@@ -104,7 +104,7 @@ async fn read_feed(
         .db
         .run(move |conn| {
             let owner = model::owner(conn, &token)?.ok_or(AppError::NotFound)?;
-            Ok(model::sessions_of(conn, owner.id)?)
+            Ok(model::sessions_of(conn, owner)?)
         })
         .await?;
     Ok(calendar_file(&sessions))

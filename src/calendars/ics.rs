@@ -1,8 +1,6 @@
 //! iCalendar files (RFC 5545): the sessions a person attends or teaches,
 //! for the calendar on their phone to subscribe to.
 
-use std::fmt::Write;
-
 use chrono::NaiveDateTime;
 
 /// One session, as a calendar shows it.
@@ -10,8 +8,9 @@ pub struct Event<'a> {
     /// Stable across changes, so that a calendar updates the event in
     /// place instead of adding another.
     pub uid: String,
-    /// When the session last changed; the calendar's own clock for
-    /// which version of the event is newer.
+    /// When the session last changed. With no `METHOD` in the calendar,
+    /// RFC 5545 reads `DTSTAMP` as that: which version of the event is
+    /// newer.
     pub changed_at: NaiveDateTime,
     pub starts_at: NaiveDateTime,
     pub ends_at: NaiveDateTime,
@@ -29,7 +28,6 @@ pub fn calendar(name: &str, events: &[Event]) -> String {
         ("VERSION", "2.0"),
         ("PRODID", "-//lophoc//lophoc//VI"),
         ("CALSCALE", "GREGORIAN"),
-        ("METHOD", "PUBLISH"),
     ] {
         line(&mut out, property, value);
     }
@@ -87,7 +85,7 @@ fn line(out: &mut String, name: &str, value: &str) {
         out.push(c);
         width += c.len_utf8();
     }
-    let _ = write!(out, "\r\n");
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use crate::db::{self, DbConnection};
 use crate::id::Id;
 use crate::sessions::Session;
 use crate::sessions::model::taught_by;
-use crate::users::User;
 use crate::vocab::{EnrolmentStatus, SessionStatus};
 
 /// How far back a feed reaches: a term's past classes, not every year's.
@@ -24,8 +23,10 @@ fn token_hash(token: &str) -> String {
 /// Gives `user` a new feed token, which replaces their old one. Call
 /// inside a write transaction.
 pub fn renew(conn: &mut DbConnection, user: Id) -> QueryResult<String> {
+    // Two renewals at once: one after the other, each replacing a row.
+    db::lock_row(conn, db::Table::Users, user)?;
     let token = random_token();
-    diesel::delete(calendar_feeds::table.find(user)).execute(conn)?;
+    remove(conn, user)?;
     diesel::insert_into(calendar_feeds::table)
         .values((
             calendar_feeds::user_id.eq(user),
@@ -36,13 +37,20 @@ pub fn renew(conn: &mut DbConnection, user: Id) -> QueryResult<String> {
     Ok(token)
 }
 
+/// Ends `user`'s feed, if they have one: its URL answers `404` from now
+/// on. For a deactivated or anonymised account, whose schedule no one
+/// should read any more.
+pub fn remove(conn: &mut DbConnection, user: Id) -> QueryResult<()> {
+    diesel::delete(calendar_feeds::table.find(user)).execute(conn).map(drop)
+}
+
 /// Whose feed a token is, while their account is active.
-pub fn owner(conn: &mut DbConnection, token: &str) -> QueryResult<Option<User>> {
+pub fn owner(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Id>> {
     calendar_feeds::table
         .inner_join(users::table)
         .filter(calendar_feeds::token_hash.eq(token_hash(token)))
         .filter(users::active.eq(true))
-        .select(users::all_columns)
+        .select(users::id)
         .first(conn)
         .optional()
 }
@@ -54,7 +62,9 @@ pub type CalendarSession = (Session, String);
 /// own profile or a dependant's holds a place in (enrolled or waiting),
 /// and those they teach, from 90 days back on. A cancelled session stays,
 /// with the places it cancelled, for the calendar to show it cancelled; a
-/// place given up is gone.
+/// place given up before is gone. (The places a cancellation cancels are
+/// those cancelled since the session last changed: a cancelled session
+/// edited again leaves the feeds of the people it had.)
 pub fn sessions_of(conn: &mut DbConnection, user: Id) -> QueryResult<Vec<CalendarSession>> {
     let own = linked_profile(conn, user)?;
     let people = participants::table
@@ -64,9 +74,9 @@ pub fn sessions_of(conn: &mut DbConnection, user: Id) -> QueryResult<Vec<Calenda
         .inner_join(sessions::table)
         .filter(enrolments::participant_id.eq_any(people))
         .filter(
-            enrolments::status
-                .ne(EnrolmentStatus::Cancelled)
-                .or(sessions::status.eq(SessionStatus::Cancelled)),
+            enrolments::status.ne(EnrolmentStatus::Cancelled).or(sessions::status
+                .eq(SessionStatus::Cancelled)
+                .and(enrolments::cancelled_at.ge(sessions::updated_at.nullable()))),
         )
         .select(enrolments::session_id)
         .load(conn)?;

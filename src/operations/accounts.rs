@@ -4,6 +4,7 @@
 use crate::access;
 use crate::audit::Actor;
 use crate::auth::logins;
+use crate::calendars::model as calendars;
 use crate::db::DbConnection;
 use crate::devices::model as devices;
 use crate::error::{AppError, FieldIssue};
@@ -69,7 +70,7 @@ pub fn change_own_password(
 /// Applies an admin's change to an account (see [`users::update_account`]);
 /// a deactivated account or a reset password ends every login session, and
 /// an account that may no longer mark (deactivated, or given another role)
-/// loses its paired devices.
+/// loses its paired devices, and a deactivated one its calendar feed.
 pub fn update_account(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -84,6 +85,9 @@ pub fn update_account(
     }
     if !(user.active && access::takes_roll_calls(&user)) {
         devices::revoke_all_of(conn, actor, id)?;
+    }
+    if !user.active {
+        calendars::remove(conn, id)?;
     }
     Ok(user)
 }

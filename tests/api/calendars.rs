@@ -71,6 +71,9 @@ async fn a_feed_shows_a_familys_places_and_a_new_url_ends_the_old() {
     let cancel = json!({"status": "cancelled"});
     let cancelled = app.patch(&format!("/api/v1/sessions/{childs}"), Some(&admin), &cancel).await;
     assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
+    // A place given up before its session was cancelled stays gone.
+    let dropped_path = format!("/api/v1/sessions/{dropped}");
+    assert_eq!(app.patch(&dropped_path, Some(&admin), &cancel).await.status, 200);
 
     let feed = app.post("/api/v1/me/calendar", Some(&parent), &json!({})).await;
     assert_eq!(feed.status, 201, "{:#}", feed.body);
@@ -121,6 +124,9 @@ async fn a_trainers_feed_shows_what_they_teach_and_ends_with_their_account() {
 
     let user = format!("/api/v1/users/{}", id(&trainer.user));
     assert_eq!(app.patch(&user, Some(&admin), &json!({"active": false})).await.status, 200);
+    app.get(&url, None).await.assert_problem(404, "not_found");
+    // Ended for good, as logins are: reactivating brings it not back.
+    assert_eq!(app.patch(&user, Some(&admin), &json!({"active": true})).await.status, 200);
     app.get(&url, None).await.assert_problem(404, "not_found");
 }
 
