@@ -2,12 +2,12 @@
 //! session as a calendar file.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use super::ics::{self, Event};
+use super::ics::{self, Event, EventStatus};
 use super::model::{self, CalendarSession};
 use crate::auth::{AuthUser, SignedIn};
 use crate::error::AppError;
@@ -33,22 +33,26 @@ struct CalendarFeedResponse {
 fn events(sessions: &[CalendarSession]) -> Vec<Event<'_>> {
     sessions
         .iter()
-        .map(|(session, course_title)| Event {
+        .map(|CalendarSession { session, course_title, waiting }| Event {
             uid: format!("{}@lophoc", session.id),
             changed_at: session.updated_at,
             starts_at: session.starts_at,
             ends_at: session.ends_at,
             summary: course_title,
             location: &session.venue,
-            cancelled: session.status == SessionStatus::Cancelled,
+            status: match (session.status, waiting) {
+                (SessionStatus::Cancelled, _) => EventStatus::Cancelled,
+                (_, true) => EventStatus::Tentative,
+                (_, false) => EventStatus::Confirmed,
+            },
         })
         .collect()
 }
 
-fn calendar_file(sessions: &[CalendarSession]) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, CALENDAR))
-        .body(ics::calendar(FEED_NAME, &events(sessions)))
+fn calendar_file() -> HttpResponseBuilder {
+    let mut answer = HttpResponse::Ok();
+    answer.insert_header((header::CONTENT_TYPE, CALENDAR));
+    answer
 }
 
 /// Make a new calendar feed
@@ -57,7 +61,8 @@ fn calendar_file(sessions: &[CalendarSession]) -> HttpResponse {
 /// feed (RFC 5545) of the caller's sessions: the places of their own
 /// profile and their dependants' (enrolled or waiting), and the sessions
 /// they teach, from 90 days back on, with venue and course, times in UTC,
-/// and cancelled sessions as `STATUS:CANCELLED`. The feed needs no token:
+/// cancelled sessions as `STATUS:CANCELLED`, and those the family only
+/// waits for a seat in as `STATUS:TENTATIVE`. The feed needs no token:
 /// a calendar app reads it as it is. Asking again makes a new URL, and the
 /// old one answers `404` from then on.
 #[utoipa::path(
@@ -107,7 +112,7 @@ async fn read_feed(
             Ok(model::sessions_of(conn, owner)?)
         })
         .await?;
-    Ok(calendar_file(&sessions))
+    Ok(calendar_file().body(ics::calendar(FEED_NAME, &events(&sessions))))
 }
 
 /// Get one session as a calendar file
@@ -120,7 +125,8 @@ async fn read_feed(
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The session's id")),
     responses(
-        (status = 200, description = "The session (RFC 5545)", content((String = "text/calendar"))),
+        (status = 200, description = "The session (RFC 5545), to download", content((String = "text/calendar")),
+            headers(("Content-Disposition" = String, description = "`attachment` and a file name"))),
         (status = 404, description = "No such session"),
     )
 )]
@@ -134,7 +140,11 @@ async fn session_calendar(
     let session = caller
         .read(&state.db, move |conn, _| model::session(conn, id)?.ok_or(AppError::NotFound))
         .await?;
-    Ok(calendar_file(&[session]))
+    let disposition = format!("attachment; filename=\"{}.ics\"", session.session.id);
+    let sessions = [session];
+    Ok(calendar_file()
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .body(ics::calendar(&sessions[0].course_title, &events(&sessions))))
 }
 
 /// The routes of `calendars`, for [`crate::routes`].

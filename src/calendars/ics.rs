@@ -16,7 +16,26 @@ pub struct Event<'a> {
     pub ends_at: NaiveDateTime,
     pub summary: &'a str,
     pub location: &'a str,
-    pub cancelled: bool,
+    pub status: EventStatus,
+}
+
+/// Whether an event takes place (RFC 5545 §3.8.1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventStatus {
+    Confirmed,
+    /// Not sure yet: the person waits for a seat.
+    Tentative,
+    Cancelled,
+}
+
+impl EventStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirmed => "CONFIRMED",
+            Self::Tentative => "TENTATIVE",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
 }
 
 /// A calendar of `events`, named `name`: UTF-8 text with CRLF line ends and
@@ -41,7 +60,7 @@ pub fn calendar(name: &str, events: &[Event]) -> String {
         line(&mut out, "DTEND", &utc(event.ends_at));
         line(&mut out, "SUMMARY", &text(event.summary));
         line(&mut out, "LOCATION", &text(event.location));
-        line(&mut out, "STATUS", if event.cancelled { "CANCELLED" } else { "CONFIRMED" });
+        line(&mut out, "STATUS", event.status.as_str());
         line(&mut out, "END", "VEVENT");
     }
     line(&mut out, "END", "VCALENDAR");
@@ -106,7 +125,7 @@ mod tests {
             ends_at: at("2023-10-02 02:30"),
             summary: &long,
             location: "Nhà văn hoá xóm Đông\nTầng 2",
-            cancelled: true,
+            status: EventStatus::Cancelled,
         }];
         let ics = calendar("Lịch học", &events);
         assert!(ics.ends_with("END:VCALENDAR\r\n"));

@@ -1,6 +1,8 @@
 //! Calendar feeds: a secret URL per person that a phone's calendar
 //! subscribes to, and the sessions it shows.
 
+use std::collections::HashSet;
+
 use chrono::Duration;
 use diesel::prelude::*;
 
@@ -56,7 +58,13 @@ pub fn owner(conn: &mut DbConnection, token: &str) -> QueryResult<Option<Id>> {
 }
 
 /// A session on a calendar, with its course's title.
-pub type CalendarSession = (Session, String);
+pub struct CalendarSession {
+    pub session: Session,
+    pub course_title: String,
+    /// Only waiting for a seat: no place held in it is enrolled, and the
+    /// person does not teach it.
+    pub waiting: bool,
+}
 
 /// The sessions `user` has on their calendar, by start time: those their
 /// own profile or a dependant's holds a place in (enrolled or waiting),
@@ -70,7 +78,7 @@ pub fn sessions_of(conn: &mut DbConnection, user: Id) -> QueryResult<Vec<Calenda
     let people = participants::table
         .filter(participants::user_id.eq(user).or(participants::guardian_id.eq(own)))
         .select(participants::id);
-    let held: Vec<Id> = enrolments::table
+    let held: Vec<(Id, EnrolmentStatus)> = enrolments::table
         .inner_join(sessions::table)
         .filter(enrolments::participant_id.eq_any(people))
         .filter(
@@ -78,23 +86,41 @@ pub fn sessions_of(conn: &mut DbConnection, user: Id) -> QueryResult<Vec<Calenda
                 .eq(SessionStatus::Cancelled)
                 .and(enrolments::cancelled_at.ge(sessions::updated_at.nullable()))),
         )
-        .select(enrolments::session_id)
+        .select((enrolments::session_id, enrolments::status))
         .load(conn)?;
-    sessions::table
+    let held_ids: Vec<Id> = held.iter().map(|(id, _)| *id).collect();
+    let taught: HashSet<Id> = taught_by(user).load::<Id>(conn)?.into_iter().collect();
+    let rows: Vec<(Session, String)> = sessions::table
         .inner_join(courses::table)
-        .filter(sessions::id.eq_any(held).or(sessions::id.eq_any(taught_by(user))))
+        .filter(sessions::id.eq_any(&held_ids).or(sessions::id.eq_any(taught_by(user))))
         .filter(sessions::ends_at.gt(db::now() - FEED_REACHES_BACK))
         .order((sessions::starts_at.asc(), sessions::id.asc()))
         .select((Session::as_select(), courses::title))
-        .load(conn)
+        .load(conn)?;
+    let waiting = |id: Id| {
+        !taught.contains(&id)
+            && held
+                .iter()
+                .filter(|(s, _)| *s == id)
+                .all(|(_, status)| *status == EnrolmentStatus::Waitlisted)
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(session, course_title)| CalendarSession {
+            waiting: waiting(session.id),
+            session,
+            course_title,
+        })
+        .collect())
 }
 
-/// One session with its course's title.
+/// One session with its course's title, as anyone sees it.
 pub fn session(conn: &mut DbConnection, id: Id) -> QueryResult<Option<CalendarSession>> {
-    sessions::table
+    let row: Option<(Session, String)> = sessions::table
         .inner_join(courses::table)
         .filter(sessions::id.eq(id))
         .select((Session::as_select(), courses::title))
         .first(conn)
-        .optional()
+        .optional()?;
+    Ok(row.map(|(session, course_title)| CalendarSession { session, course_title, waiting: false }))
 }

@@ -57,6 +57,7 @@ async fn a_feed_shows_a_familys_places_and_a_new_url_ends_the_old() {
     let childs = app.open_session(&admin, 4, 2, 10, false).await;
     let dropped = app.open_session(&admin, 5, 3, 10, false).await;
     let elsewhere = app.open_session(&admin, 6, 4, 10, false).await;
+    let full = app.open_session(&admin, 7, 5, 1, true).await;
     app.register("parent@example.vn").await;
     let parent = app.login("parent@example.vn", PASSWORD).await.access;
     let path = format!("/api/v1/sessions/{own}/enrolments");
@@ -66,8 +67,11 @@ async fn a_feed_shows_a_familys_places_and_a_new_url_ends_the_old() {
     assert_eq!(app.enrol(&parent, &childs, &id(&child)).await.status, 201);
     let place = app.enrol(&parent, &dropped, &id(&child)).await;
     assert_eq!(app.cancel(&parent, &id(&place.body)).await.status, 200);
-    let stranger = app.people(&admin, 1).await.remove(0);
-    assert_eq!(app.enrol(&admin, &elsewhere, &stranger).await.status, 201);
+    let strangers = app.people(&admin, 2).await;
+    assert_eq!(app.enrol(&admin, &elsewhere, &strangers[0]).await.status, 201);
+    assert_eq!(app.enrol(&admin, &full, &strangers[1]).await.status, 201);
+    let waiting = app.enrol(&parent, &full, &id(&child)).await;
+    assert_eq!(waiting.body["status"], "waitlisted", "{:#}", waiting.body);
     let cancel = json!({"status": "cancelled"});
     let cancelled = app.patch(&format!("/api/v1/sessions/{childs}"), Some(&admin), &cancel).await;
     assert_eq!(cancelled.status, 200, "{:#}", cancelled.body);
@@ -85,9 +89,11 @@ async fn a_feed_shows_a_familys_places_and_a_new_url_ends_the_old() {
     let ics = String::from_utf8(read.bytes.clone()).unwrap();
     let shown = events(&ics);
     let uids: Vec<&str> = shown.iter().map(|e| property(e, "UID")).collect();
-    assert_eq!(uids, [format!("{own}@lophoc"), format!("{childs}@lophoc")], "{ics}");
+    let expected = [own.as_str(), childs.as_str(), full.as_str()].map(|s| format!("{s}@lophoc"));
+    assert_eq!(uids, expected, "{ics}");
     assert_eq!(property(&shown[0], "STATUS"), "CONFIRMED");
     assert_eq!(property(&shown[1], "STATUS"), "CANCELLED");
+    assert_eq!(property(&shown[2], "STATUS"), "TENTATIVE", "only waiting for a seat");
     assert_eq!(property(&shown[0], "SUMMARY"), "An toàn trên mạng");
     assert_eq!(property(&shown[0], "LOCATION"), "Hội trường xã");
     let session = app.session(&admin, &own).await;
@@ -140,6 +146,8 @@ async fn one_session_comes_as_a_calendar_file_to_anyone_signed_in() {
     let path = format!("/api/v1/sessions/{session}/calendar.ics");
     let reply = app.get(&path, Some(&learner)).await;
     assert_eq!(reply.status, 200);
+    let disposition = reply.header("content-disposition").unwrap();
+    assert_eq!(disposition, format!("attachment; filename=\"{session}.ics\""));
     let shown = events(&String::from_utf8(reply.bytes).unwrap());
     assert_eq!(shown.len(), 1);
     assert_eq!(property(&shown[0], "UID"), format!("{session}@lophoc"));
