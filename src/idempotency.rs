@@ -4,8 +4,8 @@
 //! second walk-in.
 //!
 //! The first answer is kept in the database per caller (the account the
-//! token names, or the paired device) for 24 hours, so that a retry reaching another server
-//! replays it too. A key is claimed before its request runs, in a row that
+//! token names, or the paired device) for 24 hours, so that a retry
+//! reaching another server replays it too. A key is claimed before its request runs, in a row that
 //! a concurrent retry meets (`409` while the first runs). A retry with
 //! another method, path or body under the same key is `422`. Answers that
 //! do not describe the request (`5xx`, `401`, `408`, `429`) are not kept:
@@ -31,7 +31,7 @@ use crate::crypto::sha256_base64;
 use crate::db::schema::idempotency_keys;
 use crate::db::{self, DbConnection};
 use crate::devices::model as devices;
-use crate::error::{AppError, AuthFailure, Conflict, FieldIssue, InvalidField};
+use crate::error::{AppError, Conflict, FieldIssue, InvalidField};
 use crate::http::json;
 use crate::id::Id;
 use crate::lang::Lang;
@@ -186,10 +186,7 @@ impl KeyHolder {
     fn confirm(&self, conn: &mut DbConnection) -> Result<(), AppError> {
         match self {
             Self::Person(signed_in) => signed_in.confirm(conn).map(drop),
-            Self::Device { token, .. } => match devices::authenticate(conn, token)? {
-                Some(_) => Ok(()),
-                None => Err(AppError::Unauthenticated(AuthFailure::InvalidToken)),
-            },
+            Self::Device { token, .. } => devices::live(conn, token).map(drop),
         }
     }
 }

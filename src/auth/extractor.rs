@@ -71,8 +71,7 @@ impl FromRequest for Marker {
         let state = app_state(req);
         Box::pin(async move {
             let state = state?;
-            let found = state.db.run(move |conn| Ok(devices::authenticate(conn, &token)?)).await?;
-            let device = found.ok_or(AppError::Unauthenticated(AuthFailure::InvalidToken))?;
+            let device = state.db.run(move |conn| devices::live(conn, &token)).await?;
             if device.seen_long_ago() {
                 // Bookkeeping, beside the answer and never in its way: a
                 // busy database holds up no roll-call for it.
@@ -96,7 +95,7 @@ pub fn device_token(req: &HttpRequest) -> Option<String> {
 
 /// The application's state, which every extractor here reads the
 /// database and tokens through.
-fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| AppError::internal("auth", "AppState is not registered"))

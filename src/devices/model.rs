@@ -6,20 +6,20 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
 
 use crate::access::MARKING_ROLES;
 use crate::audit::{self, Action, Actor, EntityType, FieldChange};
 use crate::crypto::{crockford, random_bytes, random_token, sha256_base64};
 use crate::db::schema::{devices, pairing_failures, users};
 use crate::db::{self, DbConnection};
+use crate::error::{AppError, AuthFailure};
 use crate::id::Id;
 use crate::paging::{PageRequest, Paged};
 use crate::users::User;
 use crate::vocab::Role;
 
 /// How long a pairing code works.
-pub const PAIRING_CODE_TTL: Duration = Duration::minutes(10);
+const PAIRING_CODE_TTL: Duration = Duration::minutes(10);
 /// How many letters a pairing code has: 40 random bits, so that even a
 /// thousand live codes leave a guess one chance in a billion.
 const PAIRING_CODE_CHARS: u32 = 8;
@@ -34,7 +34,7 @@ const LAST_SEEN_EVERY: Duration = Duration::minutes(1);
 pub const TOKEN_PREFIX: &str = "lhd_";
 
 /// A device as it is shown: never its code or token.
-#[derive(Clone, Debug, Queryable, Selectable, Serialize)]
+#[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = devices)]
 pub struct Device {
     pub id: Id,
@@ -236,6 +236,12 @@ pub fn authenticate(conn: &mut DbConnection, token: &str) -> QueryResult<Option<
         .first(conn)
         .optional()?;
     Ok(found.map(|(device_id, last_seen_at, user)| DeviceCaller { user, device_id, last_seen_at }))
+}
+
+/// The live device a token names, or `401`: what every request with a
+/// device's token asks first.
+pub fn live(conn: &mut DbConnection, token: &str) -> Result<DeviceCaller, AppError> {
+    authenticate(conn, token)?.ok_or(AppError::Unauthenticated(AuthFailure::InvalidToken))
 }
 
 /// Notes that the device called just now.

@@ -12,9 +12,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 
 use super::model as devices;
-use crate::auth::extractor::device_token;
-use crate::error::{AppError, AuthFailure};
-use crate::state::AppState;
+use crate::auth::extractor::{app_state, device_token};
+use crate::error::AppError;
 
 /// The routes of marking work, by method and pattern: the rosters of the
 /// trainer's sessions, their roll-calls, self check-in codes, walk-ins and
@@ -43,14 +42,8 @@ pub async fn marking_only(
     if marking {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let state = req
-        .app_data::<actix_web::web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| AppError::internal("devices", "AppState is not registered"))?;
-    let live = state.db.run(move |conn| Ok(devices::authenticate(conn, &token)?)).await?;
-    Err(match live {
-        Some(_) => AppError::Forbidden,
-        None => AppError::Unauthenticated(AuthFailure::InvalidToken),
-    }
-    .into())
+    let state = app_state(req.request())?;
+    // A dead device is `401` here; a live one may not do this.
+    state.db.run(move |conn| devices::live(conn, &token)).await?;
+    Err(AppError::Forbidden.into())
 }
