@@ -23,6 +23,7 @@ pub mod lang;
 pub mod local_time;
 pub mod metrics;
 pub mod openapi;
+pub mod outbox;
 pub mod operations;
 pub mod organizations;
 pub mod paging;

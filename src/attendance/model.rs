@@ -22,6 +22,7 @@ use crate::db::{self, DbConnection};
 use crate::enrolments::Enrolment;
 use crate::error::{AppError, Conflict, Refusal};
 use crate::id::Id;
+use crate::outbox::model::{self as outbox, EventData, EventType, MarkData};
 use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::Session;
@@ -217,6 +218,13 @@ pub fn record_mark(
     diesel::insert_into(attendance_changes::table).values(change(false)).execute(conn)?;
     let changes = FieldChange::diff(current.as_ref(), &next, &["note"]);
     audit::record(conn, actor, Action::Mark, EntityType::Enrolment, place.id, changes)?;
+    let data = MarkData {
+        enrolment_id: place.id,
+        session_id,
+        participant_id: mark.participant_id,
+        status: mark.status,
+    };
+    outbox::record(conn, EventType::AttendanceMarked, &EventData::Mark(data))?;
     Ok(MarkOutcome::Applied(next))
 }
 

@@ -341,7 +341,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox_events (id) {
+        id -> Text,
+        event_type -> Text,
+        occurred_at -> Timestamp,
+        due_at -> Timestamp,
+        session_id -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        failed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        webhook_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        last_attempt_at -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_messages (id) {
+        id -> Text,
+        event_id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        attempts -> Integer,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(devices -> users (user_id));
 diesel::joinable!(login_sessions -> users (user_id));
@@ -393,4 +448,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     organization_positions,
     roster_departures,
     calendar_feeds,
+    outbox_events,
+    webhooks,
+    webhook_deliveries,
+    mail_messages,
 );

@@ -30,6 +30,7 @@ use crate::db::{self, DbConnection};
 use crate::error::{AppError, Refusal};
 use crate::id::Id;
 use crate::local_time::local_day;
+use crate::outbox::model::{self as outbox, EventData, EventType, PlaceData};
 use crate::paging::{PageRequest, Paged};
 use crate::participants::Participant;
 use crate::sessions::model::SessionDetails;
@@ -136,6 +137,11 @@ pub fn enrol(
     diesel::insert_into(enrolments::table).values(&enrolment).execute(conn)?;
     let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
     audit::record(conn, actor, Action::Create, EntityType::Enrolment, enrolment.id, changes)?;
+    let event = match status {
+        EnrolmentStatus::Waitlisted => EventType::EnrolmentWaitlisted,
+        _ => EventType::EnrolmentCreated,
+    };
+    announce(conn, event, &enrolment)?;
     Ok(EnrolOutcome::Created(enrolment))
 }
 
@@ -387,6 +393,7 @@ fn mark_cancelled(
         .execute(conn)?;
     let changes = FieldChange::diff(Some(current), &cancelled, &[]);
     audit::record(conn, actor, Action::Cancel, EntityType::Enrolment, current.id, changes)?;
+    announce(conn, EventType::EnrolmentCancelled, &cancelled)?;
     Ok(cancelled)
 }
 
@@ -466,6 +473,7 @@ pub fn admit_waitlisted(
     close_waitlist_gap(conn, waiting.session_id, waiting.waitlist_position.unwrap_or(0))?;
     let changes = FieldChange::diff(Some(waiting), &admitted, &[]);
     audit::record(conn, actor, Action::Promote, EntityType::Enrolment, waiting.id, changes)?;
+    announce(conn, EventType::EnrolmentPromoted, &admitted)?;
     Ok(admitted)
 }
 
@@ -497,7 +505,20 @@ pub fn admit_walk_in(
         .execute(conn)?;
     let changes = FieldChange::diff(None::<&Enrolment>, &enrolment, &[]);
     audit::record(conn, actor, Action::Create, EntityType::Enrolment, enrolment.id, changes)?;
+    announce(conn, EventType::EnrolmentCreated, &enrolment)?;
     Ok(enrolment)
+}
+
+/// Writes the outbox event of a change to a place, in its transaction.
+fn announce(conn: &mut DbConnection, event: EventType, place: &Enrolment) -> QueryResult<()> {
+    let data = PlaceData {
+        enrolment_id: place.id,
+        session_id: place.session_id,
+        participant_id: place.participant_id,
+        status: place.status,
+        waitlist_position: place.waitlist_position,
+    };
+    outbox::record(conn, event, &EventData::Place(data))
 }
 
 /// Cancels every place in a session that is being cancelled. Call inside

@@ -14,6 +14,7 @@ use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
 use crate::local_time::local_day;
 use crate::on_own_connection;
+use crate::outbox::model::{self as outbox, EventData, EventType, SessionData, SessionPlan};
 use crate::paging::{PageRequest, Paged};
 use crate::validation::Validator;
 use crate::vocab::{Category, Role, SessionStatus};
@@ -188,6 +189,9 @@ pub fn create(
     set_trainers(conn, session.id, &trainer_ids)?;
     let changes = FieldChange::diff(None::<&()>, &snapshot(&session, &trainer_ids), &[]);
     audit::record(conn, actor, Action::Create, EntityType::Session, session.id, changes)?;
+    if session.status != SessionStatus::Cancelled {
+        outbox::schedule_reminder(conn, &event_data(&session, None))?;
+    }
     Ok(SessionDetails { session, trainer_ids, programme_id, course_targets })
 }
 
@@ -276,8 +280,54 @@ pub fn update(
         set_trainers(conn, id, &trainer_ids)?;
     }
     audit::record(conn, actor, Action::Update, EntityType::Session, id, changes)?;
+    announce_change(conn, &current.session, &next)?;
     let after = find(conn, id)?.ok_or(AppError::NotFound)?;
     Ok(SessionChanged { before: current.session, after })
+}
+
+/// Writes the outbox events of a change to a session, and moves or drops
+/// its reminder: `session.cancelled` when it is newly cancelled,
+/// `session.changed` when its time or venue moved.
+fn announce_change(conn: &mut DbConnection, before: &Session, after: &Session) -> QueryResult<()> {
+    let was_cancelled = before.status == SessionStatus::Cancelled;
+    if after.status == SessionStatus::Cancelled {
+        if !was_cancelled {
+            outbox::cancel_reminder(conn, after.id)?;
+            let data = EventData::Session(event_data(after, None));
+            outbox::record(conn, EventType::SessionCancelled, &data)?;
+        }
+        return Ok(());
+    }
+    let plan_before = plan(before);
+    let moved = plan_before != plan(after);
+    if moved {
+        let data = EventData::Session(event_data(after, Some(plan_before)));
+        outbox::record(conn, EventType::SessionChanged, &data)?;
+    }
+    // The reminder tells the time and place as they are when it is sent.
+    if moved || was_cancelled {
+        outbox::schedule_reminder(conn, &event_data(after, None))?;
+    }
+    Ok(())
+}
+
+fn plan(session: &Session) -> SessionPlan {
+    SessionPlan {
+        starts_at: session.starts_at.and_utc(),
+        ends_at: session.ends_at.and_utc(),
+        venue: session.venue.clone(),
+    }
+}
+
+/// A session as its outbox events tell it.
+fn event_data(session: &Session, previous: Option<SessionPlan>) -> SessionData {
+    SessionData {
+        session_id: session.id,
+        course_id: session.course_id,
+        status: session.status,
+        plan: plan(session),
+        previous,
+    }
 }
 
 /// The `app_settings` key naming the zone that `sessions.local_day` was

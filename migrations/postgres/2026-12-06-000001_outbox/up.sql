@@ -1,0 +1,64 @@
+-- What people should hear about (see src/notify): each event is written in
+-- the transaction of the change that causes it, then fanned out by a
+-- server's dispatcher into the deliveries and messages below and deleted.
+-- A reminder waits here until `due_at`, one per session.
+CREATE TABLE outbox_events (
+    id TEXT PRIMARY KEY,
+    event_type TEXT NOT NULL,
+    occurred_at TIMESTAMP NOT NULL,
+    due_at TIMESTAMP NOT NULL,
+    session_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX outbox_events_by_due ON outbox_events (due_at);
+CREATE UNIQUE INDEX outbox_one_reminder_per_session
+    ON outbox_events (session_id) WHERE event_type = 'session.reminder';
+
+-- Other systems' subscriptions. The secret signs deliveries, so it is kept
+-- as it is; `failed_at` is set when a delivery gave up after its retries,
+-- and cleared by the next one that arrives.
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_by TEXT REFERENCES users (id),
+    created_at TIMESTAMP NOT NULL,
+    failed_at TIMESTAMP
+);
+
+-- One event for one webhook: the body as signed, and how its tries went.
+-- A server that claims a delivery moves `next_attempt_at` past its try, so
+-- that no other server sends it meanwhile.
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL,
+    last_attempt_at TIMESTAMP,
+    last_status_code INTEGER,
+    last_error TEXT,
+    delivered_at TIMESTAMP
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+
+-- Emails waiting to be sent. They hold an address and a name, so a row
+-- lives only until its message is sent or given up.
+CREATE TABLE mail_messages (
+    id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    body TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    next_attempt_at TIMESTAMP NOT NULL
+);
+CREATE INDEX mail_messages_due ON mail_messages (next_attempt_at);
