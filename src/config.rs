@@ -47,6 +47,44 @@ pub struct Config {
     /// enrolled (`LOPHOC_REQUIRE_CONSENT`; off by default, so that clients
     /// written before consent existed keep working).
     pub require_consent: bool,
+    /// How events reach people and other systems (`notify`).
+    pub notify: NotifyConfig,
+}
+
+/// Webhooks and email (`notify`).
+#[derive(Clone, Debug)]
+pub struct NotifyConfig {
+    /// `LOPHOC_SMTP_URL` (`smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host`); without it no email is written or sent.
+    pub smtp_url: Option<Secret>,
+    /// `LOPHOC_MAIL_FROM`: the sender of every email.
+    pub mail_from: String,
+    /// `LOPHOC_WEBHOOK_ALLOW_PRIVATE`: webhooks may point at private,
+    /// loopback and link-local addresses (receivers inside the network).
+    pub webhook_allow_private: bool,
+    /// How often a dispatcher looks for due events and deliveries.
+    pub poll_interval: Duration,
+    /// The wait before the first retry; each next one waits twice as long,
+    /// up to an hour.
+    pub first_retry_after: Duration,
+    /// How long a delivery or an email is retried before it is given up.
+    pub give_up_after: Duration,
+    /// How long a receiver has to answer.
+    pub answer_timeout: Duration,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: "Lớp học kỹ năng số <no-reply@localhost>".into(),
+            webhook_allow_private: false,
+            poll_interval: Duration::from_secs(1),
+            first_retry_after: Duration::from_secs(10),
+            give_up_after: Duration::from_secs(24 * 60 * 60),
+            answer_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Failed-login limits (see `auth::throttle`): beyond
@@ -117,6 +155,7 @@ impl Config {
             max_dependants: 10,
             metrics_token: None,
             require_consent: false,
+            notify: NotifyConfig::default(),
         }
     }
 
@@ -176,16 +215,25 @@ impl Config {
         if let Some(origins) = var("LOPHOC_CORS_ORIGINS") {
             config.cors_origins = parse_origins(&origins)?;
         }
-        if let Some(flag) = var("LOPHOC_REQUIRE_CONSENT") {
-            config.require_consent = match flag.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => {
-                    return Err(format!(
-                        "LOPHOC_REQUIRE_CONSENT must be true or false, not {flag:?}"
-                    ));
-                }
-            };
+        if let Some(flag) = parse_flag(&var, "LOPHOC_REQUIRE_CONSENT")? {
+            config.require_consent = flag;
+        }
+        if let Some(flag) = parse_flag(&var, "LOPHOC_WEBHOOK_ALLOW_PRIVATE")? {
+            config.notify.webhook_allow_private = flag;
+        }
+        if let Some(url) = var("LOPHOC_SMTP_URL") {
+            if !["smtp://", "smtps://"].iter().any(|scheme| url.starts_with(scheme)) {
+                return Err("LOPHOC_SMTP_URL must start with smtp:// or smtps://".into());
+            }
+            config.notify.smtp_url = Some(Secret::new(url));
+        }
+        if let Some(from) = var("LOPHOC_MAIL_FROM") {
+            if from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(format!(
+                    "LOPHOC_MAIL_FROM must be an address such as \"Trung tâm học tập cộng đồng <lophoc@xa.example.vn>\", not {from:?}"
+                ));
+            }
+            config.notify.mail_from = from;
         }
         Ok(config)
     }
@@ -217,6 +265,16 @@ fn parse_origins(list: &str) -> Result<Vec<String>, String> {
         }
     }
     Ok(origins)
+}
+
+/// `true` or `false` (also `1`/`0`, `yes`/`no`) from the environment.
+fn parse_flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option<bool>, String> {
+    match var(name).map(|flag| flag.to_ascii_lowercase()).as_deref() {
+        None => Ok(None),
+        Some("true" | "1" | "yes") => Ok(Some(true)),
+        Some("false" | "0" | "no") => Ok(Some(false)),
+        Some(flag) => Err(format!("{name} must be true or false, not {flag:?}")),
+    }
 }
 
 /// A positive number from the environment, or a message naming the variable.

@@ -13,13 +13,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::SignedIn;
 use crate::crypto::sha256_base64;
 use crate::error::AppError;
+use crate::notify::{self, Backlog};
 use crate::state::AppState;
 use crate::telemetry::RequestMetrics;
 use crate::vocab::Role;
 
 /// The Prometheus text format of the requests counted and of the pool's
 /// and the exports' state now.
-fn render(requests: &RequestMetrics, state: &AppState) -> String {
+fn render(requests: &RequestMetrics, state: &AppState, backlog: Option<&Backlog>) -> String {
     let mut out = String::new();
     requests.render(&mut out);
     let pool = state.db.pool_use();
@@ -38,6 +39,31 @@ fn render(requests: &RequestMetrics, state: &AppState) -> String {
          lophoc_exports_in_progress {exports_running}\n",
         pool.in_use, pool.idle, pool.max
     );
+    // Left out, not zero, when the database did not answer.
+    if let Some(backlog) = backlog {
+        let age = |at: Option<chrono::DateTime<chrono::Utc>>| {
+            at.map_or(0, |at| (chrono::Utc::now() - at).num_seconds().max(0))
+        };
+        let _ = write!(
+            out,
+            "# HELP lophoc_notifications_waiting Events, webhook deliveries and emails not yet delivered.\n\
+             # TYPE lophoc_notifications_waiting gauge\n\
+             lophoc_notifications_waiting{{kind=\"event\"}} {}\n\
+             lophoc_notifications_waiting{{kind=\"webhook_delivery\"}} {}\n\
+             lophoc_notifications_waiting{{kind=\"email\"}} {}\n\
+             # HELP lophoc_notifications_oldest_seconds How long the oldest of each has waited.\n\
+             # TYPE lophoc_notifications_oldest_seconds gauge\n\
+             lophoc_notifications_oldest_seconds{{kind=\"event\"}} {}\n\
+             lophoc_notifications_oldest_seconds{{kind=\"webhook_delivery\"}} {}\n\
+             lophoc_notifications_oldest_seconds{{kind=\"email\"}} {}\n",
+            backlog.events,
+            backlog.webhook_deliveries,
+            backlog.emails,
+            age(backlog.oldest_event_at),
+            age(backlog.oldest_delivery_at),
+            age(backlog.oldest_email_at),
+        );
+    }
     out
 }
 
@@ -70,9 +96,10 @@ pub async fn metrics(
             return Err(AppError::Forbidden);
         }
     }
+    let backlog = state.db.run(|conn| Ok(notify::backlog(conn)?)).await.ok();
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8"))
-        .body(render(&requests, &state)))
+        .body(render(&requests, &state, backlog.as_ref())))
 }
 
 /// Whether the request's bearer token is the operator's metrics token,

@@ -13,6 +13,8 @@ use utoipa_actix_web::AppExt;
 use crate::error::{PROBLEM_CONTENT_TYPE, Problem};
 use crate::idempotency;
 use crate::lang::Lang;
+use crate::notify::dispatcher::WebhookEvent;
+use crate::outbox::model::{MarkData, PlaceData, SessionData};
 use crate::reports::api::StatsFormat;
 use crate::reports::stats::GroupKey;
 use crate::sheets::FileFormat;
@@ -27,7 +29,9 @@ use crate::sheets::FileFormat;
                        for Vietnamese messages."
     ),
     servers((url = "/", description = "The server that serves this document")),
-    components(schemas(Problem, FileFormat, StatsFormat, Lang, GroupKey)),
+    components(schemas(
+        Problem, FileFormat, StatsFormat, Lang, GroupKey, WebhookEvent, PlaceData, SessionData, MarkData
+    )),
     modifiers(&BearerScheme, &Conditionals, &Links, &ProblemResponses, &Retries, &BinaryFiles),
     tags(
         (name = "auth", description = "Sign-up, login, tokens and the caller's own account"),
@@ -41,6 +45,7 @@ use crate::sheets::FileFormat;
         (name = "attendance", description = "Roll-call, self check-in, walk-ins and offline sync, with every change kept"),
         (name = "devices", description = "Trainers' tablets and phones, paired without a password, working for marking only"),
         (name = "calendars", description = "Sessions in a phone's calendar: a secret feed per person, and one session as a file"),
+        (name = "webhooks", description = "Other systems told of each event as it happens: a signed POST per event, retried for a day (admins). A delivery's body is a `WebhookEvent`"),
         (name = "reports", description = "Statistics and exports: the figures each unit reports, as JSON, CSV or XLSX"),
         (name = "audit", description = "Who changed what, and when (admins)"),
         (name = "health", description = "Probes for orchestrators"),

@@ -7,7 +7,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::{
     attendance, audit, auth, calendars, courses, devices, enrolments, health, metrics,
-    organizations, participants, programmes, reports, rosters, sessions, users,
+    organizations, participants, programmes, reports, rosters, sessions, users, webhooks,
 };
 
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -27,6 +27,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             .configure(devices::api::routes)
             .configure(rosters::api::routes)
             .configure(calendars::api::routes)
+            .configure(webhooks::api::routes)
             .configure(reports::api::routes)
             .configure(audit::api::routes),
     );

@@ -28,6 +28,7 @@ use crate::http::fallback::{self, RouteTable};
 use crate::http::json::{BodyDeadline, BodyLimit};
 use crate::http::{conventions, problems, wire};
 use crate::idempotency;
+use crate::notify::dispatcher::Dispatcher;
 use crate::reports::cache::StatsCache;
 use crate::reports::export;
 use crate::state::AppState;
@@ -69,6 +70,8 @@ impl Application {
             config: config.clone(),
         });
         actix_web::rt::spawn(state.export_turns.clone().keep_renewing(state.db.clone()));
+        let dispatcher = Dispatcher::new(state.db.clone(), config.notify.clone(), config.timezone)?;
+        actix_web::rt::spawn(dispatcher.run());
         let document = openapi::document();
         // Served without indentation: a third smaller on the wire.
         let document_json =

@@ -21,6 +21,7 @@ text_enum! {
         Session => "session",
         Enrolment => "enrolment",
         Device => "device",
+        Webhook => "webhook",
     }
 }
 
@@ -30,7 +31,8 @@ text_enum! {
     /// downloaded the enrolment export, with the filters in `changes`;
     /// `merge`: a profile (the entity) was merged into the one `changes`
     /// names; `pair` and `revoke`: a device (the entity) was paired with
-    /// its code, or its token revoked.
+    /// its code, or its token revoked; `delete`: a webhook (the entity) was
+    /// removed.
     pub enum Action {
         Create => "create",
         Update => "update",
@@ -46,6 +48,7 @@ text_enum! {
         Merge => "merge",
         Pair => "pair",
         Revoke => "revoke",
+        Delete => "delete",
     }
 }
 

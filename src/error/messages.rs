@@ -109,6 +109,21 @@ impl FieldIssue {
             (Self::NotADay, Lang::Vi) => "phải là ngày dạng YYYY-MM-DD hoặc DD/MM/YYYY".into(),
             (Self::UnknownValue, Lang::En) => "is not one of the values this column takes".into(),
             (Self::UnknownValue, Lang::Vi) => "không phải là một giá trị của cột này".into(),
+            (Self::NotWebhookUrl, Lang::En) => {
+                "must be an absolute http or https URL, without a user name or password".into()
+            }
+            (Self::NotWebhookUrl, Lang::Vi) => {
+                "phải là một địa chỉ http hoặc https đầy đủ, không kèm tên đăng nhập hay mật khẩu"
+                    .into()
+            }
+            (Self::NotPublicAddress, Lang::En) => {
+                "points to a private, loopback or link-local address".into()
+            }
+            (Self::NotPublicAddress, Lang::Vi) => {
+                "trỏ tới một địa chỉ nội bộ, loopback hoặc link-local".into()
+            }
+            (Self::Unresolvable, Lang::En) => "has a host name that does not resolve".into(),
+            (Self::Unresolvable, Lang::Vi) => "có tên máy chủ không phân giải được".into(),
         }
     }
 }

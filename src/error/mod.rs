@@ -86,6 +86,14 @@ pub enum FieldIssue {
     /// A value of an imported list outside the closed set of its column
     /// (a category, a gender, a way of consenting).
     UnknownValue,
+    /// A webhook URL that is not an absolute `http(s)` URL with a host (or
+    /// that carries a user name or password).
+    NotWebhookUrl,
+    /// A webhook URL whose host is, or resolves to, a private, loopback,
+    /// link-local or other non-public address.
+    NotPublicAddress,
+    /// A webhook URL whose host name does not resolve.
+    Unresolvable,
 }
 
 #[derive(Clone, Debug, PartialEq)]

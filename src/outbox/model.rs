@@ -21,6 +21,11 @@ use crate::vocab::{AttendanceStatus, EnrolmentStatus, SessionStatus};
 /// How long before a session its reminder goes out.
 pub const REMINDER_BEFORE_START: TimeDelta = TimeDelta::hours(24);
 
+/// How long a webhook delivery or an email claimed by a server is left to
+/// it before another may try: longer than a try can take (an answer within
+/// 10 seconds, after connecting).
+pub const CLAIM_LEASE: TimeDelta = TimeDelta::seconds(60);
+
 /// What happened. A webhook subscribes to some of these.
 #[derive(
     Clone,

@@ -1,0 +1,265 @@
+//! The dispatcher each server runs: it takes due events off the outbox,
+//! turns each into webhook deliveries and emails, and sends those, retrying
+//! what fails with growing delays until it is given up.
+//!
+//! Every step is claimed in a short write transaction before anything goes
+//! out (see `outbox::model::claim_due` and `webhooks::model::claim_due`), so
+//! servers on one PostgreSQL database share the work without two sending
+//! one message at once, and a server that stops mid-way leaves its claims
+//! to be taken again. Delivery is therefore at least once.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
+use futures_util::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::config::NotifyConfig;
+use crate::db::{self, Db};
+use crate::error::AppError;
+use crate::http::utc::utc;
+use crate::id::Id;
+use crate::mail::compose;
+use crate::mail::model as mail;
+use crate::mail::smtp::{Mailer, Sending};
+use crate::outbox::model::{self as outbox, EventData, EventType, OutboxEvent};
+use crate::webhooks::model::{self as webhooks, Attempt};
+use crate::webhooks::send::Sender;
+
+/// Events fanned out, and deliveries or emails sent, per transaction.
+const BATCH: i64 = 50;
+/// The longest wait between two retries.
+const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(60 * 60);
+
+/// The body of a webhook delivery: the event, as the outbox recorded it.
+#[derive(Serialize, ToSchema)]
+pub struct WebhookEvent {
+    /// The same in every delivery of this event, and in `Lophoc-Event-Id`.
+    pub id: Id,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    #[serde(serialize_with = "utc")]
+    pub occurred_at: chrono::DateTime<Utc>,
+    /// `PlaceData` for `enrolment.*`, `SessionData` for `session.*`,
+    /// `MarkData` for `attendance.marked`: ids and the facts of the change,
+    /// never names or contact details.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+pub struct Dispatcher {
+    db: Db,
+    config: NotifyConfig,
+    zone: Tz,
+    sender: Sender,
+    mailer: Option<Mailer>,
+}
+
+impl Dispatcher {
+    /// A dispatcher for `db`; fails on an SMTP URL that cannot be used.
+    pub fn new(db: Db, config: NotifyConfig, zone: Tz) -> Result<Self, String> {
+        let mailer = match &config.smtp_url {
+            Some(url) => Some(Mailer::new(url.expose(), &config.mail_from, config.answer_timeout)?),
+            None => None,
+        };
+        let sender = Sender::new(config.webhook_allow_private, config.answer_timeout);
+        Ok(Self { db, config, zone, sender, mailer })
+    }
+
+    /// Works until the server stops: a round at once, then one every
+    /// `poll_interval`, or straight away after a round that had more to do.
+    pub async fn run(self) {
+        loop {
+            let busy = match self.round().await {
+                Ok(busy) => busy,
+                Err(err) => {
+                    // The database is away: the next round tries again.
+                    tracing::warn!(error = ?err, "notification round failed");
+                    false
+                }
+            };
+            if !busy {
+                tokio::time::sleep(self.config.poll_interval).await;
+            }
+        }
+    }
+
+    /// One round; whether any step filled a whole batch.
+    async fn round(&self) -> Result<bool, AppError> {
+        let fanned = self.fan_out().await?;
+        let delivered = self.deliver_webhooks().await?;
+        let mailed = self.send_mail().await?;
+        Ok([fanned, delivered, mailed].iter().any(|&n| n as i64 >= BATCH))
+    }
+
+    /// Turns due events into deliveries for the webhooks that take them,
+    /// and into emails when SMTP is configured, deleting the events, in
+    /// one transaction: with no webhook and no SMTP, events only go.
+    async fn fan_out(&self) -> Result<usize, AppError> {
+        let writes_mail = self.mailer.is_some();
+        let zone = self.zone;
+        self.db
+            .write(move |conn| {
+                let events = outbox::claim_due(conn, BATCH)?;
+                if events.is_empty() {
+                    return Ok(0);
+                }
+                let hooks = webhooks::all(conn)?;
+                for event in &events {
+                    let Some((data, value)) = read(event) else { continue };
+                    let event_body = WebhookEvent {
+                        id: event.id,
+                        kind: event.event_type,
+                        occurred_at: event.occurred_at.and_utc(),
+                        data: value,
+                    };
+                    let takers: Vec<_> =
+                        hooks.iter().filter(|hook| hook.takes(event.event_type)).collect();
+                    if !takers.is_empty() {
+                        let body = serde_json::to_string(&event_body)
+                            .map_err(|err| AppError::internal("a webhook body", err))?;
+                        for hook in takers {
+                            webhooks::enqueue(conn, hook, event.id, event.event_type, &body)?;
+                        }
+                    }
+                    if writes_mail {
+                        for letter in compose::letters(conn, event.event_type, &data, zone)? {
+                            mail::enqueue(conn, event.id, letter)?;
+                        }
+                    }
+                }
+                let ids: Vec<Id> = events.iter().map(|e| e.id).collect();
+                outbox::remove(conn, &ids)?;
+                Ok(events.len())
+            })
+            .await
+    }
+
+    async fn deliver_webhooks(&self) -> Result<usize, AppError> {
+        let claimed = self.db.write(|conn| Ok(webhooks::claim_due(conn, BATCH)?)).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let attempts =
+            join_all(claimed.iter().map(|(delivery, hook)| self.sender.send(delivery, hook))).await;
+        let config = self.config.clone();
+        let count = claimed.len();
+        self.db
+            .write(move |conn| {
+                for ((delivery, _), attempt) in claimed.iter().zip(&attempts) {
+                    let retry_at = match attempt {
+                        Attempt::Delivered { .. } => None,
+                        Attempt::Failed { error, .. } => {
+                            let retry_at =
+                                retry_at(delivery.created_at, delivery.attempts + 1, &config);
+                            if retry_at.is_none() {
+                                tracing::warn!(
+                                    delivery = %delivery.id, webhook = %delivery.webhook_id,
+                                    %error, "webhook delivery given up"
+                                );
+                            }
+                            retry_at
+                        }
+                    };
+                    webhooks::record_attempt(conn, delivery, attempt, retry_at)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(count)
+    }
+
+    async fn send_mail(&self) -> Result<usize, AppError> {
+        let Some(mailer) = &self.mailer else { return Ok(0) };
+        let claimed = self.db.write(|conn| Ok(mail::claim_due(conn, BATCH)?)).await?;
+        if claimed.is_empty() {
+            return Ok(0);
+        }
+        let outcomes = join_all(claimed.iter().map(|message| mailer.send(message))).await;
+        let config = self.config.clone();
+        let count = claimed.len();
+        self.db
+            .write(move |conn| {
+                for (message, outcome) in claimed.iter().zip(&outcomes) {
+                    // The log names the message, never its address.
+                    let (sent, retry_at) = match outcome {
+                        Sending::Sent => (true, None),
+                        Sending::Retry(error) => {
+                            let retry_at =
+                                retry_at(message.created_at, message.attempts + 1, &config);
+                            if retry_at.is_none() {
+                                tracing::warn!(message = %message.id, %error, "email given up");
+                            }
+                            (false, retry_at)
+                        }
+                        Sending::Refused(error) => {
+                            tracing::warn!(message = %message.id, %error, "email refused");
+                            (false, None)
+                        }
+                    };
+                    mail::record_attempt(conn, message, sent, retry_at)?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(count)
+    }
+}
+
+/// An event's data, typed and as JSON; `None` (logged) for a row that
+/// cannot be read, which is then dropped rather than retried forever.
+fn read(event: &OutboxEvent) -> Option<(EventData, Value)> {
+    let typed = EventData::parse(event.event_type, &event.data);
+    let value = serde_json::from_str(&event.data);
+    match (typed, value) {
+        (Ok(typed), Ok(value)) => Some((typed, value)),
+        (Err(err), _) | (_, Err(err)) => {
+            tracing::error!(event = %event.id, error = %err, "unreadable outbox event dropped");
+            None
+        }
+    }
+}
+
+/// When to try again after the `attempts`-th failed try of something first
+/// queued at `queued_at`: `first_retry_after`, then twice as long each
+/// time up to an hour, and never past `give_up_after` from the start;
+/// `None` once that has passed.
+fn retry_at(
+    queued_at: NaiveDateTime,
+    attempts: i32,
+    config: &NotifyConfig,
+) -> Option<NaiveDateTime> {
+    let deadline = queued_at + TimeDelta::from_std(config.give_up_after).ok()?;
+    let now = db::now();
+    if now >= deadline {
+        return None;
+    }
+    let doublings = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    let wait = config.first_retry_after.saturating_mul(1 << doublings).min(LONGEST_RETRY_WAIT);
+    Some((now + TimeDelta::from_std(wait).ok()?).min(deadline))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_and_stop_after_a_day() {
+        let config = NotifyConfig::default();
+        let now = db::now();
+        let wait = |attempts| retry_at(now, attempts, &config).map(|at| (at - now).num_seconds());
+        assert_eq!(wait(1), Some(10));
+        assert_eq!(wait(2), Some(20));
+        assert_eq!(wait(5), Some(160));
+        // Capped at an hour.
+        assert_eq!(wait(30), Some(3600));
+        // Never past the day; then given up.
+        let late = now - TimeDelta::hours(23) - TimeDelta::minutes(59);
+        let at = retry_at(late, 30, &config).unwrap();
+        assert!(at <= late + TimeDelta::hours(24));
+        assert_eq!(retry_at(now - TimeDelta::hours(24), 30, &config), None);
+    }
+}
