@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::notify::{self, Backlog};
+use crate::notify::backlog::{self as notify, Backlog};
 use crate::state::AppState;
 use utoipa_actix_web::service_config::ServiceConfig;
 

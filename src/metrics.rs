@@ -13,7 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::SignedIn;
 use crate::crypto::sha256_base64;
 use crate::error::AppError;
-use crate::notify::{self, Backlog};
+use crate::notify::backlog::{self as notify, Backlog};
 use crate::state::AppState;
 use crate::telemetry::RequestMetrics;
 use crate::vocab::Role;

@@ -74,6 +74,14 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<MailMes
         .load(conn)
 }
 
+/// Whether any message is due (a read: see `outbox::model::any_due`).
+pub fn any_due(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        mail_messages::table.filter(mail_messages::next_attempt_at.le(db::now())),
+    ))
+    .get_result(conn)
+}
+
 /// Records a try of `message`: sent or given up (`retry_at` is `None`),
 /// the row goes; failed, it waits until `retry_at`.
 pub fn record_attempt(

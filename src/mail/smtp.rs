@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::model::MailMessage;
@@ -50,8 +50,14 @@ impl Mailer {
             // The same id for every try: a server that got a message whose
             // answer was lost can tell the repeat.
             .message_id(Some(format!("<{}@lophoc>", message.id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(message.body.clone());
+            // Vietnamese is mostly not ASCII: base64 keeps it whole through
+            // any relay, and is what every mail reader decodes.
+            .singlepart(
+                SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .header(ContentTransferEncoding::Base64)
+                    .body(message.body.clone()),
+            );
         let email = match email {
             Ok(email) => email,
             Err(err) => return Sending::Refused(err.to_string()),

@@ -87,11 +87,23 @@ impl Dispatcher {
         }
     }
 
-    /// One round; whether any step filled a whole batch.
+    /// One round; whether any step filled a whole batch. What is due is
+    /// read first, so that an idle round writes nothing.
     async fn round(&self) -> Result<bool, AppError> {
-        let fanned = self.fan_out().await?;
-        let delivered = self.deliver_webhooks().await?;
-        let mailed = self.send_mail().await?;
+        let mails = self.mailer.is_some();
+        let (events, deliveries, emails) = self
+            .db
+            .run(move |conn| {
+                let events = outbox::any_due(conn)?;
+                let deliveries = webhooks::any_due(conn)?;
+                Ok((events, deliveries, mails && mail::any_due(conn)?))
+            })
+            .await?;
+        // Events first: the deliveries and emails they make go out in the
+        // same round.
+        let fanned = if events { self.fan_out().await? } else { 0 };
+        let delivered = if deliveries || fanned > 0 { self.deliver_webhooks().await? } else { 0 };
+        let mailed = if emails || fanned > 0 { self.send_mail().await? } else { 0 };
         Ok([fanned, delivered, mailed].iter().any(|&n| n as i64 >= BATCH))
     }
 

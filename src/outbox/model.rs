@@ -239,6 +239,15 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<OutboxE
     }
 }
 
+/// Whether any event is due: a read, so that an idle dispatcher takes no
+/// write lock.
+pub fn any_due(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        outbox_events::table.filter(outbox_events::due_at.le(db::now())),
+    ))
+    .get_result(conn)
+}
+
 /// Deletes events once fanned out.
 pub fn remove(conn: &mut DbConnection, ids: &[Id]) -> QueryResult<()> {
     diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(ids)))

@@ -15,6 +15,9 @@ use actix_tls::connect::Resolve;
 use futures_util::future::LocalBoxFuture;
 use url::{Host, Url};
 
+/// How long a name may take to resolve.
+const LOOKUP_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Why a webhook's URL is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UrlProblem {
@@ -77,10 +80,11 @@ async fn resolve(
         allowed(ip, allow_private)?;
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let addresses: Vec<SocketAddr> = tokio::net::lookup_host((name, port))
-        .await
-        .map_err(|_| UrlProblem::Unresolvable)?
-        .collect();
+    let lookup = tokio::time::timeout(LOOKUP_DEADLINE, tokio::net::lookup_host((name, port)));
+    let addresses: Vec<SocketAddr> = match lookup.await {
+        Ok(Ok(found)) => found.collect(),
+        Ok(Err(_)) | Err(_) => return Err(UrlProblem::Unresolvable),
+    };
     if addresses.is_empty() {
         return Err(UrlProblem::Unresolvable);
     }

@@ -194,6 +194,16 @@ pub fn claim_due(conn: &mut DbConnection, limit: i64) -> QueryResult<Vec<(Delive
         .load(conn)
 }
 
+/// Whether any delivery is due (a read: see `outbox::model::any_due`).
+pub fn any_due(conn: &mut DbConnection) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending))
+            .filter(webhook_deliveries::next_attempt_at.le(db::now())),
+    ))
+    .get_result(conn)
+}
+
 /// How a try went.
 #[derive(Debug)]
 pub enum Attempt {

@@ -176,6 +176,14 @@ pub async fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Starts the application on an existing test database.
 pub async fn start(db: TestDatabase, config: Config) -> TestApp {
+    let (address, server) = serve(config).await;
+    let mut app = TestApp::for_address(address, db);
+    app.server = Some(server);
+    app
+}
+
+/// Serves `config` on a thread of its own.
+async fn serve(config: Config) -> (String, RunningServer) {
     let (ready, started) = tokio::sync::oneshot::channel();
     let thread = std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -191,9 +199,7 @@ pub async fn start(db: TestDatabase, config: Config) -> TestApp {
         })
     });
     let (port, handle) = started.await.unwrap().expect("the application starts");
-    let mut app = TestApp::for_address(format!("http://127.0.0.1:{port}"), db);
-    app.server = Some(RunningServer { handle, thread });
-    app
+    (format!("http://127.0.0.1:{port}"), RunningServer { handle, thread })
 }
 
 impl TestApp {
@@ -210,6 +216,15 @@ impl TestApp {
         let client =
             awc::Client::builder().timeout(Duration::from_secs(60)).disable_redirects().finish();
         TestApp { address, client, server: None, db: None }
+    }
+
+    /// Starts another server with `config` (on this app's database), as
+    /// a second server behind a load balancer; it stops when dropped.
+    pub async fn second_server(&self, config: Config) -> TestApp {
+        let (address, server) = serve(config).await;
+        let mut second = TestApp::another_server(address);
+        second.server = Some(server);
+        second
     }
 
     pub fn db(&self) -> &TestDatabase {
