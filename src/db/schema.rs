@@ -386,6 +386,8 @@ diesel::table! {
     mail_messages (id) {
         id -> Text,
         event_id -> Text,
+        about_id -> Text,
+        addressee_id -> Text,
         recipient -> Text,
         subject -> Text,
         body -> Text,

@@ -31,6 +31,7 @@ use crate::id::Id;
 use crate::operations::accounts::{self, NewAccount};
 use crate::operations::walk_ins::{self, WalkInPerson};
 use crate::organizations::Organization;
+use crate::outbox::model as outbox;
 use crate::paging::PageRequest;
 use crate::participants::model::{ProfileFields, ProfileLinks};
 use crate::programmes::Programme;
@@ -184,6 +185,10 @@ fn populate(
     let people = create_participants(conn, &actor, &units, parent_profile)?;
     let week = create_programme(conn, &actor, &trainers, rules.zone)?;
     let figures = fill_week(conn, &actor, &week, &people, &units, rules)?;
+    // Made-up people in made-up classes hear nothing: no email, no
+    // webhook, no reminder.
+    let sessions: Vec<Id> = week.iter().map(|w| w.id).collect();
+    outbox::discard_for_sessions(conn, &sessions)?;
     Ok((accounts, people.len(), figures))
 }
 

@@ -159,7 +159,13 @@ fn letter(to: &Addressee, subject: String, lead: &str, plan: &SessionPlan, zone:
         when(plan.starts_at.naive_utc(), plan.ends_at.naive_utc(), zone),
         plan.venue
     );
-    Letter { recipient: to.address.clone(), subject, body }
+    Letter {
+        about_id: to.participant_id,
+        addressee_id: to.owner_id,
+        recipient: to.address.clone(),
+        subject,
+        body,
+    }
 }
 
 /// `08:00–10:00, Thứ Bảy 05/12/2026`, on the wall clock of `zone`.

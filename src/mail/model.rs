@@ -19,6 +19,11 @@ use crate::vocab::{EnrolmentStatus, SessionStatus};
 pub struct MailMessage {
     pub id: Id,
     pub event_id: Id,
+    /// The participant it is about.
+    pub about_id: Id,
+    /// The participant whose address it goes to: the same, or their
+    /// guardian.
+    pub addressee_id: Id,
     pub recipient: String,
     pub subject: String,
     pub body: String,
@@ -30,6 +35,8 @@ pub struct MailMessage {
 /// A message to write: to whom, about what.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Letter {
+    pub about_id: Id,
+    pub addressee_id: Id,
     pub recipient: String,
     pub subject: String,
     pub body: String,
@@ -41,6 +48,8 @@ pub fn enqueue(conn: &mut DbConnection, event_id: Id, letter: Letter) -> QueryRe
     let message = MailMessage {
         id: Id::new(),
         event_id,
+        about_id: letter.about_id,
+        addressee_id: letter.addressee_id,
         recipient: letter.recipient,
         subject: letter.subject,
         body: letter.body,
@@ -103,6 +112,20 @@ pub fn record_attempt(
     Ok(())
 }
 
+/// Drops the messages not yet sent about a person or to their address
+/// (they are being anonymised).
+pub fn forget_person(conn: &mut DbConnection, participant_id: Id) -> QueryResult<()> {
+    diesel::delete(
+        mail_messages::table.filter(
+            mail_messages::about_id
+                .eq(participant_id)
+                .or(mail_messages::addressee_id.eq(participant_id)),
+        ),
+    )
+    .execute(conn)
+    .map(drop)
+}
+
 /// Messages waiting to be sent, and since when the oldest has waited.
 pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     mail_messages::table
@@ -148,7 +171,10 @@ pub fn session_note(conn: &mut DbConnection, session_id: Id) -> QueryResult<Opti
 #[derive(Clone, Debug, PartialEq)]
 pub struct Addressee {
     /// The person the place is for.
+    pub participant_id: Id,
     pub name: String,
+    /// Whose address it is: the person's, or their guardian's.
+    pub owner_id: Id,
     /// Their own address, or else their guardian's.
     pub address: String,
     /// Whether `address` is the guardian's.
@@ -186,13 +212,22 @@ pub fn addressee(conn: &mut DbConnection, participant_id: Id) -> QueryResult<Opt
         return Ok(None);
     };
     if let Some(address) = own_address(conn, participant_id)? {
-        return Ok(Some(Addressee { name, address, via_guardian: false }));
+        let owner_id = participant_id;
+        return Ok(Some(Addressee {
+            participant_id,
+            name,
+            owner_id,
+            address,
+            via_guardian: false,
+        }));
     }
     let Some(guardian_id) = guardian_id else {
         return Ok(None);
     };
     Ok(own_address(conn, guardian_id)?.map(|address| Addressee {
+        participant_id,
         name,
+        owner_id: guardian_id,
         address,
         via_guardian: true,
     }))

@@ -10,6 +10,7 @@ use crate::db::{self, DbConnection};
 use crate::enrolments::model as enrolments;
 use crate::error::{AppError, Conflict, FieldIssue};
 use crate::id::Id;
+use crate::mail;
 use crate::participants::model as participants;
 use crate::participants::{Participant, consent};
 use crate::users::model as users;
@@ -38,6 +39,7 @@ pub fn anonymize(
     }
     participants::release_dependants(conn, actor, &current, &erased)?;
     forget_kept_answers_naming(conn, current.id)?;
+    mail::model::forget_person(conn, current.id)?;
     Ok(erased)
 }
 

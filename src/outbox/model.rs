@@ -223,6 +223,13 @@ pub fn cancel_reminder(conn: &mut DbConnection, session_id: Id) -> QueryResult<(
     .map(drop)
 }
 
+/// Drops every event of these sessions not yet fanned out (the demo's).
+pub fn discard_for_sessions(conn: &mut DbConnection, session_ids: &[Id]) -> QueryResult<()> {
+    diesel::delete(outbox_events::table.filter(outbox_events::session_id.eq_any(session_ids)))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Up to `limit` events due by now, oldest first, for the caller's write
 /// transaction to fan out and [`remove`]. On PostgreSQL the rows are
 /// locked, and rows another server has locked are skipped: two servers

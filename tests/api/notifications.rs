@@ -419,8 +419,8 @@ async fn webhooks_point_only_at_public_addresses_unless_allowed() {
         create("http://203.113.131.1/hook", json!(["session.changed", "session.changed"])).await;
     assert_eq!(reply.status, 201, "{:#}", reply.body);
     assert_eq!(reply.body["events"], json!(["session.changed"]));
-    let coordinator = app.user_with_role(&admin, "dieu-phoi@trunghoi.vn", "coordinator").await;
-    let trainer = app.user_with_role(&admin, "giang-vien@trunghoi.vn", "trainer").await;
+    let coordinator = app.user_with_role(admin, "dieu-phoi@trunghoi.vn", "coordinator").await;
+    let trainer = app.user_with_role(admin, "giang-vien@trunghoi.vn", "trainer").await;
     for token in [&coordinator.access, &trainer.access] {
         let body = json!({"url": "http://203.113.131.1/hook", "events": ["session.changed"]});
         app.post("/api/v1/webhooks", Some(token), &body).await.assert_problem(403, "forbidden");
@@ -448,9 +448,9 @@ async fn webhooks_point_only_at_public_addresses_unless_allowed() {
             uuid::Uuid::now_v7()
         ));
     }
-    let session = app.open_session(&admin, 3, 9, 5, true).await;
-    let person = &app.people(&admin, 1).await[0];
-    assert_eq!(app.enrol(&admin, &session, person).await.status, 201);
+    let session = app.open_session(admin, 3, 9, 5, true).await;
+    let person = &app.people(admin, 1).await[0];
+    assert_eq!(app.enrol(admin, &session, person).await.status, 201);
     let errors = wait_until(Duration::from_secs(10), || {
         let errors = app.query_strings(
             "SELECT last_error AS value FROM webhook_deliveries WHERE last_error IS NOT NULL",
@@ -526,7 +526,7 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("Thời gian: 09:00–10:30, ")) && text.contains(&local_day),
+        text.contains("Thời gian: 09:00–10:30, ") && text.contains(&local_day),
         "{text}"
     );
     assert!(text.contains("Địa điểm: Hội trường xã"), "{text}");
@@ -590,4 +590,56 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
             .await
             .is_some()
     );
+}
+
+#[actix_web::test]
+async fn email_waiting_for_a_server_that_is_down_goes_when_its_person_is_anonymised() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = spawn_app_with(|config| {
+        quick(config);
+        config.notify.smtp_url =
+            Some(lophoc::config::Secret::new(format!("smtp://127.0.0.1:{closed}")));
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let session = app.open_session(&admin, 3, 2, 5, true).await;
+    let guardian = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Phạm Văn Hùng", "category": "parent",
+            "email": "hung@example.vn"}),
+        )
+        .await;
+    let child = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Phạm Minh Khang", "category": "student",
+            "birth_date": "2015-05-01", "guardian_id": id(&guardian)}),
+        )
+        .await;
+    let adult = app
+        .create_participant(
+            &admin,
+            json!({"full_name": "Trần Thị Mai", "category": "learner",
+            "email": "mai@example.vn"}),
+        )
+        .await;
+    for person in [&child, &adult] {
+        assert_eq!(app.enrol(&admin, &session, &id(person)).await.status, 201);
+    }
+    let waiting =
+        wait_until(Duration::from_secs(10), || (app.count("mail_messages") == 2).then_some(()));
+    assert!(waiting.await.is_some(), "two emails wait for the server");
+    let ready = app.get("/health/ready", None).await;
+    assert_eq!(ready.body["notifications"]["emails"], 2, "{:#}", ready.body);
+
+    // The guardian is anonymised: the letter to their address about the
+    // child goes; the other stays, to be sent when the server is back.
+    let path = format!("/api/v1/participants/{}/anonymize", id(&guardian));
+    assert_eq!(app.post(&path, Some(&admin), &json!({})).await.status, 200);
+    let left = app.query_strings("SELECT recipient AS value FROM mail_messages");
+    assert_eq!(left, ["mai@example.vn"]);
+    let path = format!("/api/v1/participants/{}/anonymize", id(&adult));
+    assert_eq!(app.post(&path, Some(&admin), &json!({})).await.status, 200);
+    assert_eq!(app.count("mail_messages"), 0);
 }

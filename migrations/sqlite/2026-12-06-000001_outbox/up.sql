@@ -50,10 +50,14 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
 
 -- Emails waiting to be sent. They hold an address and a name, so a row
--- lives only until its message is sent or given up.
+-- lives only until its message is sent or given up, and goes when the
+-- person it is about (`about_id`) or the one whose address it uses
+-- (`addressee_id`) is anonymised.
 CREATE TABLE mail_messages (
     id TEXT PRIMARY KEY,
     event_id TEXT NOT NULL,
+    about_id TEXT NOT NULL,
+    addressee_id TEXT NOT NULL,
     recipient TEXT NOT NULL,
     subject TEXT NOT NULL,
     body TEXT NOT NULL,
