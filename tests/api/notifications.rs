@@ -525,10 +525,7 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
         text.contains("Trần Thị Mai đã được ghi danh vào buổi học “An toàn trên mạng”."),
         "{text}"
     );
-    assert!(
-        text.contains("Thời gian: 09:00–10:30, ") && text.contains(&local_day),
-        "{text}"
-    );
+    assert!(text.contains("Thời gian: 09:00–10:30, ") && text.contains(&local_day), "{text}");
     assert!(text.contains("Địa điểm: Hội trường xã"), "{text}");
     let waiting = to("hung@example.vn");
     assert_eq!(waiting.subject(), "Đang trong danh sách chờ: An toàn trên mạng");
