@@ -319,6 +319,32 @@ mod tests {
     }
 
     #[test]
+    fn notifications_are_configured_from_the_environment() {
+        let config = from(&[]).unwrap();
+        assert!(config.notify.smtp_url.is_none() && !config.notify.webhook_allow_private);
+        let config = from(&[
+            ("LOPHOC_SMTP_URL", "smtp://relay.xa.example.vn:25"),
+            ("LOPHOC_MAIL_FROM", "Trung tâm học tập cộng đồng <lophoc@xa.example.vn>"),
+            ("LOPHOC_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.notify.smtp_url.as_ref().map(Secret::expose),
+            Some("smtp://relay.xa.example.vn:25")
+        );
+        assert!(config.notify.mail_from.ends_with("<lophoc@xa.example.vn>"));
+        assert!(config.notify.webhook_allow_private);
+        for (name, bad) in [
+            ("LOPHOC_SMTP_URL", "http://relay:25"),
+            ("LOPHOC_MAIL_FROM", "not an address"),
+            ("LOPHOC_WEBHOOK_ALLOW_PRIVATE", "perhaps"),
+        ] {
+            let err = from(&[(name, bad)]).unwrap_err();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
     fn short_jwt_secrets_are_refused() {
         let err = from(&[("LOPHOC_JWT_SECRET", "too-short")]).unwrap_err();
         assert!(err.contains("at least 32"), "{err}");

@@ -9,10 +9,16 @@ model, so a document that types something wrongly fails here. Usage:
 """
 
 import csv
+import hmac
 import io
+import json
+import queue
 import sys
+import threading
+import time
 import urllib.request
 import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
 
@@ -36,6 +42,7 @@ from lophoc_client.api.reports import (
 )
 from lophoc_client.api.sessions import create_session, get_session
 from lophoc_client.api.users import create_user
+from lophoc_client.api.webhooks import create_webhook, list_deliveries
 from lophoc_client.models import (
     AttendanceStatus,
     CalendarFeedResponse,
@@ -48,9 +55,14 @@ from lophoc_client.models import (
     CreateProgrammeRequest,
     CreateSessionRequest,
     CreateUserRequest,
+    CreateWebhookRequest,
+    CreatedWebhookResponse,
+    DeliveryPage,
+    DeliveryStatus,
     EnrolmentResponse,
     EnrolmentStatus,
     EnrolRequest,
+    EventType,
     Gender,
     GroupKey,
     Lang,
@@ -97,6 +109,26 @@ def table(file: File) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
+def webhook_receiver() -> tuple[str, "queue.Queue[tuple[dict[str, str], bytes]]"]:
+    """A receiver on loopback, as a district system would run one: its URL,
+    and the deliveries it gets (headers, body)."""
+    received: "queue.Queue[tuple[dict[str, str], bytes]]" = queue.Queue()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.put(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/lophoc", received
+
+
 def main(base_url: str, admin_email: str, admin_password: str) -> None:
     anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
 
@@ -108,6 +140,18 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
     admin = sign_in(admin_email, admin_password)
     # Unique names: the flow may run again on the same database.
     tag = uuid.uuid4().hex[:8]
+
+    # A district system subscribes to promotions from the waitlist (the
+    # server runs with LOPHOC_WEBHOOK_ALLOW_PRIVATE=true for this loopback
+    # receiver).
+    hook_url, deliveries = webhook_receiver()
+    hook = expect(
+        create_webhook.sync_detailed(
+            client=admin, body=CreateWebhookRequest(url=hook_url, events=[EventType.ENROLMENT_PROMOTED])
+        ),
+        201, CreatedWebhookResponse, "create webhook",
+    )
+    check(hook.secret.startswith("whsec_") and hook.events == [EventType.ENROLMENT_PROMOTED], f"webhook: {hook}")
 
     unit = expect(
         create_organization.sync_detailed(
@@ -192,6 +236,23 @@ def main(base_url: str, admin_email: str, admin_password: str) -> None:
         promoted.status == EnrolmentStatus.ENROLLED and promoted.waitlist_position is None,
         f"the waitlisted person moves up: {promoted}",
     )
+
+    # The promotion reaches the receiver, signed as the README shows.
+    headers, body = deliveries.get(timeout=20)
+    ts, signature = headers["lophoc-timestamp"], headers["lophoc-signature"]
+    expected = "v1=" + hmac.new(hook.secret.encode(), f"{ts}.".encode() + body, "sha256").hexdigest()
+    check(hmac.compare_digest(expected, signature), f"signature: {signature}")
+    check(abs(time.time() - int(ts)) < 300, f"timestamp: {ts}")
+    event = json.loads(body)
+    check(event["type"] == "enrolment.promoted" and event["id"] == headers["lophoc-event-id"], f"event: {event}")
+    check(event["data"]["enrolment_id"] == str(second.id), f"promoted place: {event['data']}")
+    log: DeliveryPage | None = None
+    for _ in range(100):
+        log = expect(list_deliveries.sync_detailed(hook.id, client=admin), 200, DeliveryPage, "deliveries")
+        if log.items and log.items[0].status == DeliveryStatus.DELIVERED:
+            break
+        time.sleep(0.1)
+    check(log is not None and [d.status for d in log.items] == [DeliveryStatus.DELIVERED], f"log: {log}")
 
     # The session's trainer takes the roll-call (admins may too).
     trainer = sign_in(trainer_user.email, trainer_password)

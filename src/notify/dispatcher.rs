@@ -8,7 +8,8 @@
 //! one message at once, and a server that stops mid-way leaves its claims
 //! to be taken again. Delivery is therefore at least once.
 
-use std::time::Duration;
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
@@ -31,6 +32,10 @@ use crate::webhooks::send::Sender;
 
 /// Events fanned out, and deliveries or emails sent, per transaction.
 const BATCH: i64 = 50;
+/// How long the deliveries log keeps a delivery once settled.
+const DELIVERIES_KEPT: TimeDelta = TimeDelta::days(30);
+/// How often a dispatcher prunes the deliveries log.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// The longest wait between two retries.
 const LONGEST_RETRY_WAIT: Duration = Duration::from_secs(60 * 60);
 
@@ -56,6 +61,8 @@ pub struct Dispatcher {
     zone: Tz,
     sender: Sender,
     mailer: Option<Mailer>,
+    /// When this dispatcher last pruned the deliveries log.
+    pruned_at: Cell<Option<Instant>>,
 }
 
 impl Dispatcher {
@@ -66,7 +73,7 @@ impl Dispatcher {
             None => None,
         };
         let sender = Sender::new(config.webhook_allow_private, config.answer_timeout);
-        Ok(Self { db, config, zone, sender, mailer })
+        Ok(Self { db, config, zone, sender, mailer, pruned_at: Cell::new(None) })
     }
 
     /// Works until the server stops: a round at once, then one every
@@ -104,6 +111,7 @@ impl Dispatcher {
         let fanned = if events { self.fan_out().await? } else { 0 };
         let delivered = if deliveries || fanned > 0 { self.deliver_webhooks().await? } else { 0 };
         let mailed = if emails || fanned > 0 { self.send_mail().await? } else { 0 };
+        self.prune().await?;
         Ok([fanned, delivered, mailed].iter().any(|&n| n as i64 >= BATCH))
     }
 
@@ -148,6 +156,16 @@ impl Dispatcher {
                 Ok(events.len())
             })
             .await
+    }
+
+    /// Keeps the deliveries log to its last month, once an hour.
+    async fn prune(&self) -> Result<(), AppError> {
+        if self.pruned_at.get().is_some_and(|at| at.elapsed() < PRUNE_EVERY) {
+            return Ok(());
+        }
+        self.pruned_at.set(Some(Instant::now()));
+        let before = db::now() - DELIVERIES_KEPT;
+        self.db.write(move |conn| Ok(webhooks::prune(conn, before)?)).await.map(drop)
     }
 
     async fn deliver_webhooks(&self) -> Result<usize, AppError> {

@@ -279,7 +279,8 @@ async fn delete_webhook(
 ///
 /// Admins only. Each event sent to the webhook, oldest first: its status
 /// (`pending`, `delivered`, `failed`), how many tries it took, when the
-/// next one is, and the receiver's last answer. Answers a page.
+/// next one is, and the receiver's last answer. Settled deliveries are
+/// kept for 30 days. Answers a page.
 #[utoipa::path(
     tag = "webhooks",
     security(("bearer" = [])),

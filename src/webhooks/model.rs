@@ -281,6 +281,16 @@ pub fn deliveries(
         .load(conn)
 }
 
+/// Deletes the deliveries settled (delivered or given up) before `before`.
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.ne(DeliveryStatus::Pending))
+            .filter(webhook_deliveries::created_at.lt(before)),
+    )
+    .execute(conn)
+}
+
 /// Deliveries waiting to be sent, and since when the oldest has waited.
 pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTime>)> {
     webhook_deliveries::table
