@@ -31,6 +31,7 @@ use crate::id::Id;
 use crate::local_time;
 use crate::operations::accounts::{self, NewAccount};
 use crate::organizations::{Organization, model as organizations};
+use crate::outbox::model as outbox;
 use crate::participants::Participant;
 use crate::participants::search::search_name;
 use crate::programmes::{Programme, model as programmes};
@@ -284,6 +285,9 @@ fn populate(
             sessions.push(made.session);
         }
         figures.sessions += sessions.len();
+        // Made-up classes remind no one.
+        let ids: Vec<Id> = sessions.iter().map(|s| s.id).collect();
+        outbox::discard_for_sessions(conn, &ids)?;
         communes.push(Commune { unit: commune, school, hamlets, trainer, sessions });
     }
 

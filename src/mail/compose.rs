@@ -6,7 +6,10 @@
 //! - `enrolment.created`, `.waitlisted`, `.promoted`: the person;
 //! - `enrolment.cancelled`: the person; when the session itself was
 //!   cancelled, the letter says so (`session.cancelled` writes none, so
-//!   that nobody gets two);
+//!   that nobody gets two); none when they still hold a place in it (a
+//!   twin place cancelled as two profiles merged);
+//! - reminders taken after their session started write none (see
+//!   `OutboxEvent::is_late_reminder`);
 //! - `session.changed`: everyone enrolled or waiting;
 //! - `session.reminder`: everyone enrolled;
 //! - `attendance.marked`: nobody (it is for other systems).
@@ -47,6 +50,13 @@ fn place_letter(
     let Some(to) = model::addressee(conn, place.participant_id)? else {
         return Ok(Vec::new());
     };
+    // Two profiles of one person merged: the place cancelled was a twin of
+    // the one they keep.
+    if kind == EventType::EnrolmentCancelled
+        && model::holds_place(conn, place.session_id, place.participant_id)?
+    {
+        return Ok(Vec::new());
+    }
     let course = &session.course_title;
     let name = &to.name;
     let (subject, lead) = match kind {

@@ -91,18 +91,29 @@ pub fn any_due(conn: &mut DbConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Records a try of `message`: sent or given up (`retry_at` is `None`),
-/// the row goes; failed, it waits until `retry_at`.
+/// What became of a try to send a message.
+#[derive(Clone, Copy, Debug)]
+pub enum MailOutcome {
+    /// Sent, or given up: the message goes.
+    Done,
+    /// To be tried again at this time.
+    RetryAt(NaiveDateTime),
+}
+
+/// Records a try of `message` as claimed. A claim that another server has
+/// taken over since (its lease ran out) records nothing.
 pub fn record_attempt(
     conn: &mut DbConnection,
     message: &MailMessage,
-    sent: bool,
-    retry_at: Option<NaiveDateTime>,
+    outcome: MailOutcome,
 ) -> QueryResult<()> {
-    let row = mail_messages::table.find(message.id);
-    match retry_at.filter(|_| !sent) {
-        None => diesel::delete(row).execute(conn)?,
-        Some(at) => diesel::update(row)
+    // The claim set `next_attempt_at` to the end of its lease.
+    let row = mail_messages::table
+        .find(message.id)
+        .filter(mail_messages::next_attempt_at.eq(message.next_attempt_at));
+    match outcome {
+        MailOutcome::Done => diesel::delete(row).execute(conn)?,
+        MailOutcome::RetryAt(at) => diesel::update(row)
             .set((
                 mail_messages::attempts.eq(mail_messages::attempts + 1),
                 mail_messages::next_attempt_at.eq(at),
@@ -231,6 +242,22 @@ pub fn addressee(conn: &mut DbConnection, participant_id: Id) -> QueryResult<Opt
         address,
         via_guardian: true,
     }))
+}
+
+/// Whether the person holds an enrolled or waitlisted place in the session
+/// (after a merge, the place kept when its twin was cancelled).
+pub fn holds_place(
+    conn: &mut DbConnection,
+    session_id: Id,
+    participant_id: Id,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        enrolments::table
+            .filter(enrolments::session_id.eq(session_id))
+            .filter(enrolments::participant_id.eq(participant_id))
+            .filter(enrolments::status.ne(EnrolmentStatus::Cancelled)),
+    ))
+    .get_result(conn)
 }
 
 /// The people holding places of `statuses` in a session, with their

@@ -8,14 +8,27 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::model::MailMessage;
 
-/// How a try to send went.
+/// How long one message may take, from connecting to the server's last
+/// answer: lettre's own timeout covers only the connection, and a server
+/// that stalls must not hold the dispatcher. Well under `CLAIM_LEASE`.
+const SEND_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The SMTP replies that refuse a recipient for good (no such mailbox, not
+/// a mailbox name): trying again would not help. Every other refusal (a
+/// wrong password, a relay that will not relay, TLS required) is kept and
+/// retried, so that a setting put right sends what waited; the backlog
+/// shows meanwhile in `/health/ready`.
+const RECIPIENT_REFUSED: [&str; 3] = ["550", "551", "553"];
+
+/// How a try to send went, with why in words that name no one (the
+/// server's own text may hold the address, so only its code is kept).
 #[derive(Debug)]
 pub enum Sending {
     Sent,
-    /// The server was unreachable or busy: try again later.
+    /// The server was unreachable, busy or refused for now: try again later.
     Retry(String),
-    /// The server refused for good (an address it will never take), or
-    /// the address cannot be written in a message: do not try again.
+    /// The recipient is refused for good, or the address cannot be written
+    /// in a message: do not try again.
     Refused(String),
 }
 
@@ -41,7 +54,7 @@ impl Mailer {
     pub async fn send(&self, message: &MailMessage) -> Sending {
         let to: Mailbox = match message.recipient.parse() {
             Ok(to) => to,
-            Err(err) => return Sending::Refused(format!("recipient: {err}")),
+            Err(_) => return Sending::Refused("not an address a message can be sent to".into()),
         };
         let email = Message::builder()
             .from(self.from.clone())
@@ -60,12 +73,23 @@ impl Mailer {
             );
         let email = match email {
             Ok(email) => email,
-            Err(err) => return Sending::Refused(err.to_string()),
+            Err(_) => return Sending::Refused("the message could not be built".into()),
         };
-        match self.transport.send(email).await {
+        let sent = match tokio::time::timeout(SEND_DEADLINE, self.transport.send(email)).await {
+            Ok(sent) => sent,
+            Err(_) => return Sending::Retry("no answer in time".into()),
+        };
+        match sent {
             Ok(_) => Sending::Sent,
-            Err(err) if err.is_permanent() => Sending::Refused(err.to_string()),
-            Err(err) => Sending::Retry(err.to_string()),
+            Err(err) => match err.status().map(|code| code.to_string()) {
+                Some(code) if RECIPIENT_REFUSED.contains(&code.as_str()) => {
+                    Sending::Refused(format!("the server answered {code}"))
+                }
+                Some(code) => Sending::Retry(format!("the server answered {code}")),
+                None if err.is_timeout() => Sending::Retry("no answer in time".into()),
+                None if err.is_tls() => Sending::Retry("TLS failed".into()),
+                None => Sending::Retry("no connection to the server".into()),
+            },
         }
     }
 }

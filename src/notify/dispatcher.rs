@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all};
+use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -24,14 +25,16 @@ use crate::error::AppError;
 use crate::http::utc::utc;
 use crate::id::Id;
 use crate::mail::compose;
-use crate::mail::model as mail;
+use crate::mail::model::{self as mail, MailOutcome};
 use crate::mail::smtp::{Mailer, Sending};
-use crate::outbox::model::{self as outbox, EventData, EventType, OutboxEvent};
+use crate::outbox::model::{self as outbox, CLAIM_LEASE, EventData, EventType, OutboxEvent};
 use crate::webhooks::model::{self as webhooks, Attempt};
 use crate::webhooks::send::Sender;
 
 /// Events fanned out, and deliveries or emails sent, per transaction.
 const BATCH: i64 = 50;
+/// How many emails are sent at once.
+const MAIL_CONNECTIONS: usize = 4;
 /// How long the deliveries log keeps a delivery once settled.
 const DELIVERIES_KEPT: TimeDelta = TimeDelta::days(30);
 /// How often a dispatcher prunes the deliveries log.
@@ -68,6 +71,11 @@ pub struct Dispatcher {
 impl Dispatcher {
     /// A dispatcher for `db`; fails on an SMTP URL that cannot be used.
     pub fn new(db: Db, config: NotifyConfig, zone: Tz) -> Result<Self, String> {
+        // A try must end well within its claim, or another server could
+        // claim and send it meanwhile.
+        if TimeDelta::from_std(config.answer_timeout * 2).map_or(true, |t| t >= CLAIM_LEASE) {
+            return Err("a receiver's answer timeout must be under half the claim lease".into());
+        }
         let mailer = match &config.smtp_url {
             Some(url) => Some(Mailer::new(url.expose(), &config.mail_from, config.answer_timeout)?),
             None => None,
@@ -109,8 +117,13 @@ impl Dispatcher {
         // Events first: the deliveries and emails they make go out in the
         // same round.
         let fanned = if events { self.fan_out().await? } else { 0 };
-        let delivered = if deliveries || fanned > 0 { self.deliver_webhooks().await? } else { 0 };
-        let mailed = if emails || fanned > 0 { self.send_mail().await? } else { 0 };
+        // Side by side: a slow receiver holds up no email, a slow mail
+        // server no webhook.
+        let webhooks =
+            async { if deliveries || fanned > 0 { self.deliver_webhooks().await } else { Ok(0) } };
+        let mail = async { if emails || fanned > 0 { self.send_mail().await } else { Ok(0) } };
+        let (delivered, mailed) = join(webhooks, mail).await;
+        let (delivered, mailed) = (delivered?, mailed?);
         self.prune().await?;
         Ok([fanned, delivered, mailed].iter().any(|&n| n as i64 >= BATCH))
     }
@@ -130,6 +143,9 @@ impl Dispatcher {
                 let hooks = webhooks::all(conn)?;
                 for event in &events {
                     let Some((data, value)) = read(event) else { continue };
+                    if event.is_late_reminder(&data) {
+                        continue;
+                    }
                     let event_body = WebhookEvent {
                         id: event.id,
                         kind: event.event_type,
@@ -182,13 +198,15 @@ impl Dispatcher {
                 for ((delivery, _), attempt) in claimed.iter().zip(&attempts) {
                     let retry_at = match attempt {
                         Attempt::Delivered { .. } => None,
-                        Attempt::Failed { error, .. } => {
+                        Attempt::Failed { status_code, .. } => {
                             let retry_at =
                                 retry_at(delivery.created_at, delivery.attempts + 1, &config);
+                            // The receiver's answer stays in the deliveries
+                            // log, for admins; the log gets its status only.
                             if retry_at.is_none() {
                                 tracing::warn!(
                                     delivery = %delivery.id, webhook = %delivery.webhook_id,
-                                    %error, "webhook delivery given up"
+                                    status = ?status_code, "webhook delivery given up"
                                 );
                             }
                             retry_at
@@ -208,29 +226,35 @@ impl Dispatcher {
         if claimed.is_empty() {
             return Ok(0);
         }
-        let outcomes = join_all(claimed.iter().map(|message| mailer.send(message))).await;
+        // A few connections at a time: a commune's relay may not take fifty.
+        let outcomes: Vec<Sending> =
+            stream::iter(claimed.iter().map(|message| mailer.send(message)))
+                .buffered(MAIL_CONNECTIONS)
+                .collect()
+                .await;
         let config = self.config.clone();
         let count = claimed.len();
         self.db
             .write(move |conn| {
-                for (message, outcome) in claimed.iter().zip(&outcomes) {
+                for (message, sending) in claimed.iter().zip(&outcomes) {
                     // The log names the message, never its address.
-                    let (sent, retry_at) = match outcome {
-                        Sending::Sent => (true, None),
-                        Sending::Retry(error) => {
-                            let retry_at =
-                                retry_at(message.created_at, message.attempts + 1, &config);
-                            if retry_at.is_none() {
-                                tracing::warn!(message = %message.id, %error, "email given up");
+                    let outcome = match sending {
+                        Sending::Sent => MailOutcome::Done,
+                        Sending::Retry(why) => {
+                            match retry_at(message.created_at, message.attempts + 1, &config) {
+                                Some(at) => MailOutcome::RetryAt(at),
+                                None => {
+                                    tracing::warn!(message = %message.id, %why, "email given up");
+                                    MailOutcome::Done
+                                }
                             }
-                            (false, retry_at)
                         }
-                        Sending::Refused(error) => {
-                            tracing::warn!(message = %message.id, %error, "email refused");
-                            (false, None)
+                        Sending::Refused(why) => {
+                            tracing::warn!(message = %message.id, %why, "email refused");
+                            MailOutcome::Done
                         }
                     };
-                    mail::record_attempt(conn, message, sent, retry_at)?;
+                    mail::record_attempt(conn, message, outcome)?;
                 }
                 Ok(())
             })

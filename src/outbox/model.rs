@@ -173,6 +173,16 @@ pub struct OutboxEvent {
     pub data: String,
 }
 
+impl OutboxEvent {
+    /// A reminder taken only after its session started (its dispatcher
+    /// was away): too late to remind anyone.
+    pub fn is_late_reminder(&self, data: &EventData) -> bool {
+        matches!(data, EventData::Session(session)
+            if self.event_type == EventType::SessionReminder
+                && session.plan.starts_at.naive_utc() <= db::now())
+    }
+}
+
 /// Writes an event due now. Call inside the transaction of the change.
 pub fn record(conn: &mut DbConnection, kind: EventType, data: &EventData) -> QueryResult<()> {
     let now = db::now();
@@ -209,7 +219,8 @@ pub fn schedule_reminder(conn: &mut DbConnection, session: &SessionData) -> Quer
         return Ok(());
     }
     let reminder = SessionData { previous: None, ..session.clone() };
-    insert(conn, EventType::SessionReminder, &EventData::Session(reminder), now, due_at)
+    // It happens when it falls due, as its `occurred_at` says.
+    insert(conn, EventType::SessionReminder, &EventData::Session(reminder), due_at, due_at)
 }
 
 /// Drops the session's reminder not yet sent, if any.
@@ -268,4 +279,40 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTim
         .filter(outbox_events::due_at.le(db::now()))
         .select((diesel::dsl::count_star(), diesel::dsl::min(outbox_events::due_at)))
         .first(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reminder_is_late_once_its_session_started() {
+        let session = |starts_in: TimeDelta| SessionData {
+            session_id: Id::new(),
+            course_id: Id::new(),
+            status: SessionStatus::Scheduled,
+            plan: SessionPlan {
+                starts_at: (db::now() + starts_in).and_utc(),
+                ends_at: (db::now() + starts_in + TimeDelta::hours(2)).and_utc(),
+                venue: "Hội trường xã".into(),
+            },
+            previous: None,
+        };
+        let event = |kind, data: &EventData| OutboxEvent {
+            id: Id::new(),
+            event_type: kind,
+            occurred_at: db::now(),
+            due_at: db::now(),
+            session_id: None,
+            data: data.to_json(),
+        };
+        let started = EventData::Session(session(-TimeDelta::minutes(5)));
+        let coming = EventData::Session(session(TimeDelta::hours(24)));
+        assert!(event(EventType::SessionReminder, &started).is_late_reminder(&started));
+        assert!(!event(EventType::SessionReminder, &coming).is_late_reminder(&coming));
+        assert!(!event(EventType::SessionChanged, &started).is_late_reminder(&started));
+        // What is written reads back the same.
+        let json = event(EventType::SessionReminder, &coming).data;
+        assert_eq!(EventData::parse(EventType::SessionReminder, &json).unwrap(), coming);
+    }
 }

@@ -150,17 +150,26 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         return is_public_v4(v4);
     }
     let segments = ip.segments();
-    // NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
-        let [.., high, low] = segments;
-        return is_public_v4(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
+    let v4 = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    // Forms that carry an IPv4 address are as public as it is: NAT64
+    // (RFC 6052) and IPv4-translated (RFC 2765) in their last 32 bits,
+    // 6to4 (RFC 3056) in the 32 bits after its prefix.
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return is_public_v4(v4(segments[6], segments[7]));
+    }
+    if segments[0] == 0x2002 {
+        return is_public_v4(v4(segments[1], segments[2]));
     }
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        // Unique local (fc00::/7) and link-local (fe80::/10).
+        // Unique local (fc00::/7), link-local (fe80::/10) and the former
+        // site-local (fec0::/10).
         || (segments[0] & 0xfe00) == 0xfc00
         || (segments[0] & 0xffc0) == 0xfe80
+        || (segments[0] & 0xffc0) == 0xfec0
+        // Local-use NAT64 (RFC 8215), which may reach inside.
+        || (segments[0] == 0x64 && segments[1] == 0xff9b && segments[2] == 1)
         // Documentation (2001:db8::/32).
         || (segments[0] == 0x2001 && segments[1] == 0x0db8)
         // IPv4-compatible addresses (::a.b.c.d), deprecated.
@@ -191,12 +200,22 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::8.8.8.8",
+            "::ffff:0:10.0.0.1",
+            "2002:c0a8:0101::1",
+            "fec0::1",
             "2001:db8::1",
         ];
         for ip in inside {
             assert!(!is_public(ip.parse().unwrap()), "{ip} counted as public");
         }
-        for ip in ["8.8.8.8", "203.113.131.1", "2001:4860:4860::8888", "::ffff:1.1.1.1"] {
+        for ip in [
+            "8.8.8.8",
+            "203.113.131.1",
+            "2001:4860:4860::8888",
+            "::ffff:1.1.1.1",
+            "2002:0808:0808::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip} counted as not public");
         }
     }

@@ -93,11 +93,14 @@ pub fn create(
         failed_at: None,
     };
     diesel::insert_into(webhooks::table).values(&webhook).execute(conn)?;
+    // A receiver's URL may carry a token in its query: the trail keeps
+    // where it points, not what it says.
+    let place = webhook.url.split(['?', '#']).next().unwrap_or_default();
     let changes = vec![
         FieldChange {
             field: "url".into(),
             from: serde_json::Value::Null,
-            to: webhook.url.clone().into(),
+            to: place.into(),
             redacted: false,
         },
         FieldChange {
@@ -213,9 +216,10 @@ pub enum Attempt {
     Failed { status_code: Option<u16>, error: String },
 }
 
-/// Records a try of `delivery`: delivered; or failed, to be tried again at
-/// `retry_at`, or given up when that is `None`, which marks its webhook
-/// failed.
+/// Records a try of `delivery` as claimed: delivered; or failed, to be
+/// tried again at `retry_at`, or given up when that is `None`, which marks
+/// its webhook failed. A claim that another server has taken over since
+/// (its lease ran out) records nothing: that server's try counts.
 pub fn record_attempt(
     conn: &mut DbConnection,
     delivery: &Delivery,
@@ -223,12 +227,15 @@ pub fn record_attempt(
     retry_at: Option<NaiveDateTime>,
 ) -> QueryResult<()> {
     let now = db::now();
-    let row = webhook_deliveries::table.find(delivery.id);
+    // The claim set `next_attempt_at` to the end of its lease.
+    let row = webhook_deliveries::table
+        .find(delivery.id)
+        .filter(webhook_deliveries::next_attempt_at.eq(delivery.next_attempt_at));
     let attempts = webhook_deliveries::attempts.eq(webhook_deliveries::attempts + 1);
     let tried = webhook_deliveries::last_attempt_at.eq(Some(now));
     match attempt {
         Attempt::Delivered { status_code } => {
-            diesel::update(row)
+            let recorded = diesel::update(row)
                 .set((
                     attempts,
                     tried,
@@ -238,6 +245,9 @@ pub fn record_attempt(
                     webhook_deliveries::delivered_at.eq(Some(now)),
                 ))
                 .execute(conn)?;
+            if recorded == 0 {
+                return Ok(());
+            }
             diesel::update(webhooks::table.find(delivery.webhook_id))
                 .set(webhooks::failed_at.eq(None::<NaiveDateTime>))
                 .execute(conn)?;
@@ -247,7 +257,7 @@ pub fn record_attempt(
                 Some(_) => DeliveryStatus::Pending,
                 None => DeliveryStatus::Failed,
             };
-            diesel::update(row)
+            let recorded = diesel::update(row)
                 .set((
                     attempts,
                     tried,
@@ -257,7 +267,7 @@ pub fn record_attempt(
                     webhook_deliveries::last_error.eq(Some(error)),
                 ))
                 .execute(conn)?;
-            if retry_at.is_none() {
+            if recorded == 1 && retry_at.is_none() {
                 diesel::update(webhooks::table.find(delivery.webhook_id))
                     .set(webhooks::failed_at.eq(Some(now)))
                     .execute(conn)?;

@@ -66,3 +66,16 @@ CREATE TABLE mail_messages (
     next_attempt_at TIMESTAMP NOT NULL
 );
 CREATE INDEX mail_messages_due ON mail_messages (next_attempt_at);
+
+-- Sessions planned before this migration get their reminder, as a
+-- session created now would (none for one starting within a day).
+INSERT INTO outbox_events (id, event_type, occurred_at, due_at, session_id, data)
+SELECT gen_random_uuid()::text, 'session.reminder',
+       starts_at - INTERVAL '24 hours', starts_at - INTERVAL '24 hours', id,
+       json_build_object(
+           'session_id', id, 'course_id', course_id, 'status', status,
+           'starts_at', to_char(starts_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+           'ends_at', to_char(ends_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+           'venue', venue, 'previous', NULL)::text
+FROM sessions
+WHERE status = 'scheduled' AND starts_at - INTERVAL '24 hours' > (now() AT TIME ZONE 'UTC');

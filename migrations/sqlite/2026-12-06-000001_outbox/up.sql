@@ -66,3 +66,18 @@ CREATE TABLE mail_messages (
     next_attempt_at TIMESTAMP NOT NULL
 );
 CREATE INDEX mail_messages_due ON mail_messages (next_attempt_at);
+
+-- Sessions planned before this migration get their reminder, as a
+-- session created now would (none for one starting within a day).
+INSERT INTO outbox_events (id, event_type, occurred_at, due_at, session_id, data)
+SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-' || substr(h, 13, 4) || '-'
+             || substr(h, 17, 4) || '-' || substr(h, 21, 12)),
+       'session.reminder', due, due, id,
+       json_object(
+           'session_id', id, 'course_id', course_id, 'status', status,
+           'starts_at', strftime('%Y-%m-%dT%H:%M:%SZ', starts_at),
+           'ends_at', strftime('%Y-%m-%dT%H:%M:%SZ', ends_at),
+           'venue', venue, 'previous', NULL)
+FROM (SELECT hex(randomblob(16)) AS h, datetime(starts_at, '-24 hours') AS due, *
+      FROM sessions WHERE status = 'scheduled')
+WHERE due > datetime('now');
