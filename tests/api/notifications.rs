@@ -632,6 +632,11 @@ async fn email_waiting_for_a_server_that_is_down_goes_when_its_person_is_anonymi
     assert!(waiting.await.is_some(), "two emails wait for the server");
     let ready = app.get("/health/ready", None).await;
     assert_eq!(ready.body["notifications"]["emails"], 2, "{:#}", ready.body);
+    let metrics = app.get("/metrics", Some(&admin)).await;
+    let text = String::from_utf8(metrics.bytes.clone()).unwrap();
+    assert!(text.contains(r#"lophoc_notifications_waiting{kind="email"} 2"#), "{text}");
+    assert!(text.contains(r#"lophoc_notifications_oldest_seconds{kind="email"}"#), "{text}");
+    assert!(!text.contains("example.vn"), "no address in the metrics");
 
     // The guardian is anonymised: the letter to their address about the
     // child goes; the other stays, to be sent when the server is back.
