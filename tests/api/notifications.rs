@@ -68,6 +68,28 @@ impl TestApp {
     }
 }
 
+/// An adult with an email, and a child without one whose guardian has one.
+struct People {
+    adult: Value,
+    guardian: Value,
+    child: Value,
+}
+
+impl TestApp {
+    async fn people_with_addresses(&self, admin: &str) -> People {
+        let adult = json!({"full_name": "Trần Thị Mai", "category": "learner",
+            "email": "mai@example.vn"});
+        let adult = self.create_participant(admin, adult).await;
+        let guardian = json!({"full_name": "Phạm Văn Hùng", "category": "parent",
+            "email": "hung@example.vn"});
+        let guardian = self.create_participant(admin, guardian).await;
+        let child = json!({"full_name": "Phạm Minh Khang", "category": "student",
+            "birth_date": "2015-05-01", "guardian_id": id(&guardian)});
+        let child = self.create_participant(admin, child).await;
+        People { adult, guardian, child }
+    }
+}
+
 /// The type and the subject of each delivery: the place's person, or the
 /// session, sorted, as arrival order is not promised.
 fn summary(received: &[crate::receivers::Received]) -> Vec<(String, String)> {
@@ -483,27 +505,7 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
     let starts = app.session(&admin, &session).await["starts_at"].as_str().unwrap().to_owned();
     let local_day =
         chrono::DateTime::parse_from_rfc3339(&starts).unwrap().format("%d/%m/%Y").to_string();
-    let adult = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Trần Thị Mai", "category": "learner",
-            "email": "mai@example.vn"}),
-        )
-        .await;
-    let guardian = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Phạm Văn Hùng", "category": "parent",
-            "email": "hung@example.vn"}),
-        )
-        .await;
-    let child = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Phạm Minh Khang", "category": "student",
-            "birth_date": "2015-05-01", "guardian_id": id(&guardian)}),
-        )
-        .await;
+    let People { adult, child, .. } = app.people_with_addresses(&admin).await;
     let nobody = app
         .create_participant(&admin, json!({"full_name": "Không Thư", "category": "learner"}))
         .await;
@@ -603,27 +605,7 @@ async fn email_waiting_for_a_server_that_is_down_goes_when_its_person_is_anonymi
     .await;
     let admin = app.admin_token().await;
     let session = app.open_session(&admin, 3, 2, 5, true).await;
-    let guardian = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Phạm Văn Hùng", "category": "parent",
-            "email": "hung@example.vn"}),
-        )
-        .await;
-    let child = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Phạm Minh Khang", "category": "student",
-            "birth_date": "2015-05-01", "guardian_id": id(&guardian)}),
-        )
-        .await;
-    let adult = app
-        .create_participant(
-            &admin,
-            json!({"full_name": "Trần Thị Mai", "category": "learner",
-            "email": "mai@example.vn"}),
-        )
-        .await;
+    let People { adult, guardian, child } = app.people_with_addresses(&admin).await;
     for person in [&child, &adult] {
         assert_eq!(app.enrol(&admin, &session, &id(person)).await.status, 201);
     }
