@@ -10,25 +10,24 @@ use super::model::MailMessage;
 
 /// How long one message may take, from connecting to the server's last
 /// answer: lettre's own timeout covers only the connection, and a server
-/// that stalls must not hold the dispatcher. Well under `CLAIM_LEASE`.
-const SEND_DEADLINE: Duration = Duration::from_secs(30);
-
-/// The SMTP replies that refuse a recipient for good (no such mailbox, not
-/// a mailbox name): trying again would not help. Every other refusal (a
-/// wrong password, a relay that will not relay, TLS required) is kept and
-/// retried, so that a setting put right sends what waited; the backlog
-/// shows meanwhile in `/health/ready`.
-const RECIPIENT_REFUSED: [&str; 3] = ["550", "551", "553"];
+/// that stalls must not hold the dispatcher. Half of `CLAIM_LEASE`, and a
+/// claim takes only as many messages as go at once (see `notify`).
+pub const SEND_DEADLINE: Duration = Duration::from_secs(30);
 
 /// How a try to send went, with why in words that name no one (the
 /// server's own text may hold the address, so only its code is kept).
+///
+/// Every refusal from the server is retried until the message is given up:
+/// the same codes (550, 553) say "no such mailbox" and "relaying denied",
+/// and a wrong setting (a password, a relay, TLS) must not drop every
+/// email at once. Put right within the day, it sends what waited; the
+/// backlog shows meanwhile in `/health/ready`.
 #[derive(Debug)]
 pub enum Sending {
     Sent,
-    /// The server was unreachable, busy or refused for now: try again later.
+    /// The server was unreachable, busy or refused: try again later.
     Retry(String),
-    /// The recipient is refused for good, or the address cannot be written
-    /// in a message: do not try again.
+    /// The address cannot be written in a message: do not try again.
     Refused(String),
 }
 
@@ -41,7 +40,8 @@ pub struct Mailer {
 impl Mailer {
     /// A client for `url` (`smtp://host:25`, `smtp://user:pass@host:587?tls=required`,
     /// `smtps://host`) sending as `from`, giving up on a server that does
-    /// not answer within `timeout`.
+    /// not take the connection within `timeout` (a whole message has
+    /// [`SEND_DEADLINE`]).
     pub fn new(url: &str, from: &str, timeout: Duration) -> Result<Self, String> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|err| format!("LOPHOC_SMTP_URL cannot be used: {err}"))?
@@ -81,15 +81,12 @@ impl Mailer {
         };
         match sent {
             Ok(_) => Sending::Sent,
-            Err(err) => match err.status().map(|code| code.to_string()) {
-                Some(code) if RECIPIENT_REFUSED.contains(&code.as_str()) => {
-                    Sending::Refused(format!("the server answered {code}"))
-                }
-                Some(code) => Sending::Retry(format!("the server answered {code}")),
-                None if err.is_timeout() => Sending::Retry("no answer in time".into()),
-                None if err.is_tls() => Sending::Retry("TLS failed".into()),
-                None => Sending::Retry("no connection to the server".into()),
-            },
+            Err(err) => Sending::Retry(match err.status() {
+                Some(code) => format!("the server answered {code}"),
+                None if err.is_timeout() => "no answer in time".into(),
+                None if err.is_tls() => "TLS failed".into(),
+                None => "no connection to the server".into(),
+            }),
         }
     }
 }

@@ -9,12 +9,12 @@
 //! to be taken again. Delivery is therefore at least once.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 use futures_util::future::{join, join_all};
-use futures_util::{StreamExt, stream};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -26,14 +26,15 @@ use crate::http::utc::utc;
 use crate::id::Id;
 use crate::mail::compose;
 use crate::mail::model::{self as mail, MailOutcome};
-use crate::mail::smtp::{Mailer, Sending};
+use crate::mail::smtp::{Mailer, SEND_DEADLINE, Sending};
 use crate::outbox::model::{self as outbox, CLAIM_LEASE, EventData, EventType, OutboxEvent};
 use crate::webhooks::model::{self as webhooks, Attempt};
 use crate::webhooks::send::Sender;
 
 /// Events fanned out, and deliveries or emails sent, per transaction.
 const BATCH: i64 = 50;
-/// How many emails are sent at once.
+/// How many emails are sent at once: a commune's relay may not take
+/// fifty connections.
 const MAIL_CONNECTIONS: usize = 4;
 /// How long the deliveries log keeps a delivery once settled.
 const DELIVERIES_KEPT: TimeDelta = TimeDelta::days(30);
@@ -73,8 +74,9 @@ impl Dispatcher {
     pub fn new(db: Db, config: NotifyConfig, zone: Tz) -> Result<Self, String> {
         // A try must end well within its claim, or another server could
         // claim and send it meanwhile.
-        if TimeDelta::from_std(config.answer_timeout * 2).map_or(true, |t| t >= CLAIM_LEASE) {
-            return Err("a receiver's answer timeout must be under half the claim lease".into());
+        let longest_try = config.answer_timeout.max(SEND_DEADLINE) * 2;
+        if TimeDelta::from_std(longest_try).map_or(true, |t| t > CLAIM_LEASE) {
+            return Err("a try must take at most half the claim lease".into());
         }
         let mailer = match &config.smtp_url {
             Some(url) => Some(Mailer::new(url.expose(), &config.mail_from, config.answer_timeout)?),
@@ -84,15 +86,30 @@ impl Dispatcher {
         Ok(Self { db, config, zone, sender, mailer, pruned_at: Cell::new(None) })
     }
 
-    /// Works until the server stops: a round at once, then one every
-    /// `poll_interval`, or straight away after a round that had more to do.
+    /// Works until the server stops, in two loops side by side (a slow
+    /// mail server holds up no webhook, a slow receiver no email): each
+    /// runs a round at once, then one every `poll_interval`, or straight
+    /// away after a round that had more to do.
     pub async fn run(self) {
+        let events = self.keep_working("notification", || self.events_round());
+        if self.mailer.is_some() {
+            join(events, self.keep_working("email", || self.mail_round())).await;
+        } else {
+            events.await;
+        }
+    }
+
+    async fn keep_working<F, Round>(&self, what: &str, round: F)
+    where
+        F: Fn() -> Round,
+        Round: Future<Output = Result<bool, AppError>>,
+    {
         loop {
-            let busy = match self.round().await {
+            let busy = match round().await {
                 Ok(busy) => busy,
                 Err(err) => {
                     // The database is away: the next round tries again.
-                    tracing::warn!(error = ?err, "notification round failed");
+                    tracing::warn!(error = ?err, "{what} round failed");
                     false
                 }
             };
@@ -102,30 +119,25 @@ impl Dispatcher {
         }
     }
 
-    /// One round; whether any step filled a whole batch. What is due is
-    /// read first, so that an idle round writes nothing.
-    async fn round(&self) -> Result<bool, AppError> {
-        let mails = self.mailer.is_some();
-        let (events, deliveries, emails) = self
-            .db
-            .run(move |conn| {
-                let events = outbox::any_due(conn)?;
-                let deliveries = webhooks::any_due(conn)?;
-                Ok((events, deliveries, mails && mail::any_due(conn)?))
-            })
-            .await?;
-        // Events first: the deliveries and emails they make go out in the
-        // same round.
+    /// Fans due events out and sends due webhook deliveries; whether either
+    /// filled a whole batch. What is due is read first, so that an idle
+    /// round writes nothing.
+    async fn events_round(&self) -> Result<bool, AppError> {
+        let (events, deliveries) =
+            self.db.run(|conn| Ok((outbox::any_due(conn)?, webhooks::any_due(conn)?))).await?;
+        // Events first: the deliveries they make go out in the same round.
         let fanned = if events { self.fan_out().await? } else { 0 };
-        // Side by side: a slow receiver holds up no email, a slow mail
-        // server no webhook.
-        let webhooks =
-            async { if deliveries || fanned > 0 { self.deliver_webhooks().await } else { Ok(0) } };
-        let mail = async { if emails || fanned > 0 { self.send_mail().await } else { Ok(0) } };
-        let (delivered, mailed) = join(webhooks, mail).await;
-        let (delivered, mailed) = (delivered?, mailed?);
+        let delivered = if deliveries || fanned > 0 { self.deliver_webhooks().await? } else { 0 };
         self.prune().await?;
-        Ok([fanned, delivered, mailed].iter().any(|&n| n as i64 >= BATCH))
+        Ok(fanned as i64 >= BATCH || delivered as i64 >= BATCH)
+    }
+
+    /// Sends due emails; whether there may be more.
+    async fn mail_round(&self) -> Result<bool, AppError> {
+        if !self.db.run(|conn| Ok(mail::any_due(conn)?)).await? {
+            return Ok(false);
+        }
+        Ok(self.send_mail().await? == MAIL_CONNECTIONS)
     }
 
     /// Turns due events into deliveries for the webhooks that take them,
@@ -222,16 +234,14 @@ impl Dispatcher {
 
     async fn send_mail(&self) -> Result<usize, AppError> {
         let Some(mailer) = &self.mailer else { return Ok(0) };
-        let claimed = self.db.write(|conn| Ok(mail::claim_due(conn, BATCH)?)).await?;
+        // As many as go at once: each may take `SEND_DEADLINE`, and all must
+        // be done within the claim.
+        let batch = MAIL_CONNECTIONS as i64;
+        let claimed = self.db.write(move |conn| Ok(mail::claim_due(conn, batch)?)).await?;
         if claimed.is_empty() {
             return Ok(0);
         }
-        // A few connections at a time: a commune's relay may not take fifty.
-        let outcomes: Vec<Sending> =
-            stream::iter(claimed.iter().map(|message| mailer.send(message)))
-                .buffered(MAIL_CONNECTIONS)
-                .collect()
-                .await;
+        let outcomes = join_all(claimed.iter().map(|message| mailer.send(message))).await;
         let config = self.config.clone();
         let count = claimed.len();
         self.db

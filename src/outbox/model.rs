@@ -22,8 +22,9 @@ use crate::vocab::{AttendanceStatus, EnrolmentStatus, SessionStatus};
 pub const REMINDER_BEFORE_START: TimeDelta = TimeDelta::hours(24);
 
 /// How long a webhook delivery or an email claimed by a server is left to
-/// it before another may try: longer than a try can take (an answer within
-/// 10 seconds, after connecting).
+/// it before another may try: twice what a try may take (a receiver's
+/// answer within 10 seconds; an email within 30), and a claim holds only
+/// what goes at once (`notify::dispatcher`).
 pub const CLAIM_LEASE: TimeDelta = TimeDelta::seconds(60);
 
 /// What happened. A webhook subscribes to some of these.
