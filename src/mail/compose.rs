@@ -3,7 +3,8 @@
 //! is fanned out, from the database as it is then.
 //!
 //! Which events write to whom:
-//! - `enrolment.created`, `.waitlisted`, `.promoted`: the person;
+//! - `enrolment.created`, `.waitlisted`, `.promoted`: the person, but for
+//!   a walk-in, whose place is marked as it is made;
 //! - `enrolment.cancelled`: the person; when the session itself was
 //!   cancelled, the letter says so (`session.cancelled` writes none, so
 //!   that nobody gets two); none when they still hold a place in it (a
@@ -50,11 +51,19 @@ fn place_letter(
     let Some(to) = model::addressee(conn, place.participant_id)? else {
         return Ok(Vec::new());
     };
-    // Two profiles of one person merged: the place cancelled was a twin of
-    // the one they keep.
-    if kind == EventType::EnrolmentCancelled
-        && model::holds_place(conn, place.session_id, place.participant_id)?
-    {
+    let needless = match kind {
+        // Two profiles of one person merged: the place cancelled was a twin
+        // of the one they keep.
+        EventType::EnrolmentCancelled => {
+            model::holds_place(conn, place.session_id, place.participant_id)?
+        }
+        // A walk-in, given their place (or moved up) in the hall: they know.
+        EventType::EnrolmentCreated | EventType::EnrolmentPromoted => {
+            model::is_marked(conn, place.enrolment_id)?
+        }
+        _ => false,
+    };
+    if needless {
         return Ok(Vec::new());
     }
     let course = &session.course_title;

@@ -8,7 +8,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{courses, enrolments, mail_messages, participants, sessions, users};
+use crate::db::schema::{
+    attendance_marks, courses, enrolments, mail_messages, participants, sessions, users,
+};
 use crate::db::{self, DbConnection};
 use crate::id::Id;
 use crate::outbox::model::CLAIM_LEASE;
@@ -258,6 +260,12 @@ pub fn holds_place(
             .filter(enrolments::status.ne(EnrolmentStatus::Cancelled)),
     ))
     .get_result(conn)
+}
+
+/// Whether the place has an attendance mark: its person came (a walk-in
+/// is marked present as their place is made).
+pub fn is_marked(conn: &mut DbConnection, enrolment_id: Id) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(attendance_marks::table.find(enrolment_id))).get_result(conn)
 }
 
 /// The people holding places of `statuses` in a session, with their

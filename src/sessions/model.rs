@@ -219,8 +219,8 @@ pub struct SessionChanged {
 }
 
 /// Changes a session. The row is locked first, so that two changes cannot
-/// undo each other. Its capacity may not drop below the places already
-/// taken: the update itself carries that condition. What a change means
+/// undo each other. A lowered capacity may not drop below the places
+/// already taken: the update itself carries that condition. What a change means
 /// for the places (a cancelled session's, new seats for people waiting) is
 /// [`crate::operations::sessions::change_session`]'s, under this lock.
 pub fn update(
@@ -266,8 +266,11 @@ pub fn update(
         return Ok(SessionChanged { before: current.session.clone(), after: current });
     }
     next.updated_at = db::now();
+    // Only a capacity lowered is held to the places taken: walk-ins fill a
+    // session beyond its seats, and it must still move or be cancelled.
+    let at_most = if next.capacity < current.session.capacity { next.capacity } else { i32::MAX };
     let written =
-        diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(next.capacity)))
+        diesel::update(sessions::table.find(id).filter(sessions::enrolled_count.le(at_most)))
             .set((
                 SessionChanges::from(&next),
                 sessions::local_day.eq(local_day(next.starts_at, zone)),

@@ -513,7 +513,19 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
     assert_eq!(app.enrol(&admin, &session, &id(&child)).await.body["status"], "waitlisted");
     assert_eq!(app.enrol(&admin, &session, &id(&nobody)).await.body["status"], "waitlisted");
 
-    let mails = smtp.wait_for(2, Duration::from_secs(20)).await;
+    // A walk-in with an address, given a place in the hall beyond the one
+    // seat: no letter.
+    let walk_in = json!({"full_name": "Lò Văn Sơn", "category": "worker",
+        "email": "son@example.vn"});
+    let walk_in = app.create_participant(&admin, walk_in).await;
+    let path = format!("/api/v1/sessions/{session}/walk-ins");
+    let reply = app.post(&path, Some(&admin), &json!({"participant_id": id(&walk_in)})).await;
+    assert_eq!(reply.status, 201, "{:#}", reply.body);
+
+    smtp.wait_for(2, Duration::from_secs(20)).await;
+    actix_web::rt::time::sleep(Duration::from_millis(500)).await;
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 2, "none to the walk-in: {mails:#?}");
     let to = |address: &str| {
         mails
             .iter()
@@ -538,7 +550,9 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
     assert!(text.starts_with("Kính gửi phụ huynh/người giám hộ của Phạm Minh Khang,"), "{text}");
     assert!(text.contains("Phạm Minh Khang đang ở vị trí số 1 trong danh sách chờ"), "{text}");
 
-    // The session moves an hour later: everyone with an address hears.
+    // The session moves an hour later (over its capacity with the walk-in,
+    // which only a lowered capacity minds): everyone with an address
+    // hears, the walk-in too, as they hold a place.
     let later = chrono::DateTime::parse_from_rfc3339(&starts).unwrap() + chrono::Duration::hours(1);
     let reply = app
         .patch(
@@ -548,12 +562,15 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
         )
         .await;
     assert_eq!(reply.status, 200, "{:#}", reply.body);
-    let mails = smtp.wait_for(4, Duration::from_secs(20)).await;
+    let mails = smtp.wait_for(5, Duration::from_secs(20)).await;
     let changed: Vec<_> = mails[2..].iter().collect();
     assert!(changed.iter().all(|m| m.subject() == "Thay đổi lịch học: An toàn trên mạng"));
-    let mut recipients: Vec<_> = changed.iter().map(|m| m.recipients[0].clone()).collect();
-    recipients.sort();
-    assert_eq!(recipients, ["hung@example.vn", "mai@example.vn"]);
+    let recipients = |mails: &[&crate::receivers::Mail]| {
+        let mut to: Vec<_> = mails.iter().map(|m| m.recipients[0].clone()).collect();
+        to.sort();
+        to
+    };
+    assert_eq!(recipients(&changed), ["hung@example.vn", "mai@example.vn", "son@example.vn"]);
     let text = changed[0].text();
     assert!(
         text.contains("Trước đây: 09:00–10:30") && text.contains("Thời gian: 10:00–11:30"),
@@ -565,13 +582,13 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
     let starts_now = chrono::DateTime::parse_from_rfc3339(&later.to_rfc3339()).unwrap().naive_utc();
     assert_eq!(due, starts_now - chrono::Duration::hours(24));
     app.execute_sql("UPDATE outbox_events SET due_at = '2000-01-01 00:00:00' WHERE event_type = 'session.reminder'");
-    let mails = smtp.wait_for(5, Duration::from_secs(20)).await;
-    assert_eq!(mails[4].recipients, ["mai@example.vn"]);
-    assert!(
-        mails[4].subject().starts_with("Nhắc lịch học: An toàn trên mạng, 10:00"),
-        "{}",
-        mails[4].subject()
-    );
+    let mails = smtp.wait_for(7, Duration::from_secs(20)).await;
+    let reminded: Vec<_> = mails[5..].iter().collect();
+    assert_eq!(recipients(&reminded), ["mai@example.vn", "son@example.vn"]);
+    for mail in reminded {
+        let subject = mail.subject();
+        assert!(subject.starts_with("Nhắc lịch học: An toàn trên mạng, 10:00"), "{subject}");
+    }
 
     // Cancelled: one letter per person, saying the session was cancelled.
     let reply = app
@@ -582,10 +599,12 @@ async fn email_tells_the_person_or_their_guardian_in_vietnamese() {
         )
         .await;
     assert_eq!(reply.status, 200);
-    let mails = smtp.wait_for(7, Duration::from_secs(20)).await;
+    let mails = smtp.wait_for(10, Duration::from_secs(20)).await;
     actix_web::rt::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(smtp.mails().len(), 7, "{:#?}", smtp.mails());
-    assert!(mails[5..].iter().all(|m| m.subject() == "Buổi học bị huỷ: An toàn trên mạng"));
+    assert_eq!(smtp.mails().len(), 10, "{:#?}", smtp.mails());
+    let cancelled: Vec<_> = mails[7..].iter().collect();
+    assert!(cancelled.iter().all(|m| m.subject() == "Buổi học bị huỷ: An toàn trên mạng"));
+    assert_eq!(recipients(&cancelled), ["hung@example.vn", "mai@example.vn", "son@example.vn"]);
     // Sent messages leave no address behind.
     assert!(
         wait_until(Duration::from_secs(5), || (app.count("mail_messages") == 0).then_some(()))
