@@ -9,10 +9,10 @@
 //!   cancelled, the letter says so (`session.cancelled` writes none, so
 //!   that nobody gets two); none when they still hold a place in it (a
 //!   twin place cancelled as two profiles merged);
-//! - reminders taken after their session started write none (see
-//!   `OutboxEvent::is_late_reminder`);
 //! - `session.changed`: everyone enrolled or waiting;
-//! - `session.reminder`: everyone enrolled;
+//! - `session.reminder`: everyone enrolled (a reminder taken after its
+//!   session started is dropped before it gets here: see
+//!   `OutboxEvent::is_late_reminder`);
 //! - `attendance.marked`: nobody (it is for other systems).
 
 use chrono::{Datelike, NaiveDateTime, Weekday};

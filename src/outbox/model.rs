@@ -267,11 +267,9 @@ pub fn any_due(conn: &mut DbConnection) -> QueryResult<bool> {
     .get_result(conn)
 }
 
-/// Deletes events once fanned out.
-pub fn remove(conn: &mut DbConnection, ids: &[Id]) -> QueryResult<()> {
-    diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(ids)))
-        .execute(conn)
-        .map(drop)
+/// Deletes events once fanned out; how many went.
+pub fn remove(conn: &mut DbConnection, ids: &[Id]) -> QueryResult<usize> {
+    diesel::delete(outbox_events::table.filter(outbox_events::id.eq_any(ids))).execute(conn)
 }
 
 /// Events due and not yet fanned out, and when the oldest of them fell due.
