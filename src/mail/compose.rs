@@ -19,7 +19,7 @@ use chrono::{Datelike, NaiveDateTime, Weekday};
 use chrono_tz::Tz;
 use diesel::QueryResult;
 
-use super::model::{self, Addressee, Letter, SessionNote};
+use super::model::{self, Addressee, Letter};
 use crate::db::DbConnection;
 use crate::local_time::wall_clock;
 use crate::outbox::model::{EventData, EventType, PlaceData, SessionData, SessionPlan};
@@ -98,8 +98,7 @@ fn place_letter(
         ),
         _ => return Ok(Vec::new()),
     };
-    let plan = plan_of(&session);
-    Ok(vec![letter(&to, subject, &lead, &plan, zone)])
+    Ok(vec![letter(&to, subject, &lead, &session.plan, zone)])
 }
 
 fn session_letters(
@@ -122,9 +121,9 @@ fn session_letters(
     }
     let course = &session.course_title;
     // The time and place as they are now: a later change has its own event.
-    let plan = plan_of(&session);
+    let plan = &session.plan;
     let mut letters = Vec::new();
-    for (participant_id, _) in model::place_holders(conn, data.session_id, statuses)? {
+    for participant_id in model::place_holders(conn, data.session_id, statuses)? {
         let Some(to) = model::addressee(conn, participant_id)? else {
             continue;
         };
@@ -150,17 +149,9 @@ fn session_letters(
                 format!("Nhắc {name}: buổi học “{course}” sẽ bắt đầu sau khoảng 24 giờ nữa."),
             ),
         };
-        letters.push(letter(&to, subject, &lead, &plan, zone));
+        letters.push(letter(&to, subject, &lead, plan, zone));
     }
     Ok(letters)
-}
-
-fn plan_of(session: &SessionNote) -> SessionPlan {
-    SessionPlan {
-        starts_at: session.starts_at.and_utc(),
-        ends_at: session.ends_at.and_utc(),
-        venue: session.venue.clone(),
-    }
 }
 
 /// A letter: the lead sentence, then the session's time and place.

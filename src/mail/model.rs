@@ -13,7 +13,7 @@ use crate::db::schema::{
 };
 use crate::db::{self, DbConnection};
 use crate::id::Id;
-use crate::outbox::model::CLAIM_LEASE;
+use crate::outbox::model::{CLAIM_LEASE, SessionPlan};
 use crate::vocab::{EnrolmentStatus, SessionStatus};
 
 #[derive(Clone, Debug, Queryable, Selectable, Insertable)]
@@ -146,14 +146,12 @@ pub fn backlog(conn: &mut DbConnection) -> QueryResult<(i64, Option<NaiveDateTim
         .first(conn)
 }
 
-/// A session as an email tells it.
+/// A session as an email tells it: its time and place as they are now.
 #[derive(Clone, Debug)]
 pub struct SessionNote {
     pub course_title: String,
-    pub starts_at: NaiveDateTime,
-    pub ends_at: NaiveDateTime,
-    pub venue: String,
     pub status: SessionStatus,
+    pub plan: SessionPlan,
 }
 
 pub fn session_note(conn: &mut DbConnection, session_id: Id) -> QueryResult<Option<SessionNote>> {
@@ -172,10 +170,12 @@ pub fn session_note(conn: &mut DbConnection, session_id: Id) -> QueryResult<Opti
         .map(|row| {
             row.map(|(course_title, starts_at, ends_at, venue, status)| SessionNote {
                 course_title,
-                starts_at,
-                ends_at,
-                venue,
                 status,
+                plan: SessionPlan {
+                    starts_at: starts_at.and_utc(),
+                    ends_at: ends_at.and_utc(),
+                    venue,
+                },
             })
         })
 }
@@ -268,17 +268,16 @@ pub fn is_marked(conn: &mut DbConnection, enrolment_id: Id) -> QueryResult<bool>
     diesel::select(diesel::dsl::exists(attendance_marks::table.find(enrolment_id))).get_result(conn)
 }
 
-/// The people holding places of `statuses` in a session, with their
-/// waitlist positions.
+/// The people holding places of `statuses` in a session.
 pub fn place_holders(
     conn: &mut DbConnection,
     session_id: Id,
     statuses: &[EnrolmentStatus],
-) -> QueryResult<Vec<(Id, Option<i32>)>> {
+) -> QueryResult<Vec<Id>> {
     enrolments::table
         .filter(enrolments::session_id.eq(session_id))
         .filter(enrolments::status.eq_any(statuses))
         .order(enrolments::id.asc())
-        .select((enrolments::participant_id, enrolments::waitlist_position))
+        .select(enrolments::participant_id)
         .load(conn)
 }

@@ -11,6 +11,10 @@ CREATE TABLE outbox_events (
     data TEXT NOT NULL
 );
 CREATE INDEX outbox_events_by_due ON outbox_events (due_at);
+-- A session's reminder is found by its session on every change of it;
+-- the partial index below only keeps it to one (a query with the type as
+-- a parameter cannot use it).
+CREATE INDEX outbox_events_by_session ON outbox_events (session_id, event_type);
 CREATE UNIQUE INDEX outbox_one_reminder_per_session
     ON outbox_events (session_id) WHERE event_type = 'session.reminder';
 
@@ -45,8 +49,9 @@ CREATE TABLE webhook_deliveries (
     last_error TEXT,
     delivered_at TIMESTAMP
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
-    WHERE status = 'pending';
+-- Not partial: the status comes as a parameter, which a partial index's
+-- condition cannot be matched against.
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
 
 -- Emails waiting to be sent. They hold an address and a name, so a row
