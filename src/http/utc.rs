@@ -4,9 +4,11 @@
 //! a third of the work of answering it (callgrind). These write exactly
 //! what chrono writes (RFC 3339 with `Z`, and as many fractional digits as
 //! the value needs: none, 3, 6 or 9) into a buffer, then hand it over at
-//! once. Fields opt in with `#[serde(serialize_with = "utc")]`.
+//! once. Fields opt in with `#[serde(serialize_with = "utc")]`. Dates
+//! (`YYYY-MM-DD`, a birth date on each profile) go the same way: chrono
+//! writes them through `Debug`, one escaped character at a time.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serializer;
 
 /// `serialize_with` for a `DateTime<Utc>`.
@@ -30,6 +32,24 @@ pub fn utc_or_null<S: Serializer>(
     }
 }
 
+/// `serialize_with` for a date that is shown or not, and may be unknown:
+/// `Option<Option<NaiveDate>>`, the outer `None` skipped by
+/// `skip_serializing_if`, the inner one `null`.
+pub fn date_or_null<S: Serializer>(
+    date: &Option<Option<NaiveDate>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let Some(Some(date)) = date else {
+        return serializer.serialize_none();
+    };
+    let mut text = Text::default();
+    match text.date(date) {
+        Some(()) => serializer.serialize_str(text.as_str()),
+        // Beyond four-digit years: chrono's own spelling.
+        None => serde::Serialize::serialize(date, serializer),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` at its longest.
 #[derive(Default)]
 struct Text {
@@ -40,14 +60,10 @@ struct Text {
 impl Text {
     fn write(&mut self, at: &DateTime<Utc>) -> Option<&str> {
         let nanos = at.nanosecond();
-        if !(0..=9999).contains(&at.year()) || nanos >= 1_000_000_000 {
+        if nanos >= 1_000_000_000 {
             return None;
         }
-        self.digits(at.year().unsigned_abs(), 4);
-        self.byte(b'-');
-        self.digits(at.month(), 2);
-        self.byte(b'-');
-        self.digits(at.day(), 2);
+        self.date(&at.date_naive())?;
         self.byte(b'T');
         self.digits(at.hour(), 2);
         self.byte(b':');
@@ -65,7 +81,25 @@ impl Text {
             self.digits(fraction, width);
         }
         self.byte(b'Z');
-        std::str::from_utf8(&self.bytes[..self.len]).ok()
+        Some(self.as_str())
+    }
+
+    /// `YYYY-MM-DD`, for years of four digits.
+    fn date(&mut self, date: &NaiveDate) -> Option<()> {
+        if !(0..=9999).contains(&date.year()) {
+            return None;
+        }
+        self.digits(date.year().unsigned_abs(), 4);
+        self.byte(b'-');
+        self.digits(date.month(), 2);
+        self.byte(b'-');
+        self.digits(date.day(), 2);
+        Some(())
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and separators are ever written.
+        std::str::from_utf8(&self.bytes[..self.len]).expect("ASCII")
     }
 
     fn byte(&mut self, byte: u8) {
@@ -132,5 +166,26 @@ mod tests {
             assert_eq!(serde_json::to_string(&OursOrNull(Some(case))).unwrap(), chrono);
         }
         assert_eq!(serde_json::to_string(&OursOrNull(None)).unwrap(), "null");
+    }
+
+    #[derive(Serialize)]
+    struct Birth(#[serde(serialize_with = "date_or_null")] Option<Option<NaiveDate>>);
+
+    #[test]
+    fn dates_written_exactly_as_chrono_writes_them() {
+        let mut day = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+        let mut cases = vec![NaiveDate::from_ymd_opt(9999, 12, 31).unwrap()];
+        while day.year() < 9999 {
+            cases.push(day);
+            day += TimeDelta::days(997);
+        }
+        // Beyond four digits, and before year 0: chrono's way.
+        cases.push(NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap());
+        cases.push(NaiveDate::from_ymd_opt(-1, 6, 30).unwrap());
+        for case in cases {
+            let chrono = serde_json::to_string(&case).unwrap();
+            assert_eq!(serde_json::to_string(&Birth(Some(Some(case)))).unwrap(), chrono);
+        }
+        assert_eq!(serde_json::to_string(&Birth(Some(None))).unwrap(), "null");
     }
 }

@@ -21,7 +21,7 @@ use crate::http::fallback;
 use crate::http::json::{Json, nullable};
 use crate::http::pagination::{Page, PageQuery};
 use crate::http::query::Query;
-use crate::http::utc::{utc, utc_or_null};
+use crate::http::utc::{date_or_null, utc, utc_or_null};
 use crate::id::Id;
 use crate::local_time;
 use crate::operations;
@@ -50,7 +50,12 @@ pub struct ParticipantResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<Gender>,
     /// Absent for trainers.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "nullable")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "date_or_null",
+        deserialize_with = "nullable"
+    )]
     #[schema(value_type = Option<NaiveDate>)]
     pub birth_date: Option<Option<NaiveDate>>,
     /// Absent for trainers.
