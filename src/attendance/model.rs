@@ -247,9 +247,8 @@ pub fn roster(
             participants::all_columns,
             attendance_marks::all_columns.nullable(),
         ))
-        .into_boxed()
-        .page(enrolments::id, page);
-    query.load(conn)
+        .into_boxed();
+    query.page(enrolments::id, page).load(conn)
 }
 
 /// A session's short code for a place: six letters and digits that a
@@ -334,11 +333,11 @@ pub fn history(
     session_id: Id,
     page: &PageRequest,
 ) -> QueryResult<Vec<AttendanceChange>> {
-    let query = attendance_changes::table
+    attendance_changes::table
         .filter(attendance_changes::session_id.eq(session_id))
         .into_boxed()
-        .page(attendance_changes::id, page);
-    query.load(conn)
+        .page(attendance_changes::id, page)
+        .load(conn)
 }
 
 fn code_hash(session_id: Id, code: &str) -> String {

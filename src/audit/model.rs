@@ -189,7 +189,7 @@ pub fn list(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<AuditEvent>> {
-    let mut query = audit_events::table.into_boxed().page(audit_events::id, page);
+    let mut query = audit_events::table.into_boxed();
     if let Some(actor) = filter.actor_id {
         query = query.filter(audit_events::actor_id.eq(actor));
     }
@@ -208,7 +208,7 @@ pub fn list(
     if let Some(to) = filter.to {
         query = query.filter(audit_events::occurred_at.lt(to));
     }
-    query.load(conn)
+    query.page(audit_events::id, page).load(conn)
 }
 
 #[cfg(test)]

@@ -90,9 +90,9 @@ pub fn list(
     programme_id: Option<Id>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Course>> {
-    let mut query = courses::table.into_boxed().page(courses::id, page);
+    let mut query = courses::table.into_boxed();
     if let Some(programme) = programme_id {
         query = query.filter(courses::programme_id.eq(programme));
     }
-    query.load(conn)
+    query.page(courses::id, page).load(conn)
 }

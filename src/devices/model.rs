@@ -274,11 +274,11 @@ pub fn list(
     owner: Option<Id>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Device>> {
-    let mut query = devices::table.select(Device::as_select()).into_boxed().page(devices::id, page);
+    let mut query = devices::table.select(Device::as_select()).into_boxed();
     if let Some(owner) = owner {
         query = query.filter(devices::user_id.eq(owner));
     }
-    query.load(conn)
+    query.page(devices::id, page).load(conn)
 }
 
 /// The device, if `viewer` may see it: their own, or any for an admin.

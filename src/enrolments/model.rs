@@ -556,8 +556,7 @@ pub fn roster(
         .inner_join(participants::table)
         .filter(enrolments::session_id.eq(session_id))
         .select((enrolments::all_columns, participants::all_columns))
-        .into_boxed()
-        .page(enrolments::id, page);
+        .into_boxed();
     query = match filter.status {
         Some(status) => query.filter(enrolments::status.eq(status)),
         None => query.filter(enrolments::status.ne(EnrolmentStatus::Cancelled)),
@@ -565,7 +564,7 @@ pub fn roster(
     if let Some(unit) = filter.organization_id {
         query = query.filter(participants::organization_id.eq(unit));
     }
-    query.load(conn)
+    query.page(enrolments::id, page).load(conn)
 }
 
 /// A page of the places of these people (a participant and their
@@ -578,12 +577,11 @@ pub fn of_participants(
 ) -> QueryResult<Vec<Enrolment>> {
     let mut query = enrolments::table
         .filter(enrolments::participant_id.eq_any(participant_ids.to_vec()))
-        .into_boxed()
-        .page(enrolments::id, page);
+        .into_boxed();
     if let Some(status) = status {
         query = query.filter(enrolments::status.eq(status));
     }
-    query.load(conn)
+    query.page(enrolments::id, page).load(conn)
 }
 
 #[cfg(test)]

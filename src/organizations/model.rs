@@ -152,12 +152,12 @@ pub fn list(
     parent_id: Option<Id>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Organization>> {
-    let mut query = organizations::table.into_boxed().page(organizations::id, page);
+    let mut query = organizations::table.into_boxed();
     if let Some(kind) = kind {
         query = query.filter(organizations::kind.eq(kind));
     }
     if let Some(parent) = parent_id {
         query = query.filter(organizations::parent_id.eq(parent));
     }
-    query.load(conn)
+    query.page(organizations::id, page).load(conn)
 }

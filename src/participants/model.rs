@@ -517,7 +517,7 @@ pub fn list(
     caller: Option<holds_live_session_as>,
 ) -> QueryResult<Vec<Participant>> {
     on_own_connection!(conn, |c| {
-        let mut query = scope.visible_on(c).page(participants::id, page);
+        let mut query = scope.visible_on(c);
         if let Some(caller) = caller {
             query = query.filter(caller);
         }
@@ -533,7 +533,7 @@ pub fn list(
         for pattern in filter.q.as_deref().map(search::like_patterns).unwrap_or_default() {
             query = query.filter(participants::search_name.like(pattern));
         }
-        query.load(c)
+        query.page(participants::id, page).load(c)
     })
 }
 

@@ -88,9 +88,9 @@ pub fn list(
     on: Option<NaiveDate>,
     page: &PageRequest,
 ) -> QueryResult<Vec<Programme>> {
-    let mut query = programmes::table.into_boxed().page(programmes::id, page);
+    let mut query = programmes::table.into_boxed();
     if let Some(day) = on {
         query = query.filter(programmes::starts_on.le(day)).filter(programmes::ends_on.ge(day));
     }
-    query.load(conn)
+    query.page(programmes::id, page).load(conn)
 }

@@ -416,7 +416,7 @@ pub fn list(
     page: &PageRequest,
     caller: holds_live_session,
 ) -> QueryResult<Vec<SessionDetails>> {
-    let mut query = with_details().into_boxed().filter(caller).page(sessions::id, page);
+    let mut query = with_details().into_boxed().filter(caller);
     if let Some(from) = filter.from {
         query = query.filter(sessions::starts_at.ge(from));
     }
@@ -440,7 +440,7 @@ pub fn list(
         Some(false) => query = query.filter(sessions::enrolled_count.ge(sessions::capacity)),
         None => {}
     }
-    details(query.load(conn)?)
+    details(query.page(sessions::id, page).load(conn)?)
 }
 
 /// The ids of the sessions `trainer` teaches, as a subquery.

@@ -111,14 +111,14 @@ pub fn list(
     filter: &UserFilter,
     page: &PageRequest,
 ) -> QueryResult<Vec<User>> {
-    let mut query = users::table.into_boxed().page(users::id, page);
+    let mut query = users::table.into_boxed();
     if let Some(role) = filter.role {
         query = query.filter(users::role.eq(role));
     }
     if let Some(active) = filter.active {
         query = query.filter(users::active.eq(active));
     }
-    query.load(conn)
+    query.page(users::id, page).load(conn)
 }
 
 pub fn update(conn: &mut DbConnection, id: Id, changes: &UserChanges) -> QueryResult<User> {
