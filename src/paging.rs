@@ -51,8 +51,18 @@ pub trait Paged: Sized {
             Some(after) => ordered.filter(id.gt(after)),
             None => ordered,
         };
-        Limited { query, limit: page.fetch_limit() }
+        Limited { query, limit: statement_limit(page.fetch_limit()) }
     }
+}
+
+/// The limits lists are fetched with: a page's rows rounded up to the next
+/// of these, so that each list has a few statements, not one for every
+/// page size from 1 to 200 (see [`Limited`]). The rows beyond the page
+/// are dropped with the rest (`http::pagination::Page::from_rows`).
+const STATEMENT_LIMITS: [i64; 5] = [11, 26, 51, 101, 201];
+
+fn statement_limit(rows: i64) -> i64 {
+    STATEMENT_LIMITS.into_iter().find(|&limit| limit >= rows).unwrap_or(rows)
 }
 
 impl<Q> Paged for Q {}
@@ -62,9 +72,11 @@ impl<Q> Paged for Q {}
 /// statement only when that plan, made without the parameters' values,
 /// costs no more than plans made with them; not knowing the limit, it
 /// assumes a tenth of the table and so planned every page of every list
-/// anew, which halved its rate for `GET /participants` (BENCHMARKS.md).
-/// Each page size is then a statement of its own, prepared once per
-/// connection. The number is ours, never a client's text.
+/// anew: pgbench ran the participant list's statement at half the rate
+/// (BENCHMARKS.md). Each limit is then a statement of its own, prepared
+/// once per connection; [`STATEMENT_LIMITS`] keeps them few. The number is
+/// ours, never a client's text. A query given to `page` must have no limit
+/// of its own: it would get a second one.
 pub struct Limited<Q> {
     query: Q,
     limit: i64,
@@ -101,7 +113,9 @@ mod tests {
     use diesel::pg::Pg;
     use diesel::prelude::*;
 
-    use super::{Id, PageRequest, Paged};
+    use diesel::query_builder::QueryId;
+
+    use super::{Id, Limited, PageRequest, Paged, statement_limit};
     use crate::db::schema::users;
 
     #[test]
@@ -121,5 +135,16 @@ mod tests {
         let sql = debug_query::<Pg, _>(&query).to_string();
         assert!(sql.contains(r#""users"."id" > $2)) ORDER BY "users"."id" ASC LIMIT 11"#), "{sql}");
         assert!(sql.ends_with(&format!("binds: [true, {after}]")), "{sql}");
+    }
+
+    #[test]
+    fn statements_are_cached_by_their_text_and_few() {
+        // By type, every limit of a list would share one statement.
+        assert!(<Limited<users::BoxedQuery<'static, Pg>> as QueryId>::query_id().is_none());
+        let limits: Vec<i64> = (1..=200).map(|rows| statement_limit(rows + 1)).collect();
+        assert!((1..=200).all(|rows| limits[rows as usize - 1] > rows));
+        let mut distinct = limits.clone();
+        distinct.dedup();
+        assert_eq!(distinct, [11, 26, 51, 101, 201]);
     }
 }
