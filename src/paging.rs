@@ -36,8 +36,8 @@ impl PageRequest {
 }
 
 /// The page frame of a list query, written once: order by the id column,
-/// start after the cursor, fetch one row more than the page. It comes last,
-/// after the list's own filters, and gives the query to load.
+/// start after the cursor, fetch at least one row more than the page. It
+/// comes last, after the list's own filters, and gives the query to load.
 pub trait Paged: Sized {
     fn page<C>(self, id: C, page: &PageRequest) -> Limited<Self>
     where
@@ -55,6 +55,8 @@ pub trait Paged: Sized {
     }
 }
 
+impl<Q> Paged for Q {}
+
 /// The limits lists are fetched with: a page's rows rounded up to the next
 /// of these, so that each list has a few statements, not one for every
 /// page size from 1 to 200 (see [`Limited`]). The rows beyond the page
@@ -64,8 +66,6 @@ const STATEMENT_LIMITS: [i64; 5] = [11, 26, 51, 101, 201];
 fn statement_limit(rows: i64) -> i64 {
     STATEMENT_LIMITS.into_iter().find(|&limit| limit >= rows).unwrap_or(rows)
 }
-
-impl<Q> Paged for Q {}
 
 /// A query with `LIMIT n` written into its SQL as a number, where diesel's
 /// own `limit` sends a parameter. PostgreSQL keeps one plan for a prepared
@@ -112,7 +112,6 @@ mod tests {
     use diesel::debug_query;
     use diesel::pg::Pg;
     use diesel::prelude::*;
-
     use diesel::query_builder::QueryId;
 
     use super::{Id, Limited, PageRequest, Paged, statement_limit};
