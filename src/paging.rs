@@ -36,8 +36,8 @@ impl PageRequest {
 }
 
 /// The page frame of a list query, written once: order by the id column,
-/// start after the cursor, fetch at least one row more than the page. It
-/// comes last, after the list's own filters, and gives the query to load.
+/// start after the cursor, fetch one row more than the page. It comes last,
+/// after the list's own filters, and gives the query to load.
 pub trait Paged: Sized {
     fn page<C>(self, id: C, page: &PageRequest) -> Limited<Self>
     where
@@ -51,16 +51,17 @@ pub trait Paged: Sized {
             Some(after) => ordered.filter(id.gt(after)),
             None => ordered,
         };
-        Limited { query, limit: statement_limit(page.fetch_limit()) }
+        let rows = page.fetch_limit();
+        Limited { query, limit: statement_limit(rows), rows }
     }
 }
 
 impl<Q> Paged for Q {}
 
-/// The limits lists are fetched with: a page's rows rounded up to the next
-/// of these, so that each list has a few statements, not one for every
-/// page size from 1 to 200 (see [`Limited`]). The rows beyond the page
-/// are dropped with the rest (`http::pagination::Page::from_rows`).
+/// The limits lists are read with: a page's rows rounded up to the next of
+/// these, so that each list has a few statements, not one for every page
+/// size from 1 to 200 (see [`Limited`]). The rows read beyond the page are
+/// dropped as they are loaded.
 const STATEMENT_LIMITS: [i64; 5] = [11, 26, 51, 101, 201];
 
 fn statement_limit(rows: i64) -> i64 {
@@ -79,7 +80,24 @@ fn statement_limit(rows: i64) -> i64 {
 /// of its own: it would get a second one.
 pub struct Limited<Q> {
     query: Q,
+    /// The `LIMIT` written into the SQL.
     limit: i64,
+    /// How many rows the caller asked for: `load` returns no more.
+    rows: i64,
+}
+
+impl<Q> Limited<Q> {
+    /// The rows, at most as many as the page asked for. Called as
+    /// `.load(conn)`, this comes before `RunQueryDsl::load`.
+    pub fn load<'q, U, Conn>(self, conn: &mut Conn) -> QueryResult<Vec<U>>
+    where
+        Self: diesel::query_dsl::LoadQuery<'q, Conn, U>,
+    {
+        let rows = self.rows as usize;
+        let mut loaded = RunQueryDsl::load(self, conn)?;
+        loaded.truncate(rows);
+        Ok(loaded)
+    }
 }
 
 impl<Q: Query> Query for Limited<Q> {
@@ -109,6 +127,7 @@ impl<Q, Conn> RunQueryDsl<Conn> for Limited<Q> {}
 
 #[cfg(test)]
 mod tests {
+    use diesel::connection::SimpleConnection;
     use diesel::debug_query;
     use diesel::pg::Pg;
     use diesel::prelude::*;
@@ -134,6 +153,36 @@ mod tests {
         let sql = debug_query::<Pg, _>(&query).to_string();
         assert!(sql.contains(r#""users"."id" > $2)) ORDER BY "users"."id" ASC LIMIT 11"#), "{sql}");
         assert!(sql.ends_with(&format!("binds: [true, {after}]")), "{sql}");
+    }
+
+    diesel::table! {
+        items (id) {
+            id -> Text,
+        }
+    }
+
+    #[test]
+    fn a_page_loads_one_row_more_than_asked_however_many_the_statement_reads() {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute("CREATE TABLE items (id TEXT PRIMARY KEY)").unwrap();
+        let mut ids: Vec<Id> = (0..30).map(|_| Id::new()).collect();
+        ids.sort_by_key(Id::to_string);
+        for id in &ids {
+            diesel::insert_into(items::table)
+                .values(items::id.eq(id.to_string()))
+                .execute(&mut conn)
+                .unwrap();
+        }
+        // 21 rows asked for, 26 read by the statement.
+        let page = PageRequest { limit: 20, after: Some(ids[2]) };
+        let loaded: Vec<String> = items::table
+            .select(items::id)
+            .into_boxed()
+            .page(items::id, &page)
+            .load(&mut conn)
+            .unwrap();
+        let expected: Vec<String> = ids[3..24].iter().map(Id::to_string).collect();
+        assert_eq!(loaded, expected);
     }
 
     #[test]
